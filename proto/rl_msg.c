@@ -14,9 +14,34 @@ void rl_msg_init(rl_msg_t *msg, uint8_t type)
     msg->type = type;
 }
 
+/* Blocks owned by a message form a singly linked list headed by
+   msg->owned, so one message can own several arrays without the decoder
+   having to size them all up front. */
+typedef struct s_block {
+    struct s_block *next; /* the block allocated before this one */
+    max_align_t data[];   /* the caller's bytes, suitably aligned */
+} s_block_t;
+
+void *rl_msg_alloc(rl_msg_t *msg, size_t size)
+{
+    if (size > SIZE_MAX - sizeof(s_block_t))
+        return NULL;
+    s_block_t *block = calloc(1, sizeof(s_block_t) + size);
+    if (!block)
+        return NULL;
+    block->next = msg->owned;
+    msg->owned = block;
+    return block->data;
+}
+
 void rl_msg_close(rl_msg_t *msg)
 {
-    free(msg->owned);
+    s_block_t *block = msg->owned;
+    while (block) {
+        s_block_t *next = block->next;
+        free(block);
+        block = next;
+    }
     memset(msg, 0, sizeof(*msg));
 }
 

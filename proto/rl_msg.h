@@ -252,6 +252,12 @@ typedef struct {
     int64_t last_contact_ms; /* leader's view: ms since heard, -1 unknown */
 } rl_member_status_t;
 
+/* One named counter in STATUS_OK (appends, bytes, elections, ...). */
+typedef struct {
+    rl_str_t name;  /* counter name, e.g. "appends" */
+    uint64_t value; /* its value */
+} rl_counter_t;
+
 /* STATUS_OK. */
 typedef struct {
     uint64_t id;                 /* node answering */
@@ -263,7 +269,8 @@ typedef struct {
     uint64_t first;              /* first retained index */
     rl_member_status_t *members; /* configuration with progress */
     size_t member_count;         /* number of members */
-    rl_str_t counters;           /* msgpack map of counters, raw */
+    rl_counter_t *counters;      /* counters, in the node's order */
+    size_t counter_count;        /* number of counters */
 } rl_status_ok_t;
 
 /* MEMBERS_OK. */
@@ -332,6 +339,11 @@ void rl_msg_init(rl_msg_t *msg, uint8_t type);
    msg. A message built by hand owns nothing (owned is NULL), so closing it
    only zeroes it. Safe to call twice. */
 void rl_msg_close(rl_msg_t *msg);
+
+/* Allocates size zeroed bytes owned by msg: rl_msg_close frees them. The
+   decoder uses it for entry and member arrays; hosts may too. Returns NULL
+   when out of memory. */
+void *rl_msg_alloc(rl_msg_t *msg, size_t size);
 
 /* Wraps a NUL-terminated C string (borrowed). NULL gives the empty string. */
 rl_str_t rl_str(const char *cstr);

@@ -1,0 +1,335 @@
+/*  samples.c - example messages of every type; see samples.h. */
+#include "samples.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+static const uint8_t s_bytes[] = "hello\0world"; /* contains a NUL */
+
+static rl_entry_t s_peer_entries[] = {
+    {0, 1, RL_ENTRY_NOOP, 0, 0, NULL, 0},
+    {0, 1, RL_ENTRY_NORMAL, 42, 7, s_bytes, sizeof(s_bytes)},
+    {0, UINT64_MAX, RL_ENTRY_CONFIG, UINT64_MAX, UINT64_MAX, s_bytes, 1},
+};
+
+static rl_entry_t s_read_entries[] = {
+    {1, 0, 0, 0, 0, s_bytes, 5},
+    {UINT64_MAX, 0, 0, 0, 0, NULL, 0},
+};
+
+static rl_str_t s_client_entries[] = {
+    {"a", 1},
+    {NULL, 0},
+    {"hello\0world", 11},
+};
+
+static rl_member_t s_members[] = {
+    {1, true, {"tcp://127.0.0.1:7001", 20}, {"tcp://127.0.0.1:7101", 20}},
+    {UINT64_MAX, false, {NULL, 0}, {NULL, 0}},
+};
+
+static rl_member_status_t s_member_statuses[] = {
+    {{1, true, {"tcp://127.0.0.1:7001", 20}, {"tcp://127.0.0.1:7101", 20}},
+     100,
+     3},
+    {{2, false, {NULL, 0}, {NULL, 0}}, 0, -1},
+};
+
+static rl_counter_t s_counters[] = {
+    {{"appends", 7}, 1000},
+    {{"fsyncs", 6}, UINT64_MAX},
+};
+
+static rl_msg_t s_samples[40];
+static size_t s_count;
+
+static rl_msg_t *s_add(uint8_t type)
+{
+    rl_msg_t *msg = &s_samples[s_count++];
+    rl_msg_init(msg, type);
+    if (rl_msg_is_peer(type)) {
+        msg->cluster = rl_str("test-cluster");
+        msg->from = 3;
+    }
+    return msg;
+}
+
+static void s_build(void)
+{
+    rl_msg_t *m;
+    m = s_add(RL_MSG_PREVOTE);
+    m->body.vote = (rl_vote_t){5, 10, 4, false};
+    m = s_add(RL_MSG_VOTE);
+    m->body.vote = (rl_vote_t){UINT64_MAX, UINT64_MAX, UINT64_MAX, true};
+    m->from = UINT64_MAX;
+    m = s_add(RL_MSG_VOTE);
+    m->body.vote = (rl_vote_t){0, 0, 0, false};
+    m = s_add(RL_MSG_PREVOTE_REPLY);
+    m->body.vote_reply = (rl_vote_reply_t){6, true};
+    m = s_add(RL_MSG_VOTE_REPLY);
+    m->body.vote_reply = (rl_vote_reply_t){0, false};
+    m = s_add(RL_MSG_APPEND); /* heartbeat: no entries */
+    m->body.append = (rl_append_t){2, 10, 2, 9, NULL, 0};
+    m = s_add(RL_MSG_APPEND);
+    m->body.append = (rl_append_t){
+        UINT64_MAX, 0, 0, UINT64_MAX, s_peer_entries, COUNT(s_peer_entries)};
+    for (size_t i = 0; i < COUNT(s_peer_entries); i++)
+        s_peer_entries[i].index = 1 + i;
+    m = s_add(RL_MSG_APPEND_REPLY);
+    m->body.append_reply = (rl_append_reply_t){3, true, 12, 0, 0};
+    m = s_add(RL_MSG_APPEND_REPLY);
+    m->body.append_reply =
+        (rl_append_reply_t){UINT64_MAX, false, 0, UINT64_MAX, UINT64_MAX};
+    m = s_add(RL_MSG_SNAPSHOT);
+    m->body.snapshot = (rl_snapshot_t){
+        4, 100, 3, s_members, COUNT(s_members), 0, s_bytes, 5, false};
+    m = s_add(RL_MSG_SNAPSHOT);
+    m->body.snapshot =
+        (rl_snapshot_t){4, UINT64_MAX, 3, NULL, 0, 5, NULL, 0, true};
+    m = s_add(RL_MSG_SNAPSHOT_REPLY);
+    m->body.snapshot_reply = (rl_snapshot_reply_t){4, 100, 5, true};
+    m = s_add(RL_MSG_TIMEOUT_NOW);
+    m->body.timeout_now = (rl_timeout_now_t){UINT64_MAX};
+
+    m = s_add(RL_MSG_APPEND_REQUEST);
+    m->id = 1;
+    m->body.append_request =
+        (rl_append_request_t){0, 0, s_client_entries, COUNT(s_client_entries)};
+    m = s_add(RL_MSG_APPEND_REQUEST);
+    m->id = UINT64_MAX;
+    m->body.append_request =
+        (rl_append_request_t){UINT64_MAX, UINT64_MAX, s_client_entries, 1};
+    m = s_add(RL_MSG_READ_REQUEST);
+    m->body.read_request = (rl_read_request_t){1, 0, 0, 0};
+    m = s_add(RL_MSG_READ_REQUEST);
+    m->id = 9;
+    m->body.read_request =
+        (rl_read_request_t){UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+    m = s_add(RL_MSG_STATUS_REQUEST);
+    m = s_add(RL_MSG_MEMBERS_REQUEST);
+    m->body.members_request.op = RL_MEMBERS_LIST;
+    m = s_add(RL_MSG_MEMBERS_REQUEST);
+    m->body.members_request.op = RL_MEMBERS_ADD;
+    m->body.members_request.member = s_members[0];
+    m->body.members_request.member.voter = false;
+    m = s_add(RL_MSG_MEMBERS_REQUEST);
+    m->body.members_request.op = RL_MEMBERS_REMOVE;
+    m->body.members_request.member.id = 2;
+    m = s_add(RL_MSG_TRANSFER_REQUEST);
+    m = s_add(RL_MSG_TRANSFER_REQUEST);
+    m->body.transfer_request.target = 2;
+
+    m = s_add(RL_MSG_APPEND_OK);
+    m->id = 1;
+    m->body.append_ok = (rl_append_ok_t){1, 3, false};
+    m = s_add(RL_MSG_APPEND_OK);
+    m->body.append_ok = (rl_append_ok_t){UINT64_MAX, UINT64_MAX, true};
+    m = s_add(RL_MSG_READ_OK);
+    m->body.read_ok = (rl_read_ok_t){s_read_entries, COUNT(s_read_entries),
+                                     UINT64_MAX, UINT64_MAX, 1};
+    m = s_add(RL_MSG_READ_OK);
+    m->body.read_ok = (rl_read_ok_t){NULL, 0, 5, 4, 1};
+    m = s_add(RL_MSG_STATUS_OK);
+    m->body.status_ok = (rl_status_ok_t){1,
+                                         rl_str("leader"),
+                                         7,
+                                         1,
+                                         100,
+                                         101,
+                                         1,
+                                         s_member_statuses,
+                                         COUNT(s_member_statuses),
+                                         s_counters,
+                                         COUNT(s_counters)};
+    m = s_add(RL_MSG_MEMBERS_OK);
+    m->body.members_ok = (rl_members_ok_t){s_members, COUNT(s_members)};
+    m = s_add(RL_MSG_TRANSFER_OK);
+    m->body.transfer_ok.leader = 2;
+    m = s_add(RL_MSG_NOT_LEADER);
+    m->body.not_leader = (rl_not_leader_t){2, rl_str("tcp://127.0.0.1:7102")};
+    m = s_add(RL_MSG_NOT_LEADER);
+    m = s_add(RL_MSG_ERROR);
+    m->id = 77;
+    m->body.error = (rl_error_reply_t){RL_ERR_OUT_OF_RANGE,
+                                       rl_str("index 1 was compacted"), 500};
+    m = s_add(RL_MSG_ERROR);
+    m->body.error = (rl_error_reply_t){UINT16_MAX, rl_str(""), 0};
+}
+
+size_t rl_samples(const rl_msg_t **samples)
+{
+    if (s_count == 0)
+        s_build();
+    *samples = s_samples;
+    return s_count;
+}
+
+static bool s_bytes_equal(const void *a, size_t a_size, const void *b,
+                          size_t b_size)
+{
+    return a_size == b_size && (a_size == 0 || memcmp(a, b, a_size) == 0);
+}
+
+static bool s_str_equal(rl_str_t a, rl_str_t b)
+{
+    return s_bytes_equal(a.ptr, a.size, b.ptr, b.size);
+}
+
+static bool s_member_equal(const rl_member_t *a, const rl_member_t *b)
+{
+    return a->id == b->id && a->voter == b->voter &&
+           s_str_equal(a->peer_addr, b->peer_addr) &&
+           s_str_equal(a->client_addr, b->client_addr);
+}
+
+static bool s_members_equal(const rl_member_t *a, size_t a_count,
+                            const rl_member_t *b, size_t b_count)
+{
+    if (a_count != b_count)
+        return false;
+    for (size_t i = 0; i < a_count; i++)
+        if (!s_member_equal(&a[i], &b[i]))
+            return false;
+    return true;
+}
+
+static bool s_entries_equal(const rl_entry_t *a, size_t a_count,
+                            const rl_entry_t *b, size_t b_count)
+{
+    if (a_count != b_count)
+        return false;
+    for (size_t i = 0; i < a_count; i++)
+        if (a[i].index != b[i].index || a[i].term != b[i].term ||
+            a[i].type != b[i].type || a[i].producer_id != b[i].producer_id ||
+            a[i].seq != b[i].seq ||
+            !s_bytes_equal(a[i].data, a[i].size, b[i].data, b[i].size))
+            return false;
+    return true;
+}
+
+bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
+{
+    if (a->type != b->type || a->id != b->id || a->from != b->from ||
+        !s_str_equal(a->cluster, b->cluster))
+        return false;
+    const rl_msg_t *x = a, *y = b;
+    switch (a->type) {
+    case RL_MSG_PREVOTE:
+    case RL_MSG_VOTE:
+        return x->body.vote.term == y->body.vote.term &&
+               x->body.vote.last_log_index == y->body.vote.last_log_index &&
+               x->body.vote.last_log_term == y->body.vote.last_log_term &&
+               x->body.vote.transfer == y->body.vote.transfer;
+    case RL_MSG_PREVOTE_REPLY:
+    case RL_MSG_VOTE_REPLY:
+        return x->body.vote_reply.term == y->body.vote_reply.term &&
+               x->body.vote_reply.granted == y->body.vote_reply.granted;
+    case RL_MSG_APPEND: {
+        const rl_append_t *p = &x->body.append, *q = &y->body.append;
+        return p->term == q->term && p->prev_index == q->prev_index &&
+               p->prev_term == q->prev_term && p->commit == q->commit &&
+               s_entries_equal(p->entries, p->entry_count, q->entries,
+                               q->entry_count);
+    }
+    case RL_MSG_APPEND_REPLY: {
+        const rl_append_reply_t *p = &x->body.append_reply,
+                                *q = &y->body.append_reply;
+        return p->term == q->term && p->success == q->success &&
+               p->match_index == q->match_index &&
+               p->conflict_term == q->conflict_term &&
+               p->conflict_index == q->conflict_index;
+    }
+    case RL_MSG_SNAPSHOT: {
+        const rl_snapshot_t *p = &x->body.snapshot, *q = &y->body.snapshot;
+        return p->term == q->term && p->last_index == q->last_index &&
+               p->last_term == q->last_term && p->offset == q->offset &&
+               p->done == q->done &&
+               s_members_equal(p->members, p->member_count, q->members,
+                               q->member_count) &&
+               s_bytes_equal(p->data, p->size, q->data, q->size);
+    }
+    case RL_MSG_SNAPSHOT_REPLY: {
+        const rl_snapshot_reply_t *p = &x->body.snapshot_reply,
+                                  *q = &y->body.snapshot_reply;
+        return p->term == q->term && p->last_index == q->last_index &&
+               p->next_offset == q->next_offset && p->done == q->done;
+    }
+    case RL_MSG_TIMEOUT_NOW:
+        return x->body.timeout_now.term == y->body.timeout_now.term;
+    case RL_MSG_APPEND_REQUEST: {
+        const rl_append_request_t *p = &x->body.append_request,
+                                  *q = &y->body.append_request;
+        if (p->producer_id != q->producer_id || p->seq != q->seq ||
+            p->entry_count != q->entry_count)
+            return false;
+        for (size_t i = 0; i < p->entry_count; i++)
+            if (!s_str_equal(p->entries[i], q->entries[i]))
+                return false;
+        return true;
+    }
+    case RL_MSG_READ_REQUEST:
+        return x->body.read_request.from == y->body.read_request.from &&
+               x->body.read_request.max_entries ==
+                   y->body.read_request.max_entries &&
+               x->body.read_request.max_bytes ==
+                   y->body.read_request.max_bytes &&
+               x->body.read_request.wait_ms == y->body.read_request.wait_ms;
+    case RL_MSG_STATUS_REQUEST:
+        return true;
+    case RL_MSG_MEMBERS_REQUEST:
+        return x->body.members_request.op == y->body.members_request.op &&
+               s_member_equal(&x->body.members_request.member,
+                              &y->body.members_request.member);
+    case RL_MSG_TRANSFER_REQUEST:
+        return x->body.transfer_request.target ==
+               y->body.transfer_request.target;
+    case RL_MSG_APPEND_OK:
+        return x->body.append_ok.first == y->body.append_ok.first &&
+               x->body.append_ok.last == y->body.append_ok.last &&
+               x->body.append_ok.duplicate == y->body.append_ok.duplicate;
+    case RL_MSG_READ_OK: {
+        const rl_read_ok_t *p = &x->body.read_ok, *q = &y->body.read_ok;
+        return p->next == q->next && p->commit == q->commit &&
+               p->first == q->first &&
+               s_entries_equal(p->entries, p->entry_count, q->entries,
+                               q->entry_count);
+    }
+    case RL_MSG_STATUS_OK: {
+        const rl_status_ok_t *p = &x->body.status_ok, *q = &y->body.status_ok;
+        if (p->id != q->id || !s_str_equal(p->role, q->role) ||
+            p->term != q->term || p->leader != q->leader ||
+            p->commit != q->commit || p->last != q->last ||
+            p->first != q->first || p->member_count != q->member_count ||
+            p->counter_count != q->counter_count)
+            return false;
+        for (size_t i = 0; i < p->member_count; i++)
+            if (!s_member_equal(&p->members[i].member, &q->members[i].member) ||
+                p->members[i].match_index != q->members[i].match_index ||
+                p->members[i].last_contact_ms != q->members[i].last_contact_ms)
+                return false;
+        for (size_t i = 0; i < p->counter_count; i++)
+            if (!s_str_equal(p->counters[i].name, q->counters[i].name) ||
+                p->counters[i].value != q->counters[i].value)
+                return false;
+        return true;
+    }
+    case RL_MSG_MEMBERS_OK:
+        return s_members_equal(
+            x->body.members_ok.members, x->body.members_ok.member_count,
+            y->body.members_ok.members, y->body.members_ok.member_count);
+    case RL_MSG_TRANSFER_OK:
+        return x->body.transfer_ok.leader == y->body.transfer_ok.leader;
+    case RL_MSG_NOT_LEADER:
+        return x->body.not_leader.leader == y->body.not_leader.leader &&
+               s_str_equal(x->body.not_leader.leader_addr,
+                           y->body.not_leader.leader_addr);
+    case RL_MSG_ERROR:
+        return x->body.error.code == y->body.error.code &&
+               x->body.error.first == y->body.error.first &&
+               s_str_equal(x->body.error.message, y->body.error.message);
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,629 @@
+/*  test_codec.c - the wire protocol: round trips and malformed input.
+
+    Malformed messages are written in a small text notation turned into
+    msgpack by s_pack_text(), so that each case of the table reads like the
+    message it sends:
+
+        {version:1, type:33, entries:[b"x"]}   a map with string keys
+        5  -3  1.5  true  false  nil           scalars
+        "text"  b"bytes"                       str and bin
+        bin(N)  str(N)                         N bytes of 'x' as bin or str
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h> /* after the three headers it needs */
+
+#include <ctype.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl_codec.h"
+#include "samples.h"
+
+/* ---- The text notation ---- */
+
+typedef struct {
+    const char *p; /* next character of the text */
+} s_text_t;
+
+static void s_skip_space(s_text_t *t)
+{
+    while (*t->p == ' ' || *t->p == ',')
+        t->p++;
+}
+
+static void s_pack_value(s_text_t *t, msgpack_packer *pk);
+
+/* Packs the items of a container into their own buffer first, since a
+   msgpack header needs the count before the items. */
+static void s_pack_container(s_text_t *t, msgpack_packer *pk, bool map)
+{
+    char close = map ? '}' : ']';
+    msgpack_sbuffer items;
+    msgpack_sbuffer_init(&items);
+    msgpack_packer item_pk;
+    msgpack_packer_init(&item_pk, &items, msgpack_sbuffer_write);
+    size_t count = 0;
+    t->p++;
+    s_skip_space(t);
+    while (*t->p != close) {
+        assert_true(*t->p != '\0');
+        if (map && (isalpha((unsigned char)*t->p) || *t->p == '_')) {
+            const char *start = t->p; /* a bare word key */
+            while (isalnum((unsigned char)*t->p) || *t->p == '_')
+                t->p++;
+            msgpack_pack_str_with_body(&item_pk, start, (size_t)(t->p - start));
+        } else if (map) {
+            s_pack_value(t, &item_pk);
+        }
+        if (map) {
+            assert_int_equal(*t->p, ':');
+            t->p++;
+        }
+        s_pack_value(t, &item_pk);
+        count++;
+        s_skip_space(t);
+    }
+    t->p++;
+    if (map)
+        msgpack_pack_map(pk, count);
+    else
+        msgpack_pack_array(pk, count);
+    msgpack_pack_str_body(pk, items.data, items.size);
+    msgpack_sbuffer_destroy(&items);
+}
+
+static void s_pack_value(s_text_t *t, msgpack_packer *pk)
+{
+    s_skip_space(t);
+    if (*t->p == '{' || *t->p == '[') {
+        s_pack_container(t, pk, *t->p == '{');
+    } else if (*t->p == '"' || strncmp(t->p, "b\"", 2) == 0) {
+        bool bin = *t->p == 'b';
+        const char *start = t->p + (bin ? 2 : 1);
+        const char *end = strchr(start, '"');
+        assert_non_null(end);
+        if (bin)
+            msgpack_pack_bin_with_body(pk, start, (size_t)(end - start));
+        else
+            msgpack_pack_str_with_body(pk, start, (size_t)(end - start));
+        t->p = end + 1;
+    } else if (strncmp(t->p, "bin(", 4) == 0 || strncmp(t->p, "str(", 4) == 0) {
+        bool bin = *t->p == 'b';
+        size_t size = strtoull(t->p + 4, (char **)&t->p, 10);
+        t->p++; /* ')' */
+        char *body = malloc(size + 1);
+        memset(body, 'x', size);
+        if (bin)
+            msgpack_pack_bin_with_body(pk, body, size);
+        else
+            msgpack_pack_str_with_body(pk, body, size);
+        free(body);
+    } else if (strncmp(t->p, "true", 4) == 0) {
+        msgpack_pack_true(pk);
+        t->p += 4;
+    } else if (strncmp(t->p, "false", 5) == 0) {
+        msgpack_pack_false(pk);
+        t->p += 5;
+    } else if (strncmp(t->p, "nil", 3) == 0) {
+        msgpack_pack_nil(pk);
+        t->p += 3;
+    } else {
+        char *end;
+        double real = strtod(t->p, &end);
+        const char *dot = memchr(t->p, '.', (size_t)(end - t->p));
+        if (dot)
+            msgpack_pack_double(pk, real);
+        else if (*t->p == '-')
+            msgpack_pack_int64(pk, strtoll(t->p, &end, 10));
+        else
+            msgpack_pack_uint64(pk, strtoull(t->p, &end, 10));
+        assert_true(end != t->p);
+        t->p = end;
+    }
+}
+
+/* Encodes text into sbuf (initialised by the caller). */
+static void s_pack_text(const char *text, msgpack_sbuffer *sbuf)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    s_text_t t = {text};
+    s_pack_value(&t, &pk);
+    s_skip_space(&t);
+    assert_int_equal(*t.p, '\0');
+}
+
+/* Decodes text and returns the result; err receives the message. */
+static int s_decode_text(const char *text, rl_msg_t *msg, char *err)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text(text, &sbuf);
+    int rc = rl_codec_decode(sbuf.data, sbuf.size, msg, err);
+    /* The message borrows from sbuf: keep nothing past this point. */
+    uint8_t type = msg->type;
+    uint64_t id = msg->id;
+    rl_msg_close(msg);
+    msg->type = type;
+    msg->id = id;
+    msgpack_sbuffer_destroy(&sbuf);
+    return rc;
+}
+
+/* ---- Round trips ---- */
+
+static void every_sample_message_survives_a_round_trip(void **state)
+{
+    (void)state;
+    const rl_msg_t *samples;
+    size_t count = rl_samples(&samples);
+    assert_true(count >= 30);
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    char err[RL_CODEC_ERROR_SIZE];
+    for (size_t i = 0; i < count; i++) {
+        rl_buf_reset(&buf);
+        int rc = rl_codec_encode(&samples[i], &buf, err);
+        if (rc)
+            fail_msg("sample %zu (%s): encode failed: %s", i,
+                     rl_msg_type_name(samples[i].type), err);
+        rl_msg_t decoded;
+        rc = rl_codec_decode(buf.data, buf.size, &decoded, err);
+        if (rc)
+            fail_msg("sample %zu (%s): decode failed: %s", i,
+                     rl_msg_type_name(samples[i].type), err);
+        if (!rl_msg_equal(&samples[i], &decoded))
+            fail_msg("sample %zu (%s) differs after a round trip", i,
+                     rl_msg_type_name(samples[i].type));
+        rl_msg_close(&decoded);
+    }
+    rl_buf_close(&buf);
+}
+
+static void every_message_type_has_a_sample(void **state)
+{
+    (void)state;
+    const rl_msg_t *samples;
+    size_t count = rl_samples(&samples);
+    for (int type = 0; type < 256; type++) {
+        if (strcmp(rl_msg_type_name(type), "UNKNOWN") == 0)
+            continue;
+        bool found = false;
+        for (size_t i = 0; i < count; i++)
+            found = found || samples[i].type == type;
+        if (!found)
+            fail_msg("no sample of %s", rl_msg_type_name(type));
+    }
+}
+
+static void decoded_payloads_point_into_the_input_buffer(void **state)
+{
+    (void)state;
+    const char *payload = "zero-copy payload";
+    rl_str_t entry = rl_str(payload);
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
+    msg.body.append_request.entries = &entry;
+    msg.body.append_request.entry_count = 1;
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    rl_msg_t decoded;
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    const char *ptr = decoded.body.append_request.entries[0].ptr;
+    assert_true(ptr >= (const char *)buf.data &&
+                ptr < (const char *)buf.data + buf.size);
+    assert_memory_equal(ptr, payload, strlen(payload));
+    rl_msg_close(&decoded);
+    rl_buf_close(&buf);
+}
+
+static void a_batch_of_the_maximum_size_round_trips(void **state)
+{
+    (void)state;
+    size_t count = RL_MAX_BATCH_ENTRIES;
+    rl_entry_t *entries = calloc(count, sizeof(*entries));
+    for (size_t i = 0; i < count; i++) {
+        entries[i].index = 1001 + i;
+        entries[i].term = 9;
+        entries[i].data = (const uint8_t *)"abc";
+        entries[i].size = 3;
+    }
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND);
+    msg.cluster = rl_str("c");
+    msg.from = 1;
+    msg.body.append = (rl_append_t){9, 1000, 8, 999, entries, count};
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    rl_msg_t decoded;
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    assert_true(rl_msg_equal(&msg, &decoded));
+    assert_int_equal(decoded.body.append.entries[count - 1].index,
+                     1000 + count);
+    rl_msg_close(&decoded);
+    rl_buf_close(&buf);
+    free(entries);
+}
+
+static void an_entry_of_the_maximum_size_round_trips(void **state)
+{
+    (void)state;
+    char *big = calloc(1, RL_MAX_ENTRY_SIZE);
+    rl_str_t entry = {big, RL_MAX_ENTRY_SIZE};
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
+    msg.body.append_request.entries = &entry;
+    msg.body.append_request.entry_count = 1;
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    rl_msg_t decoded;
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    assert_int_equal(decoded.body.append_request.entries[0].size,
+                     RL_MAX_ENTRY_SIZE);
+    rl_msg_close(&decoded);
+    rl_buf_close(&buf);
+    free(big);
+}
+
+static void the_encoder_refuses_an_entry_over_the_limit(void **state)
+{
+    (void)state;
+    char *big = calloc(1, RL_MAX_ENTRY_SIZE + 1);
+    rl_str_t entry = {big, RL_MAX_ENTRY_SIZE + 1};
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
+    msg.body.append_request.entries = &entry;
+    msg.body.append_request.entry_count = 1;
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    char err[RL_CODEC_ERROR_SIZE];
+    assert_int_equal(rl_codec_encode(&msg, &buf, err), RL_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "over the limit"));
+    assert_int_equal(buf.size, 0); /* no half message left behind */
+    rl_buf_close(&buf);
+    free(big);
+}
+
+static void the_encoder_refuses_a_peer_message_without_sender(void **state)
+{
+    (void)state;
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_TIMEOUT_NOW);
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), RL_ERR_BAD_REQUEST);
+    rl_buf_close(&buf);
+}
+
+/* The hex dump of docs/PROTOCOL.md's first worked example, checked here so
+   that the document cannot drift from the code. */
+static void the_documented_append_request_example_is_exact(void **state)
+{
+    (void)state;
+    rl_str_t entries[] = {rl_str("hello"), rl_str("world")};
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
+    msg.id = 7;
+    msg.body.append_request = (rl_append_request_t){42, 1, entries, 2};
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    static const uint8_t expected[] = {
+        0x86, 0xa7, 'v', 'e',  'r',  's',  'i',  'o',  'n',  0x01, 0xa4, 't',
+        'y',  'p',  'e', 0x21, 0xa2, 'i',  'd',  0x07, 0xa8, 'p',  'r',  'o',
+        'd',  'u',  'c', 'e',  'r',  0x2a, 0xa3, 's',  'e',  'q',  0x01, 0xa7,
+        'e',  'n',  't', 'r',  'i',  'e',  's',  0x92, 0xc4, 0x05, 'h',  'e',
+        'l',  'l',  'o', 0xc4, 0x05, 'w',  'o',  'r',  'l',  'd'};
+    assert_int_equal(buf.size, sizeof(expected));
+    assert_memory_equal(buf.data, expected, sizeof(expected));
+    rl_buf_close(&buf);
+}
+
+/* ---- Malformed input ---- */
+
+typedef struct {
+    const char *text; /* the message, in the notation above */
+    int code;         /* the error expected */
+    const char *says; /* a part of the error message expected */
+} s_bad_case_t;
+
+#define PEER "version:1, cluster:\"c\", from:2, "
+
+static const s_bad_case_t s_bad_cases[] = {
+    /* Not a message at all. */
+    {"5", RL_ERR_BAD_REQUEST, "must be a msgpack map"},
+    {"[1, 2]", RL_ERR_BAD_REQUEST, "must be a msgpack map"},
+    {"{}", RL_ERR_BAD_REQUEST, "'version' is missing"},
+    {"{type:35}", RL_ERR_BAD_REQUEST, "'version' is missing"},
+    {"{version:1}", RL_ERR_BAD_REQUEST, "'type' is missing"},
+    {"{version:\"1\", type:35}", RL_ERR_BAD_REQUEST, "'version' must be"},
+    {"{version:2, type:35}", RL_ERR_UNSUPPORTED_VERSION, "version 2"},
+    {"{version:0, type:35}", RL_ERR_UNSUPPORTED_VERSION, "version 0"},
+    {"{version:2, type:250}", RL_ERR_UNSUPPORTED_VERSION, "not supported"},
+    {"{version:1, type:250}", RL_ERR_UNKNOWN_TYPE, "type 250 is unknown"},
+    {"{version:1, type:0}", RL_ERR_UNKNOWN_TYPE, "unknown"},
+    {"{version:1, type:99999}", RL_ERR_UNKNOWN_TYPE, "unknown"},
+    {"{version:1, type:-1}", RL_ERR_BAD_REQUEST, "'type' must be"},
+    {"{version:1, version:1, type:35}", RL_ERR_BAD_REQUEST, "twice"},
+    {"{version:1, type:35, 5:1}", RL_ERR_BAD_REQUEST, "keys of"},
+    {"{version:1, type:35, id:-4}", RL_ERR_BAD_REQUEST, "'id' must be"},
+    /* Peer RPC. */
+    {"{version:1, type:1, term:1, last_index:1, last_term:1}",
+     RL_ERR_BAD_REQUEST, "need 'cluster' and 'from'"},
+    {"{" PEER "type:1, term:1, last_index:1}", RL_ERR_BAD_REQUEST,
+     "'last_term' is missing"},
+    {"{" PEER "type:1, term:-1, last_index:1, last_term:1}", RL_ERR_BAD_REQUEST,
+     "'term' must be an unsigned integer"},
+    {"{" PEER "type:3, term:1, last_index:1, last_term:1, transfer:1}",
+     RL_ERR_BAD_REQUEST, "'transfer' must be a boolean"},
+    {"{version:1, cluster:\"c\", from:0, type:9, term:1}", RL_ERR_BAD_REQUEST,
+     "'from' must be a node id"},
+    {"{version:1, cluster:str(65), from:1, type:9, term:1}", RL_ERR_TOO_LARGE,
+     "'cluster' is 65 bytes"},
+    {"{" PEER "type:2, term:1}", RL_ERR_BAD_REQUEST, "'granted' is missing"},
+    {"{" PEER "type:4, term:1.5, granted:true}", RL_ERR_BAD_REQUEST,
+     "got float"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0}",
+     RL_ERR_BAD_REQUEST, "'entries' is missing"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
+     "entries:{}}",
+     RL_ERR_BAD_REQUEST, "'entries' must be an array"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
+     "entries:[[1, 0, 0, 0]]}",
+     RL_ERR_BAD_REQUEST, "array of 5 items"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
+     "entries:[[1, 3, 0, 0, b\"\"]]}",
+     RL_ERR_BAD_REQUEST, "'entries.type' is 3"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
+     "entries:[[1, 0, 0, 0, 7]]}",
+     RL_ERR_BAD_REQUEST, "'entries.data' must be a string or binary"},
+    {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
+     "entries:[[1, 0, 0, 0, bin(1048577)]]}",
+     RL_ERR_TOO_LARGE, "over the limit of 1048576"},
+    {"{" PEER "type:5, term:1, prev_index:18446744073709551615, prev_term:0, "
+     "commit:0, entries:[[1, 0, 0, 0, b\"\"]]}",
+     RL_ERR_BAD_REQUEST, "overflows"},
+    {"{" PEER "type:6, term:1, success:true, match_index:1, conflict_term:0}",
+     RL_ERR_BAD_REQUEST, "'conflict_index' is missing"},
+    {"{" PEER "type:7, term:1, last_index:1, last_term:1, members:[{}], "
+     "offset:0, data:b\"\", done:true}",
+     RL_ERR_BAD_REQUEST, "'id' is missing"},
+    {"{" PEER "type:7, term:1, last_index:1, last_term:1, members:[{id:0}], "
+     "offset:0, data:b\"\", done:true}",
+     RL_ERR_BAD_REQUEST, "'id' must be a node id"},
+    {"{" PEER "type:7, term:1, last_index:1, last_term:1, members:[{id:1, "
+     "peer:str(257)}], offset:0, data:b\"\", done:true}",
+     RL_ERR_TOO_LARGE, "'peer' is 257 bytes"},
+    {"{" PEER "type:7, term:1, last_index:1, last_term:1, members:[{id:1},"
+     "{id:2},{id:3},{id:4},{id:5},{id:6},{id:7},{id:8},{id:9},{id:10},"
+     "{id:11},{id:12},{id:13},{id:14},{id:15},{id:16},{id:17}], offset:0, "
+     "data:b\"\", done:true}",
+     RL_ERR_TOO_LARGE, "'members' has 17 items"},
+    {"{" PEER "type:7, term:1, last_index:1, last_term:1, members:[], "
+     "offset:0, data:bin(4194305), done:true}",
+     RL_ERR_TOO_LARGE, "'data' is 4194305 bytes"},
+    {"{" PEER "type:8, term:1, last_index:1, next_offset:0, done:nil}",
+     RL_ERR_BAD_REQUEST, "'done' must be a boolean, got nil"},
+    {"{" PEER "type:9}", RL_ERR_BAD_REQUEST, "'term' is missing"},
+    /* Client requests. */
+    {"{version:1, type:33}", RL_ERR_BAD_REQUEST, "'entries' is missing"},
+    {"{version:1, id:5, type:33, entries:[]}", RL_ERR_BAD_REQUEST,
+     "at least 1 items"},
+    {"{version:1, type:33, entries:[5]}", RL_ERR_BAD_REQUEST,
+     "must be a string or binary"},
+    {"{version:1, type:33, entries:[bin(1048577)]}", RL_ERR_TOO_LARGE,
+     "1048577 bytes, over the limit"},
+    {"{version:1, type:33, producer:\"p\", entries:[b\"x\"]}",
+     RL_ERR_BAD_REQUEST, "'producer' must be an unsigned integer"},
+    {"{version:1, type:33, seq:-1, entries:[b\"x\"]}", RL_ERR_BAD_REQUEST,
+     "'seq' must be"},
+    {"{version:1, type:33, entries:[b\"x\"], entries:[b\"x\"]}",
+     RL_ERR_BAD_REQUEST, "'entries' appears twice"},
+    {"{version:1, type:34}", RL_ERR_BAD_REQUEST, "'from' is missing"},
+    {"{version:1, type:34, from:1, max_entries:4294967296}", RL_ERR_BAD_REQUEST,
+     "over its maximum 4294967295"},
+    {"{version:1, type:34, from:1, wait_ms:true}", RL_ERR_BAD_REQUEST,
+     "'wait_ms' must be an unsigned integer, got boolean"},
+    {"{version:1, type:36}", RL_ERR_BAD_REQUEST, "'op' is missing"},
+    {"{version:1, type:36, op:\"grow\"}", RL_ERR_BAD_REQUEST,
+     "\"list\", \"add\" or \"remove\""},
+    {"{version:1, type:36, op:1}", RL_ERR_BAD_REQUEST, "'op' must be a string"},
+    {"{version:1, type:36, op:\"add\", member:[1]}", RL_ERR_BAD_REQUEST,
+     "'member' must be a map"},
+    {"{version:1, type:37, target:b\"2\"}", RL_ERR_BAD_REQUEST,
+     "'target' must be"},
+    /* Replies. */
+    {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
+    {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
+     RL_ERR_BAD_REQUEST, "array of 2 items"},
+    {"{version:1, type:67, node:1, role:\"leader\", term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[], counters:{1:2}}",
+     RL_ERR_BAD_REQUEST, "'counters key' must be a string"},
+    {"{version:1, type:67, node:1, role:str(33), term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[]}",
+     RL_ERR_TOO_LARGE, "'role' is 33 bytes"},
+    {"{version:1, type:67, node:1, role:\"x\", term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[{id:1, last_contact_ms:\"x\"}]}",
+     RL_ERR_BAD_REQUEST, "'last_contact_ms' must be"},
+    {"{version:1, type:68, members:5}", RL_ERR_BAD_REQUEST,
+     "'members' must be an array"},
+    {"{version:1, type:69}", RL_ERR_BAD_REQUEST, "'leader' is missing"},
+    {"{version:1, type:96, leader:1, endpoint:5}", RL_ERR_BAD_REQUEST,
+     "'endpoint' must be a string"},
+    {"{version:1, type:97, code:65536, message:\"\"}", RL_ERR_BAD_REQUEST,
+     "over its maximum 65535"},
+    {"{version:1, type:97, code:1, message:str(1025)}", RL_ERR_TOO_LARGE,
+     "'message' is 1025 bytes"},
+};
+
+static void each_malformed_message_gets_its_specific_error(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(s_bad_cases) / sizeof(s_bad_cases[0]); i++) {
+        const s_bad_case_t *c = &s_bad_cases[i];
+        rl_msg_t msg;
+        char err[RL_CODEC_ERROR_SIZE];
+        int rc = s_decode_text(c->text, &msg, err);
+        if (rc != c->code || !strstr(err, c->says))
+            fail_msg("case %zu %s\n  expected %s with \"%s\"\n  got %s: %s", i,
+                     c->text, rl_error_name(c->code), c->says,
+                     rl_error_name(rc), err);
+        rl_msg_close(&msg);
+    }
+}
+
+static void unknown_keys_are_ignored_for_forward_compatibility(void **state)
+{
+    (void)state;
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    assert_int_equal(
+        s_decode_text("{version:1, type:35, colour:\"blue\", extra:[1,{}]}",
+                      &msg, err),
+        0);
+    assert_int_equal(msg.type, RL_MSG_STATUS_REQUEST);
+}
+
+static void an_error_keeps_the_request_id_for_the_reply(void **state)
+{
+    (void)state;
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    assert_int_equal(
+        s_decode_text("{version:1, id:31, type:33, entries:[]}", &msg, err),
+        RL_ERR_BAD_REQUEST);
+    assert_int_equal(msg.id, 31);
+    assert_int_equal(msg.type, RL_MSG_APPEND_REQUEST);
+}
+
+/* Raw byte cases: framing errors no text can express. */
+static void s_expect_raw(const uint8_t *bytes, size_t size, int code,
+                         const char *says)
+{
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    int rc = rl_codec_decode(bytes, size, &msg, err);
+    if (rc != code || !strstr(err, says))
+        fail_msg("expected %s with \"%s\", got %s: %s", rl_error_name(code),
+                 says, rl_error_name(rc), err);
+    rl_msg_close(&msg);
+}
+
+static void an_empty_buffer_is_refused(void **state)
+{
+    (void)state;
+    s_expect_raw((const uint8_t *)"", 0, RL_ERR_BAD_REQUEST, "empty message");
+}
+
+static void a_huge_declared_array_is_refused_before_allocating(void **state)
+{
+    (void)state;
+    /* {"entries": array32 of 4 billion items}: five bytes of promise. */
+    static const uint8_t bytes[] = {0x81, 0xa7, 'e',  'n',  't',  'r',  'i',
+                                    'e',  's',  0xdd, 0xff, 0xff, 0xff, 0xff};
+    s_expect_raw(bytes, sizeof(bytes), RL_ERR_BAD_REQUEST,
+                 "declares 4294967295 items but only 0 bytes follow");
+    static const uint8_t map32[] = {0xdf, 0x7f, 0xff, 0xff, 0xff, 0x01};
+    s_expect_raw(map32, sizeof(map32), RL_ERR_BAD_REQUEST, "declares");
+}
+
+static void the_never_used_byte_is_refused(void **state)
+{
+    (void)state;
+    static const uint8_t bytes[] = {0x81, 0xc1, 0x01};
+    s_expect_raw(bytes, sizeof(bytes), RL_ERR_BAD_REQUEST,
+                 "byte 0xc1 at offset 1 is not msgpack");
+}
+
+static void trailing_garbage_is_refused(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:35}", &sbuf);
+    msgpack_sbuffer_write(&sbuf, "\x00\x01", 2);
+    s_expect_raw((const uint8_t *)sbuf.data, sbuf.size, RL_ERR_BAD_REQUEST,
+                 "2 bytes of trailing data");
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+static void a_message_over_the_size_limit_is_refused(void **state)
+{
+    (void)state;
+    static const uint8_t byte = 0x80;
+    s_expect_raw(&byte, (size_t)RL_MAX_MESSAGE_SIZE + 1, RL_ERR_TOO_LARGE,
+                 "over the limit");
+}
+
+static void every_truncation_of_every_sample_is_refused_cleanly(void **state)
+{
+    (void)state;
+    const rl_msg_t *samples;
+    size_t count = rl_samples(&samples);
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    for (size_t i = 0; i < count; i++) {
+        rl_buf_reset(&buf);
+        assert_int_equal(rl_codec_encode(&samples[i], &buf, NULL), 0);
+        for (size_t cut = 0; cut < buf.size; cut++) {
+            /* A copy of exactly cut bytes, so ASan sees any over-read. */
+            uint8_t *copy = malloc(cut ? cut : 1);
+            memcpy(copy, buf.data, cut);
+            rl_msg_t msg;
+            char err[RL_CODEC_ERROR_SIZE];
+            int rc = rl_codec_decode(copy, cut, &msg, err);
+            if (rc == 0)
+                fail_msg("sample %zu cut at %zu of %zu decoded", i, cut,
+                         buf.size);
+            rl_msg_close(&msg);
+            free(copy);
+        }
+    }
+    rl_buf_close(&buf);
+}
+
+static void error_and_type_names_are_stable(void **state)
+{
+    (void)state;
+    assert_string_equal(rl_error_name(RL_ERR_TIMEOUT), "TIMEOUT");
+    assert_string_equal(rl_error_name(RL_ERR_NO_SPACE), "NO_SPACE");
+    assert_string_equal(rl_error_name(999), "UNKNOWN");
+    assert_string_equal(rl_msg_type_name(RL_MSG_APPEND_REQUEST),
+                        "APPEND_REQUEST");
+    assert_string_equal(rl_msg_type_name(200), "UNKNOWN");
+    for (int code = 0; code < RL_ERR__COUNT; code++)
+        assert_string_not_equal(rl_error_name(code), "UNKNOWN");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_sample_message_survives_a_round_trip),
+        cmocka_unit_test(every_message_type_has_a_sample),
+        cmocka_unit_test(decoded_payloads_point_into_the_input_buffer),
+        cmocka_unit_test(a_batch_of_the_maximum_size_round_trips),
+        cmocka_unit_test(an_entry_of_the_maximum_size_round_trips),
+        cmocka_unit_test(the_encoder_refuses_an_entry_over_the_limit),
+        cmocka_unit_test(the_encoder_refuses_a_peer_message_without_sender),
+        cmocka_unit_test(the_documented_append_request_example_is_exact),
+        cmocka_unit_test(each_malformed_message_gets_its_specific_error),
+        cmocka_unit_test(unknown_keys_are_ignored_for_forward_compatibility),
+        cmocka_unit_test(an_error_keeps_the_request_id_for_the_reply),
+        cmocka_unit_test(an_empty_buffer_is_refused),
+        cmocka_unit_test(a_huge_declared_array_is_refused_before_allocating),
+        cmocka_unit_test(the_never_used_byte_is_refused),
+        cmocka_unit_test(trailing_garbage_is_refused),
+        cmocka_unit_test(a_message_over_the_size_limit_is_refused),
+        cmocka_unit_test(every_truncation_of_every_sample_is_refused_cleanly),
+        cmocka_unit_test(error_and_type_names_are_stable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
