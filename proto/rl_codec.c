@@ -949,11 +949,12 @@ static int s_decode_value(s_ctx_t *ctx, const s_field_t *field,
         return 0;
     }
     case K_OP: {
-        const char *ptr;
-        size_t size;
+        const char *ptr = NULL;
+        size_t size = 0;
         if (obj->type != MSGPACK_OBJECT_STR)
             return s_wrong_type(ctx, field->name, "a string", obj);
-        s_get_bytes(ctx, field->name, obj, 16, &ptr, &size);
+        if ((rc = s_get_bytes(ctx, field->name, obj, 16, &ptr, &size)))
+            return rc;
         for (uint8_t op = 0; op <= RL_MEMBERS_REMOVE; op++) {
             if (size == strlen(s_op_names[op]) &&
                 memcmp(ptr, s_op_names[op], size) == 0) {

@@ -436,6 +436,8 @@ static const s_bad_case_t s_bad_cases[] = {
     {"{version:1, type:36, op:\"grow\"}", RL_ERR_BAD_REQUEST,
      "\"list\", \"add\" or \"remove\""},
     {"{version:1, type:36, op:1}", RL_ERR_BAD_REQUEST, "'op' must be a string"},
+    /* Found by the fuzzer: a long op once read an unset pointer. */
+    {"{version:1, type:36, op:str(18)}", RL_ERR_TOO_LARGE, "'op' is 18 bytes"},
     {"{version:1, type:36, op:\"add\", member:[1]}", RL_ERR_BAD_REQUEST,
      "'member' must be a map"},
     {"{version:1, type:37, target:b\"2\"}", RL_ERR_BAD_REQUEST,
@@ -444,7 +446,8 @@ static const s_bad_case_t s_bad_cases[] = {
     {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
     {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
      RL_ERR_BAD_REQUEST, "array of 2 items"},
-    {"{version:1, type:67, node:1, role:\"leader\", term:1, leader:1, commit:1, "
+    {"{version:1, type:67, node:1, role:\"leader\", term:1, leader:1, "
+     "commit:1, "
      "last:1, first:1, members:[], counters:{1:2}}",
      RL_ERR_BAD_REQUEST, "'counters key' must be a string"},
     {"{version:1, type:67, node:1, role:str(33), term:1, leader:1, commit:1, "
