@@ -1,0 +1,73 @@
+/*  rl_config.h - the configuration of raftlog-node: flags and config file.
+
+    One table of options (rl_config.c) gives the command-line flags, the
+    keys of the optional config file (czmq's ZPL format, read with zconfig)
+    and the --help text, so the three cannot disagree. Flags override the
+    file. Validation happens here, before anything is opened or bound, and
+    a problem is reported as one line that names it and says what to do.
+*/
+#ifndef RL_CONFIG_H
+#define RL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rl_msg.h"
+
+/* One member of the initial configuration. */
+typedef struct {
+    uint64_t id;                      /* node id, >= 1 */
+    char peer[RL_MAX_ENDPOINT + 1];   /* its peer ROUTER endpoint */
+    char client[RL_MAX_ENDPOINT + 1]; /* its client front door endpoint */
+} rl_config_member_t;
+
+typedef enum {
+    RL_LOG_ERROR = 0, /* only what stops the node or loses service */
+    RL_LOG_WARN = 1,  /* recoverable trouble: torn tail, slow peer */
+    RL_LOG_INFO = 2,  /* role changes, elections, membership, recovery */
+    RL_LOG_DEBUG = 3  /* everything, for developers */
+} rl_log_level_t;
+
+typedef struct {
+    char cluster_id[RL_MAX_CLUSTER_ID + 1]; /* cluster this node belongs to */
+    uint64_t id;                            /* this node's id */
+    char data_dir[4096];                    /* its data directory */
+    char peer[RL_MAX_ENDPOINT + 1];         /* endpoint to bind for peers */
+    char client[RL_MAX_ENDPOINT + 1];       /* endpoint to bind for clients */
+    rl_config_member_t members[RL_MAX_MEMBERS]; /* initial configuration */
+    size_t member_count;                        /* number of members */
+    bool join; /* start empty and wait to be added by the leader */
+    uint32_t election_timeout_ms;   /* base election timeout */
+    uint32_t heartbeat_ms;          /* leader heartbeat interval */
+    uint32_t request_timeout_ms;    /* a client request's time limit */
+    bool fsync;                     /* fdatasync before acknowledging */
+    uint64_t segment_bytes;         /* size of one log segment file */
+    uint32_t max_entry_bytes;       /* largest entry accepted */
+    uint32_t max_batch_entries;     /* most entries in one APPEND_REQUEST */
+    uint64_t max_uncommitted_bytes; /* back-pressure bound (BUSY past it) */
+    uint64_t retention_bytes;       /* keep about this much log; 0: all */
+    uint64_t min_free_bytes;        /* refuse appends below this free space */
+    int log_level;                  /* rl_log_level_t */
+    char check_dir[4096];           /* --check DIR: verify a data dir, exit */
+    bool help;                      /* --help was asked for */
+} rl_config_t;
+
+/* Room for a configuration error message. */
+#define RL_CONFIG_ERROR_SIZE 512
+
+/* Fills config from defaults, then the config file named by --config (if
+   any), then the flags in argv, then validates it. Returns 0, or -1 with
+   one line in err (RL_CONFIG_ERROR_SIZE bytes) naming the problem. With
+   --help or --check, returns 0 with config->help or config->check_dir set
+   and skips the validation of the rest. */
+int rl_config_parse(rl_config_t *config, int argc, char **argv, char *err);
+
+/* Writes the --help text: every option, its config file key and default. */
+void rl_config_usage(FILE *out, const char *program);
+
+/* The member entry of id, or NULL. */
+const rl_config_member_t *rl_config_member(const rl_config_t *config,
+                                           uint64_t id);
+
+#endif

@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""Integration tests of raftlog-node: real processes on 127.0.0.1.
+
+    test_node.py --binary PATH TEST      run one test (ctest runs each)
+    test_node.py --binary PATH --list    the tests
+
+Each test names the behaviour it checks and fails with a message saying
+what did not hold. Set RL_KEEP_TEST_DIRS=1 to keep data directories and
+logs for a post-mortem.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import msgpack
+
+from harness import (APPEND, APPEND_OK, ERROR, ERR_BAD_REQUEST,
+                     ERR_SHUTTING_DOWN, ERR_TIMEOUT, ERR_TOO_LARGE,
+                     ERR_UNSUPPORTED_VERSION, NOT_LEADER, READ, READ_OK,
+                     STATUS, Cluster, TestFailure, check, free_ports,
+                     wait_for)
+
+BINARY = None
+
+
+def payloads(prefix, count):
+    return [("%s-%d" % (prefix, k)).encode() for k in range(count)]
+
+
+def acked_stream(c, prefix, count, producer=None):
+    """Appends count single-entry batches; returns {data: index} acked."""
+    acked = {}
+    for k, data in enumerate(payloads(prefix, count)):
+        seq = k + 1 if producer else None
+        reply = c.append([data], producer=producer, seq=seq)
+        acked[data] = reply["first"]
+    return acked
+
+
+def check_log_has(c, i, acked):
+    """Node i's committed log holds every acked entry exactly once, at the
+    index it was acknowledged with."""
+    log = c.read_all(i)
+    seen = {}
+    for index, data in log:
+        check(data not in seen or data not in acked,
+              "node %d holds %r twice (indexes %d and %d)"
+              % (i, data, seen.get(data, 0), index))
+        seen[data] = index
+    for data, index in acked.items():
+        check(seen.get(data) == index,
+              "node %d: acked %r at index %d, log has it at %r"
+              % (i, data, index, seen.get(data)))
+    indexes = [index for index, _ in log]
+    check(indexes == sorted(indexes), "node %d log out of order" % i)
+    return log
+
+
+# ---- the tests ----
+
+def test_three_nodes_elect_one_leader():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        roles = [c.status(i)["role"] for i in c.nodes]
+        check(roles.count("leader") == 1,
+              "expected exactly one leader, roles are %r" % roles)
+        check(c.status(leader)["term"] >= 1, "leader's term is 0")
+
+
+def test_appends_commit_and_read_back_identically_from_every_node():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        c.wait_leader()
+        acked = acked_stream(c, "entry", 50)
+        batch = c.append([b"a", b"", b"\x00\xffbinary"])
+        check(batch["last"] - batch["first"] == 2,
+              "a batch of 3 got indexes %r" % batch)
+        last = batch["last"]
+        logs = []
+        for i in c.nodes:
+            c.wait_commit(i, last)
+            logs.append(check_log_has(c, i, acked))
+        check(logs[0] == logs[1] == logs[2], "the nodes' logs differ")
+        check(logs[0][-3:] == [(batch["first"], b"a"),
+                               (batch["first"] + 1, b""),
+                               (last, b"\x00\xffbinary")],
+              "the batch did not read back as written: %r" % logs[0][-3:])
+
+
+def test_a_killed_leader_is_replaced_and_nothing_acked_is_lost():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        old = c.wait_leader()
+        acked = acked_stream(c, "before", 20, producer=7)
+        c.kill(old)
+        killed_at = time.monotonic()
+        new = c.wait_leader(among=[i for i in c.nodes if i != old])
+        took = time.monotonic() - killed_at
+        check(new != old, "the killed node still leads")
+        check(took < 10 * c.election_ms / 1000.0,
+              "a new leader took %.1f s (election timeout %d ms)"
+              % (took, c.election_ms))
+        for data, index in acked_stream(c, "after", 20, producer=8).items():
+            acked[data] = index
+        for i in c.nodes:
+            if i != old:
+                c.wait_commit(i, max(acked.values()))
+                check_log_has(c, i, acked)
+        # The old leader comes back and catches up.
+        c.start(old)
+        last = max(acked.values())
+        c.wait_commit(old, last)
+        check_log_has(c, old, acked)
+
+
+def test_a_paused_follower_does_not_stop_the_cluster_and_catches_up():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        follower = next(i for i in c.nodes if i != leader)
+        c.kill(follower, signal.SIGSTOP)
+        try:
+            acked = acked_stream(c, "paused", 30)
+        finally:
+            c.kill(follower, signal.SIGCONT)
+        c.wait_commit(follower, max(acked.values()))
+        check_log_has(c, follower, acked)
+
+
+def test_a_minority_cannot_commit_and_its_clients_get_errors():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        others = [i for i in c.nodes if i != leader]
+        for i in others:
+            c.kill(i)
+        # The old leader alone: an append must get an answer, not hang,
+        # and the answer must not be success.
+        started = time.monotonic()
+        reply = c.request(leader, {"type": APPEND, "entries": [b"lonely"]},
+                          timeout=10.0)
+        check(reply is not None, "no reply within 10 s: the client hangs")
+        check(reply["type"] in (ERROR, NOT_LEADER),
+              "a minority acknowledged an append: %r" % reply)
+        if reply["type"] == ERROR:
+            check(reply["code"] == ERR_TIMEOUT,
+                  "expected TIMEOUT, got %r" % reply)
+        check(time.monotonic() - started < 9.0, "the error came too late")
+        check(all(e[1] != b"lonely" for e in c.read_all(leader)),
+              "the lonely entry is committed")
+
+
+def test_the_whole_cluster_restarts_with_its_log_intact():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        c.wait_leader()
+        acked = acked_stream(c, "durable", 30)
+        for i in c.nodes:
+            c.kill(i)  # kill -9: only what was fsynced survives
+        c.start_all()
+        c.wait_leader()
+        c.append([b"after-restart"])
+        for i in c.nodes:
+            c.wait_commit(i, max(acked.values()))
+            check_log_has(c, i, acked)
+
+
+def test_five_nodes_survive_two_failures():
+    with Cluster(5, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        victims = [leader, next(i for i in c.nodes if i != leader)]
+        for i in victims:
+            c.kill(i)
+        survivors = [i for i in c.nodes if i not in victims]
+        c.wait_leader(among=survivors)
+        acked = acked_stream(c, "five", 20)
+        for i in survivors:
+            c.wait_commit(i, max(acked.values()))
+            check_log_has(c, i, acked)
+
+
+def test_malformed_requests_get_errors_and_the_node_keeps_serving():
+    with Cluster(3, BINARY, extra=["--max-entry", "1K"]) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        cases = [
+            (b"\xc1garbage", ERR_BAD_REQUEST),
+            (b"", ERR_BAD_REQUEST),
+            (msgpack.packb({"version": 9, "type": STATUS}),
+             ERR_UNSUPPORTED_VERSION),
+            (msgpack.packb({"version": 1, "type": APPEND,
+                            "entries": [b"x" * 2000]}), ERR_TOO_LARGE),
+            (msgpack.packb({"version": 1, "type": APPEND,
+                            "entries": "not a list"}), ERR_BAD_REQUEST),
+            (msgpack.packb([1, 2, 3]), ERR_BAD_REQUEST),
+        ]
+        for payload, code in cases:
+            reply = c.raw(leader, payload)
+            check(reply is not None and reply["type"] == ERROR
+                  and reply["code"] == code,
+                  "payload %r: expected error %d, got %r"
+                  % (payload[:20], code, reply))
+            check(len(reply["message"]) > 10, "an error without a message")
+        check(c.append([b"still serving"])["type"] == APPEND_OK,
+              "the node stopped serving after bad input")
+
+
+def test_graceful_shutdown_answers_waiting_clients():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        follower = next(i for i in c.nodes if i != leader)
+        # A long-poll READ far in the future waits on the follower...
+        s = c.context.socket(__import__("zmq").REQ)
+        s.setsockopt(__import__("zmq").LINGER, 0)
+        s.connect(c.nodes[follower].client)
+        s.send(msgpack.packb({"version": 1, "type": READ, "id": 99,
+                              "from": 1000000, "wait_ms": 60000}))
+        time.sleep(0.2)  # let it arrive; the reply, not this, is checked
+        # ...and SIGTERM must answer it, then exit 0.
+        status = c.stop(follower)
+        check(s.poll(5000), "the waiting client got no answer")
+        reply = msgpack.unpackb(s.recv())
+        s.close()
+        check(reply["type"] == ERROR and reply["code"] == ERR_SHUTTING_DOWN
+              and reply["id"] == 99,
+              "expected SHUTTING_DOWN, got %r" % reply)
+        check(status == 0, "exit status %d after SIGTERM" % status)
+        # The leader hands over before it stops.
+        check(c.stop(leader) == 0, "the leader did not exit cleanly")
+
+
+def test_a_long_poll_read_returns_as_soon_as_an_entry_commits():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        follower = next(i for i in c.nodes if i != leader)
+        first = c.append([b"one"])["first"]
+        c.wait_commit(follower, first)
+        import zmq
+        s = c.context.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(c.nodes[follower].client)
+        s.send(msgpack.packb({"version": 1, "type": READ, "id": 5,
+                              "from": first + 1, "wait_ms": 20000}))
+        check(not s.poll(300), "the long-poll answered before any append")
+        c.append([b"two"])
+        check(s.poll(5000), "the long-poll did not wake on the commit")
+        reply = msgpack.unpackb(s.recv())
+        s.close()
+        check(reply["type"] == READ_OK and
+              [e[1] for e in reply["entries"]] == [b"two"],
+              "long-poll got %r" % reply)
+
+
+def test_reading_below_the_log_start_or_from_zero_is_refused():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        reply = c.request(leader, {"type": READ, "from": 0})
+        check(reply["type"] == ERROR and reply["code"] == ERR_BAD_REQUEST,
+              "READ from 0: %r" % reply)
+
+
+def test_bad_configuration_stops_start_up_with_one_clear_line():
+    peer, client = free_ports(2)
+    me = "1=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d" % (peer, client)
+    twin = "1=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d" % (peer + 1, client + 1)
+    cases = [
+        (["--id", "1", "--data", "/tmp/x", "--member", me, "--member", twin],
+         "appears twice"),
+        (["--id", "4", "--data", "/tmp/x", "--member", me],
+         "not one of the members"),
+        (["--id", "1", "--member", me], "no data directory"),
+        (["--bogus"], "unknown option"),
+    ]
+    for args, says in cases:
+        run = subprocess.run([BINARY] + args, capture_output=True,
+                             timeout=30)
+        err = run.stderr.decode()
+        check(run.returncode == 2, "%r: exit %d" % (args, run.returncode))
+        check(says in err and err.count("\n") == 1,
+              "%r: expected one line with %r, got %r" % (args, says, err))
+
+
+def test_a_port_in_use_or_another_nodes_data_stops_start_up():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        c.wait_leader()
+        n1, n2 = c.nodes[1], c.nodes[2]
+        # Node 2's ports are taken by the running node 2.
+        run = subprocess.run(
+            [BINARY, "--id", "2", "--data", os.path.join(c.dir, "other")]
+            + c.member_args() + c.args, capture_output=True, timeout=30)
+        err = run.stderr.decode()
+        check(run.returncode == 1 and "in use" in err,
+              "port in use: exit %d, %r" % (run.returncode, err))
+        # Node 1's data directory given to a node 2.
+        c.kill(2)
+        run = subprocess.run(
+            [BINARY, "--id", "2", "--data", n1.data_dir]
+            + c.member_args() + c.args, capture_output=True, timeout=30)
+        err = run.stderr.decode()
+        check(run.returncode == 1 and "node 1" in err,
+              "another node's data: exit %d, %r" % (run.returncode, err))
+        del n2
+
+
+TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
+         if name.startswith("test_")}
+
+
+def main(argv):
+    global BINARY
+    if len(argv) >= 3 and argv[1] == "--binary":
+        BINARY = os.path.abspath(argv[2])
+        argv = argv[2:]
+    if len(argv) == 2 and argv[1] == "--list":
+        print("\n".join(TESTS))
+        return 0
+    if len(argv) != 2 or argv[1] not in TESTS or not BINARY:
+        print(__doc__)
+        return 2
+    try:
+        TESTS[argv[1]]()
+    except TestFailure as failure:
+        print("FAILED:", failure)
+        return 1
+    print("passed:", argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

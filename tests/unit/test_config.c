@@ -1,0 +1,295 @@
+/*  test_config.c - raftlog-node's flags, config file and validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h> /* after the three headers it needs */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rl_config.h"
+
+#define M1 "--member", "1=tcp://127.0.0.1:7001,tcp://127.0.0.1:7101"
+#define M2 "--member", "2=tcp://127.0.0.1:7002,tcp://127.0.0.1:7102"
+#define M3 "--member", "3=tcp://127.0.0.1:7003,tcp://127.0.0.1:7103"
+
+/* Parses a NULL-terminated argument list (program name added). */
+static int s_parse(rl_config_t *config, char *err, ...)
+{
+    char *argv[64] = {"raftlog-node"};
+    int argc = 1;
+    va_list args;
+    va_start(args, err);
+    char *arg;
+    while ((arg = va_arg(args, char *)) != NULL && argc < 63)
+        argv[argc++] = arg;
+    va_end(args);
+    return rl_config_parse(config, argc, argv, err);
+}
+
+static void s_expect_error(int rc, const char *err, const char *says)
+{
+    assert_int_equal(rc, -1);
+    if (!strstr(err, says))
+        fail_msg("expected an error with \"%s\", got \"%s\"", says, err);
+    assert_null(strchr(err, '\n')); /* one line */
+}
+
+static void
+a_three_member_command_line_gives_the_node_its_endpoints(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(
+        s_parse(&c, err, "--id", "2", "--data", "/tmp/x", M1, M2, M3, NULL), 0);
+    assert_int_equal(c.id, 2);
+    assert_int_equal(c.member_count, 3);
+    assert_string_equal(c.peer, "tcp://127.0.0.1:7002");
+    assert_string_equal(c.client, "tcp://127.0.0.1:7102");
+    assert_string_equal(c.cluster_id, "raftlog");
+    assert_true(c.fsync);
+    assert_int_equal(c.election_timeout_ms, 1000);
+}
+
+static void
+values_may_follow_an_equals_sign_and_take_size_suffixes(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id=1", "--data=/d", M1,
+                             "--segment-size=8MiB", "--max-entry", "64K",
+                             "--retention=2G", "--fsync=off",
+                             "--log-level=debug", NULL),
+                     0);
+    assert_int_equal(c.segment_bytes, 8u << 20);
+    assert_int_equal(c.max_entry_bytes, 64u << 10);
+    assert_int_equal(c.retention_bytes, 2ull << 30);
+    assert_false(c.fsync);
+    assert_int_equal(c.log_level, RL_LOG_DEBUG);
+}
+
+static void a_duplicate_member_id_is_refused(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--member",
+                           "1=tcp://127.0.0.1:7009,tcp://127.0.0.1:7109", NULL),
+                   err, "member id 1 appears twice");
+}
+
+static void a_node_that_is_not_a_member_is_refused(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(
+        s_parse(&c, err, "--id", "4", "--data", "/d", M1, M2, M3, NULL), err,
+        "node id 4 is not one of the members");
+}
+
+static void members_sharing_an_endpoint_are_refused(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--member",
+                           "2=tcp://127.0.0.1:7001,tcp://127.0.0.1:7102", NULL),
+                   err, "share an endpoint");
+}
+
+static void bad_values_are_refused_with_the_option_named(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--id", "x", NULL), err, "node id: 'x'");
+    s_expect_error(s_parse(&c, err, "--id", "0", NULL), err, "1 or more");
+    s_expect_error(s_parse(&c, err, "--heartbeat", "-5", NULL), err,
+                   "heartbeat interval: '-5'");
+    s_expect_error(s_parse(&c, err, "--segment-size", "12Q", NULL), err,
+                   "segment size: '12Q'");
+    s_expect_error(s_parse(&c, err, "--fsync", "sometimes", NULL), err,
+                   "'on' or 'off'");
+    s_expect_error(s_parse(&c, err, "--member", "1=tcp://a:1", NULL), err,
+                   "ID=PEER_ENDPOINT,CLIENT_ENDPOINT");
+    s_expect_error(s_parse(&c, err, "--member", "1=http://a,tcp://b:1", NULL),
+                   err, "not a ZeroMQ endpoint");
+    s_expect_error(s_parse(&c, err, "--bogus", NULL), err,
+                   "unknown option '--bogus'");
+    s_expect_error(s_parse(&c, err, "--data", NULL), err, "needs a value");
+    s_expect_error(s_parse(&c, err, "stray", NULL), err,
+                   "unexpected argument 'stray'");
+    s_expect_error(s_parse(&c, err, "--join=yes", NULL), err, "takes no value");
+}
+
+static void missing_essentials_are_named(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--data", "/d", M1, NULL), err,
+                   "no node id");
+    s_expect_error(s_parse(&c, err, "--id", "1", M1, NULL), err,
+                   "no data directory");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", NULL), err,
+                   "no members");
+    s_expect_error(
+        s_parse(&c, err, "--id", "9", "--data", "/d", "--join", NULL), err,
+        "needs --peer-endpoint and --client-endpoint");
+}
+
+static void inconsistent_timing_is_refused(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--election-timeout", "200", "--heartbeat", "100",
+                           NULL),
+                   err, "at least 3 heartbeats");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--request-timeout", "100", NULL),
+                   err, "at least the election timeout");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-entry", "2M", NULL),
+                   err, "maximum entry size");
+}
+
+static void a_joining_node_needs_no_members(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id", "4", "--data", "/d", "--join",
+                             "--peer-endpoint", "tcp://127.0.0.1:7004",
+                             "--client-endpoint", "tcp://127.0.0.1:7104", NULL),
+                     0);
+    assert_true(c.join);
+    assert_int_equal(c.member_count, 0);
+}
+
+static void the_config_file_is_read_and_flags_override_it(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/raftlog-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    fputs("cluster\n"
+          "    id = demo\n"
+          "node\n"
+          "    id = 1\n"
+          "    data = /var/lib/raftlog\n"
+          "members\n"
+          "    1\n"
+          "        peer = tcp://127.0.0.1:7001\n"
+          "        client = tcp://127.0.0.1:7101\n"
+          "    2\n"
+          "        peer = tcp://127.0.0.1:7002\n"
+          "        client = tcp://127.0.0.1:7102\n"
+          "raft\n"
+          "    election_timeout_ms = 1500\n"
+          "    heartbeat_ms = 150\n",
+          file);
+    fclose(file);
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(
+        s_parse(&c, err, "--config", path, "--heartbeat", "200", NULL), 0);
+    assert_string_equal(c.cluster_id, "demo");
+    assert_int_equal(c.id, 1);
+    assert_string_equal(c.data_dir, "/var/lib/raftlog");
+    assert_int_equal(c.member_count, 2);
+    assert_int_equal(c.election_timeout_ms, 1500);
+    assert_int_equal(c.heartbeat_ms, 200);
+    assert_string_equal(c.client, "tcp://127.0.0.1:7101");
+    /* --member flags replace the file's members. */
+    assert_int_equal(s_parse(&c, err, "--config", path, M1, NULL), 0);
+    assert_int_equal(c.member_count, 1);
+    unlink(path);
+}
+
+static void a_bad_value_in_the_config_file_names_file_and_key(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/raftlog-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    fputs("raft\n    heartbeat_ms = fast\n", file);
+    fclose(file);
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--config", path, NULL), err,
+                   "raft/heartbeat_ms: heartbeat interval: 'fast'");
+    unlink(path);
+    s_expect_error(
+        s_parse(&c, err, "--config", "/nonexistent/raftlog.cfg", NULL), err,
+        "cannot be read");
+}
+
+static void help_describes_every_option(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    rl_config_usage(out, "raftlog-node");
+    fclose(out);
+    const char *flags[] = {"--config",
+                           "--cluster-id",
+                           "--id",
+                           "--data",
+                           "--member",
+                           "--peer-endpoint",
+                           "--client-endpoint",
+                           "--join",
+                           "--election-timeout",
+                           "--heartbeat",
+                           "--request-timeout",
+                           "--fsync",
+                           "--segment-size",
+                           "--retention",
+                           "--min-free",
+                           "--max-entry",
+                           "--max-batch",
+                           "--max-uncommitted",
+                           "--log-level",
+                           "--check",
+                           "--help"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strstr(text, flags[i]))
+            fail_msg("--help does not mention %s", flags[i]);
+    free(text);
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--help", NULL), 0);
+    assert_true(c.help);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            a_three_member_command_line_gives_the_node_its_endpoints),
+        cmocka_unit_test(
+            values_may_follow_an_equals_sign_and_take_size_suffixes),
+        cmocka_unit_test(a_duplicate_member_id_is_refused),
+        cmocka_unit_test(a_node_that_is_not_a_member_is_refused),
+        cmocka_unit_test(members_sharing_an_endpoint_are_refused),
+        cmocka_unit_test(bad_values_are_refused_with_the_option_named),
+        cmocka_unit_test(missing_essentials_are_named),
+        cmocka_unit_test(inconsistent_timing_is_refused),
+        cmocka_unit_test(a_joining_node_needs_no_members),
+        cmocka_unit_test(the_config_file_is_read_and_flags_override_it),
+        cmocka_unit_test(a_bad_value_in_the_config_file_names_file_and_key),
+        cmocka_unit_test(help_describes_every_option),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
