@@ -1103,8 +1103,8 @@ static int s_open_core(rl_node_t *self, char *err)
                 0 ||
             members.type != RL_MSG_MEMBERS_OK) {
             snprintf(err, 512,
-                     "the snapshot in %s has an unreadable configuration "
-                     "(%s); run raftlog-node --check %s",
+                     "the snapshot in %.120s has an unreadable configuration "
+                     "(%.80s); run raftlog-node --check %.120s",
                      self->config.data_dir, why, self->config.data_dir);
             rl_msg_close(&members);
             return -1;
@@ -1122,8 +1122,8 @@ static int s_open_core(rl_node_t *self, char *err)
     rl_msg_close(&members);
     if (!self->raft) {
         snprintf(err, 512,
-                 "cannot restore the Raft state from %s (%s); run "
-                 "raftlog-node --check %s",
+                 "cannot restore the Raft state from %.120s (%s); run "
+                 "raftlog-node --check %.120s",
                  self->config.data_dir, rl_error_name(rc),
                  self->config.data_dir);
         return -1;
