@@ -273,7 +273,8 @@ static const s_option_t s_options[] = {
      s_set_client},
     {"join", "node/join", NULL, "off",
      "start with an empty log and wait to be added to a running cluster "
-     "(raftlog members add)",
+     "(MEMBERS add); --member flags then only tell where the running "
+     "members are",
      s_set_join},
     {"election-timeout", "raft/election_timeout_ms", "MS", "1000",
      "election timeout in ms (randomised between 1x and 2x)", s_set_election},
@@ -335,8 +336,9 @@ void rl_config_usage(FILE *out, const char *program)
     fprintf(out, "\nBootstrap a new 3-node cluster: start each node with "
                  "the same three --member\nflags and its own --id. Join a "
                  "running cluster: start the new node with --join,\n"
-                 "--peer-endpoint and --client-endpoint, then run raftlog "
-                 "members add on the cluster.\n");
+                 "--peer-endpoint, --client-endpoint and the running "
+                 "members' --member flags, then\nadd it (raftlog members "
+                 "add ID PEER CLIENT). See docs/OPERATIONS.md.\n");
 }
 
 static const s_option_t *s_find(const char *flag, size_t length)

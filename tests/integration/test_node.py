@@ -18,9 +18,9 @@ import msgpack
 
 from harness import (APPEND, APPEND_OK, ERROR, ERR_BAD_REQUEST,
                      ERR_SHUTTING_DOWN, ERR_TIMEOUT, ERR_TOO_LARGE,
-                     ERR_UNSUPPORTED_VERSION, NOT_LEADER, READ, READ_OK,
-                     STATUS, Cluster, TestFailure, check, free_ports,
-                     wait_for)
+                     ERR_UNSUPPORTED_VERSION, MEMBERS, MEMBERS_OK,
+                     NOT_LEADER, READ, READ_OK, STATUS, Cluster, Node,
+                     TestFailure, check, free_ports, wait_for)
 
 BINARY = None
 
@@ -308,6 +308,50 @@ def test_a_port_in_use_or_another_nodes_data_stops_start_up():
         check(run.returncode == 1 and "node 1" in err,
               "another node's data: exit %d, %r" % (run.returncode, err))
         del n2
+
+
+def test_a_node_joins_a_running_cluster_and_is_removed_again():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        acked = acked_stream(c, "early", 10)
+        # Node 4 starts empty with --join, then is added by the operator.
+        peer, client = free_ports(2)
+        n4 = Node(4, peer, client, os.path.join(c.dir, "node4"),
+                  os.path.join(c.dir, "node4.log"))
+        # Its --member flags are an address book of the running members,
+        # not a configuration: the configuration comes from the leader.
+        book = c.member_args()
+        c.nodes[4] = n4
+        log = open(n4.log_path, "ab")
+        n4.proc = subprocess.Popen(
+            [BINARY, "--id", "4", "--data", n4.data_dir, "--join",
+             "--peer-endpoint", n4.peer, "--client-endpoint", n4.client]
+            + book + c.args, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        member = {"id": 4, "peer": n4.peer, "client": n4.client}
+        reply = wait_for(lambda: c.request(
+            c.leader() or leader, {"type": MEMBERS, "op": "add",
+                                   "member": member}, timeout=5.0),
+            20, "MEMBERS add to be answered")
+        check(reply["type"] == MEMBERS_OK,
+              "MEMBERS add failed: %r" % reply)
+        check(any(m["id"] == 4 for m in reply["members"]),
+              "node 4 is not in %r" % reply["members"])
+        c.wait_commit(4, max(acked.values()), timeout=20)
+        check_log_has(c, 4, acked)
+        # Caught up, it is promoted to a voter.
+        wait_for(lambda: any(m["id"] == 4 and m.get("voter")
+                             for m in c.status(c.wait_leader())["members"]),
+                 20, "node 4 to become a voter")
+        # And removed again.
+        reply = c.request(c.wait_leader(), {"type": MEMBERS, "op": "remove",
+                                             "member": {"id": 4}}, 5.0)
+        check(reply is not None and reply["type"] == MEMBERS_OK and
+              all(m["id"] != 4 for m in reply["members"]),
+              "MEMBERS remove failed: %r" % reply)
+        check(c.append([b"after removal"])["type"] == APPEND_OK,
+              "the cluster stopped after the removal")
 
 
 TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
