@@ -1205,6 +1205,9 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     }
     s_check_disk(self);
     self->disk_checked = zclock_mono();
+    if (config->retention_bytes)
+        rl_logf(RL_LOG_WARN, "--retention is not applied yet: the whole log "
+                             "is kept (docs/OPERATIONS.md)");
     return self;
 }
 
