@@ -340,9 +340,11 @@ static void s_answer_committed(rl_node_t *self)
         s_pending_t *p = *link;
         bool done = false;
         if (p->kind == S_APPEND && p->index <= commit) {
+            /* Term 0: a duplicate whose original was compacted away,
+               which happens only to committed entries. */
             uint64_t term = 0;
-            if (rl_log_term(self->log, p->index, &term) == 0 &&
-                term == p->term) {
+            if (p->term == 0 || (rl_log_term(self->log, p->index, &term) == 0 &&
+                                 term == p->term)) {
                 rl_msg_t msg;
                 rl_msg_init(&msg, RL_MSG_APPEND_OK);
                 msg.id = p->id;
