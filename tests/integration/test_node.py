@@ -310,6 +310,30 @@ def test_a_port_in_use_or_another_nodes_data_stops_start_up():
         del n2
 
 
+def test_an_idempotent_retry_across_a_leader_change_appends_once():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        old = c.wait_leader()
+        first = c.append([b"once"], producer=77, seq=1)
+        again = c.append([b"once"], producer=77, seq=1)
+        check(again["first"] == first["first"] and again.get("duplicate"),
+              "a retry on the same leader: %r then %r" % (first, again))
+        c.kill(old)
+        c.wait_leader(among=[i for i in c.nodes if i != old])
+        after = c.append([b"once"], producer=77, seq=1)
+        check(after["first"] == first["first"] and after.get("duplicate"),
+              "a retry on the new leader: %r then %r" % (first, after))
+        stale = c.request(c.wait_leader(), {"type": APPEND, "producer": 77,
+                                            "seq": 0, "entries": [b"old"]})
+        check(stale["type"] == ERROR and stale["code"] == 12,
+              "an older seq: expected STALE_SEQUENCE, got %r" % stale)
+        survivor = next(i for i in c.nodes if i != old)
+        log = c.read_all(survivor)
+        check([d for _, d in log].count(b"once") == 1,
+              "the entry is in the log %d times"
+              % [d for _, d in log].count(b"once"))
+
+
 def test_a_node_joins_a_running_cluster_and_is_removed_again():
     with Cluster(3, BINARY) as c:
         c.start_all()
