@@ -93,8 +93,10 @@ struct rl_node {
     uint32_t latencies[S_LATENCIES]; /* recent fsync times, us */
     uint64_t latency_count;          /* fsyncs measured */
 
-    s_pending_t *pending; /* every waiting client request */
-    size_t pending_count; /* their number */
+    s_pending_t *pending;     /* every waiting client request */
+    bool new_pending;         /* one was added since the last scan */
+    uint64_t answered_commit; /* commit index of the last scan */
+    size_t pending_count;     /* their number */
 
     rl_raft_role_t role;                  /* last role reported by the core */
     uint64_t leader;                      /* last leader reported */
@@ -243,6 +245,7 @@ static s_pending_t *s_pend(rl_node_t *self, zmsg_t **envelope, uint64_t id,
     p->next = self->pending;
     self->pending = p;
     self->pending_count++;
+    self->new_pending = true;
     return p;
 }
 
@@ -553,14 +556,19 @@ static int s_carry_out(rl_node_t *self, rl_raft_ready_t *ready)
 static int s_drive(rl_node_t *self)
 {
     rl_raft_ready_t ready;
-    bool committed = false;
     while (rl_raft_ready(self->raft, &ready)) {
         if (s_carry_out(self, &ready) != 0)
             return -1;
-        committed = committed || ready.commit > ready.commit_from;
     }
-    if (committed || self->pending)
+    /* Scan the waiting requests only when something can have settled one:
+       with thousands of long-polls waiting, most loop turns change
+       nothing for them. */
+    uint64_t commit = s_commit(self);
+    if (commit != self->answered_commit || self->new_pending) {
+        self->answered_commit = commit;
+        self->new_pending = false;
         s_answer_committed(self);
+    }
     return s_start_sync(self);
 }
 
