@@ -1,0 +1,15 @@
+/*  bench.h - the subcommands of raftlog-bench. Each takes the arguments
+    after its name (argv[0] is the subcommand) and returns the exit
+    status: 0 done, 1 failed, 2 usage. */
+#ifndef RL_BENCH_H
+#define RL_BENCH_H
+
+/* raftlog-bench storage [--dir D] [--seconds S]: append throughput of the
+   file log next to the raw fdatasync rate and bandwidth of the disk. */
+int bench_storage(int argc, char **argv);
+
+/* raftlog-bench append [--producers N] [--size B] [--batch K] [--rate R]
+   ...: closed- or open-loop appends against a running cluster. */
+int bench_append(int argc, char **argv);
+
+#endif
