@@ -10,6 +10,7 @@ are conditions polled until a deadline, never bare sleeps.
 Uses Debian's python3-zmq and python3-msgpack only.
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -37,15 +38,23 @@ def check(condition, message):
 
 
 def free_ports(count):
-    """Ports that were free a moment ago on 127.0.0.1."""
-    sockets, ports = [], []
-    for _ in range(count):
+    """Ports that were free a moment ago on 127.0.0.1, drawn at random
+    below Linux's ephemeral range (32768-60999): a port the kernel hands
+    out for port 0 or for an outgoing connection (every ZeroMQ connect
+    takes one) could be taken again by a parallel test before our node
+    binds it."""
+    ports = []
+    while len(ports) < count:
+        port = random.randint(20000, 32000)
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-        ports.append(s.getsockname()[1])
-    for s in sockets:
-        s.close()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        if port not in ports:
+            ports.append(port)
     return ports
 
 
@@ -99,12 +108,17 @@ class Cluster:
             args += ["--member", "%d=%s,%s" % (n.id, n.peer, n.client)]
         return args
 
+    def member_args_for(self, i):
+        """The --member flags node i starts with (a subclass may route a
+        node's peer traffic through proxies)."""
+        return self.member_args()
+
     def start(self, i, extra=()):
         n = self.nodes[i]
         log = open(n.log_path, "ab")
         n.proc = subprocess.Popen(
             [self.binary, "--id", str(i), "--data", n.data_dir]
-            + self.member_args() + self.args + list(extra),
+            + self.member_args_for(i) + self.args + list(extra),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
