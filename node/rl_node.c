@@ -136,11 +136,18 @@ static const rl_member_t *s_member(rl_node_t *self, uint64_t id)
     return NULL;
 }
 
-/* The endpoint of a member from the live configuration, or else from the
-   command line's members (before the first configuration is known). */
+/* The endpoint of a member: from this node's own --member flags when they
+   name it (the local address book wins, so that a node behind a proxy or
+   NAT can be reached by another address than the one in the replicated
+   configuration), else from the live configuration. */
 static bool s_endpoint(rl_node_t *self, uint64_t id, bool peer, char *out,
                        size_t size)
 {
+    const rl_config_member_t *c = rl_config_member(&self->config, id);
+    if (c) {
+        snprintf(out, size, "%s", peer ? c->peer : c->client);
+        return true;
+    }
     const rl_member_t *m = s_member(self, id);
     if (m) {
         rl_str_t addr = peer ? m->peer_addr : m->client_addr;
@@ -149,11 +156,6 @@ static bool s_endpoint(rl_node_t *self, uint64_t id, bool peer, char *out,
             out[addr.size] = '\0';
             return true;
         }
-    }
-    const rl_config_member_t *c = rl_config_member(&self->config, id);
-    if (c) {
-        snprintf(out, size, "%s", peer ? c->peer : c->client);
-        return true;
     }
     return false;
 }
@@ -513,12 +515,19 @@ static int s_carry_out(rl_node_t *self, rl_raft_ready_t *ready)
     if (ready->hard_state_changed &&
         rl_log_set_hard_state(self->log, ready->term, ready->vote) != 0)
         return s_fatal(self, "cannot save the term and vote");
-    if (ready->entry_count) {
-        uint64_t from = ready->entries[0].index;
+    /* Entries the log already covers with its snapshot are committed and
+       identical (Log Matching): skip them rather than truncate there. */
+    size_t skip = 0;
+    while (skip < ready->entry_count &&
+           ready->entries[skip].index < rl_log_first_index(self->log))
+        skip++;
+    if (skip < ready->entry_count) {
+        uint64_t from = ready->entries[skip].index;
         if (from <= rl_log_last_index(self->log) &&
             rl_log_truncate(self->log, from) != 0)
             return s_fatal(self, "cannot truncate a conflicting suffix");
-        if (rl_log_append(self->log, ready->entries, ready->entry_count) != 0)
+        if (rl_log_append(self->log, ready->entries + skip,
+                          ready->entry_count - skip) != 0)
             return s_fatal(self, "cannot append to the log");
         if (!self->config.fsync)
             s_report_durable(self);
