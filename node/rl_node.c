@@ -498,7 +498,57 @@ static void s_report_durable(rl_node_t *self)
         rl_raft_persisted(self->raft, durable, term);
 }
 
-/* Carries out one ready batch, in the order raft.h prescribes. */
+static int s_open_core(rl_node_t *self, char *err);
+
+/* A write that failed and was rolled back (ENOSPC, say) leaves the disk
+   consistent, but the core believing in entries that are not there. Do
+   what a restart would do, without leaving the process: rebuild the core
+   from what the disk holds. A new core takes its log as durable, so the
+   log is synced first. Clients waiting for an append get NO_SPACE (or
+   INTERNAL): their outcome is unknown, and an idempotent retry is safe.
+   Returns 1 (the current ready batch is void), or -1 when fatal. */
+static int s_restart_core(rl_node_t *self, int error)
+{
+    rl_logf(RL_LOG_WARN, "%s; rebuilding the Raft state from the disk",
+            rl_log_error(self->log));
+    if (self->syncing) {
+        int rc = -1;
+        zsock_recv(self->syncer, "i", &rc);
+        self->syncing = false;
+        if (rl_log_sync_finish(self->log, &self->ticket, rc) != 0)
+            return s_fatal(self, "fdatasync failed");
+    }
+    if (self->config.fsync && rl_log_sync(self->log) != 0)
+        return s_fatal(self, "fdatasync failed");
+    s_pending_t **link = &self->pending;
+    while (*link) {
+        s_pending_t *p = *link;
+        if (p->kind == S_READ) {
+            link = &p->next;
+            continue;
+        }
+        s_reply_error(self, &p->envelope, p->id,
+                      error == ENOSPC ? RL_ERR_NO_SPACE : RL_ERR_INTERNAL, 0,
+                      "node %" PRIu64 " could not write its log (%s); the "
+                      "outcome is unknown: retry with the same producer and "
+                      "seq",
+                      self->config.id, strerror(error));
+        s_unlink(self, link);
+    }
+    rl_raft_destroy(&self->raft);
+    char err[512];
+    if (s_open_core(self, err) != 0) {
+        rl_logf(RL_LOG_ERROR, "%s", err);
+        self->exit_status = 1;
+        return -1;
+    }
+    self->role = RL_RAFT_FOLLOWER;
+    self->leader = 0;
+    return 1;
+}
+
+/* Carries out one ready batch, in the order raft.h prescribes. Returns 0,
+   1 when the core was rebuilt (the batch is void), or -1 when fatal. */
 static int s_carry_out(rl_node_t *self, rl_raft_ready_t *ready)
 {
     if (ready->snapshot_install) {
@@ -512,9 +562,15 @@ static int s_carry_out(rl_node_t *self, rl_raft_ready_t *ready)
         rl_logf(RL_LOG_INFO, "installed a snapshot up to index %" PRIu64,
                 s->last_index);
     }
-    if (ready->hard_state_changed &&
-        rl_log_set_hard_state(self->log, ready->term, ready->vote) != 0)
-        return s_fatal(self, "cannot save the term and vote");
+    if (ready->hard_state_changed) {
+        /* Nothing of this batch may go out before the term and vote are
+           durable (paper, Fig. 2); a failed write keeps the old ones. */
+        int rc = rl_log_set_hard_state(self->log, ready->term, ready->vote);
+        if (rc != 0 && rl_log_failed(self->log))
+            return s_fatal(self, "cannot save the term and vote");
+        if (rc != 0)
+            return s_restart_core(self, rc);
+    }
     /* Entries the log already covers with its snapshot are committed and
        identical (Log Matching): skip them rather than truncate there. */
     size_t skip = 0;
@@ -526,9 +582,12 @@ static int s_carry_out(rl_node_t *self, rl_raft_ready_t *ready)
         if (from <= rl_log_last_index(self->log) &&
             rl_log_truncate(self->log, from) != 0)
             return s_fatal(self, "cannot truncate a conflicting suffix");
-        if (rl_log_append(self->log, ready->entries + skip,
-                          ready->entry_count - skip) != 0)
+        int rc = rl_log_append(self->log, ready->entries + skip,
+                               ready->entry_count - skip);
+        if (rc != 0 && rl_log_failed(self->log))
             return s_fatal(self, "cannot append to the log");
+        if (rc != 0)
+            return s_restart_core(self, rc);
         if (!self->config.fsync)
             s_report_durable(self);
     }
@@ -566,7 +625,7 @@ static int s_drive(rl_node_t *self)
 {
     rl_raft_ready_t ready;
     while (rl_raft_ready(self->raft, &ready)) {
-        if (s_carry_out(self, &ready) != 0)
+        if (s_carry_out(self, &ready) < 0)
             return -1;
     }
     /* Scan the waiting requests only when something can have settled one:
@@ -940,15 +999,17 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
         self->syncing && zclock_usecs() - self->sync_started >
                              (int64_t)self->config.election_timeout_ms * 1000;
     if (self->role == RL_RAFT_LEADER && (stalled || self->disk_low)) {
+        /* Once per episode: when every node is as sick, leadership would
+           otherwise bounce between them for nothing. */
         if (!self->stall_reported) {
             rl_logf(RL_LOG_WARN, "%s; transferring leadership",
                     stalled ? "an fdatasync is taking longer than an "
                               "election timeout"
                             : "disk space is low");
             self->stall_reported = true;
+            rl_raft_transfer(self->raft, 0);
         }
-        rl_raft_transfer(self->raft, 0);
-    } else {
+    } else if (!stalled && !self->disk_low) {
         self->stall_reported = false;
     }
     if (self->stopping) {

@@ -1774,6 +1774,11 @@ const char *rl_log_error(const rl_log_t *log)
     return log->error;
 }
 
+bool rl_log_failed(const rl_log_t *log)
+{
+    return log->failed != 0;
+}
+
 /* ---- Check ---- */
 
 static void s_check_warn(void *arg, const char *message)

@@ -150,6 +150,11 @@ void rl_log_destroy(rl_log_t **log_p);
    valid until the next call on the log. */
 const char *rl_log_error(const rl_log_t *log);
 
+/* True once the log is failed (a failed fsync, or a write it could not
+   roll back): only destroy is useful then. A write error that was rolled
+   back (ENOSPC, say) leaves the log healthy and false here. */
+bool rl_log_failed(const rl_log_t *log);
+
 /* ---- State ---- */
 
 /* First index held (1 for a new log; after compaction or a snapshot the

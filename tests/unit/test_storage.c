@@ -874,6 +874,7 @@ test_enospc_during_append_rolls_back_and_reports_the_errno_text(void **state)
     assert_non_null(strstr(rl_log_error(log), "11..15"));
     assert_int_equal(rl_log_last_index(log), 10);
     assert_int_equal(s_file_size(path), size);
+    assert_false(rl_log_failed(log)); /* rolled back: still healthy */
     /* Space comes back: the log goes on where it was. */
     s_io.match = NULL;
     s_append_steps(log, 11, 12);
@@ -945,6 +946,7 @@ test_failed_fdatasync_fails_the_log_and_every_later_write(void **state)
     assert_non_null(strstr(rl_log_error(log), "fdatasync"));
     assert_non_null(strstr(rl_log_error(log), "restart"));
     assert_int_equal(rl_log_durable_index(log), 5);
+    assert_true(rl_log_failed(log));
     /* No retry-and-pretend: even with the disk "healthy" again. */
     s_io.fdatasync_errno = 0;
     assert_int_equal(rl_log_sync(log), EIO);
