@@ -1,0 +1,298 @@
+/*  election.c - leader election, PreVote, CheckQuorum, leadership transfer.
+
+    Rules, with where they come from:
+    - Randomized election timeouts in [T, 2T) from the core's own seeded
+      PRNG (paper 5.2), so split votes resolve and runs replay exactly.
+    - A candidate votes for itself and wins with a majority of the voters
+      of its latest configuration (paper 5.2; thesis 4.1). A server grants
+      one vote per term, to a log at least as up to date as its own
+      (paper 5.4.1), and persists that vote before replying (raft.h rule 2).
+    - PreVote (thesis 9.6): before raising its term a server asks whether
+      it could win; a partitioned server that rejoins therefore does not
+      force the term up and depose a working leader.
+    - CheckQuorum and leader lease (thesis 6.2, 9.6): a leader that has not
+      heard from a majority within an election timeout steps down; a server
+      that heard from a leader within the election timeout ignores
+      (pre)vote requests, unless the candidate was told to run by the
+      leader (TIMEOUT_NOW, transfer flag). This is also what stops a
+      removed server from disrupting the cluster (thesis 4.2.3).
+    - Leadership transfer (thesis 3.10): the leader brings the target up to
+      date, sends TIMEOUT_NOW, refuses proposals meanwhile, and gives up
+      after an election timeout.
+*/
+#include "raft_internal.h"
+
+#include <string.h>
+
+/* May this server campaign? When it is a voter of its latest
+   configuration, or of the committed one: a leader that removed itself
+   and stepped down before that change committed may hold the only log
+   that can win, and the configuration it counts votes in (its latest)
+   still makes the election safe (thesis 4.2.2: a leader need not be in
+   its configuration). Once the removal commits it stays quiet. */
+static bool s_promotable(rl_raft_t *r)
+{
+    const rl_member_t *self = rl_raft_member(&r->config, r->id);
+    const rl_member_t *base = rl_raft_member(&r->base_config, r->id);
+    return (self && self->voter) || (base && base->voter);
+}
+
+void rl_raft_reset_timeout(rl_raft_t *r)
+{
+    r->election_elapsed = 0;
+    r->timeout =
+        r->cfg.election_ticks + rl_raft_random(r, r->cfg.election_ticks);
+}
+
+bool rl_raft_in_lease(rl_raft_t *r)
+{
+    return r->cfg.check_quorum && r->leader != 0 &&
+           r->election_elapsed < r->cfg.election_ticks;
+}
+
+static bool s_contains(const uint64_t *ids, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Counts a vote from a voter of the latest configuration; returns 1 when
+   won, -1 when lost, 0 while undecided. */
+static int s_tally(rl_raft_t *r, uint64_t from, bool granted)
+{
+    const rl_member_t *m = rl_raft_member(&r->config, from);
+    if (m && m->voter && !s_contains(r->votes_yes, r->votes_yes_count, from) &&
+        !s_contains(r->votes_no, r->votes_no_count, from)) {
+        if (granted) {
+            r->votes_yes[r->votes_yes_count++] = from;
+        } else {
+            r->votes_no[r->votes_no_count++] = from;
+        }
+    }
+    size_t quorum = rl_raft_voter_count(&r->config) / 2 + 1;
+    if (r->votes_yes_count >= quorum) {
+        return 1;
+    }
+    if (r->votes_no_count >= quorum) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts a (pre-)election; `transfer` marks a campaign ordered by the
+   leader (TIMEOUT_NOW), which skips PreVote and overrides leases. */
+int rl_raft_campaign(rl_raft_t *r, bool pre, bool transfer)
+{
+    if (!s_promotable(r)) {
+        return 0;
+    }
+    uint64_t term = r->term + 1;
+    if (pre) {
+        r->role = RL_RAFT_PRE_CANDIDATE;
+        r->leader = 0;
+        r->role_changed = true;
+    } else {
+        rl_raft_set_term(r, term);
+        r->vote = r->id;
+        r->hs_changed = true;
+        r->role = RL_RAFT_CANDIDATE;
+        r->leader = 0;
+        r->role_changed = true;
+    }
+    r->owed = false;
+    rl_raft_reset_timeout(r);
+    r->votes_yes_count = 0;
+    r->votes_no_count = 0;
+    int won = s_tally(r, r->id, true);
+    if (won == 1) {
+        return pre ? rl_raft_campaign(r, false, transfer)
+                   : rl_raft_become_leader(r);
+    }
+    for (size_t i = 0; i < r->config.count; i++) {
+        const rl_member_t *m = &r->config.members[i];
+        if (m->id == r->id || !m->voter) {
+            continue;
+        }
+        rl_msg_t msg;
+        rl_msg_init(&msg, pre ? RL_MSG_PREVOTE : RL_MSG_VOTE);
+        msg.body.vote.term = term;
+        msg.body.vote.last_log_index = r->last_index;
+        msg.body.vote.last_log_term = r->last_term;
+        msg.body.vote.transfer = transfer;
+        int rc = rl_raft_send(r, m->id, &msg);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* PREVOTE and VOTE, after raft.c's term rules (a VOTE here has our term,
+   a PREVOTE a term above ours unless refused). */
+int rl_raft_step_vote(rl_raft_t *r, const rl_msg_t *msg)
+{
+    const rl_vote_t *v = &msg->body.vote;
+    bool pre = msg->type == RL_MSG_PREVOTE;
+    bool granted = false;
+    bool up_to_date =
+        rl_raft_log_up_to_date(r, v->last_log_index, v->last_log_term);
+    if (pre) {
+        granted = v->term > r->term && up_to_date;
+    } else {
+        bool can_vote =
+            r->vote == msg->from || (r->vote == 0 && r->leader == 0);
+        granted = v->term == r->term && can_vote && up_to_date;
+        if (granted) {
+            r->vote = msg->from;
+            r->hs_changed = true;
+            r->election_elapsed = 0;
+        }
+    }
+    rl_msg_t reply;
+    rl_msg_init(&reply, pre ? RL_MSG_PREVOTE_REPLY : RL_MSG_VOTE_REPLY);
+    reply.body.vote_reply.term = granted && pre ? v->term : r->term;
+    reply.body.vote_reply.granted = granted;
+    return rl_raft_send(r, msg->from, &reply);
+}
+
+int rl_raft_step_vote_reply(rl_raft_t *r, const rl_msg_t *msg)
+{
+    const rl_vote_reply_t *v = &msg->body.vote_reply;
+    if (msg->type == RL_MSG_PREVOTE_REPLY) {
+        if (r->role != RL_RAFT_PRE_CANDIDATE || v->term != r->term + 1) {
+            return 0;
+        }
+    } else if (r->role != RL_RAFT_CANDIDATE || v->term != r->term) {
+        return 0;
+    }
+    int won = s_tally(r, msg->from, v->granted);
+    if (won == 1) {
+        return r->role == RL_RAFT_PRE_CANDIDATE
+                   ? rl_raft_campaign(r, false, false)
+                   : rl_raft_become_leader(r);
+    }
+    if (won == -1) {
+        rl_raft_become_follower(r, r->term, 0);
+    }
+    return 0;
+}
+
+/* TIMEOUT_NOW from our leader: campaign at once (thesis 3.10). */
+int rl_raft_step_timeout_now(rl_raft_t *r, const rl_msg_t *msg)
+{
+    if (msg->body.timeout_now.term != r->term || r->role != RL_RAFT_FOLLOWER ||
+        msg->from != r->leader) {
+        return 0;
+    }
+    return rl_raft_campaign(r, false, true);
+}
+
+/* Paper 5.2 and 8: a new leader appends a no-op of its term, which lets it
+   commit everything before it (Figure 8 rule in replication.c) and tells
+   the host when the leader's view is current. */
+int rl_raft_become_leader(rl_raft_t *r)
+{
+    r->role = RL_RAFT_LEADER;
+    r->leader = r->id;
+    r->role_changed = true;
+    r->transfer_to = 0;
+    r->election_elapsed = 0;
+    r->heartbeat_elapsed = 0;
+    r->owed = false;
+    rl_raft_progress_reset(r);
+    rl_entry_t noop = {0};
+    noop.type = RL_ENTRY_NOOP;
+    /* Set first: if the no-op cannot be appended, the first entry of this
+       term the leader does append still gates configuration changes. */
+    r->term_start = r->last_index + 1;
+    return rl_raft_append_local(r, &noop, 1);
+}
+
+void rl_raft_abort_transfer(rl_raft_t *r)
+{
+    r->transfer_to = 0;
+    r->transfer_elapsed = 0;
+}
+
+static int s_send_timeout_now(rl_raft_t *r, uint64_t to)
+{
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_TIMEOUT_NOW);
+    msg.body.timeout_now.term = r->term;
+    return rl_raft_send(r, to, &msg);
+}
+
+int rl_raft_transfer(rl_raft_t *r, uint64_t target)
+{
+    if (r->role != RL_RAFT_LEADER) {
+        return RL_RAFT_NOT_LEADER;
+    }
+    if (target == 0) {
+        for (size_t i = 0; i < r->pr_count; i++) {
+            if (!r->prs[i].voter) {
+                continue;
+            }
+            rl_raft_progress_t *best = rl_raft_progress(r, target);
+            if (!best || r->prs[i].match > best->match) {
+                target = r->prs[i].id;
+            }
+        }
+    }
+    if (target == r->id) {
+        return 0;
+    }
+    rl_raft_progress_t *pr = rl_raft_progress(r, target);
+    if (!pr || !pr->voter) {
+        return RL_ERR_REJECTED;
+    }
+    r->transfer_to = target;
+    r->transfer_elapsed = 0;
+    if (pr->match == r->last_index) {
+        return s_send_timeout_now(r, target);
+    }
+    return rl_raft_send_append(r, pr, false);
+}
+
+/* Called by replication.c when the transfer target's match moved. */
+int rl_raft_transfer_check(rl_raft_t *r, rl_raft_progress_t *pr)
+{
+    if (r->transfer_to == pr->id && pr->match == r->last_index) {
+        return s_send_timeout_now(r, pr->id);
+    }
+    return 0;
+}
+
+int rl_raft_tick_election(rl_raft_t *r)
+{
+    r->election_elapsed++;
+    if (r->role != RL_RAFT_LEADER) {
+        if (s_promotable(r) && r->election_elapsed >= r->timeout) {
+            return rl_raft_campaign(r, r->cfg.pre_vote, false);
+        }
+        return 0;
+    }
+    if (r->transfer_to && ++r->transfer_elapsed >= r->cfg.election_ticks) {
+        rl_raft_abort_transfer(r);
+    }
+    if (r->election_elapsed >= r->cfg.election_ticks) {
+        r->election_elapsed = 0;
+        if (r->cfg.check_quorum) {
+            if (!rl_raft_quorum_active(r)) {
+                rl_raft_become_follower(r, r->term, 0);
+                return 0;
+            }
+            for (size_t i = 0; i < r->pr_count; i++) {
+                r->prs[i].recent_active = false;
+            }
+        }
+    }
+    if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
+        r->heartbeat_elapsed = 0;
+        return rl_raft_broadcast(r, true);
+    }
+    return 0;
+}

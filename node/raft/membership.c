@@ -1,0 +1,385 @@
+/*  membership.c - configurations and single-server changes (thesis ch. 4).
+
+    Rules, with where they come from:
+    - One server at a time (thesis 4.1): a change is refused (BUSY) while
+      the previous configuration entry is uncommitted, so any two
+      consecutive configurations have overlapping majorities.
+    - A configuration takes effect as soon as its entry is appended, on
+      every server, committed or not (thesis 4.1); truncating the entry
+      rolls the configuration back (producers.c keeps the records).
+    - A new leader proposes no change before an entry of its own term is
+      committed (the 2015 raft-dev fix to thesis 4.1: otherwise a change
+      of an earlier leader, not yet known committed, can be overlapped).
+    - New servers join as non-voting learners and are promoted once caught
+      up with the commit index (thesis 4.2.1), so adding one does not make
+      the cluster unavailable while it copies the log.
+    - A leader that removes itself keeps leading until the entry commits,
+      without counting itself, then steps down (thesis 4.2.2).
+    - A removed server cannot disrupt: it does not campaign once its own
+      configuration excludes it, and if it never learnt of its removal its
+      (pre)votes are refused under the leader lease (election.c, 4.2.3).
+
+    Encoding of a CONFIG entry's data (fixed width little endian):
+      u32 magic 'RLC1', u32 count, count x (u64 id, u8 voter,
+      u32 peer_len, peer bytes, u32 client_len, client bytes).
+*/
+#include "raft_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RL_CONFIG_MAGIC 0x31434c52u /* "RLC1" */
+
+const rl_member_t *rl_raft_member(const rl_raft_members_t *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        if (c->members[i].id == id) {
+            return &c->members[i];
+        }
+    }
+    return NULL;
+}
+
+size_t rl_raft_voter_count(const rl_raft_members_t *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        n += c->members[i].voter ? 1 : 0;
+    }
+    return n;
+}
+
+void rl_raft_members_clear(rl_raft_members_t *c)
+{
+    c->count = 0;
+}
+
+/* Points each member's endpoints at its inline copies. */
+static void s_fix(rl_raft_members_t *c)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        rl_member_t *m = &c->members[i];
+        m->peer_addr.ptr = m->peer_addr.size ? c->endpoints[i][0] : NULL;
+        m->client_addr.ptr = m->client_addr.size ? c->endpoints[i][1] : NULL;
+    }
+}
+
+void rl_raft_members_assign(rl_raft_members_t *dst,
+                            const rl_raft_members_t *src)
+{
+    if (dst != src) {
+        memcpy(dst, src, sizeof(*dst));
+        s_fix(dst);
+    }
+}
+
+/* Copies a member list into dst. RL_ERR_BAD_REQUEST, dst unchanged, when
+   the list is invalid: too long, id 0, duplicates, endpoints too long.
+   Never allocates; src may point into dst. */
+int rl_raft_members_copy(rl_raft_members_t *dst, const rl_member_t *src,
+                         size_t count)
+{
+    if (count > RL_MAX_MEMBERS || (count > 0 && !src)) {
+        return RL_ERR_BAD_REQUEST;
+    }
+    rl_raft_members_t tmp;
+    tmp.count = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (src[i].id == 0 || rl_raft_member(&tmp, src[i].id) ||
+            src[i].peer_addr.size > RL_MAX_ENDPOINT ||
+            src[i].client_addr.size > RL_MAX_ENDPOINT ||
+            (src[i].peer_addr.size && !src[i].peer_addr.ptr) ||
+            (src[i].client_addr.size && !src[i].client_addr.ptr)) {
+            return RL_ERR_BAD_REQUEST;
+        }
+        tmp.members[i] = src[i];
+        if (src[i].peer_addr.size) {
+            memcpy(tmp.endpoints[i][0], src[i].peer_addr.ptr,
+                   src[i].peer_addr.size);
+        }
+        if (src[i].client_addr.size) {
+            memcpy(tmp.endpoints[i][1], src[i].client_addr.ptr,
+                   src[i].client_addr.size);
+        }
+        tmp.count = i + 1;
+    }
+    s_fix(&tmp);
+    rl_raft_members_assign(dst, &tmp);
+    return 0;
+}
+
+static void s_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
+                          size_t *size)
+{
+    size_t n = 8;
+    for (size_t i = 0; i < c->count; i++) {
+        n += 17 + c->members[i].peer_addr.size + c->members[i].client_addr.size;
+    }
+    uint8_t *p = malloc(n);
+    if (!p) {
+        return RL_ERR_INTERNAL;
+    }
+    s_put32(p, RL_CONFIG_MAGIC);
+    s_put32(p + 4, (uint32_t)c->count);
+    uint8_t *q = p + 8;
+    for (size_t i = 0; i < c->count; i++) {
+        const rl_member_t *m = &c->members[i];
+        for (int b = 0; b < 8; b++) {
+            q[b] = (uint8_t)(m->id >> (8 * b));
+        }
+        q[8] = m->voter ? 1 : 0;
+        q += 9;
+        s_put32(q, (uint32_t)m->peer_addr.size);
+        if (m->peer_addr.size) {
+            memcpy(q + 4, m->peer_addr.ptr, m->peer_addr.size);
+        }
+        q += 4 + m->peer_addr.size;
+        s_put32(q, (uint32_t)m->client_addr.size);
+        if (m->client_addr.size) {
+            memcpy(q + 4, m->client_addr.ptr, m->client_addr.size);
+        }
+        q += 4 + m->client_addr.size;
+    }
+    *data = p;
+    *size = n;
+    return 0;
+}
+
+/* Decodes a CONFIG entry into c (cleared first); RL_ERR_BAD_REQUEST when
+   malformed: it came from the network. */
+int rl_raft_config_decode(const uint8_t *data, size_t size,
+                          rl_raft_members_t *c)
+{
+    rl_member_t members[RL_MAX_MEMBERS];
+    if (!data || size < 8 || s_get32(data) != RL_CONFIG_MAGIC) {
+        return RL_ERR_BAD_REQUEST;
+    }
+    uint32_t count = s_get32(data + 4);
+    if (count > RL_MAX_MEMBERS) {
+        return RL_ERR_BAD_REQUEST;
+    }
+    size_t pos = 8;
+    for (uint32_t i = 0; i < count; i++) {
+        if (size - pos < 13) {
+            return RL_ERR_BAD_REQUEST;
+        }
+        uint64_t id = 0;
+        for (int b = 7; b >= 0; b--) {
+            id = (id << 8) | data[pos + b];
+        }
+        members[i].id = id;
+        members[i].voter = data[pos + 8] != 0;
+        pos += 9;
+        rl_str_t *strs[2] = {&members[i].peer_addr, &members[i].client_addr};
+        for (int s = 0; s < 2; s++) {
+            if (size - pos < 4) {
+                return RL_ERR_BAD_REQUEST;
+            }
+            uint32_t len = s_get32(data + pos);
+            pos += 4;
+            if (len > RL_MAX_ENDPOINT || size - pos < len) {
+                return RL_ERR_BAD_REQUEST;
+            }
+            strs[s]->ptr = len ? (const char *)data + pos : NULL;
+            strs[s]->size = len;
+            pos += len;
+        }
+    }
+    if (pos != size) {
+        return RL_ERR_BAD_REQUEST;
+    }
+    return rl_raft_members_copy(c, members, count);
+}
+
+/* Makes c the configuration in effect (appended at index, 0 for a
+   snapshot's). */
+int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
+                         uint64_t index)
+{
+    int rc = rl_raft_members_copy(&r->config, c->members, c->count);
+    if (rc != 0) {
+        return rc;
+    }
+    r->config_index = index;
+    rl_raft_progress_sync(r);
+    return 0;
+}
+
+/* After a truncation: the latest configuration left in the log. */
+void rl_raft_config_rollback(rl_raft_t *r)
+{
+    for (size_t i = r->tail_count; i > r->tail_first; i--) {
+        if (r->tail[i - 1].config) {
+            if (r->config_index != r->tail[i - 1].first) {
+                rl_raft_config_apply(r, r->tail[i - 1].config,
+                                     r->tail[i - 1].first);
+            }
+            return;
+        }
+    }
+    if (r->config_index > r->commit) {
+        rl_raft_config_apply(r, &r->base_config, 0);
+    }
+}
+
+/* The gate for proposing a configuration entry. */
+static int s_can_change(rl_raft_t *r)
+{
+    if (r->role != RL_RAFT_LEADER || r->transfer_to) {
+        return RL_RAFT_NOT_LEADER;
+    }
+    if (r->config_index > r->commit || r->commit < r->term_start) {
+        return RL_ERR_BUSY;
+    }
+    return 0;
+}
+
+static int s_propose_config(rl_raft_t *r, const rl_raft_members_t *c)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = rl_raft_config_encode(c, &data, &size);
+    if (rc != 0) {
+        return rc;
+    }
+    rl_entry_t e = {0};
+    e.type = RL_ENTRY_CONFIG;
+    e.data = data;
+    e.size = size;
+    rc = rl_raft_append_local(r, &e, 1);
+    free(data);
+    return rc;
+}
+
+int rl_raft_add_member(rl_raft_t *r, const rl_member_t *member)
+{
+    int rc = s_can_change(r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!member || member->id == 0 || rl_raft_member(&r->config, member->id)) {
+        return RL_ERR_REJECTED;
+    }
+    if (r->config.count >= RL_MAX_MEMBERS) {
+        return RL_ERR_TOO_LARGE;
+    }
+    rl_member_t list[RL_MAX_MEMBERS];
+    memcpy(list, r->config.members, r->config.count * sizeof(rl_member_t));
+    list[r->config.count] = *member;
+    list[r->config.count].voter = false;
+    rl_raft_members_t next;
+    memset(&next, 0, sizeof(next));
+    rc = rl_raft_members_copy(&next, list, r->config.count + 1);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = s_propose_config(r, &next);
+    rl_raft_members_clear(&next);
+    if (rc == 0) {
+        rl_raft_progress_t *pr = rl_raft_progress(r, member->id);
+        if (pr) {
+            pr->promote = true;
+        }
+    }
+    return rc;
+}
+
+int rl_raft_remove_member(rl_raft_t *r, uint64_t id)
+{
+    int rc = s_can_change(r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!rl_raft_member(&r->config, id)) {
+        return RL_ERR_REJECTED;
+    }
+    rl_member_t list[RL_MAX_MEMBERS];
+    size_t n = 0;
+    for (size_t i = 0; i < r->config.count; i++) {
+        if (r->config.members[i].id != id) {
+            list[n++] = r->config.members[i];
+        }
+    }
+    size_t voters = 0;
+    for (size_t i = 0; i < n; i++) {
+        voters += list[i].voter ? 1 : 0;
+    }
+    if (voters == 0) {
+        return RL_ERR_REJECTED; /* the last voter stays */
+    }
+    rl_raft_members_t next;
+    memset(&next, 0, sizeof(next));
+    rc = rl_raft_members_copy(&next, list, n);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = s_propose_config(r, &next);
+    rl_raft_members_clear(&next);
+    return rc;
+}
+
+/* Promotes a caught-up learner (thesis 4.2.1): its match has reached the
+   commit index and no other change is pending. */
+int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
+{
+    if (!pr->promote || pr->voter || s_can_change(r) != 0 ||
+        pr->match < r->commit) {
+        return 0;
+    }
+    rl_raft_members_t next;
+    memset(&next, 0, sizeof(next));
+    int rc = rl_raft_members_copy(&next, r->config.members, r->config.count);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < next.count; i++) {
+        if (next.members[i].id == pr->id) {
+            next.members[i].voter = true;
+        }
+    }
+    uint64_t id = pr->id;
+    rc = s_propose_config(r, &next);
+    rl_raft_members_clear(&next);
+    pr = rl_raft_progress(r, id);
+    if (rc == 0 && pr) {
+        pr->promote = false;
+    }
+    return rc;
+}
+
+/* After the commit index moved: a leader no longer in the committed
+   configuration steps down (thesis 4.2.2); pending promotions retry. */
+int rl_raft_config_committed(rl_raft_t *r)
+{
+    if (r->role != RL_RAFT_LEADER || r->config_index > r->commit) {
+        return 0;
+    }
+    const rl_member_t *self = rl_raft_member(&r->config, r->id);
+    if (!self || !self->voter) {
+        rl_raft_become_follower(r, r->term, 0);
+        return 0;
+    }
+    for (size_t i = 0; i < r->pr_count; i++) {
+        int rc = rl_raft_maybe_promote(r, &r->prs[i]);
+        if (rc != 0) {
+            return rc;
+        }
+        if (r->config_index > r->commit) {
+            break;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,280 @@
+/*  raft.h - the Raft core of raftlog: a pure state machine, libc only.
+
+    The core has no sockets, clock, files or threads. The host (the node
+    daemon, or the simulator in tests/sim) feeds it inputs and carries out
+    what it asks for:
+
+      inputs   rl_raft_tick()        one unit of logical time
+               rl_raft_step()        a peer message received
+               rl_raft_propose()     a batch of user entries (leader only)
+               rl_raft_add_member(), rl_raft_remove_member(),
+               rl_raft_transfer()    admin calls (leader only)
+               rl_raft_persisted()   entries durable up to (index, term)
+               rl_raft_compact()     take a snapshot at the commit index
+      output   rl_raft_ready()       a batch of work, see below
+
+    The model is etcd-io/raft's Ready and cowsql/raft's step: every input
+    adds to a pending batch; the host takes it with rl_raft_ready() and
+    must carry it out, IN THIS ORDER, before its next input call:
+
+      1. snapshot  (ready.snapshot, when ready.snapshot_install is true)
+                   Replace the whole log by the snapshot: drop every entry,
+                   the next entry will be last_index + 1. Store the snapshot
+                   durably (it is the restart point).
+      2. hard state (ready.hard_state_changed) Write term and vote durably
+                   (fsync) BEFORE any message of this batch is sent: a vote
+                   or a term that is sent but forgotten by a crash lets a
+                   server vote twice in one term (paper 5.2, Fig. 2
+                   "persistent state ... updated before responding").
+      3. entries   Delete every entry with index >= entries[0].index (a
+                   follower's conflicting suffix, paper 5.3), then append
+                   the entries. They must be readable through the log view
+                   before the next input call. They need NOT be durable
+                   yet: when the host's fsync completes it calls
+                   rl_raft_persisted(). The core never counts or
+                   acknowledges an entry before that call, so the leader
+                   may send AppendEntries for entries it has not yet synced
+                   (thesis 10.2.1) and followers reply only once durable.
+      4. messages  Send them (any order; the network reorders anyway). A
+                   message is never sent before step 2, which is where
+                   implementations most often go wrong.
+      5. commit    Entries up to ready.commit are committed; those in
+                   (ready.commit_from, ready.commit] are newly so. Read them
+                   through the log view; answer the clients whose entries
+                   they are (compare the term returned by propose).
+      6. a taken snapshot (ready.snapshot_taken): store it; entries up to
+                   its last_index may then be dropped from the log, at any
+                   later time.
+
+    Log storage. The core does NOT keep the log: it reads entries and terms
+    through a read-only view supplied by the host (rl_raft_log_view_t),
+    which the file log implements in production and the simulator in
+    memory. Entries the core appended since the last rl_raft_ready() are
+    held by the core (they are in the pending batch) and read from there;
+    everything older must be readable through the view. So the core holds
+    at most one batch of payloads, never the log.
+
+    Restart. rl_raft_new() takes the durable hard state, the latest
+    snapshot (or the bootstrap members) and the view; everything the view
+    holds then counts as durable (the host syncs its log on open). The
+    commit index is not persisted: it restarts at the snapshot and is
+    learnt again from the leader. Installing a received snapshot is
+    synchronous (rule 1): there is no separate acknowledgement, the reply
+    that says "done" is in the same batch and sent after it.
+
+    Ownership. Inputs are borrowed for the call: the core copies what it
+    keeps. Everything rl_raft_ready() hands out (entries, messages,
+    snapshot) belongs to the core and stays valid until the next call of
+    rl_raft_ready() or rl_raft_destroy(). Entries returned by the view are
+    borrowed by the core until the next view call.
+
+    Errors. Functions return 0 (RL_OK) or an rl_error_t code from rl_msg.h,
+    or RL_RAFT_NOT_LEADER. Allocation failure returns RL_ERR_INTERNAL and
+    leaves the core usable; nothing received from the network is asserted:
+    invalid messages are ignored.
+*/
+#ifndef RL_RAFT_H
+#define RL_RAFT_H
+
+#include "rl_msg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returned by proposals and admin calls on a server that is not the leader
+   (or a leader handing over): the host answers RL_MSG_NOT_LEADER with the
+   leader id it got back. Outside the wire range of rl_error_t on purpose. */
+#define RL_RAFT_NOT_LEADER 100
+
+typedef struct rl_raft rl_raft_t;
+
+typedef enum {
+    RL_RAFT_FOLLOWER = 0,      /* follows a leader or waits for one */
+    RL_RAFT_PRE_CANDIDATE = 1, /* asking for pre-votes (thesis 9.6) */
+    RL_RAFT_CANDIDATE = 2,     /* asking for votes (paper 5.2) */
+    RL_RAFT_LEADER = 3         /* the leader of its term */
+} rl_raft_role_t;
+
+/* The read-only log view the host supplies. Indexes are positions in the
+   log; the view holds entries first_index()..last_index() (empty when
+   first > last). Every function gets ctx. */
+typedef struct {
+    void *ctx; /* the host's log object */
+    /* First retained index (a snapshot's last_index + 1, or 1). */
+    uint64_t (*first_index)(void *ctx);
+    /* Last index written (not necessarily durable), 0 when empty. */
+    uint64_t (*last_index)(void *ctx);
+    /* Term of the entry at index in first..last; 0 on success. */
+    int (*term_at)(void *ctx, uint64_t index, uint64_t *term);
+    /* Entries from index `from` (first <= from <= last) into out[], at
+       most max_count and about max_bytes of data, but at least one. Data
+       is borrowed until the next call on the view. Sets *count; 0 on
+       success. */
+    int (*read)(void *ctx, uint64_t from, size_t max_count, size_t max_bytes,
+                rl_entry_t *out, size_t *count);
+} rl_raft_log_view_t;
+
+/* A snapshot: the retention boundary and the state below it. */
+typedef struct {
+    uint64_t last_index;  /* the log is replaced up to this index */
+    uint64_t last_term;   /* term of that entry */
+    rl_member_t *members; /* configuration as of last_index */
+    size_t member_count;  /* number of members */
+    const uint8_t *data;  /* producer table, see producers.h */
+    size_t size;          /* bytes of data */
+} rl_raft_snapshot_t;
+
+/* A message with its destination. */
+typedef struct {
+    uint64_t to;  /* destination node id */
+    rl_msg_t msg; /* the message; msg.from is this server */
+} rl_raft_envelope_t;
+
+/* Configuration and restored state for rl_raft_new(). */
+typedef struct {
+    uint64_t id;              /* this server, never 0 */
+    rl_str_t cluster;         /* cluster id copied into peer messages */
+    uint64_t seed;            /* PRNG seed for election timeouts */
+    unsigned election_ticks;  /* election timeout (base), e.g. 10 */
+    unsigned heartbeat_ticks; /* heartbeat interval, < election_ticks */
+    bool pre_vote;            /* thesis 9.6 */
+    bool check_quorum;        /* thesis 6.2 and 9.6 leader lease */
+    size_t max_inflight;      /* APPEND in flight per follower, >= 1 */
+    size_t max_batch_bytes;   /* data bytes per APPEND, about */
+    size_t max_batch_entries; /* entries per APPEND */
+    size_t max_uncommitted;   /* leader: uncommitted bytes before BUSY */
+    size_t max_producers;     /* producer sessions kept */
+    size_t snapshot_chunk;    /* bytes per SNAPSHOT chunk */
+    rl_raft_log_view_t view;  /* the log, see above */
+    uint64_t term;            /* restored hard state: term */
+    uint64_t vote;            /* restored hard state: vote */
+    const rl_raft_snapshot_t *snapshot; /* restored snapshot, or NULL: then
+                                           members is the bootstrap
+                                           configuration */
+    const rl_member_t *members;         /* bootstrap configuration (empty for a
+                                           server that will be added later) */
+    size_t member_count;                /* number of bootstrap members */
+} rl_raft_config_t;
+
+/* The work rl_raft_ready() hands out; see the ordering rules above. */
+typedef struct {
+    bool snapshot_install;              /* 1: install snapshot, replacing log */
+    bool snapshot_taken;                /* 6: store snapshot (compaction) */
+    const rl_raft_snapshot_t *snapshot; /* the snapshot for 1 or 6 */
+    bool hard_state_changed;            /* 2: term or vote changed */
+    uint64_t term;                      /* current term */
+    uint64_t vote;                      /* vote in that term, 0 for none */
+    const rl_entry_t *entries;          /* 3: entries to write */
+    size_t entry_count;                 /* number of entries */
+    const rl_raft_envelope_t *messages; /* 4: messages to send */
+    size_t message_count;               /* number of messages */
+    uint64_t commit_from;               /* 5: commit index before this batch */
+    uint64_t commit;                    /* 5: commit index now */
+    bool role_changed;                  /* role, leader or term changed */
+    rl_raft_role_t role;                /* current role */
+    uint64_t leader;                    /* known leader, 0 for none */
+} rl_raft_ready_t;
+
+/* Result of a proposal. */
+typedef struct {
+    uint64_t first;  /* index of the batch's first entry */
+    uint64_t last;   /* index of its last entry */
+    uint64_t term;   /* term they were appended in; the append succeeded
+                        iff the entry at last has this term once
+                        committed */
+    bool duplicate;  /* a repeat of the producer's last seq */
+    uint64_t leader; /* RL_RAFT_NOT_LEADER: the leader to ask, or 0 */
+} rl_raft_proposal_t;
+
+/* A snapshot of the core's state, for status replies and tests. */
+typedef struct {
+    uint64_t id;             /* this server */
+    rl_raft_role_t role;     /* current role */
+    uint64_t term;           /* current term */
+    uint64_t vote;           /* vote in this term */
+    uint64_t leader;         /* known leader, 0 for none */
+    uint64_t commit;         /* commit index */
+    uint64_t last_index;     /* last log index */
+    uint64_t last_term;      /* its term */
+    uint64_t persisted;      /* durable up to here */
+    uint64_t snapshot_index; /* last snapshot's index */
+    uint64_t transfer_to;    /* leadership transfer target, 0 for none */
+    size_t member_count;     /* servers in the latest configuration */
+    bool voter;              /* this server votes in that configuration */
+    bool member;             /* this server is in that configuration */
+} rl_raft_status_t;
+
+/* Fills cfg with defaults (ticks 10/1, pre_vote and check_quorum on,
+   limits); the caller sets id, view and the rest. */
+void rl_raft_config_defaults(rl_raft_config_t *cfg);
+
+/* Creates a core from its restored state: hard state, snapshot and the log
+   view (reads the log after the snapshot once, to rebuild configuration
+   and producer table). Returns NULL and sets *error on failure. */
+rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error);
+
+/* Destroys the core and nulls *self_p. Idempotent. */
+void rl_raft_destroy(rl_raft_t **self_p);
+
+/* One unit of logical time: election timeout, heartbeats, CheckQuorum,
+   transfer abort. */
+int rl_raft_tick(rl_raft_t *self);
+
+/* A received peer message (borrowed). Invalid or stale messages are
+   ignored (returns 0); only allocation failure is an error. */
+int rl_raft_step(rl_raft_t *self, const rl_msg_t *msg);
+
+/* Appends a batch of user entries (data/size of each used, borrowed).
+   Leader only: otherwise RL_RAFT_NOT_LEADER with out->leader. With
+   producer_id != 0 the append is idempotent: seq equal to the producer's
+   last seq returns the original indexes (duplicate), a lower one
+   RL_ERR_STALE_SEQUENCE. RL_ERR_BUSY past max_uncommitted (retry later),
+   RL_ERR_TOO_LARGE, RL_ERR_BAD_REQUEST for an empty batch. */
+int rl_raft_propose(rl_raft_t *self, const rl_entry_t *entries, size_t count,
+                    uint64_t producer_id, uint64_t seq,
+                    rl_raft_proposal_t *out);
+
+/* Membership, one server at a time (thesis 4.1). add_member adds a
+   learner; the leader promotes it to voter once it has caught up
+   (thesis 4.2.1). RL_ERR_BUSY while another change is uncommitted or no
+   entry of the leader's term is committed yet (thesis 4.1 and the bug fix
+   of the raft-dev list, 2015): retry later. RL_ERR_REJECTED when the id is
+   already in (add) or not in (remove) the configuration. */
+int rl_raft_add_member(rl_raft_t *self, const rl_member_t *member);
+int rl_raft_remove_member(rl_raft_t *self, uint64_t id);
+
+/* Leadership transfer to target (0: the most up to date voter), thesis
+   3.10. Proposals get RL_RAFT_NOT_LEADER until it ends; aborted after an
+   election timeout. */
+int rl_raft_transfer(rl_raft_t *self, uint64_t target);
+
+/* The host's write of entries up to index (of term) is durable. Ignored
+   when the log no longer has that entry (it was truncated since). */
+int rl_raft_persisted(rl_raft_t *self, uint64_t index, uint64_t term);
+
+/* Takes a snapshot at the commit index (producer table and configuration
+   as of then), handed out as ready.snapshot_taken; the host stores it
+   durably and may then drop the entries it covers. When the commit index
+   falls inside a producer's batch the snapshot stops before that batch.
+   RL_ERR_BUSY while the commit index is not yet durable here (retry after
+   rl_raft_persisted), RL_ERR_REJECTED when there is nothing new. */
+int rl_raft_compact(rl_raft_t *self);
+
+/* True when there is work; fills *ready (see the ordering rules above).
+   The previous batch's buffers are released. */
+bool rl_raft_ready(rl_raft_t *self, rl_raft_ready_t *ready);
+
+/* Current state. */
+void rl_raft_status(const rl_raft_t *self, rl_raft_status_t *status);
+
+/* The latest configuration (borrowed until the next call). */
+const rl_member_t *rl_raft_members(const rl_raft_t *self, size_t *count);
+
+/* Leader's view of a follower's replication (match index), 0 if unknown. */
+uint64_t rl_raft_match_of(const rl_raft_t *self, uint64_t id);
+
+/* Name of a role ("leader"). */
+const char *rl_raft_role_name(rl_raft_role_t role);
+
+#endif

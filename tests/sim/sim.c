@@ -1,0 +1,1383 @@
+/*  sim.c - the simulated cluster; see sim.h for the model and invariants.
+ */
+#include "sim.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- an entry on a simulated disk ---- */
+typedef struct {
+    uint64_t term;
+    uint8_t type;
+    uint64_t producer_id;
+    uint64_t seq;
+    uint8_t *data;
+    size_t size;
+    uint64_t chain; /* hash of the whole prefix up to this entry */
+} sim_entry_t;
+
+typedef struct {
+    sim_t *sim;
+    uint64_t id;
+    bool up;
+    bool boot;            /* bootstrapped with the initial configuration */
+    unsigned incarnation; /* bumped at each crash */
+    rl_raft_t *raft;
+    /* disk */
+    sim_entry_t *log;
+    size_t count;
+    size_t cap;
+    uint64_t first;   /* index of log[0] */
+    uint64_t durable; /* entries up to here survive a crash */
+    uint64_t hs_term;
+    uint64_t hs_vote;
+    bool has_snap;
+    rl_raft_snapshot_t snap;
+    uint64_t snap_chain;
+    /* clock */
+    unsigned tick_period;
+    unsigned tick_phase;
+    /* observed */
+    uint64_t commit;
+    rl_entry_t *read_buf;
+    size_t read_cap;
+} sim_node_t;
+
+typedef enum { EV_PACKET, EV_SYNC } sim_ev_kind_t;
+
+typedef struct {
+    uint64_t at;
+    uint64_t order;
+    sim_ev_kind_t kind;
+    uint64_t to;
+    unsigned incarnation;
+    uint64_t index;
+    uint64_t term;
+    rl_msg_t msg;
+} sim_event_t;
+
+typedef struct {
+    uint64_t key_index;
+    uint64_t key_term;
+    uint64_t chain;
+} sim_slot_t;
+
+typedef struct {
+    uint64_t node;
+    uint64_t first;
+    uint64_t last;
+    uint64_t term;
+    bool waiting;
+} sim_pending_t;
+
+typedef struct {
+    uint64_t index;
+    uint64_t term;
+} sim_ack_t;
+
+struct sim {
+    sim_options_t o;
+    uint64_t prng;
+    uint64_t now;
+    uint64_t order;
+    sim_node_t nodes[SIM_MAX_NODES];
+    unsigned n;
+    bool link[SIM_MAX_NODES + 1][SIM_MAX_NODES + 1];
+    rl_member_t boot[SIM_MAX_NODES];
+    char addr[SIM_MAX_NODES][16];
+    unsigned boot_count;
+    /* events: binary heap */
+    sim_event_t *heap;
+    size_t heap_count;
+    size_t heap_cap;
+    /* invariants */
+    sim_slot_t *table; /* (index, term) -> chain */
+    size_t table_cap;
+    size_t table_count;
+    uint64_t *committed; /* committed[i] = chain at i */
+    size_t committed_cap;
+    uint64_t max_commit;
+    uint64_t *leaders; /* leaders[term] = id */
+    size_t leaders_cap;
+    sim_pending_t *pending;
+    size_t pending_count;
+    size_t pending_cap;
+    sim_ack_t *acks;
+    size_t ack_count;
+    size_t ack_cap;
+    sim_stats_t stats;
+    bool trace; /* RL_SIM_TRACE: print role and configuration changes */
+};
+
+int sim_in_core = 0;
+
+static void s_fail(sim_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "\nSIM INVARIANT VIOLATED at time %" PRIu64 ": ", s->now);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    for (unsigned i = 0; i < s->n; i++) {
+        sim_node_t *n = &s->nodes[i];
+        rl_raft_status_t st;
+        memset(&st, 0, sizeof(st));
+        if (n->up) {
+            rl_raft_status(n->raft, &st);
+        }
+        fprintf(stderr,
+                "\n  node %" PRIu64 " %s %s term %" PRIu64 " leader %" PRIu64
+                " commit %" PRIu64 " last %" PRIu64 "/%" PRIu64
+                " persisted %" PRIu64 " snap %" PRIu64 " member %d voter %d"
+                " | disk first %" PRIu64 " count %zu durable %" PRIu64,
+                n->id, n->up ? "up" : "DOWN", rl_raft_role_name(st.role),
+                st.term, st.leader, st.commit, st.last_index, st.last_term,
+                st.persisted, st.snapshot_index, st.member, st.voter, n->first,
+                n->count, n->durable);
+    }
+    fprintf(stderr, "\nseed %" PRIu64 "; replay with: ", s->o.seed);
+    if (s->o.replay) {
+        fprintf(stderr, s->o.replay, (unsigned long long)s->o.seed);
+    }
+    fprintf(stderr, "\n");
+    abort();
+}
+
+uint64_t sim_random(sim_t *s, uint64_t below)
+{
+    /* splitmix64 */
+    uint64_t z = (s->prng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return below ? z % below : 0;
+}
+
+static uint64_t s_mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
+static uint64_t s_chain(uint64_t prev, uint64_t index, const rl_entry_t *e)
+{
+    uint64_t h = s_mix(prev, index);
+    h = s_mix(h, e->term);
+    h = s_mix(h, e->type);
+    h = s_mix(h, e->producer_id);
+    h = s_mix(h, e->seq);
+    for (size_t i = 0; i < e->size; i++) {
+        h = s_mix(h, e->data[i]);
+    }
+    return h;
+}
+
+/* ---- the global (index, term) -> chain table: Log Matching ---- */
+
+static sim_slot_t *s_table_find(sim_t *s, uint64_t index, uint64_t term)
+{
+    size_t mask = s->table_cap - 1;
+    size_t i = (size_t)s_mix(index, term) & mask;
+    while (s->table[i].key_index != 0) {
+        if (s->table[i].key_index == index && s->table[i].key_term == term) {
+            return &s->table[i];
+        }
+        i = (i + 1) & mask;
+    }
+    return &s->table[i];
+}
+
+static void s_table_grow(sim_t *s)
+{
+    sim_slot_t *old = s->table;
+    size_t old_cap = s->table_cap;
+    s->table_cap = old_cap ? old_cap * 2 : 1024;
+    s->table = calloc(s->table_cap, sizeof(*s->table));
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key_index) {
+            *s_table_find(s, old[i].key_index, old[i].key_term) = old[i];
+        }
+    }
+    free(old);
+}
+
+static void s_check_matching(sim_t *s, uint64_t node, uint64_t index,
+                             uint64_t term, uint64_t chain)
+{
+    if ((s->table_count + 1) * 2 > s->table_cap) {
+        s_table_grow(s);
+    }
+    sim_slot_t *slot = s_table_find(s, index, term);
+    if (slot->key_index == 0) {
+        slot->key_index = index;
+        slot->key_term = term;
+        slot->chain = chain;
+        s->table_count++;
+    } else if (slot->chain != chain) {
+        s_fail(s,
+               "Log Matching: node %" PRIu64 " has entry %" PRIu64
+               " term %" PRIu64 " with a different prefix than another node",
+               node, index, term);
+    }
+}
+
+/* ---- event heap ---- */
+
+static bool s_before(const sim_event_t *a, const sim_event_t *b)
+{
+    return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void s_push(sim_t *s, sim_event_t *ev)
+{
+    if (s->heap_count == s->heap_cap) {
+        s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 256;
+        s->heap = realloc(s->heap, s->heap_cap * sizeof(*s->heap));
+    }
+    ev->order = s->order++;
+    size_t i = s->heap_count++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!s_before(ev, &s->heap[p])) {
+            break;
+        }
+        s->heap[i] = s->heap[p];
+        i = p;
+    }
+    s->heap[i] = *ev;
+}
+
+static void s_pop(sim_t *s, sim_event_t *out)
+{
+    *out = s->heap[0];
+    sim_event_t last = s->heap[--s->heap_count];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->heap_count) {
+            break;
+        }
+        if (c + 1 < s->heap_count && s_before(&s->heap[c + 1], &s->heap[c])) {
+            c++;
+        }
+        if (!s_before(&s->heap[c], &last)) {
+            break;
+        }
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->heap_count > 0) {
+        s->heap[i] = last;
+    }
+}
+
+/* Deep copy of a message into one owned block. */
+static void s_copy_msg(rl_msg_t *dst, const rl_msg_t *src)
+{
+    *dst = *src;
+    dst->owned = NULL;
+    dst->cluster.ptr = NULL;
+    dst->cluster.size = 0;
+    if (src->type == RL_MSG_APPEND && src->body.append.entry_count) {
+        const rl_append_t *a = &src->body.append;
+        size_t bytes = 0;
+        for (size_t i = 0; i < a->entry_count; i++) {
+            bytes += a->entries[i].size;
+        }
+        uint8_t *block =
+            rl_msg_alloc(dst, a->entry_count * sizeof(rl_entry_t) + bytes);
+        rl_entry_t *e = (rl_entry_t *)block;
+        uint8_t *d = block + a->entry_count * sizeof(rl_entry_t);
+        for (size_t i = 0; i < a->entry_count; i++) {
+            e[i] = a->entries[i];
+            if (e[i].size) {
+                memcpy(d, a->entries[i].data, e[i].size);
+                e[i].data = d;
+                d += e[i].size;
+            }
+        }
+        dst->body.append.entries = e;
+    } else if (src->type == RL_MSG_SNAPSHOT) {
+        const rl_snapshot_t *sn = &src->body.snapshot;
+        size_t bytes = sn->size;
+        for (size_t i = 0; i < sn->member_count; i++) {
+            bytes +=
+                sn->members[i].peer_addr.size + sn->members[i].client_addr.size;
+        }
+        uint8_t *block = rl_msg_alloc(
+            dst, sn->member_count * sizeof(rl_member_t) + bytes + 1);
+        rl_member_t *m = (rl_member_t *)block;
+        uint8_t *d = block + sn->member_count * sizeof(rl_member_t);
+        for (size_t i = 0; i < sn->member_count; i++) {
+            m[i] = sn->members[i];
+            rl_str_t *strs[2] = {&m[i].peer_addr, &m[i].client_addr};
+            for (int k = 0; k < 2; k++) {
+                if (strs[k]->size) {
+                    memcpy(d, strs[k]->ptr, strs[k]->size);
+                    strs[k]->ptr = (const char *)d;
+                    d += strs[k]->size;
+                }
+            }
+        }
+        if (sn->size) {
+            memcpy(d, sn->data, sn->size);
+            dst->body.snapshot.data = d;
+        }
+        dst->body.snapshot.members = sn->member_count ? m : NULL;
+    }
+}
+
+/* ---- the log view over a node's disk ---- */
+
+static uint64_t v_first(void *ctx)
+{
+    return ((sim_node_t *)ctx)->first;
+}
+
+static uint64_t v_last(void *ctx)
+{
+    sim_node_t *n = ctx;
+    return n->first + n->count - 1;
+}
+
+static int v_term(void *ctx, uint64_t index, uint64_t *term)
+{
+    sim_node_t *n = ctx;
+    if (index < n->first || index >= n->first + n->count) {
+        return -1;
+    }
+    *term = n->log[index - n->first].term;
+    return 0;
+}
+
+static int v_read(void *ctx, uint64_t from, size_t max_count, size_t max_bytes,
+                  rl_entry_t *out, size_t *count)
+{
+    sim_node_t *n = ctx;
+    *count = 0;
+    if (from < n->first || from >= n->first + n->count) {
+        return -1;
+    }
+    size_t bytes = 0;
+    for (uint64_t i = from; i < n->first + n->count && *count < max_count;
+         i++) {
+        const sim_entry_t *e = &n->log[i - n->first];
+        if (*count > 0 && bytes + e->size > max_bytes) {
+            break;
+        }
+        rl_entry_t *o = &out[(*count)++];
+        o->index = i;
+        o->term = e->term;
+        o->type = e->type;
+        o->producer_id = e->producer_id;
+        o->seq = e->seq;
+        o->data = e->data;
+        o->size = e->size;
+        bytes += e->size;
+    }
+    return 0;
+}
+
+static sim_node_t *s_node(sim_t *s, uint64_t id)
+{
+    if (id == 0 || id > s->n) {
+        return NULL;
+    }
+    return &s->nodes[id - 1];
+}
+
+static uint64_t s_chain_at(sim_node_t *n, uint64_t index)
+{
+    if (index == 0) {
+        return 0;
+    }
+    if (n->has_snap && index == n->snap.last_index) {
+        return n->snap_chain;
+    }
+    if (index < n->first || index >= n->first + n->count) {
+        return 0;
+    }
+    return n->log[index - n->first].chain;
+}
+
+static void s_log_truncate(sim_node_t *n, uint64_t from)
+{
+    while (n->count > 0 && n->first + n->count - 1 >= from) {
+        free(n->log[--n->count].data);
+    }
+    if (n->durable >= from) {
+        n->durable = from - 1;
+    }
+}
+
+static void s_log_drop_prefix(sim_node_t *n, uint64_t upto)
+{
+    size_t k = 0;
+    while (k < n->count && n->first + k <= upto) {
+        free(n->log[k].data);
+        k++;
+    }
+    memmove(n->log, n->log + k, (n->count - k) * sizeof(*n->log));
+    n->count -= k;
+    n->first += k;
+    if (n->count == 0) {
+        n->first = upto + 1;
+    }
+}
+
+static void s_snap_free(rl_raft_snapshot_t *sn)
+{
+    for (size_t i = 0; i < sn->member_count; i++) {
+        free((void *)sn->members[i].peer_addr.ptr);
+        free((void *)sn->members[i].client_addr.ptr);
+    }
+    free(sn->members);
+    free((void *)sn->data);
+    memset(sn, 0, sizeof(*sn));
+}
+
+static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
+{
+    rl_raft_snapshot_t sn = *in;
+    sn.members = calloc(in->member_count + 1, sizeof(rl_member_t));
+    for (size_t i = 0; i < in->member_count; i++) {
+        sn.members[i] = in->members[i];
+        rl_str_t *strs[2] = {&sn.members[i].peer_addr,
+                             &sn.members[i].client_addr};
+        for (int k = 0; k < 2; k++) {
+            if (strs[k]->size) {
+                char *p = malloc(strs[k]->size);
+                memcpy(p, strs[k]->ptr, strs[k]->size);
+                strs[k]->ptr = p;
+            }
+        }
+    }
+    if (in->size) {
+        uint8_t *d = malloc(in->size);
+        memcpy(d, in->data, in->size);
+        sn.data = d;
+    }
+    if (n->has_snap) {
+        s_snap_free(&n->snap);
+    }
+    n->snap = sn;
+    n->has_snap = true;
+    sim_slot_t *slot = s_table_find(s, sn.last_index, sn.last_term);
+    if (slot->key_index == 0) {
+        s_fail(s,
+               "node %" PRIu64 " got a snapshot at %" PRIu64 " term %" PRIu64
+               " that no node ever had in its log",
+               n->id, sn.last_index, sn.last_term);
+    }
+    n->snap_chain = slot->chain;
+}
+
+/* ---- carrying out a ready batch, checking as we go ---- */
+
+static void s_send(sim_t *s, uint64_t from, const rl_raft_envelope_t *env)
+{
+    s->stats.total++;
+    if (env->msg.type < 16) {
+        s->stats.sent[env->msg.type]++;
+    }
+    if (env->msg.type == RL_MSG_APPEND_REPLY &&
+        !env->msg.body.append_reply.success) {
+        s->stats.append_rejects++;
+    }
+    if (env->to == 0 || env->to > s->n || !s->link[from][env->to]) {
+        return;
+    }
+    if (sim_random(s, 100) < s->o.drop_pct) {
+        return;
+    }
+    unsigned copies = sim_random(s, 100) < s->o.dup_pct ? 2 : 1;
+    for (unsigned c = 0; c < copies; c++) {
+        sim_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = EV_PACKET;
+        ev.to = env->to;
+        unsigned span = s->o.max_delay - s->o.min_delay + 1;
+        ev.at = s->now + s->o.min_delay + sim_random(s, span);
+        s_copy_msg(&ev.msg, &env->msg);
+        ev.msg.from = from;
+        s_push(s, &ev);
+    }
+}
+
+static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
+{
+    if (commit < n->commit) {
+        s_fail(s,
+               "node %" PRIu64 " commit went back from %" PRIu64 " to %" PRIu64,
+               n->id, n->commit, commit);
+    }
+    if (commit > s->committed_cap) {
+        size_t cap = s->committed_cap ? s->committed_cap : 1024;
+        while (cap < commit + 1) {
+            cap *= 2;
+        }
+        s->committed = realloc(s->committed, cap * sizeof(uint64_t));
+        memset(s->committed + s->committed_cap, 0,
+               (cap - s->committed_cap) * sizeof(uint64_t));
+        s->committed_cap = cap;
+    }
+    for (uint64_t i = n->commit + 1; i <= commit; i++) {
+        uint64_t c = s_chain_at(n, i);
+        if (c == 0) {
+            if (i > n->first + n->count - 1) {
+                s_fail(s, "node %" PRIu64 " commits %" PRIu64 " beyond its log",
+                       n->id, i);
+            }
+            continue; /* below its snapshot */
+        }
+        if (i <= s->max_commit && s->committed[i - 1] != 0 &&
+            s->committed[i - 1] != c) {
+            s_fail(s, "committed entry %" PRIu64 " differs on node %" PRIu64, i,
+                   n->id);
+        }
+        s->committed[i - 1] = c;
+        if (i > s->max_commit) {
+            s->max_commit = i;
+        }
+    }
+    n->commit = commit;
+    /* Acknowledge the proposals this node answers. */
+    for (size_t k = 0; k < s->pending_count; k++) {
+        sim_pending_t *p = &s->pending[k];
+        if (!p->waiting || p->node != n->id || p->last > commit) {
+            continue;
+        }
+        p->waiting = false;
+        if (p->last >= n->first && p->last < n->first + n->count &&
+            n->log[p->last - n->first].term == p->term) {
+            if (s->ack_count == s->ack_cap) {
+                s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
+                s->acks = realloc(s->acks, s->ack_cap * sizeof(*s->acks));
+            }
+            s->acks[s->ack_count].index = p->last;
+            s->acks[s->ack_count].term = p->term;
+            s->ack_count++;
+        }
+    }
+}
+
+static void s_check_leader(sim_t *s, sim_node_t *n, uint64_t term)
+{
+    if (term >= s->leaders_cap) {
+        size_t cap = s->leaders_cap ? s->leaders_cap : 64;
+        while (cap <= term) {
+            cap *= 2;
+        }
+        s->leaders = realloc(s->leaders, cap * sizeof(uint64_t));
+        memset(s->leaders + s->leaders_cap, 0,
+               (cap - s->leaders_cap) * sizeof(uint64_t));
+        s->leaders_cap = cap;
+    }
+    if (s->leaders[term] == n->id) {
+        return;
+    }
+    if (s->leaders[term] != 0) {
+        s_fail(s, "two leaders in term %" PRIu64 ": %" PRIu64 " and %" PRIu64,
+               term, s->leaders[term], n->id);
+    }
+    s->leaders[term] = n->id;
+    /* Leader Completeness: it holds every committed entry. */
+    uint64_t g = s->max_commit;
+    if (g > 0 && !(n->has_snap && g < n->snap.last_index)) {
+        uint64_t c = s_chain_at(n, g);
+        if (c != s->committed[g - 1]) {
+            s_fail(s,
+                   "Leader Completeness: leader %" PRIu64 " of term %" PRIu64
+                   " lacks committed entry %" PRIu64,
+                   n->id, term, g);
+        }
+    }
+}
+
+static void s_process(sim_t *s, sim_node_t *n);
+
+/* A leader's commit index is durable on a majority of the voters of its
+   configuration, with the same prefix (what "committed" means). */
+static void s_check_quorum_durable(sim_t *s, sim_node_t *n, uint64_t commit)
+{
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_members(n->raft, &count);
+    uint64_t chain = s_chain_at(n, commit);
+    size_t voters = 0;
+    size_t have = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!m[i].voter) {
+            continue;
+        }
+        voters++;
+        sim_node_t *o = s_node(s, m[i].id);
+        if (!o) {
+            continue;
+        }
+        if (o->has_snap && o->snap.last_index >= commit) {
+            have++;
+        } else if (o->durable >= commit && chain != 0 &&
+                   s_chain_at(o, commit) == chain) {
+            have++;
+        }
+    }
+    if (chain != 0 && have < voters / 2 + 1) {
+        s_fail(s,
+               "leader %" PRIu64 " commits %" PRIu64
+               " held durably by %zu of %zu voters",
+               n->id, commit, have, voters);
+    }
+}
+
+static void s_sync(sim_t *s, sim_node_t *n)
+{
+    uint64_t last = n->first + n->count - 1;
+    if (n->count == 0 || last <= n->durable) {
+        return;
+    }
+    uint64_t term = n->log[n->count - 1].term;
+    if (s->o.disk_delay == 0) {
+        n->durable = last;
+        sim_in_core++;
+        rl_raft_persisted(n->raft, last, term);
+        sim_in_core--;
+        return;
+    }
+    sim_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EV_SYNC;
+    ev.to = n->id;
+    ev.incarnation = n->incarnation;
+    ev.index = last;
+    ev.term = term;
+    ev.at = s->now + 1 + sim_random(s, s->o.disk_delay);
+    s_push(s, &ev);
+}
+
+static void s_process(sim_t *s, sim_node_t *n)
+{
+    rl_raft_ready_t rd;
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        if (!rl_raft_ready(n->raft, &rd)) {
+            return;
+        }
+        if (s->trace && rd.role_changed) {
+            size_t mc = 0;
+            const rl_member_t *mm = rl_raft_members(n->raft, &mc);
+            fprintf(stderr,
+                    "t=%" PRIu64 " node %" PRIu64 " %s term %" PRIu64
+                    " leader %" PRIu64 " commit %" PRIu64 " config",
+                    s->now, n->id, rl_raft_role_name(rd.role), rd.term,
+                    rd.leader, rd.commit);
+            for (size_t i = 0; i < mc; i++) {
+                fprintf(stderr, " %" PRIu64 "%s", mm[i].id,
+                        mm[i].voter ? "" : "L");
+            }
+            fprintf(stderr, "\n");
+        }
+        if (s->trace) {
+            for (size_t i = 0; i < rd.entry_count; i++) {
+                if (rd.entries[i].type == RL_ENTRY_CONFIG) {
+                    fprintf(
+                        stderr,
+                        "t=%" PRIu64 " node %" PRIu64
+                        " writes config entry %" PRIu64 " term %" PRIu64 "\n",
+                        s->now, n->id, rd.entries[i].index, rd.entries[i].term);
+                }
+            }
+            if (rd.snapshot_install) {
+                fprintf(stderr,
+                        "t=%" PRIu64 " node %" PRIu64
+                        " installs snapshot %" PRIu64 "\n",
+                        s->now, n->id, rd.snapshot->last_index);
+            }
+        }
+        if (rd.snapshot_install) {
+            s_log_truncate(n, 1);
+            n->first = rd.snapshot->last_index + 1;
+            n->durable = rd.snapshot->last_index;
+            s_snap_store(s, n, rd.snapshot);
+        }
+        if (rd.hard_state_changed) {
+            if (rd.term < n->hs_term) {
+                s_fail(s, "node %" PRIu64 " term went back", n->id);
+            }
+            if (rd.term == n->hs_term && n->hs_vote != 0 &&
+                rd.vote != n->hs_vote) {
+                s_fail(s, "node %" PRIu64 " voted twice in term %" PRIu64,
+                       n->id, rd.term);
+            }
+            n->hs_term = rd.term;
+            n->hs_vote = rd.vote;
+        }
+        if (rd.entry_count > 0) {
+            uint64_t at = rd.entries[0].index;
+            if (at < n->first || at > n->first + n->count) {
+                s_fail(s,
+                       "node %" PRIu64 " asked to write entry %" PRIu64
+                       " outside its log",
+                       n->id, at);
+            }
+            if (at <= n->commit) {
+                s_fail(s, "node %" PRIu64 " truncates committed entry %" PRIu64,
+                       n->id, at);
+            }
+            s_log_truncate(n, at);
+            if (n->count + rd.entry_count > n->cap) {
+                n->cap = (n->count + rd.entry_count) * 2;
+                n->log = realloc(n->log, n->cap * sizeof(*n->log));
+            }
+            for (size_t i = 0; i < rd.entry_count; i++) {
+                const rl_entry_t *e = &rd.entries[i];
+                sim_entry_t *d = &n->log[n->count];
+                uint64_t prev = s_chain_at(n, e->index - 1);
+                d->term = e->term;
+                d->type = e->type;
+                d->producer_id = e->producer_id;
+                d->seq = e->seq;
+                d->size = e->size;
+                d->data = NULL;
+                if (e->size) {
+                    d->data = malloc(e->size);
+                    memcpy(d->data, e->data, e->size);
+                }
+                d->chain = s_chain(prev, e->index, e);
+                n->count++;
+                s_check_matching(s, n->id, e->index, e->term, d->chain);
+            }
+        }
+        for (size_t i = 0; i < rd.message_count; i++) {
+            s_send(s, n->id, &rd.messages[i]);
+        }
+        if (rd.commit != n->commit) {
+            s_check_commit(s, n, rd.commit);
+            if (rd.role == RL_RAFT_LEADER) {
+                s_check_quorum_durable(s, n, rd.commit);
+            }
+        }
+        if (rd.role == RL_RAFT_LEADER) {
+            s_check_leader(s, n, rd.term);
+        }
+        if (rd.snapshot_taken) {
+            s_snap_store(s, n, rd.snapshot);
+            s_log_drop_prefix(n, rd.snapshot->last_index);
+        }
+        s_sync(s, n);
+    }
+    s_fail(s, "node %" PRIu64 " never stops producing work", n->id);
+}
+
+/* ---- life cycle ---- */
+
+void sim_options_default(sim_options_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->nodes = 3;
+    o->seed = 1;
+    o->election_ticks = 10;
+    o->heartbeat_ticks = 2;
+    o->pre_vote = true;
+    o->check_quorum = true;
+    o->tick_period = 10;
+    o->min_delay = 1;
+    o->max_delay = 5;
+}
+
+static void s_start(sim_t *s, sim_node_t *n)
+{
+    rl_raft_config_t cfg;
+    rl_raft_config_defaults(&cfg);
+    cfg.id = n->id;
+    cfg.cluster = rl_str("sim");
+    cfg.seed = s->o.seed * 1000003u + n->id * 7919u + n->incarnation;
+    cfg.election_ticks = s->o.election_ticks;
+    cfg.heartbeat_ticks = s->o.heartbeat_ticks;
+    cfg.pre_vote = s->o.pre_vote;
+    cfg.check_quorum = s->o.check_quorum;
+    cfg.max_inflight = 4;
+    cfg.max_batch_bytes = 4096;
+    if (s->o.max_batch_entries) {
+        cfg.max_batch_entries = s->o.max_batch_entries;
+    }
+    if (s->o.max_uncommitted) {
+        cfg.max_uncommitted = s->o.max_uncommitted;
+    }
+    cfg.max_producers = s->o.max_producers ? s->o.max_producers : 64;
+    cfg.snapshot_chunk = s->o.snapshot_chunk ? s->o.snapshot_chunk : 64;
+    cfg.view.ctx = n;
+    cfg.view.first_index = v_first;
+    cfg.view.last_index = v_last;
+    cfg.view.term_at = v_term;
+    cfg.view.read = v_read;
+    cfg.term = n->hs_term;
+    cfg.vote = n->hs_vote;
+    if (n->has_snap) {
+        cfg.snapshot = &n->snap;
+    } else if (n->boot) {
+        cfg.members = s->boot;
+        cfg.member_count = s->boot_count;
+    }
+    int err = 0;
+    n->raft = rl_raft_new(&cfg, &err);
+    if (!n->raft) {
+        s_fail(s, "node %" PRIu64 " cannot start: %s", n->id,
+               rl_error_name(err));
+    }
+    n->up = true;
+    n->commit = n->has_snap ? n->snap.last_index : 0;
+    n->tick_phase = (unsigned)sim_random(s, n->tick_period);
+}
+
+sim_t *sim_new(const sim_options_t *o)
+{
+    sim_t *s = calloc(1, sizeof(*s));
+    s->o = *o;
+    if (s->o.max_delay < s->o.min_delay) {
+        s->o.max_delay = s->o.min_delay;
+    }
+    s->prng = o->seed ^ 0x5DEECE66DULL;
+    s->trace = getenv("RL_SIM_TRACE") != NULL;
+    s_table_grow(s);
+    s->n = o->nodes;
+    s->boot_count = o->nodes;
+    for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
+        snprintf(s->addr[i], sizeof(s->addr[i]), "sim://%u", i + 1);
+        s->boot[i].id = i + 1;
+        s->boot[i].voter = true;
+        s->boot[i].peer_addr = rl_str(s->addr[i]);
+        s->boot[i].client_addr = rl_str(s->addr[i]);
+    }
+    for (unsigned a = 0; a <= SIM_MAX_NODES; a++) {
+        for (unsigned b = 0; b <= SIM_MAX_NODES; b++) {
+            s->link[a][b] = true;
+        }
+    }
+    for (unsigned i = 0; i < s->n; i++) {
+        sim_node_t *n = &s->nodes[i];
+        n->sim = s;
+        n->id = i + 1;
+        n->boot = true;
+        n->first = 1;
+        n->tick_period = o->tick_period;
+        s_start(s, n);
+    }
+    return s;
+}
+
+static void s_free_node(sim_node_t *n)
+{
+    rl_raft_destroy(&n->raft);
+    s_log_truncate(n, 1);
+    free(n->log);
+    if (n->has_snap) {
+        s_snap_free(&n->snap);
+    }
+    free(n->read_buf);
+}
+
+void sim_destroy(sim_t **sim_p)
+{
+    sim_t *s = *sim_p;
+    if (!s) {
+        return;
+    }
+    for (unsigned i = 0; i < s->n; i++) {
+        s_free_node(&s->nodes[i]);
+    }
+    for (size_t i = 0; i < s->heap_count; i++) {
+        rl_msg_close(&s->heap[i].msg);
+    }
+    free(s->heap);
+    free(s->table);
+    free(s->committed);
+    free(s->leaders);
+    free(s->pending);
+    free(s->acks);
+    free(s);
+    *sim_p = NULL;
+}
+
+uint64_t sim_add_node(sim_t *s)
+{
+    if (s->n >= SIM_MAX_NODES) {
+        return 0;
+    }
+    sim_node_t *n = &s->nodes[s->n++];
+    n->sim = s;
+    n->id = s->n;
+    n->boot = false;
+    n->first = 1;
+    n->tick_period = s->o.tick_period;
+    s_start(s, n);
+    return n->id;
+}
+
+void sim_crash(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n || !n->up) {
+        return;
+    }
+    rl_raft_destroy(&n->raft);
+    n->up = false;
+    n->incarnation++;
+    s_log_truncate(n, n->durable + 1);
+    for (size_t k = 0; k < s->pending_count; k++) {
+        if (s->pending[k].node == id) {
+            s->pending[k].waiting = false;
+        }
+    }
+}
+
+void sim_restart(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n || n->up) {
+        return;
+    }
+    s_start(s, n);
+    s_process(s, n);
+}
+
+bool sim_up(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    return n && n->up;
+}
+
+/* ---- time ---- */
+
+static void s_deliver(sim_t *s, sim_event_t *ev)
+{
+    sim_node_t *n = s_node(s, ev->to);
+    if (ev->kind == EV_SYNC) {
+        if (n && n->up && n->incarnation == ev->incarnation &&
+            ev->index >= n->first && ev->index < n->first + n->count &&
+            n->log[ev->index - n->first].term == ev->term) {
+            if (ev->index > n->durable) {
+                n->durable = ev->index;
+            }
+            sim_in_core++;
+            rl_raft_persisted(n->raft, ev->index, ev->term);
+            sim_in_core--;
+            s_process(s, n);
+        }
+        return;
+    }
+    if (n && n->up && s->link[ev->msg.from][ev->to]) {
+        ev->msg.cluster = rl_str("sim");
+        sim_in_core++;
+        rl_raft_step(n->raft, &ev->msg);
+        sim_in_core--;
+        s_process(s, n);
+    }
+    rl_msg_close(&ev->msg);
+}
+
+static void s_step_time(sim_t *s)
+{
+    s->now++;
+    for (unsigned i = 0; i < s->n; i++) {
+        sim_node_t *n = &s->nodes[i];
+        if (n->up && (s->now + n->tick_phase) % n->tick_period == 0) {
+            sim_in_core++;
+            rl_raft_tick(n->raft);
+            sim_in_core--;
+            s_process(s, n);
+        }
+    }
+    while (s->heap_count > 0 && s->heap[0].at <= s->now) {
+        sim_event_t ev;
+        s_pop(s, &ev);
+        s_deliver(s, &ev);
+    }
+}
+
+void sim_run(sim_t *s, unsigned units)
+{
+    for (unsigned i = 0; i < units; i++) {
+        s_step_time(s);
+    }
+}
+
+uint64_t sim_leader(sim_t *s)
+{
+    uint64_t best = 0;
+    uint64_t best_term = 0;
+    for (unsigned i = 0; i < s->n; i++) {
+        sim_node_t *n = &s->nodes[i];
+        rl_raft_status_t st;
+        if (!n->up) {
+            continue;
+        }
+        rl_raft_status(n->raft, &st);
+        if (st.role == RL_RAFT_LEADER && st.term >= best_term) {
+            best = n->id;
+            best_term = st.term;
+        }
+    }
+    return best;
+}
+
+uint64_t sim_wait_leader(sim_t *s, unsigned max)
+{
+    for (unsigned t = 0; t < max; t++) {
+        uint64_t l = sim_leader(s);
+        if (l) {
+            return l;
+        }
+        s_step_time(s);
+    }
+    return sim_leader(s);
+}
+
+bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max)
+{
+    for (unsigned t = 0; t <= max; t++) {
+        bool all = true;
+        for (unsigned i = 0; i < s->n; i++) {
+            sim_node_t *n = &s->nodes[i];
+            if (n->up && n->commit < index) {
+                all = false;
+            }
+        }
+        if (all) {
+            return true;
+        }
+        s_step_time(s);
+    }
+    return false;
+}
+
+int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
+                uint64_t seq, rl_raft_proposal_t *out)
+{
+    sim_node_t *n = s_node(s, id);
+    rl_raft_proposal_t tmp;
+    if (!out) {
+        out = &tmp;
+    }
+    if (!n || !n->up) {
+        memset(out, 0, sizeof(*out));
+        return RL_ERR_NO_LEADER;
+    }
+    uint8_t data[8];
+    for (int i = 0; i < 8; i++) {
+        data[i] = (uint8_t)(value >> (8 * i));
+    }
+    rl_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.data = data;
+    e.size = sizeof(data);
+    sim_in_core++;
+    int rc = rl_raft_propose(n->raft, &e, 1, producer, seq, out);
+    sim_in_core--;
+    if (rc == 0) {
+        if (s->pending_count == s->pending_cap) {
+            s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 64;
+            s->pending =
+                realloc(s->pending, s->pending_cap * sizeof(*s->pending));
+        }
+        sim_pending_t *p = &s->pending[s->pending_count++];
+        p->node = id;
+        p->first = out->first;
+        p->last = out->last;
+        p->term = out->term;
+        p->waiting = true;
+    }
+    s_process(s, n);
+    if (rc == 0 && n->commit >= out->last) {
+        /* Already committed (a duplicate): acknowledge now. */
+        uint64_t c = n->commit;
+        for (size_t k = 0; k < s->pending_count; k++) {
+            sim_pending_t *p = &s->pending[k];
+            if (p->waiting && p->node == id && p->last <= c) {
+                p->waiting = false;
+                if (p->last >= n->first && p->last < n->first + n->count &&
+                    n->log[p->last - n->first].term == p->term) {
+                    if (s->ack_count == s->ack_cap) {
+                        s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
+                        s->acks =
+                            realloc(s->acks, s->ack_cap * sizeof(*s->acks));
+                    }
+                    s->acks[s->ack_count].index = p->last;
+                    s->acks[s->ack_count].term = p->term;
+                    s->ack_count++;
+                }
+            }
+        }
+    }
+    return rc;
+}
+
+uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max)
+{
+    for (unsigned t = 0; t < max; t++) {
+        uint64_t l = sim_leader(s);
+        rl_raft_proposal_t out;
+        if (l && sim_propose(s, l, value, 0, 0, &out) == 0) {
+            return out.last;
+        }
+        s_step_time(s);
+    }
+    return 0;
+}
+
+size_t sim_acked(sim_t *s)
+{
+    return s->ack_count;
+}
+
+/* ---- network and clocks ---- */
+
+void sim_link(sim_t *s, uint64_t from, uint64_t to, bool up)
+{
+    if (from <= SIM_MAX_NODES && to <= SIM_MAX_NODES) {
+        s->link[from][to] = up;
+    }
+}
+
+void sim_isolate(sim_t *s, uint64_t id)
+{
+    for (unsigned i = 1; i <= SIM_MAX_NODES; i++) {
+        if (i != id) {
+            sim_link(s, id, i, false);
+            sim_link(s, i, id, false);
+        }
+    }
+}
+
+void sim_heal(sim_t *s)
+{
+    for (unsigned a = 0; a <= SIM_MAX_NODES; a++) {
+        for (unsigned b = 0; b <= SIM_MAX_NODES; b++) {
+            s->link[a][b] = true;
+        }
+    }
+}
+
+void sim_set_faults(sim_t *s, unsigned drop_pct, unsigned dup_pct,
+                    unsigned min_delay, unsigned max_delay)
+{
+    s->o.drop_pct = drop_pct;
+    s->o.dup_pct = dup_pct;
+    s->o.min_delay = min_delay;
+    s->o.max_delay = max_delay < min_delay ? min_delay : max_delay;
+}
+
+void sim_set_tick_period(sim_t *s, uint64_t id, unsigned period)
+{
+    sim_node_t *n = s_node(s, id);
+    if (n && period > 0) {
+        n->tick_period = period;
+    }
+}
+
+int sim_compact(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n || !n->up) {
+        return RL_ERR_REJECTED;
+    }
+    sim_in_core++;
+    int rc = rl_raft_compact(n->raft);
+    sim_in_core--;
+    s_process(s, n);
+    return rc;
+}
+
+void sim_flush(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    if (n && n->up) {
+        s_process(s, n);
+    }
+}
+
+void sim_deliver(sim_t *s, uint64_t id, const rl_msg_t *msg)
+{
+    sim_node_t *n = s_node(s, id);
+    if (n && n->up) {
+        sim_in_core++;
+        rl_raft_step(n->raft, msg);
+        sim_in_core--;
+        s_process(s, n);
+    }
+}
+
+rl_raft_t *sim_raft(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    return n && n->up ? n->raft : NULL;
+}
+
+void sim_status(sim_t *s, uint64_t id, rl_raft_status_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    sim_node_t *n = s_node(s, id);
+    if (n && n->up) {
+        rl_raft_status(n->raft, st);
+    }
+}
+
+const sim_stats_t *sim_stats(sim_t *s)
+{
+    return &s->stats;
+}
+
+void sim_stats_reset(sim_t *s)
+{
+    memset(&s->stats, 0, sizeof(s->stats));
+}
+
+unsigned sim_node_count(sim_t *s)
+{
+    return s->n;
+}
+
+uint64_t sim_now(sim_t *s)
+{
+    return s->now;
+}
+
+uint64_t sim_max_term(sim_t *s)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < s->n; i++) {
+        if (s->nodes[i].hs_term > t) {
+            t = s->nodes[i].hs_term;
+        }
+    }
+    return t;
+}
+
+uint64_t sim_term_at(sim_t *s, uint64_t id, uint64_t index)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n || index < n->first || index >= n->first + n->count) {
+        return 0;
+    }
+    return n->log[index - n->first].term;
+}
+
+unsigned sim_count_value(sim_t *s, uint64_t id, uint64_t value)
+{
+    sim_node_t *n = s_node(s, id);
+    unsigned count = 0;
+    for (size_t i = 0; n && i < n->count; i++) {
+        const sim_entry_t *e = &n->log[i];
+        if (n->first + i > n->commit || e->type != RL_ENTRY_NORMAL ||
+            e->size != 8) {
+            continue;
+        }
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; b--) {
+            v = (v << 8) | e->data[b];
+        }
+        count += v == value;
+    }
+    return count;
+}
+
+void sim_final_check(sim_t *s)
+{
+    sim_heal(s);
+    sim_set_faults(s, 0, 0, 1, 5);
+    for (unsigned i = 0; i < s->n; i++) {
+        s->nodes[i].tick_period = s->o.tick_period;
+        sim_restart(s, s->nodes[i].id);
+    }
+    uint64_t want = 0;
+    for (size_t k = 0; k < s->ack_count; k++) {
+        if (s->acks[k].index > want) {
+            want = s->acks[k].index;
+        }
+    }
+    /* A fresh entry in the leader's term commits everything before it. */
+    bool done = false;
+    uint64_t leader = 0;
+    for (unsigned attempt = 0; attempt < 20 && !done; attempt++) {
+        uint64_t l = sim_wait_leader(s, 5000);
+        rl_raft_proposal_t out;
+        if (!l || sim_propose(s, l, 0xF1A1, 0, 0, &out) != 0) {
+            sim_run(s, 100); /* e.g. a transfer is under way */
+            continue;
+        }
+        sim_node_t *n = s_node(s, l);
+        for (unsigned t = 0; t < 3000 && n->up && n->commit < out.last; t++) {
+            s_step_time(s);
+        }
+        if (n->up && n->commit >= out.last &&
+            sim_term_at(s, l, out.last) == out.term) {
+            done = true;
+            leader = l;
+            if (out.last > want) {
+                want = out.last;
+            }
+        }
+    }
+    if (!done) {
+        s_fail(s, "no leader commits after healing");
+    }
+    /* Members only: a server removed from the configuration is not
+       replicated to any more. */
+    size_t mcount = 0;
+    const rl_member_t *members = rl_raft_members(sim_raft(s, leader), &mcount);
+    rl_member_t copy[RL_MAX_MEMBERS];
+    memcpy(copy, members, mcount * sizeof(*members));
+    members = copy;
+    for (unsigned t = 0; t < 40000; t++) {
+        bool all = true;
+        for (size_t m = 0; m < mcount; m++) {
+            sim_node_t *n = s_node(s, members[m].id);
+            if (n && n->up && n->commit < want) {
+                all = false;
+            }
+        }
+        if (all) {
+            break;
+        }
+        if (t == 39999) {
+            s_fail(s, "cluster does not converge on commit %" PRIu64, want);
+        }
+        s_step_time(s);
+    }
+    for (size_t k = 0; k < s->ack_count; k++) {
+        const sim_ack_t *a = &s->acks[k];
+        if (s->committed[a->index - 1] == 0) {
+            s_fail(s, "acknowledged entry %" PRIu64 " not committed", a->index);
+        }
+        sim_slot_t *slot = s_table_find(s, a->index, a->term);
+        if (slot->key_index == 0 || slot->chain != s->committed[a->index - 1]) {
+            s_fail(s,
+                   "acknowledged entry %" PRIu64 " term %" PRIu64
+                   " was lost or changed",
+                   a->index, a->term);
+        }
+    }
+    /* Idempotent producers: each (producer, seq) batch appears once in the
+       committed log of every member. */
+    for (size_t m = 0; m < mcount; m++) {
+        sim_node_t *n = s_node(s, members[m].id);
+        for (size_t i = 0; n && i < n->count; i++) {
+            const sim_entry_t *e = &n->log[i];
+            if (e->producer_id == 0 || n->first + i > n->commit) {
+                continue;
+            }
+            for (size_t j = i + 1; j < n->count && n->first + j <= n->commit;
+                 j++) {
+                if (n->log[j].producer_id == e->producer_id &&
+                    n->log[j].seq == e->seq) {
+                    s_fail(s,
+                           "producer %" PRIu64 " seq %" PRIu64
+                           " appended twice (node %" PRIu64 ")",
+                           e->producer_id, e->seq, n->id);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+/*  sim.h - a deterministic simulated cluster of Raft cores (label sim).
+
+    Up to SIM_MAX_NODES cores in one process. Time is a counter; each node
+    ticks every tick_period units (different periods model clock skew).
+    The network is a priority queue of deep-copied messages with a seeded
+    PRNG deciding delay (hence reordering), drop and duplication; a link
+    matrix gives partitions of any shape, asymmetric included. Each node
+    has an in-memory disk: a log (the core's log view), the hard state and
+    a snapshot; entries become durable when a simulated fsync completes,
+    and a crash keeps only durable state.
+
+    After every step the invariants are checked (sim.c, s_check_*):
+    at most one leader per term; Log Matching (same index and term, same
+    prefix: a global table of prefix hashes); Leader Completeness (a new
+    leader holds every entry committed so far); committed prefixes
+    identical everywhere; commit never decreases on a node; no double vote
+    in a term; an acknowledged entry is never lost or changed. A failure
+    prints the seed and the command replaying it, then aborts.
+*/
+#ifndef RL_SIM_H
+#define RL_SIM_H
+
+#include "raft.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SIM_MAX_NODES 8
+
+typedef struct sim sim_t;
+
+/* Non-zero while the simulator is inside one of the core's input calls
+   (tick, step, propose, persisted, compact): lets a test fail the core's
+   allocations, and only the core's (test_raft_alloc.c). */
+extern int sim_in_core;
+
+typedef struct {
+    unsigned nodes;           /* initial voters, ids 1..nodes */
+    uint64_t seed;            /* everything random derives from it */
+    const char *replay;       /* command printed on failure, e.g.
+                                 "RL_SIM_SEED=%llu build/.../test_sim_random" */
+    unsigned election_ticks;  /* core option */
+    unsigned heartbeat_ticks; /* core option */
+    bool pre_vote;            /* core option */
+    bool check_quorum;        /* core option */
+    unsigned tick_period;     /* time units per tick (default 10) */
+    unsigned min_delay;       /* message delay range, time units */
+    unsigned max_delay;
+    unsigned disk_delay;      /* fsync latency; 0: synchronous */
+    unsigned drop_pct;        /* percent of messages dropped */
+    unsigned dup_pct;         /* percent duplicated */
+    size_t max_uncommitted;   /* core option (0: default) */
+    size_t max_batch_entries; /* core option (0: default) */
+    size_t snapshot_chunk;    /* core option (0: default) */
+    size_t max_producers;     /* core option (0: 64) */
+} sim_options_t;
+
+typedef struct {
+    uint64_t sent[16];       /* messages sent, by type (index = type) */
+    uint64_t total;          /* all messages sent */
+    uint64_t append_rejects; /* APPEND_REPLY with success false */
+} sim_stats_t;
+
+void sim_options_default(sim_options_t *o);
+sim_t *sim_new(const sim_options_t *o);
+void sim_destroy(sim_t **sim_p);
+
+/* Runs `units` of simulated time. */
+void sim_run(sim_t *s, unsigned units);
+/* Runs until a live node leads (and, if stable, for a while after);
+   returns its id or 0 after max units. */
+uint64_t sim_wait_leader(sim_t *s, unsigned max);
+/* The live leader with the highest term, 0 for none. */
+uint64_t sim_leader(sim_t *s);
+/* Runs until every live node has commit >= index, or max units. */
+bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max);
+
+/* Proposes one entry with payload value to node id (the core's answer).
+   Acknowledgement is tracked: the entry is "acknowledged" once that node
+   sees it committed with the term it was proposed in. */
+int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
+                uint64_t seq, rl_raft_proposal_t *out);
+/* Proposes to the current leader, retrying for up to max units; returns
+   the index or 0. */
+uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max);
+/* Acknowledged entries so far. */
+size_t sim_acked(sim_t *s);
+
+void sim_crash(sim_t *s, uint64_t id);
+void sim_restart(sim_t *s, uint64_t id);
+bool sim_up(sim_t *s, uint64_t id);
+/* Links: set one direction, cut/heal a node entirely, heal all. */
+void sim_link(sim_t *s, uint64_t from, uint64_t to, bool up);
+void sim_isolate(sim_t *s, uint64_t id);
+void sim_heal(sim_t *s);
+/* Network reliability. */
+void sim_set_faults(sim_t *s, unsigned drop_pct, unsigned dup_pct,
+                    unsigned min_delay, unsigned max_delay);
+/* Clock skew: node ticks every period units. */
+void sim_set_tick_period(sim_t *s, uint64_t id, unsigned period);
+
+/* Adds a node with an empty configuration (it waits to be contacted);
+   returns its id. */
+uint64_t sim_add_node(sim_t *s);
+/* Asks the node to compact (snapshot at commit; the disk then drops the
+   entries the snapshot covers). */
+int sim_compact(sim_t *s, uint64_t id);
+
+rl_raft_t *sim_raft(sim_t *s, uint64_t id);
+/* Carries out node id's ready batches (after calling its core directly). */
+void sim_flush(sim_t *s, uint64_t id);
+/* Delivers msg to node id now, as if from msg->from. */
+void sim_deliver(sim_t *s, uint64_t id, const rl_msg_t *msg);
+void sim_status(sim_t *s, uint64_t id, rl_raft_status_t *st);
+const sim_stats_t *sim_stats(sim_t *s);
+void sim_stats_reset(sim_t *s);
+unsigned sim_node_count(sim_t *s);
+uint64_t sim_now(sim_t *s);
+/* Highest term any node reached. */
+uint64_t sim_max_term(sim_t *s);
+/* Final checks: heal, restart all, settle, every acknowledged entry is in
+   every live node's committed log; producers' batches appear once. */
+void sim_final_check(sim_t *s);
+/* Random numbers from the simulation's PRNG (for fault schedules). */
+uint64_t sim_random(sim_t *s, uint64_t below);
+/* Counts committed NORMAL entries with this value in node id's log. */
+unsigned sim_count_value(sim_t *s, uint64_t id, uint64_t value);
+/* Term of entry index in node id's log, 0 if absent. */
+uint64_t sim_term_at(sim_t *s, uint64_t id, uint64_t index);
+
+#endif
