@@ -1142,6 +1142,40 @@ static void s_syncer(zsock_t *pipe, void *args)
     }
 }
 
+#ifdef RL_FAULT_INJECTION
+/* Test builds only (cmake -DRL_FAULT_INJECTION=ON, as scripts/test does):
+   while the file named by $RL_TEST_SLOW_DISK exists, every fdatasync
+   waits for it to go away (at most 30 s). The chaos test makes a disk
+   stall from outside the process this way; release builds have no such
+   path. */
+static const char *s_slow_disk_file;
+static rl_io_t s_slow_io;
+
+static int s_slow_fdatasync(int fd)
+{
+    for (int i = 0; i < 3000 && access(s_slow_disk_file, F_OK) == 0; i++)
+        usleep(10000);
+    return fdatasync(fd);
+}
+
+static const rl_io_t *s_test_io(void)
+{
+    s_slow_disk_file = getenv("RL_TEST_SLOW_DISK");
+    if (!s_slow_disk_file)
+        return NULL;
+    s_slow_io = *rl_io_libc();
+    s_slow_io.fdatasync = s_slow_fdatasync;
+    rl_logf(RL_LOG_WARN, "test build: fdatasync stalls while %s exists",
+            s_slow_disk_file);
+    return &s_slow_io;
+}
+#else
+static const rl_io_t *s_test_io(void)
+{
+    return NULL;
+}
+#endif
+
 static void s_warn(void *arg, const char *message)
 {
     (void)arg;
@@ -1242,6 +1276,7 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     lc.segment_size = config->segment_bytes;
     lc.create = true;
     lc.warn = s_warn;
+    lc.io = s_test_io();
     self->log = rl_log_new(&lc);
     if (!self->log || rl_log_open(self->log) != 0) {
         snprintf(err, 512, "%s",

@@ -56,6 +56,13 @@ class ChaosCluster(Cluster):
                     port = int(b.peer.rsplit(":", 1)[1])
                     self.routes[(i, j)] = net.add_link(i, j, port)
 
+    def slow_disk_file(self, i):
+        return os.path.join(self.dir, "slow-disk-%d" % i)
+
+    def env_for(self, i):
+        # Test builds stall fdatasync while this file exists.
+        return dict(os.environ, RL_TEST_SLOW_DISK=self.slow_disk_file(i))
+
     def member_args_for(self, i):
         args = []
         for n in self.nodes.values():
@@ -158,6 +165,7 @@ class Faults:
         ids = list(c.nodes)
         kind = rng.choice(["kill", "kill_leader", "pause", "partition",
                            "isolate_leader", "bridge", "kill", "partition",
+                           "slow_disk",
                            "restart_all" if rng.random() < 0.3 else "pause"])
         leader = None
         if kind in ("kill_leader", "isolate_leader"):
@@ -194,6 +202,15 @@ class Faults:
             self.net.block(a, b)
             time.sleep(rng.uniform(1.0, 3.0))
             self.net.heal_all()
+        elif kind == "slow_disk":
+            # fdatasync stalls (test builds): the leader's, half the time.
+            victim = (c.leader() if rng.random() < 0.5 else None) or \
+                rng.choice(ids)
+            self.record(kind, victim)
+            path = c.slow_disk_file(victim)
+            open(path, "w").close()
+            time.sleep(rng.uniform(self.pause, 2 * self.pause))
+            os.unlink(path)
         elif kind == "restart_all":
             self.record(kind, ids)
             for i in ids:
@@ -208,6 +225,9 @@ def converge(c, timeout=60):
     """Heals, waits for a leader, appends a marker and waits until every
     node has committed it; returns the full logs."""
     c.net.heal_all()
+    for i in c.nodes:
+        if os.path.exists(c.slow_disk_file(i)):
+            os.unlink(c.slow_disk_file(i))
     for i in c.nodes:
         if c.alive(i):
             c.kill(i, signal.SIGCONT)

@@ -108,6 +108,10 @@ class Cluster:
             args += ["--member", "%d=%s,%s" % (n.id, n.peer, n.client)]
         return args
 
+    def env_for(self, i):
+        """The environment node i starts with (None: ours)."""
+        return None
+
     def member_args_for(self, i):
         """The --member flags node i starts with (a subclass may route a
         node's peer traffic through proxies)."""
@@ -119,7 +123,7 @@ class Cluster:
         n.proc = subprocess.Popen(
             [self.binary, "--id", str(i), "--data", n.data_dir]
             + self.member_args_for(i) + self.args + list(extra),
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env=self.env_for(i))
         log.close()
 
     def start_all(self):
