@@ -1,0 +1,274 @@
+/*  raftlog.h - the C client library of raftlog (libraftlog).
+
+    A client talks to a raftlog cluster over the front door protocol
+    (docs/PROTOCOL.md): to a list of node endpoints, or to a broker (which is
+    just a one-endpoint list). It finds the leader by following NOT_LEADER
+    redirects, and sends every request in the Lazy Pirate manner: one REQ
+    socket at a time; when no reply comes in time the socket is closed and
+    reopened (on the next endpoint), and the request is sent again, a
+    bounded number of times with growing pauses, then the call fails with
+    RAFTLOG_ERR_UNAVAILABLE and a message saying what was tried.
+
+    Appends are idempotent: each client is a producer with a random 64-bit
+    id and numbers its batches 1, 2, 3, ...; every retry of a batch sends
+    the same producer, seq and entries, so a batch whose first attempt did
+    commit is not appended twice, and the call returns its original
+    indexes.
+
+    Errors: every call returns 0 or a positive raftlog_error_t; codes 1..14
+    are the cluster's own (PROTOCOL.md section 4, ERROR), codes from 100 are
+    the client's. raftlog_error() gives a one-line message for the last
+    failed call.
+
+    Threads: no global state; a client is thread-compatible (use one client
+    per thread, or lock around it). Blocking calls return
+    RAFTLOG_ERR_INTERRUPTED when a signal interrupts them.
+
+    This header depends on libc only; link with `pkg-config --libs raftlog`.
+*/
+#ifndef RAFTLOG_H
+#define RAFTLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The shared library exports these declarations and nothing else. */
+#pragma GCC visibility push(default)
+
+#define RAFTLOG_VERSION "0.1.0"
+
+/* The local cluster that scripts/run starts: the nodes' client endpoints
+   and the broker's. Clients that are given no endpoints use
+   $RAFTLOG_ENDPOINTS, else RAFTLOG_DEFAULT_NODES. */
+#define RAFTLOG_DEFAULT_NODES                                                  \
+    "tcp://127.0.0.1:7101,tcp://127.0.0.1:7102,tcp://127.0.0.1:7103"
+#define RAFTLOG_DEFAULT_BROKER "tcp://127.0.0.1:7100"
+#define RAFTLOG_ENDPOINTS_ENV  "RAFTLOG_ENDPOINTS"
+
+/* Error codes. 1..14 come from the cluster, with the same numbers as on the
+   wire; the others are the client's own. */
+typedef enum {
+    RAFTLOG_OK = 0,
+    RAFTLOG_ERR_BAD_REQUEST = 1,         /* the cluster found it malformed */
+    RAFTLOG_ERR_TOO_LARGE = 2,           /* an entry or batch over a limit */
+    RAFTLOG_ERR_OUT_OF_RANGE = 3,        /* index below the retained log */
+    RAFTLOG_ERR_TIMEOUT = 4,             /* not committed in time: unknown */
+    RAFTLOG_ERR_SHUTTING_DOWN = 5,       /* the node is stopping */
+    RAFTLOG_ERR_UNSUPPORTED_VERSION = 6, /* protocol version not spoken */
+    RAFTLOG_ERR_UNKNOWN_TYPE = 7,        /* request type not known */
+    RAFTLOG_ERR_BUSY = 8,                /* back-pressure */
+    RAFTLOG_ERR_NO_SPACE = 9,            /* the nodes' disks are full */
+    RAFTLOG_ERR_NO_LEADER = 10,          /* no leader known */
+    RAFTLOG_ERR_REJECTED = 11,           /* refused in the current state */
+    RAFTLOG_ERR_STALE_SEQUENCE = 12,     /* producer seq already passed */
+    RAFTLOG_ERR_WRONG_CLUSTER = 13,      /* meant for another cluster */
+    RAFTLOG_ERR_INTERNAL = 14,           /* a bug or I/O failure on a node */
+    RAFTLOG_ERR_UNAVAILABLE = 100,       /* no usable answer after retries */
+    RAFTLOG_ERR_PROTOCOL = 101,          /* a reply that makes no sense */
+    RAFTLOG_ERR_NO_MEMORY = 102,         /* out of memory in the client */
+    RAFTLOG_ERR_INVALID = 103,           /* a bad argument (e.g. endpoint) */
+    RAFTLOG_ERR_INTERRUPTED = 104        /* a signal interrupted the call */
+} raftlog_error_t;
+
+/* A client: endpoints, the current connection, the producer identity and
+   the last reply. Opaque. */
+typedef struct _raftlog_t raftlog_t;
+
+/* One payload to append (borrowed for the call). */
+typedef struct {
+    const void *data; /* the bytes; may be NULL when size is 0 */
+    size_t size;      /* how many */
+} raftlog_data_t;
+
+/* One committed entry read back. data is owned by the client (or tail) that
+   returned it and valid until its next call. */
+typedef struct {
+    uint64_t index;      /* position in the log, from 1 */
+    const uint8_t *data; /* payload */
+    size_t size;         /* bytes of payload */
+} raftlog_entry_t;
+
+#define RAFTLOG_MAX_MEMBERS  16
+#define RAFTLOG_MAX_ENDPOINT 256
+#define RAFTLOG_MAX_COUNTERS 64
+
+/* One server of the configuration, with the leader's view of it. */
+typedef struct {
+    uint64_t id;                           /* node id, >= 1 */
+    bool voter;                            /* false for a learner */
+    char peer[RAFTLOG_MAX_ENDPOINT + 1];   /* its peer endpoint */
+    char client[RAFTLOG_MAX_ENDPOINT + 1]; /* its client endpoint */
+    uint64_t match;          /* STATUS of the leader: replicated up to here */
+    int64_t last_contact_ms; /* ms since the leader heard it, -1 unknown */
+} raftlog_member_t;
+
+/* One node's STATUS (a plain value; fits on the stack). */
+typedef struct {
+    uint64_t node;   /* the node that answered */
+    char role[33];   /* leader, follower, candidate, precandidate, learner */
+    uint64_t term;   /* its current term */
+    uint64_t leader; /* the leader's id, 0 unknown */
+    uint64_t commit; /* its commit index */
+    uint64_t last;   /* its last log index */
+    uint64_t first;  /* its first retained index */
+    raftlog_member_t members[RAFTLOG_MAX_MEMBERS]; /* the configuration */
+    size_t member_count;                           /* how many */
+    struct {
+        char name[48];                /* e.g. "appended_entries" */
+        uint64_t value;               /* its value */
+    } counters[RAFTLOG_MAX_COUNTERS]; /* the node's counters, in its order */
+    size_t counter_count;             /* how many */
+} raftlog_status_t;
+
+/* ---- Life cycle and settings ---- */
+
+/* Makes a client with no endpoints yet, a random producer id and the
+   default settings. Returns NULL when out of memory. */
+raftlog_t *raftlog_new(void);
+
+/* Destroys the client (closing its socket) and nulls *self_p. Safe to call
+   with *self_p NULL. */
+void raftlog_destroy(raftlog_t **self_p);
+
+/* Sets the endpoints to use: a list separated by commas or spaces
+   (tcp://, ipc:// or inproc:// endpoints of nodes or of a broker). NULL
+   or "" takes $RAFTLOG_ENDPOINTS, else RAFTLOG_DEFAULT_NODES. Does no I/O:
+   the first request finds a node that answers. Returns 0, or
+   RAFTLOG_ERR_INVALID when an endpoint is malformed or there are more than
+   32 of them. Nodes named by NOT_LEADER redirects are added as found. */
+int raftlog_connect(raftlog_t *self, const char *endpoints);
+
+/* Time to wait for one reply, in ms (default 6000: a bit more than a
+   node's own request timeout, so the node's TIMEOUT answer comes first).
+   Long-poll reads wait that much longer. */
+void raftlog_set_timeout(raftlog_t *self, int timeout_ms);
+
+/* Time to wait for a connection to an endpoint before trying the next
+   one, in ms (default 1000). A node that is down is skipped that fast. */
+void raftlog_set_connect_timeout(raftlog_t *self, int timeout_ms);
+
+/* How many times a request is retried after a failed attempt (no reply, a
+   retryable error, a redirect) before the call gives up (default 10).
+   Pauses between attempts grow from 50 ms, doubling, up to 1 s. */
+void raftlog_set_retries(raftlog_t *self, int retries);
+
+/* Sets the producer identity: id (not 0) and the seq the next batch gets.
+   Use it to resume a producer across restarts: keep the id, and the seq
+   after the last batch known appended. */
+void raftlog_set_producer(raftlog_t *self, uint64_t producer_id,
+                          uint64_t next_seq);
+
+/* The producer id and the seq the next batch will get. */
+void raftlog_producer(const raftlog_t *self, uint64_t *producer_id,
+                      uint64_t *next_seq);
+
+/* The message of the last failed call, one line; "" when none failed. */
+const char *raftlog_error(const raftlog_t *self);
+
+/* A short stable name of a code: "UNAVAILABLE", "REJECTED", ... */
+const char *raftlog_error_name(int code);
+
+/* The endpoint of the last node that answered, "" before any. */
+const char *raftlog_endpoint(const raftlog_t *self);
+
+/* ---- Requests ---- */
+
+/* Appends one entry; on success *index (may be NULL) is its index. The
+   call returns once a majority has the entry on disk. */
+int raftlog_append(raftlog_t *self, const void *data, size_t size,
+                   uint64_t *index);
+
+/* Appends count (1..65536) entries atomically and in order, as one batch
+   with the next seq; on success *first and *last (may be NULL) are the
+   indexes of the first and the last, and *duplicate (may be NULL) says
+   whether the cluster already had this batch (a retry of a batch whose
+   reply was lost). After a failure with an unknown outcome
+   (RAFTLOG_ERR_UNAVAILABLE, RAFTLOG_ERR_TIMEOUT, RAFTLOG_ERR_INTERRUPTED)
+   the batch may or may not be in the log; call raftlog_append_retry() to
+   find out without appending it twice. */
+int raftlog_append_batch(raftlog_t *self, const raftlog_data_t *entries,
+                         size_t count, uint64_t *first, uint64_t *last,
+                         bool *duplicate);
+
+/* Sends the last batch again, with the same producer, seq and entries.
+   Returns RAFTLOG_ERR_INVALID when no batch was sent yet. */
+int raftlog_append_retry(raftlog_t *self, uint64_t *first, uint64_t *last,
+                         bool *duplicate);
+
+/* Reads committed entries from index from (>= 1), at most max_entries (0:
+   the node's default), waiting up to wait_ms for one when none is ready.
+   On success *entries and *count give them (owned by the client, valid
+   until its next call; count may be 0) and *next the index to read next:
+   always continue from *next. Reading below the retained log gives
+   RAFTLOG_ERR_OUT_OF_RANGE, with the first retained index in *next. */
+int raftlog_read(raftlog_t *self, uint64_t from, uint32_t max_entries,
+                 uint32_t wait_ms, const raftlog_entry_t **entries,
+                 size_t *count, uint64_t *next);
+
+/* STATUS of whichever node answers (endpoint NULL), or of exactly the node
+   at endpoint, tried once without retries (for a table of every member). */
+int raftlog_status(raftlog_t *self, const char *endpoint,
+                   raftlog_status_t *status);
+
+/* The configuration, as seen by the node that answers. members holds room
+   for RAFTLOG_MAX_MEMBERS; *count gets how many. */
+int raftlog_members(raftlog_t *self, raftlog_member_t *members, size_t *count);
+
+/* Adds a server (as a learner, promoted once caught up); returns when the
+   change has committed. members and count, when not NULL, get the new
+   configuration. One change at a time: REJECTED otherwise. */
+int raftlog_member_add(raftlog_t *self, uint64_t id, const char *peer,
+                       const char *client, raftlog_member_t *members,
+                       size_t *count);
+
+/* Removes server id; as raftlog_member_add otherwise. */
+int raftlog_member_remove(raftlog_t *self, uint64_t id,
+                          raftlog_member_t *members, size_t *count);
+
+/* Moves leadership to target (0: the most up-to-date follower); *leader
+   (may be NULL) gets the new leader's id. */
+int raftlog_transfer(raftlog_t *self, uint64_t target, uint64_t *leader);
+
+/* ---- Tail iterator ---- */
+
+/* Reads the log in order, long-polling for new entries, across leader
+   changes and node losses without gaps or repeats (it always continues
+   from READ_OK.next, on whichever node answers). Borrows its client, which
+   must outlive it and must not be used for anything else meanwhile. */
+typedef struct _raftlog_tail_t raftlog_tail_t;
+
+/* Start at the first index the cluster still retains. */
+#define RAFTLOG_TAIL_START 0
+/* Start after what is committed now: only new entries. */
+#define RAFTLOG_TAIL_END UINT64_MAX
+
+/* Makes a tail from index from (>= 1), or RAFTLOG_TAIL_START or
+   RAFTLOG_TAIL_END. Returns NULL when out of memory. */
+raftlog_tail_t *raftlog_tail_new(raftlog_t *client, uint64_t from);
+
+/* Destroys the tail and nulls *self_p. */
+void raftlog_tail_destroy(raftlog_tail_t **self_p);
+
+/* The next entry in *entry (valid until the next call), or *entry NULL
+   when none came within wait_ms (0: the caller is caught up with the
+   commit index). Returns 0, or an error code (then the message is in
+   raftlog_error() of the client). */
+int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
+                      const raftlog_entry_t **entry);
+
+/* The index the tail reads next: save it to resume later with
+   raftlog_tail_new(client, position). */
+uint64_t raftlog_tail_position(const raftlog_tail_t *self);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
