@@ -532,8 +532,8 @@ static int s_append(raftlog_t *client, s_args_t *a)
         }
     } else if (binary) {
         for (uint64_t number = 1; !rc; number++) {
-            void *data;
-            size_t size;
+            void *data = NULL;
+            size_t size = 0;
             int got = s_read_frame(number, &data, &size);
             if (got == -1)
                 break;
