@@ -365,6 +365,14 @@ int rl_raft_propose(rl_raft_t *r, const rl_entry_t *entries, size_t count,
     if (producer_id != 0) {
         const rl_raft_producer_t *p =
             rl_raft_producers_find(&r->prod_tip, producer_id);
+        if (p && seq == p->seq && p->last - p->first + 1 != count) {
+            /* The log holds only part of this batch: a leader change cut
+               it short (a batch split across APPEND messages, or a crash
+               mid-write). Answering "duplicate" would acknowledge entries
+               that were never appended; appending again would repeat the
+               part. Refuse: the producer learns the batch failed. */
+            return RL_ERR_REJECTED;
+        }
         if (p && seq == p->seq) {
             out->first = p->first;
             out->last = p->last;
@@ -428,6 +436,12 @@ bool rl_raft_ready(rl_raft_t *r, rl_raft_ready_t *rd)
     rl_raft_log_free_entries(r->out_entries, r->out_entry_count);
     r->out_entries = NULL;
     r->out_entry_count = 0;
+    if (r->bcast_pending) {
+        /* Entries appended since the last batch: one APPEND per follower
+           for all of them. On failure (memory) the next batch retries. */
+        r->bcast_pending =
+            r->role == RL_RAFT_LEADER && rl_raft_broadcast(r, false) != 0;
+    }
     memset(rd, 0, sizeof(*rd));
     rd->term = r->term;
     rd->vote = r->vote;

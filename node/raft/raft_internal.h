@@ -151,6 +151,7 @@ struct rl_raft {
     size_t msg_cap;
     bool hs_changed;          /* term or vote changed */
     bool role_changed;        /* role, term or leader changed */
+    bool bcast_pending;       /* entries appended, not yet sent (ready) */
     bool snap_install;        /* a snapshot was installed */
     bool snap_taken;          /* a snapshot was taken */
     uint64_t commit_reported; /* commit in the last ready */

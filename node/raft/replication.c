@@ -22,6 +22,7 @@
       this message), so heartbeats carry commit min(commit, match).
     - Pipelining (thesis 10.2.1): in REPLICATE at most max_inflight
       APPENDs of at most max_batch_bytes are outstanding per follower.
+      New entries are sent once per ready batch, not once per proposal.
 */
 #include "raft_internal.h"
 
@@ -169,11 +170,11 @@ int rl_raft_append_local(rl_raft_t *r, rl_entry_t *entries, size_t count)
     if (rc != 0) {
         return rc;
     }
-    rc = rl_raft_maybe_commit(r); /* a single voter commits alone */
-    if (rc != 0) {
-        return rc;
-    }
-    return rl_raft_broadcast(r, false);
+    /* The APPENDs go out when the host takes the batch (rl_raft_ready):
+       proposals that arrive in one turn of its loop share one message per
+       follower instead of one each (group commit on the wire). */
+    r->bcast_pending = true;
+    return rl_raft_maybe_commit(r); /* a single voter commits alone */
 }
 
 void rl_raft_set_commit(rl_raft_t *r, uint64_t commit)

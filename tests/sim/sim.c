@@ -3,6 +3,7 @@
 #include "sim.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ typedef struct {
     unsigned tick_phase;
     /* observed */
     uint64_t commit;
+    uint64_t led_term; /* term it led at its last batch, 0: not leader */
     rl_entry_t *read_buf;
     size_t read_cap;
 } sim_node_t;
@@ -114,6 +116,81 @@ struct sim {
 
 int sim_in_core = 0;
 
+/* ---- reporting the seed of a failing run ----
+
+   s_fail() prints the seed and the replay command; so must any other way
+   a run can die: a crash or an assertion in the core (a signal), or a
+   sanitizer report. The simulation alive at that moment is g_running. */
+
+static sim_t *g_running;
+static volatile sig_atomic_t g_reported;
+static const int g_fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+static struct sigaction g_previous[sizeof(g_fatal_signals) / sizeof(int)];
+
+static void s_report_seed(void)
+{
+    sim_t *s = g_running;
+    if (g_reported || !s) {
+        return;
+    }
+    g_reported = 1;
+    fprintf(stderr, "\nseed %" PRIu64 "; replay with: ", s->o.seed);
+    if (s->o.replay) {
+        fprintf(stderr, s->o.replay, (unsigned long long)s->o.seed);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Prints the seed (stdio in a handler: the process is dying anyway), puts
+   back the handler that was there before (the sanitizer's, cmocka's or the
+   default) and returns: a fault re-executes and reaches it, abort() raises
+   again. */
+static void s_on_fatal_signal(int sig)
+{
+    s_report_seed();
+    for (size_t i = 0; i < sizeof(g_fatal_signals) / sizeof(int); i++) {
+        if (g_fatal_signals[i] == sig) {
+            sigaction(sig, &g_previous[i], NULL);
+        }
+    }
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_SANITIZER 1
+#endif
+#ifdef SIM_SANITIZER
+/* sanitizer/common_interface_defs.h: called when a sanitizer ends the
+   process (without abort_on_error it exits and no signal is raised). */
+void __sanitizer_set_death_callback(void (*callback)(void));
+#endif
+
+static void s_watch_fatal_signals(sim_t *s)
+{
+    g_running = s;
+    g_reported = 0;
+#ifdef SIM_SANITIZER
+    __sanitizer_set_death_callback(s_report_seed);
+#endif
+    for (size_t i = 0; i < sizeof(g_fatal_signals) / sizeof(int); i++) {
+        struct sigaction current;
+        sigaction(g_fatal_signals[i], NULL, &current);
+        if (!(current.sa_flags & SA_SIGINFO) &&
+            current.sa_handler == s_on_fatal_signal) {
+            continue; /* already ours (cmocka restores its own per test) */
+        }
+        struct sigaction ours;
+        memset(&ours, 0, sizeof(ours));
+        ours.sa_handler = s_on_fatal_signal;
+        sigemptyset(&ours.sa_mask);
+        sigaction(g_fatal_signals[i], &ours, &g_previous[i]);
+    }
+}
+
 static void s_fail(sim_t *s, const char *fmt, ...)
 {
     va_list ap;
@@ -138,11 +215,9 @@ static void s_fail(sim_t *s, const char *fmt, ...)
                 st.persisted, st.snapshot_index, st.member, st.voter, n->first,
                 n->count, n->durable);
     }
-    fprintf(stderr, "\nseed %" PRIu64 "; replay with: ", s->o.seed);
-    if (s->o.replay) {
-        fprintf(stderr, s->o.replay, (unsigned long long)s->o.seed);
-    }
-    fprintf(stderr, "\n");
+    g_running = s;
+    g_reported = 0;
+    s_report_seed();
     abort();
 }
 
@@ -402,6 +477,14 @@ static uint64_t s_chain_at(sim_node_t *n, uint64_t index)
         return 0;
     }
     return n->log[index - n->first].chain;
+}
+
+static uint64_t s_term_of(const sim_node_t *n, uint64_t index)
+{
+    if (index < n->first || index >= n->first + n->count) {
+        return 0;
+    }
+    return n->log[index - n->first].term;
 }
 
 static void s_log_truncate(sim_node_t *n, uint64_t from)
@@ -754,11 +837,20 @@ static void s_process(sim_t *s, sim_node_t *n)
             s_send(s, n->id, &rd.messages[i]);
         }
         if (rd.commit != n->commit) {
+            if (rd.role == RL_RAFT_LEADER && n->led_term == rd.term &&
+                s_term_of(n, rd.commit) != rd.term) {
+                s_fail(s,
+                       "Figure 8: leader %" PRIu64 " of term %" PRIu64
+                       " commits entry %" PRIu64 " of term %" PRIu64
+                       " by counting replicas",
+                       n->id, rd.term, rd.commit, s_term_of(n, rd.commit));
+            }
             s_check_commit(s, n, rd.commit);
             if (rd.role == RL_RAFT_LEADER) {
                 s_check_quorum_durable(s, n, rd.commit);
             }
         }
+        n->led_term = rd.role == RL_RAFT_LEADER ? rd.term : 0;
         if (rd.role == RL_RAFT_LEADER) {
             s_check_leader(s, n, rd.term);
         }
@@ -828,6 +920,7 @@ static void s_start(sim_t *s, sim_node_t *n)
                rl_error_name(err));
     }
     n->up = true;
+    n->led_term = 0;
     n->commit = n->has_snap ? n->snap.last_index : 0;
     n->tick_phase = (unsigned)sim_random(s, n->tick_period);
 }
@@ -840,6 +933,7 @@ sim_t *sim_new(const sim_options_t *o)
         s->o.max_delay = s->o.min_delay;
     }
     s->prng = o->seed ^ 0x5DEECE66DULL;
+    s_watch_fatal_signals(s);
     s->trace = getenv("RL_SIM_TRACE") != NULL;
     s_table_grow(s);
     s->n = o->nodes;
@@ -897,6 +991,9 @@ void sim_destroy(sim_t **sim_p)
     free(s->leaders);
     free(s->pending);
     free(s->acks);
+    if (g_running == s) {
+        g_running = NULL;
+    }
     free(s);
     *sim_p = NULL;
 }

@@ -14,8 +14,12 @@
     prefix: a global table of prefix hashes); Leader Completeness (a new
     leader holds every entry committed so far); committed prefixes
     identical everywhere; commit never decreases on a node; no double vote
-    in a term; an acknowledged entry is never lost or changed. A failure
-    prints the seed and the command replaying it, then aborts.
+    in a term; a leader advances its commit index only onto an entry of its
+    own term (Figure 8, paper 5.4.2); an acknowledged entry is never lost
+    or changed. A failure prints the seed and the command replaying it,
+    then aborts; so does a crash, an assertion or a sanitizer report while
+    a simulation is alive (a signal handler and the sanitizer's death
+    callback print them).
 */
 #ifndef RL_SIM_H
 #define RL_SIM_H
@@ -119,7 +123,9 @@ uint64_t sim_now(sim_t *s);
 /* Highest term any node reached. */
 uint64_t sim_max_term(sim_t *s);
 /* Final checks: heal, restart all, settle, every acknowledged entry is in
-   every live node's committed log; producers' batches appear once. */
+   every live node's committed log; producers' batches appear once (as
+   sim_propose makes them: one entry each, so a test proposing larger
+   producer batches through the core must not call this). */
 void sim_final_check(sim_t *s);
 /* Random numbers from the simulation's PRNG (for fault schedules). */
 uint64_t sim_random(sim_t *s, uint64_t below);

@@ -99,6 +99,8 @@ static void test_many_elections_under_repeated_random_partitions(void **state)
 {
     (void)state;
     sim_t *s = s_cluster(5, 3);
+    unsigned elected = 0; /* rounds that ended with a leader of a new term */
+    uint64_t last_term = 0;
     for (unsigned round = 0; round < 30; round++) {
         for (uint64_t a = 1; a <= 5; a++) {
             for (uint64_t b = 1; b <= 5; b++) {
@@ -106,7 +108,15 @@ static void test_many_elections_under_repeated_random_partitions(void **state)
             }
         }
         sim_run(s, 300);
+        uint64_t l = sim_leader(s);
+        rl_raft_status_t st;
+        sim_status(s, l, &st);
+        if (l && st.term > last_term) {
+            elected++;
+            last_term = st.term;
+        }
     }
+    assert_true(elected >= 5);
     sim_heal(s);
     assert_true(sim_wait_leader(s, 3000) != 0);
     assert_true(sim_propose_leader(s, 1, 3000) != 0);
@@ -131,6 +141,66 @@ static void test_seven_servers_agree_despite_three_failures(void **state)
             assert_int_equal(sim_count_value(s, id, 12), 1);
         }
     }
+    sim_destroy(&s);
+}
+
+static void test_a_single_server_elects_itself_and_commits_alone(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(1, 36);
+    assert_int_equal(sim_wait_leader(s, 2000), 1);
+    uint64_t idx = 0;
+    for (uint64_t v = 1; v <= 5; v++) {
+        idx = sim_propose_leader(s, v, 100);
+        assert_true(idx != 0);
+    }
+    assert_true(sim_wait_commit(s, idx, 100));
+    rl_raft_status_t before;
+    sim_status(s, 1, &before);
+    sim_crash(s, 1);
+    sim_restart(s, 1);
+    assert_int_equal(sim_wait_leader(s, 2000), 1);
+    rl_raft_status_t after;
+    sim_status(s, 1, &after);
+    assert_true(after.term > before.term);
+    assert_true(sim_wait_commit(s, idx, 100));
+    for (uint64_t v = 1; v <= 5; v++) {
+        assert_int_equal(sim_count_value(s, 1, v), 1);
+    }
+    sim_destroy(&s);
+}
+
+/* The leader still reaches its followers but hears nothing back (one
+   direction of every link cut): CheckQuorum unseats it, the followers
+   elect one of themselves, and the deaf server, whose pre-votes nobody
+   grants, does not disturb the new leader. */
+static void
+test_a_leader_that_cannot_hear_its_followers_is_replaced(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(5, 37);
+    uint64_t l = sim_wait_leader(s, 3000);
+    assert_true(sim_wait_commit(s, sim_propose_leader(s, 1, 1000), 1000));
+    for (uint64_t id = 1; id <= 5; id++) {
+        sim_link(s, id, l, false);
+    }
+    sim_run(s, 1000);
+    rl_raft_status_t st;
+    sim_status(s, l, &st);
+    assert_int_not_equal(st.role, RL_RAFT_LEADER);
+    uint64_t l2 = sim_leader(s);
+    assert_true(l2 != 0 && l2 != l);
+    uint64_t idx = sim_propose_leader(s, 2, 1000);
+    assert_true(idx != 0);
+    sim_run(s, 500);
+    sim_status(s, l2, &st);
+    assert_true(st.commit >= idx);
+    uint64_t term = sim_max_term(s);
+    sim_run(s, 3000); /* many election timeouts of the deaf server */
+    assert_int_equal(sim_leader(s), l2);
+    assert_int_equal(sim_max_term(s), term);
+    sim_status(s, l, &st);
+    assert_int_not_equal(st.role, RL_RAFT_LEADER);
     sim_destroy(&s);
 }
 
@@ -327,9 +397,14 @@ static void test_an_idle_cluster_sends_only_heartbeats(void **state)
     sim_run(s, 500);
     sim_stats_reset(s);
     sim_run(s, 1000); /* 100 ticks: 50 heartbeat rounds */
+    const sim_stats_t *c = sim_stats(s);
+    /* heartbeats (empty APPEND) and their replies, nothing else */
+    assert_int_equal(c->sent[RL_MSG_APPEND] + c->sent[RL_MSG_APPEND_REPLY],
+                     c->total);
+    assert_int_equal(c->append_rejects, 0);
     uint64_t bound = 50 * 2 * 2 + 8;
-    assert_true(sim_stats(s)->total <= bound);
-    assert_true(sim_stats(s)->total >= 50 * 2);
+    assert_true(c->total <= bound);
+    assert_true(c->total >= 50 * 2);
     sim_destroy(&s);
 }
 
@@ -947,6 +1022,81 @@ test_an_idempotent_retry_across_a_leader_change_appends_once(void **state)
     sim_destroy(&s);
 }
 
+/* A producer batch split across two APPEND messages (max_batch_entries,
+   thesis 10.2.1 batching) can reach a follower only in part; when that
+   follower becomes leader the part commits and the rest is gone. A retry
+   of the batch must then not be answered "duplicate, appended" for the
+   part: by the proposal contract (raft.h: the append succeeded iff the
+   entry at out.last has out.term once committed) that acknowledges a batch
+   whose last entries were never appended. rl_raft_propose answers
+   RL_ERR_REJECTED instead. */
+static void
+test_a_retried_batch_cut_short_by_a_leader_change_is_not_acked(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 35);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 1000);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t a = s_other(s, l, 0);
+    sim_isolate(s, l);
+    rl_entry_t e[3];
+    memset(e, 0, sizeof(e));
+    uint8_t d[3] = {7, 8, 9};
+    for (int i = 0; i < 3; i++) {
+        e[i].data = &d[i];
+        e[i].size = 1;
+    }
+    rl_raft_proposal_t first;
+    assert_int_equal(rl_raft_propose(sim_raft(s, l), e, 3, 9, 1, &first), 0);
+    sim_flush(s, l);
+    assert_int_equal(first.last - first.first, 2);
+    /* the first APPEND of the batch (two entries) reaches follower a; the
+       one with the third entry never does */
+    rl_raft_status_t st;
+    sim_status(s, l, &st);
+    rl_entry_t sent[2];
+    for (int i = 0; i < 2; i++) {
+        sent[i] = e[i];
+        sent[i].index = first.first + (uint64_t)i;
+        sent[i].term = first.term;
+        sent[i].type = RL_ENTRY_NORMAL;
+        sent[i].producer_id = 9;
+        sent[i].seq = 1;
+    }
+    rl_msg_t m;
+    rl_msg_init(&m, RL_MSG_APPEND);
+    m.from = l;
+    m.cluster = rl_str("sim");
+    m.body.append.term = first.term;
+    m.body.append.prev_index = first.first - 1;
+    m.body.append.prev_term = sim_term_at(s, l, first.first - 1);
+    m.body.append.commit = st.commit;
+    m.body.append.entries = sent;
+    m.body.append.entry_count = 2;
+    sim_deliver(s, a, &m);
+    sim_status(s, a, &st);
+    assert_int_equal(st.last_index, first.first + 1);
+    /* the old leader fails; a has the longest log and wins */
+    sim_crash(s, l);
+    uint64_t l2 = sim_wait_leader(s, 3000);
+    assert_int_equal(l2, a);
+    sim_status(s, a, &st);
+    assert_true(sim_wait_commit(s, st.last_index, 1000));
+    assert_true(sim_term_at(s, a, first.last) != first.term); /* third gone */
+    /* the producer retries its batch of three */
+    rl_raft_proposal_t again;
+    int rc = rl_raft_propose(sim_raft(s, a), e, 3, 9, 1, &again);
+    sim_flush(s, a);
+    if (rc == 0 && again.duplicate) {
+        /* acknowledged: then all three entries must be in the log */
+        assert_int_equal(again.last - again.first, 2);
+        assert_true(sim_wait_commit(s, again.last, 1000));
+        assert_int_equal(sim_term_at(s, a, again.last), again.term);
+    }
+    sim_destroy(&s);
+}
+
 static void
 test_proposals_past_the_uncommitted_bound_are_refused_busy(void **state)
 {
@@ -998,7 +1148,10 @@ int main(void)
         cmocka_unit_test(test_many_elections_under_repeated_random_partitions),
         cmocka_unit_test(test_followers_agree_on_proposed_entries),
         cmocka_unit_test(test_seven_servers_agree_despite_three_failures),
+        cmocka_unit_test(test_a_single_server_elects_itself_and_commits_alone),
         cmocka_unit_test(test_clock_skew_does_not_unseat_a_stable_leader),
+        cmocka_unit_test(
+            test_a_leader_that_cannot_hear_its_followers_is_replaced),
         cmocka_unit_test(
             test_agreement_continues_despite_a_disconnected_follower),
         cmocka_unit_test(test_no_entry_commits_without_a_majority),
@@ -1037,6 +1190,8 @@ int main(void)
         cmocka_unit_test(test_a_partial_partition_settles_on_a_stable_leader),
         cmocka_unit_test(
             test_an_idempotent_retry_across_a_leader_change_appends_once),
+        cmocka_unit_test(
+            test_a_retried_batch_cut_short_by_a_leader_change_is_not_acked),
         cmocka_unit_test(
             test_proposals_past_the_uncommitted_bound_are_refused_busy),
         cmocka_unit_test(test_a_follower_answers_not_leader_with_the_leader_id),
