@@ -778,6 +778,12 @@ static void s_handle_append(rl_node_t *self, zmsg_t **envelope,
             : rc == RL_ERR_STALE_SEQUENCE
                 ? "this producer has already appended a later seq; this "
                   "batch was superseded"
+            : rc == RL_ERR_REJECTED
+                ? "only the first part of this batch reached the log before "
+                  "a leader change, and it cannot be completed under this "
+                  "seq: read the log from the index of your last "
+                  "acknowledged append to see which entries landed, then "
+                  "send the rest with a new seq"
                 : "the leader refused the batch";
         s_reply_error(self, envelope, msg->id, rc, 0, "%s", why);
         return;
