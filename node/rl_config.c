@@ -456,8 +456,10 @@ static int s_validate(rl_config_t *c, char *err)
         c->segment_bytes < 2ull * c->max_entry_bytes)
         return s_fail(err,
                       "segment size %llu must be at least 1M and twice the "
-                      "maximum entry size",
-                      (unsigned long long)c->segment_bytes);
+                      "maximum entry size (%llu): raise --segment-size or "
+                      "lower --max-entry",
+                      (unsigned long long)c->segment_bytes,
+                      (unsigned long long)c->max_entry_bytes);
     if (c->request_timeout_ms < c->election_timeout_ms)
         return s_fail(err,
                       "request timeout %u ms must be at least the election "

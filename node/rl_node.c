@@ -988,6 +988,45 @@ static void s_check_disk(rl_node_t *self)
     self->disk_low = low;
 }
 
+/* Retention (--retention): once the log holds more than the configured
+   bytes, drop its oldest whole segments. Only entries a snapshot covers
+   can go (a follower that still needs them gets the snapshot instead), so
+   first the core takes one at its commit index when the stored one is
+   too old. Committed entries only: an uncommitted tail is never dropped. */
+static int s_apply_retention(rl_node_t *self)
+{
+    if (!self->config.retention_bytes)
+        return 0;
+    uint64_t boundary =
+        rl_log_retention_index(self->log, self->config.retention_bytes);
+    if (boundary == 0)
+        return 0;
+    rl_log_snapshot_t snap;
+    uint64_t covered =
+        rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
+    if (covered + 1 < boundary) {
+        /* BUSY or REJECTED: nothing new to cover yet; try next sweep. */
+        if (rl_raft_compact(self->raft) == 0 && s_drive(self) != 0)
+            return -1; /* the snapshot is stored by s_carry_out */
+        covered = rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
+    }
+    uint64_t upto = boundary < covered + 1 ? boundary : covered + 1;
+    uint64_t first = rl_log_first_index(self->log);
+    if (upto <= first)
+        return 0;
+    if (rl_log_compact(self->log, upto) != 0)
+        return rl_log_failed(self->log)
+                   ? s_fatal(self, "cannot delete compacted segments")
+                   : 0;
+    if (rl_log_first_index(self->log) > first)
+        rl_logf(RL_LOG_INFO,
+                "retention: dropped indexes %" PRIu64 "..%" PRIu64 ", %" PRIu64
+                " bytes of log kept",
+                first, rl_log_first_index(self->log) - 1,
+                rl_log_bytes(self->log));
+    return 0;
+}
+
 static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -1018,6 +1057,8 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     } else if (!stalled && !self->disk_low) {
         self->stall_reported = false;
     }
+    if (s_apply_retention(self) != 0)
+        return -1;
     if (self->stopping) {
         bool handed_over = self->role != RL_RAFT_LEADER;
         if (handed_over || now >= self->stop_deadline)
@@ -1326,9 +1367,6 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     }
     s_check_disk(self);
     self->disk_checked = zclock_mono();
-    if (config->retention_bytes)
-        rl_logf(RL_LOG_WARN, "--retention is not applied yet: the whole log "
-                             "is kept (docs/OPERATIONS.md)");
     return self;
 }
 

@@ -1134,6 +1134,23 @@ int rl_log_compact(rl_log_t *log, uint64_t index)
     return s_sync_dir(log);
 }
 
+uint64_t rl_log_retention_index(const rl_log_t *log, uint64_t keep_bytes)
+{
+    uint64_t kept = 0;
+    size_t oldest = log->segment_count;
+    while (oldest > 0 && (oldest == log->segment_count || kept < keep_bytes))
+        kept += log->segments[--oldest].size;
+    return oldest > 0 ? log->segments[oldest].first_index : 0;
+}
+
+uint64_t rl_log_bytes(const rl_log_t *log)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < log->segment_count; i++)
+        bytes += log->segments[i].size;
+    return bytes;
+}
+
 /* ---- Snapshots ---- */
 
 int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot)

@@ -231,6 +231,15 @@ int rl_log_truncate(rl_log_t *log, uint64_t index);
 */
 int rl_log_compact(rl_log_t *log, uint64_t index);
 
+/* Retention: the index below which whole segments can go so that about
+   keep_bytes of log remain (the newest segments whose sizes add up to at
+   least keep_bytes, and never the last one are kept). 0 when nothing
+   would be dropped. */
+uint64_t rl_log_retention_index(const rl_log_t *log, uint64_t keep_bytes);
+
+/* Bytes of log on disk (all segments). */
+uint64_t rl_log_bytes(const rl_log_t *log);
+
 /* ---- Group commit ----
 
    Appends only write; syncing is separate, so that many appends share

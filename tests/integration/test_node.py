@@ -18,6 +18,7 @@ import msgpack
 
 from harness import (APPEND, APPEND_OK, ERROR, ERR_BAD_REQUEST,
                      ERR_SHUTTING_DOWN, ERR_TIMEOUT, ERR_TOO_LARGE,
+                     ERR_OUT_OF_RANGE,
                      ERR_UNSUPPORTED_VERSION, MEMBERS, MEMBERS_OK,
                      NOT_LEADER, READ, READ_OK, STATUS, Cluster, Node,
                      TestFailure, check, free_ports, wait_for)
@@ -264,6 +265,53 @@ def test_reading_below_the_log_start_or_from_zero_is_refused():
         reply = c.request(leader, {"type": READ, "from": 0})
         check(reply["type"] == ERROR and reply["code"] == ERR_BAD_REQUEST,
               "READ from 0: %r" % reply)
+
+
+def test_retention_drops_old_segments_and_a_lagging_follower_gets_a_snapshot():
+    # 1 MiB segments, keep about 2 MiB: 5 MB of appends leave 2 or 3.
+    with Cluster(3, BINARY, extra=["--segment-size", "1M", "--max-entry",
+                                   "64K", "--retention", "2M"]) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        lagging = next(i for i in c.nodes if i != leader)
+        c.kill(lagging)
+        written = [b"%06d" % k + b"r" * 3994 for k in range(1280)]
+        last = 0
+        for k in range(0, len(written), 16):
+            last = c.append(written[k:k + 16])["last"]
+        wait_for(lambda: (c.status(leader) or {}).get("first", 1) > 1, 10,
+                 "the leader to drop old segments")
+        reply = c.request(leader, {"type": READ, "from": 1})
+        check(reply["type"] == ERROR and reply["code"] == ERR_OUT_OF_RANGE
+              and reply.get("first", 0) > 1,
+              "READ below the retained range: %r" % reply)
+
+        def read_retained():
+            # Retention may still drop a segment between STATUS and READ.
+            first = c.status(leader)["first"]
+            try:
+                return first, c.read_all(leader, start=first)
+            except TestFailure:
+                return None
+        first, kept = wait_for(read_retained, 10, "a read of what is kept")
+        segments = [f for f in os.listdir(c.nodes[leader].data_dir)
+                    if f.endswith(".log")]
+        check(0 < len(kept) < len(written) and
+              [d for _, d in kept] == written[-len(kept):],
+              "the retained suffix differs from what was written")
+        check(kept[-1][0] == last, "last kept %d, last written %d"
+              % (kept[-1][0], last))
+        # The follower that missed the dropped entries gets a snapshot.
+        c.start(lagging)
+        c.wait_commit(lagging, last, timeout=30)
+        # Its log starts after the snapshot, past the leader's first.
+        theirs = c.read_all(lagging, start=c.status(lagging)["first"])
+        check(theirs and theirs == kept[-len(theirs):],
+              "the restarted follower's log differs from the leader's")
+        check(b"installed a snapshot" in open(c.nodes[lagging].log_path,
+                                              "rb").read(),
+              "the lagging follower did not install a snapshot")
+        check(len(segments) <= 4, "segments kept: %r" % segments)
 
 
 def test_bad_configuration_stops_start_up_with_one_clear_line():

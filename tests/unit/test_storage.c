@@ -516,6 +516,32 @@ test_compact_drops_whole_segments_and_keeps_the_boundary_term(void **state)
 }
 
 static void
+test_retention_index_keeps_about_the_newest_bytes_and_the_last_segment(
+    void **state)
+{
+    s_world_t *world = *state;
+    rl_log_t *log = s_open(world);
+    s_append_steps(log, 1, 100);
+    uint64_t total = rl_log_bytes(log);
+    assert_true(total > 0);
+    /* Keeping everything, or more than there is, drops nothing. */
+    assert_int_equal(rl_log_retention_index(log, total), 0);
+    assert_int_equal(rl_log_retention_index(log, total * 2), 0);
+    /* Keeping nothing still keeps the segment taking appends. */
+    uint64_t all = rl_log_retention_index(log, 0);
+    assert_true(all > 1 && all <= 100);
+    /* About half: some old segments go, and what stays holds at least
+       half of the bytes. */
+    uint64_t half = rl_log_retention_index(log, total / 2);
+    assert_true(half > 1 && half <= all);
+    assert_int_equal(rl_log_compact(log, half), 0);
+    assert_int_equal(rl_log_first_index(log), half);
+    assert_true(rl_log_bytes(log) >= total / 2 && rl_log_bytes(log) < total);
+    assert_int_equal(rl_log_retention_index(log, total / 2), 0);
+    rl_log_destroy(&log);
+}
+
+static void
 test_append_read_truncate_compact_then_reopen_gives_same_contents(void **state)
 {
     s_world_t *world = *state;
@@ -1357,6 +1383,7 @@ int main(void)
         T(test_segments_roll_over_at_the_configured_size_named_by_first_index),
         T(test_truncate_removes_the_suffix_durably_and_accepts_new_entries),
         T(test_compact_drops_whole_segments_and_keeps_the_boundary_term),
+        T(test_retention_index_keeps_about_the_newest_bytes_and_the_last_segment),
         T(test_append_read_truncate_compact_then_reopen_gives_same_contents),
         T(test_read_stops_at_max_entries_or_max_bytes_but_returns_at_least_one_entry),
         T(test_torn_tail_at_every_byte_offset_is_truncated_and_appends_go_on),
