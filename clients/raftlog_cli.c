@@ -318,16 +318,56 @@ static int s_parse(const s_command_t *command, int argc, char **argv,
     return 0;
 }
 
+/* Prints text from column `at`, wrapped at spaces to fit in 80 columns;
+   continuation lines start at column `at` too. A word that does not fit
+   (a list of endpoints) may also break after a comma. */
+static void s_print_wrapped(FILE *out, const char *text, int at)
+{
+    int column = at;
+    bool glued = false; /* this piece continues a word broken at a comma */
+    while (*text) {
+        int word = (int)strcspn(text, " ");
+        const char *comma = memchr(text, ',', (size_t)word);
+        bool split =
+            column + !glued + word > 79 && comma && comma + 1 < text + word;
+        if (split)
+            word = (int)(comma + 1 - text);
+        if (column > at && column + !glued + word > 79) {
+            fprintf(out, "\n%*s", at, "");
+            column = at;
+        } else if (column > at && !glued) {
+            fputc(' ', out);
+            column++;
+        }
+        fprintf(out, "%.*s", word, text);
+        column += word;
+        text += word;
+        if (!split)
+            text += strspn(text, " ");
+        glued = split;
+    }
+    fputc('\n', out);
+}
+
+/* One option per entry, GNU style: "  -b, --batch N", long-only options
+   lined up under the long names, the help from column 32 (on a line of its
+   own below a left side too long for that). */
 static void s_print_options(FILE *out, const s_option_t *table)
 {
+    enum { S_HELP_COLUMN = 32 };
     for (const s_option_t *o = table; o->name; o++) {
-        char left[64];
+        char left[64], letter[8] = "    ";
         bool optional = o->metavar && o->metavar[0] == '[';
-        snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->letter ? "-" : "",
-                 o->letter ? o->letter : ' ', o->letter ? ", " : "  ", o->name,
-                 o->metavar && !optional ? " " : "",
-                 o->metavar ? o->metavar : "");
-        fprintf(out, "  %-28s %s\n", left[0] == ' ' ? left + 1 : left, o->help);
+        if (o->letter)
+            snprintf(letter, sizeof(letter), "-%c, ", o->letter);
+        int width = snprintf(left, sizeof(left), "  %s--%s%s%s", letter,
+                             o->name, o->metavar && !optional ? " " : "",
+                             o->metavar ? o->metavar : "");
+        if (width >= S_HELP_COLUMN)
+            fprintf(out, "%s\n%*s", left, S_HELP_COLUMN, "");
+        else
+            fprintf(out, "%-*s", S_HELP_COLUMN, left);
+        s_print_wrapped(out, o->help, S_HELP_COLUMN);
     }
 }
 
@@ -339,9 +379,12 @@ static const char s_exit_codes[] =
 
 static void s_command_help(const s_command_t *c)
 {
-    printf("usage: raftlog %s %s\n\n%s\n\nOptions:\n", c->name, c->synopsis,
-           c->details);
-    s_print_options(stdout, c->options);
+    printf("usage: raftlog %s %s\n\n%s\n\n", c->name, c->synopsis, c->details);
+    if (c->options[0].name) {
+        printf("Options:\n");
+        s_print_options(stdout, c->options);
+        printf("\n");
+    }
     printf("Connection options:\n");
     s_print_options(stdout, s_common);
     printf("\n%s", s_exit_codes);

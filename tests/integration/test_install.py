@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""Integration test of libraftlog as users get it: `cmake --install` into a
+temporary prefix, then the README's C example (clients/examples/
+append_and_tail.c) built with nothing but the installed raftlog.pc, and run
+against a real 3-node cluster on 127.0.0.1.
+
+    test_install.py --node PATH --cmake PATH --build-dir DIR --libdir DIR
+                    --cc PATH --link-flags=FLAGS --example FILE TEST
+    test_install.py --list
+
+--libdir is CMAKE_INSTALL_LIBDIR (lib, or lib/<multiarch> under /usr).
+--link-flags are the flags the build linked everything with. A sanitized
+build (RL_SANITIZE: -fsanitize=address,undefined) installs a library whose
+code calls the sanitizer runtimes, which only an executable linked with the
+same -fsanitize flags brings; likewise --coverage. So the example is
+linked with exactly those flags, by the compiler the build used, and with
+no others: everything else comes from pkg-config. In a plain build they are
+empty and the command is the README's (with -Wall -Wextra -Werror added).
+
+The temporary prefix is removed and every process stopped (the nodes by
+the harness) however the test ends.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from harness import Cluster, TestFailure, check
+
+NODE = CMAKE = BUILD_DIR = LIBDIR = CC = EXAMPLE = None
+LINK_FLAGS = ""
+
+
+def run(args, env=None, timeout=60, stdin=None):
+    """Runs a command to completion: (exit status, stdout, stderr) as text."""
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        out, err = p.communicate(stdin, timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return (p.returncode, out.decode(errors="replace"),
+            err.decode(errors="replace"))
+
+
+def declared_functions(header):
+    """The function names raftlog.h declares (a name followed by '(' at the
+    start of a declaration, after its return type)."""
+    with open(header) as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    return set(re.findall(r"^[a-z0-9_ ]+[ *](raftlog_\w+)\(", text, re.M))
+
+
+def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_api():
+    top = tempfile.mkdtemp(prefix="raftlog-install-")
+    try:
+        prefix = os.path.join(top, "prefix")
+        rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix",
+                            prefix])
+        check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+        libdir = os.path.join(prefix, LIBDIR)
+        header = os.path.join(prefix, "include", "raftlog.h")
+        library = os.path.join(libdir, "libraftlog.so")
+        pc_dir = os.path.join(libdir, "pkgconfig")
+        for path in (header, library, os.path.join(libdir, "libraftlog.a"),
+                     os.path.join(pc_dir, "raftlog.pc")):
+            check(os.path.exists(path), "%s was not installed" % path)
+
+        # The installed header stands alone: libc only, strict C11.
+        rc, out, err = run([CC, "-std=c11", "-pedantic", "-Wall", "-Wextra",
+                            "-Werror", "-fsyntax-only", "-I",
+                            os.path.dirname(header), "-x", "c", "-"],
+                           stdin=b"#include <raftlog.h>\n")
+        check(rc == 0, "raftlog.h does not compile on its own:\n%s" % err)
+
+        # The shared library exports its API and nothing else.
+        rc, out, err = run(["nm", "-D", "--defined-only", library])
+        check(rc == 0, "nm failed: %s" % err)
+        exported = {line.split()[-1] for line in out.splitlines()
+                    if line.strip()}
+        strays = sorted(s for s in exported if not s.startswith("raftlog_"))
+        check(not strays, "libraftlog.so exports %s" % ", ".join(strays))
+        declared = declared_functions(header)
+        check(len(declared) > 20 and exported == declared,
+              "exported but not declared: %s; declared but not exported: %s"
+              % (sorted(exported - declared), sorted(declared - exported)))
+
+        # The README's command, with the installed raftlog.pc and only it.
+        example = os.path.join(top, "append_and_tail")
+        env = dict(os.environ, PKG_CONFIG_PATH=pc_dir, RL_CC=CC,
+                   RL_LINK_FLAGS=LINK_FLAGS, RL_EXAMPLE=EXAMPLE,
+                   RL_OUT=example)
+        rc, out, err = run(["pkg-config", "--cflags", "--libs", "raftlog"],
+                           env=env)
+        check(rc == 0 and "-I%s/" % pc_dir in out and "-lraftlog" in out,
+              "pkg-config did not find the installed raftlog.pc: %r %r"
+              % (out, err))
+        rc, out, err = run(["sh", "-c",
+                            '"$RL_CC" $RL_LINK_FLAGS -Wall -Wextra -Werror '
+                            '"$RL_EXAMPLE" $(pkg-config --cflags --libs '
+                            'raftlog) -o "$RL_OUT"'], env=env)
+        check(rc == 0, "the example does not build:\n%s%s" % (out, err))
+
+        # It runs on the installed shared library, not on the build tree's.
+        env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+        rc, out, err = run(["ldd", example], env=env)
+        check(("%s/libraftlog.so.0" % libdir) in out,
+              "the example does not load the installed library:\n%s" % out)
+
+        with Cluster(3, NODE) as c:
+            c.start_all()
+            leader = c.wait_leader()
+            before = [c.append([b"before-%d" % k])["first"] for k in range(4)]
+            endpoints = ",".join(n.client for n in c.nodes.values())
+            text = "hello from the installed library"
+            rc, out, err = run([example, endpoints,
+                                text], env=env)
+            check(rc == 0 and err == "", "the example failed (exit %d): %s"
+                  % (rc, err))
+            lines = out.splitlines()
+            match = re.fullmatch(r"appended at index (\d+)", lines[0])
+            check(match, "no index in %r" % lines[:1])
+            index = int(match.group(1))
+            check(index > before[-1], "index %d is not after %d"
+                  % (index, before[-1]))
+            expected = ["%d: before-%d" % (i, k) for k, i in enumerate(before)
+                        if i >= index - 3] + ["%d: %s" % (index, text)]
+            check(lines[1:] == expected, "the example printed %r, expected "
+                  "%r" % (lines[1:], expected))
+            c.wait_commit(leader, index)
+            check((index, text.encode()) in c.read_all(leader),
+                  "the entry is not at index %d in the log" % index)
+
+            # No arguments: the endpoints come from $RAFTLOG_ENDPOINTS.
+            rc, out, err = run([example],
+                               env=dict(env, RAFTLOG_ENDPOINTS=endpoints))
+            check(rc == 0 and out.splitlines()[-1].endswith(": hello from C"),
+                  "with $RAFTLOG_ENDPOINTS: exit %d %r %s" % (rc, out, err))
+
+        # Errors come out through raftlog_error_name() and raftlog_error().
+        rc, out, err = run([example, "not-an-endpoint"],
+                           env=env)
+        check(rc == 1 and out == "" and err.startswith(
+            "append_and_tail: INVALID: 'not-an-endpoint' is not a usable "
+            "endpoint") and err.count("\n") == 1,
+            "a bad endpoint: exit %d, %r" % (rc, err))
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
+         if name.startswith("test_")}
+
+
+def main(argv):
+    global NODE, CMAKE, BUILD_DIR, LIBDIR, CC, EXAMPLE, LINK_FLAGS
+    args = argv[1:]
+    if args == ["--list"]:
+        print("\n".join(TESTS))
+        return 0
+    while len(args) > 1 and args[0].startswith("--"):
+        if args[0].startswith("--link-flags="):
+            LINK_FLAGS = args[0].split("=", 1)[1]
+            args = args[1:]
+            continue
+        value = args[1]
+        if args[0] == "--node":
+            NODE = os.path.abspath(value)
+        elif args[0] == "--cmake":
+            CMAKE = value
+        elif args[0] == "--build-dir":
+            BUILD_DIR = os.path.abspath(value)
+        elif args[0] == "--libdir":
+            LIBDIR = value
+        elif args[0] == "--cc":
+            CC = value
+        elif args[0] == "--example":
+            EXAMPLE = os.path.abspath(value)
+        args = args[2:]
+    if len(args) != 1 or args[0] not in TESTS or not all(
+            (NODE, CMAKE, BUILD_DIR, LIBDIR, CC, EXAMPLE)):
+        print(__doc__)
+        return 2
+    try:
+        TESTS[args[0]]()
+    except TestFailure as failure:
+        print("FAILED:", failure)
+        return 1
+    print("passed:", args[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
