@@ -398,12 +398,31 @@ static void s_answer_expired(rl_node_t *self, bool all)
             self->n_timeouts++;
             s_reply_error(self, &p->envelope, p->id, RL_ERR_TIMEOUT, 0,
                           "not done within %u ms (no quorum, or a leader "
-                          "change); the outcome is unknown: retry with "
-                          "the same producer and seq",
-                          self->config.request_timeout_ms);
+                          "change); %s",
+                          self->config.request_timeout_ms,
+                          p->kind == S_APPEND
+                              ? "the outcome is unknown: retry with the "
+                                "same producer and seq"
+                          : p->kind == S_TRANSFER
+                              ? "no other node took over: check STATUS and "
+                                "retry"
+                              : "check the members (MEMBERS list) before "
+                                "retrying");
         }
         s_unlink(self, link);
     }
+}
+
+/* A leadership transfer is done: leader leads (it may be this node, when
+   it was asked to lead and already does). */
+static void s_reply_transfer_ok(rl_node_t *self, zmsg_t **envelope, uint64_t id,
+                                uint64_t leader)
+{
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_TRANSFER_OK);
+    msg.id = id;
+    msg.body.transfer_ok.leader = leader;
+    s_reply(self, envelope, &msg);
 }
 
 /* The core reported a new role, leader or term. */
@@ -435,11 +454,7 @@ static void s_on_role(rl_node_t *self, const rl_raft_ready_t *ready)
         while (*link) {
             s_pending_t *p = *link;
             if (p->kind == S_TRANSFER) {
-                rl_msg_t msg;
-                rl_msg_init(&msg, RL_MSG_TRANSFER_OK);
-                msg.id = p->id;
-                msg.body.transfer_ok.leader = ready->leader;
-                s_reply(self, &p->envelope, &msg);
+                s_reply_transfer_ok(self, &p->envelope, p->id, ready->leader);
                 s_unlink(self, link);
             } else {
                 link = &p->next;
@@ -909,6 +924,8 @@ static void s_handle_client(rl_node_t *self, zmsg_t *request)
                 s_reply_error(self, &envelope, msg.id, rc, 0,
                               "the leadership transfer was refused (unknown "
                               "target, or a transfer is under way)");
+            else if (msg.body.transfer_request.target == self->config.id)
+                s_reply_transfer_ok(self, &envelope, msg.id, self->config.id);
             else
                 s_pend(self, &envelope, msg.id, S_TRANSFER,
                        self->config.request_timeout_ms);

@@ -358,6 +358,12 @@ def test_cli_status_members_and_transfer_leader():
         check(rc == 0 and out == b"node %d leads now\n" % target,
               "transfer-leader: %d %r %r" % (rc, out, err))
         wait_for(lambda: c.leader() == target, 10, "node %d to lead" % target)
+        # To the node that leads already: answered at once, nothing moves.
+        started = time.monotonic()
+        rc, out, err = cli(c, "transfer-leader", str(target))
+        check(rc == 0 and out == b"node %d leads now\n" % target
+              and time.monotonic() - started < 2,
+              "transfer to the leader itself: %d %r %r" % (rc, out, err))
         # Refused by the cluster: exit 4, one line.
         rc, out, err = cli(c, "members", "remove", "9")
         check(rc == EXIT_REJECTED and err.count("\n") == 1
