@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "rl_codec.h"
+#include "rl_front.h"
 #include "rl_logging.h"
 
 /* Messages taken from one socket per loop turn: fair between sockets. */
@@ -739,24 +740,11 @@ static int s_on_node(zloop_t *loop, zsock_t *reader, void *arg)
 
 static void s_on_request(rl_broker_t *self, zmsg_t *request)
 {
-    /* [routing frames...][empty][payload]: everything before the payload
-       is the envelope the reply goes back with. */
-    zmsg_t *envelope = zmsg_new();
-    size_t frames = zmsg_size(request);
-    for (size_t i = 0; i + 1 < frames; i++)
-        zmsg_append(envelope, &(zframe_t *){zmsg_pop(request)});
-    zframe_t *payload = zmsg_pop(request);
-    zmsg_destroy(&request);
-
+    zmsg_t *envelope;
+    zframe_t *payload;
     rl_msg_t msg;
     char err[RL_CODEC_ERROR_SIZE];
-    int rc = payload ? rl_codec_decode(zframe_data(payload),
-                                       zframe_size(payload), &msg, err)
-                     : RL_ERR_BAD_REQUEST;
-    if (!payload) {
-        rl_msg_init(&msg, 0);
-        snprintf(err, sizeof(err), "empty request");
-    }
+    int rc = rl_front_split(&request, &envelope, &payload, &msg, err);
     if (rc == 0 && (msg.type < RL_MSG_APPEND_REQUEST ||
                     msg.type > RL_MSG_TRANSFER_REQUEST)) {
         rc = RL_ERR_BAD_REQUEST;

@@ -1,11 +1,12 @@
 /*  rl_broker_config.h - the configuration of raftlog-broker: flags and
     config file.
 
-    The same pattern as the node's rl_config: one table of options gives the
-    command-line flags, the keys of the optional ZPL config file and the
-    --help text, so the three cannot disagree. Flags override the file.
-    Validation happens before anything is bound, and a problem is reported
-    as one line that names it and says what to do.
+    The same pattern as the node's rl_config: one table of options, parsed
+    by rl_options, gives the command-line flags, the keys of the optional
+    ZPL config file and the --help text, so the three cannot disagree.
+    Flags override the file. Validation happens before anything is bound,
+    and a problem is reported as one line that names it and says what to
+    do.
 */
 #ifndef RL_BROKER_CONFIG_H
 #define RL_BROKER_CONFIG_H
@@ -15,6 +16,7 @@
 #include <stdio.h>
 
 #include "rl_msg.h"
+#include "rl_options.h"
 
 /* The default front door of the local cluster (scripts/run). */
 #define RL_BROKER_DEFAULT_ENDPOINT "tcp://127.0.0.1:7100"
@@ -37,7 +39,7 @@ typedef struct {
 } rl_broker_config_t;
 
 /* Room for a configuration error message. */
-#define RL_BROKER_CONFIG_ERROR_SIZE 512
+#define RL_BROKER_CONFIG_ERROR_SIZE RL_OPTIONS_ERROR_SIZE
 
 /* Fills config from defaults, then the file named by --config (if any),
    then the flags in argv, then validates it. Returns 0, or -1 with one

@@ -1,10 +1,11 @@
 /*  rl_config.h - the configuration of raftlog-node: flags and config file.
 
-    One table of options (rl_config.c) gives the command-line flags, the
-    keys of the optional config file (czmq's ZPL format, read with zconfig)
-    and the --help text, so the three cannot disagree. Flags override the
-    file. Validation happens here, before anything is opened or bound, and
-    a problem is reported as one line that names it and says what to do.
+    One table of options (rl_config.c, parsed by rl_options) gives the
+    command-line flags, the keys of the optional config file (czmq's ZPL
+    format, read with zconfig) and the --help text, so the three cannot
+    disagree. Flags override the file. Validation happens here, before
+    anything is opened or bound, and a problem is reported as one line that
+    names it and says what to do.
 */
 #ifndef RL_CONFIG_H
 #define RL_CONFIG_H
@@ -13,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rl_logging.h" /* rl_log_level_t */
 #include "rl_msg.h"
+#include "rl_options.h"
 
 /* One member of the initial configuration. */
 typedef struct {
@@ -21,13 +24,6 @@ typedef struct {
     char peer[RL_MAX_ENDPOINT + 1];   /* its peer ROUTER endpoint */
     char client[RL_MAX_ENDPOINT + 1]; /* its client front door endpoint */
 } rl_config_member_t;
-
-typedef enum {
-    RL_LOG_ERROR = 0, /* only what stops the node or loses service */
-    RL_LOG_WARN = 1,  /* recoverable trouble: torn tail, slow peer */
-    RL_LOG_INFO = 2,  /* role changes, elections, membership, recovery */
-    RL_LOG_DEBUG = 3  /* everything, for developers */
-} rl_log_level_t;
 
 typedef struct {
     char cluster_id[RL_MAX_CLUSTER_ID + 1]; /* cluster this node belongs to */
@@ -54,7 +50,7 @@ typedef struct {
 } rl_config_t;
 
 /* Room for a configuration error message. */
-#define RL_CONFIG_ERROR_SIZE 512
+#define RL_CONFIG_ERROR_SIZE RL_OPTIONS_ERROR_SIZE
 
 /* Fills config from defaults, then the config file named by --config (if
    any), then the flags in argv, then validates it. Returns 0, or -1 with

@@ -7,7 +7,14 @@
 #ifndef RL_LOGGING_H
 #define RL_LOGGING_H
 
-#include "rl_config.h"
+#include <stdbool.h>
+
+typedef enum {
+    RL_LOG_ERROR = 0, /* only what stops the node or loses service */
+    RL_LOG_WARN = 1,  /* recoverable trouble: torn tail, slow peer */
+    RL_LOG_INFO = 2,  /* role changes, elections, membership, recovery */
+    RL_LOG_DEBUG = 3  /* everything, for developers */
+} rl_log_level_t;
 
 /* Sets the name printed on every line and the most verbose level shown. */
 void rl_logging_init(const char *name, int level);

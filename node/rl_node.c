@@ -27,6 +27,7 @@
 
 #include "raft.h"
 #include "rl_codec.h"
+#include "rl_front.h"
 #include "rl_log.h"
 #include "rl_logging.h"
 #include "rl_peers.h"
@@ -870,24 +871,11 @@ static void s_handle_members(rl_node_t *self, zmsg_t **envelope,
 
 static void s_handle_client(rl_node_t *self, zmsg_t *request)
 {
-    /* [routing frames...][empty][payload]: everything before the payload
-       is the envelope the reply goes back with. */
-    zmsg_t *envelope = zmsg_new();
-    size_t frames = zmsg_size(request);
-    for (size_t i = 0; i + 1 < frames; i++)
-        zmsg_append(envelope, &(zframe_t *){zmsg_pop(request)});
-    zframe_t *payload = zmsg_pop(request);
-    zmsg_destroy(&request);
-
+    zmsg_t *envelope;
+    zframe_t *payload;
     rl_msg_t msg;
     char err[RL_CODEC_ERROR_SIZE];
-    int rc = payload ? rl_codec_decode(zframe_data(payload),
-                                       zframe_size(payload), &msg, err)
-                     : RL_ERR_BAD_REQUEST;
-    if (!payload) {
-        rl_msg_init(&msg, 0);
-        snprintf(err, sizeof(err), "empty request");
-    }
+    int rc = rl_front_split(&request, &envelope, &payload, &msg, err);
     if (rc != 0) {
         self->n_bad_requests++;
         s_reply_error(self, &envelope, msg.id, rc, 0, "%s", err);
