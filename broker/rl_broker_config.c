@@ -157,6 +157,7 @@ static const rl_options_t s_spec = {
     .count = sizeof(s_options) / sizeof(s_options[0]),
     .flag_width = 28,
     .load_list = s_load_nodes,
+    .list_key = "nodes",
     .clear_list = s_clear_nodes,
 };
 

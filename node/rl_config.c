@@ -257,6 +257,7 @@ static const rl_options_t s_spec = {
     .count = sizeof(s_options) / sizeof(s_options[0]),
     .flag_width = 32,
     .load_list = s_load_members,
+    .list_key = "members",
     .clear_list = s_clear_members,
 };
 

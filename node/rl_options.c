@@ -29,6 +29,36 @@ static const rl_option_t *s_find(const rl_options_t *spec, const char *flag,
 }
 
 /* Applies the config file: every keyed option, then the list section. */
+/* Finds a key of the file that no option has (a typo would otherwise
+   leave the default in place without a word): 0, or -1 with err set. */
+static int s_check_keys(const rl_options_t *spec, zconfig_t *section,
+                        const char *prefix, const char *path, char *err)
+{
+    for (zconfig_t *c = zconfig_child(section); c; c = zconfig_next(c)) {
+        char key[256];
+        snprintf(key, sizeof(key), "%s%s", prefix, zconfig_name(c));
+        if (spec->list_key && strcmp(key, spec->list_key) == 0)
+            continue;
+        if (zconfig_child(c)) {
+            char inner[sizeof(key) + 1];
+            snprintf(inner, sizeof(inner), "%s/", key);
+            if (s_check_keys(spec, c, inner, path, err) != 0)
+                return -1;
+            continue;
+        }
+        bool known = false;
+        for (size_t i = 0; i < spec->count && !known; i++)
+            known =
+                spec->options[i].key && strcmp(spec->options[i].key, key) == 0;
+        if (!known)
+            return rl_options_fail(err,
+                                   "%s: unknown key '%s'; see --help for "
+                                   "the keys (in brackets)",
+                                   path, key);
+    }
+    return 0;
+}
+
 static int s_load_file(const rl_options_t *spec, void *config, const char *path,
                        char *err)
 {
@@ -39,7 +69,7 @@ static int s_load_file(const rl_options_t *spec, void *config, const char *path,
                                "valid ZPL (indent with 4 spaces, 'key = "
                                "value')",
                                path);
-    int rc = 0;
+    int rc = s_check_keys(spec, root, "", path, err);
     for (size_t i = 0; i < spec->count && rc == 0; i++) {
         const rl_option_t *o = &spec->options[i];
         if (!o->key)

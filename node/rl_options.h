@@ -63,6 +63,9 @@ typedef struct {
     /* Reads the file's list section (members, nodes) after its keys; NULL
        when there is none. Returns 0, or -1 with err set. */
     int (*load_list)(void *config, zconfig_t *root, char *err);
+    /* The list section's name in the file ("members"), whose keys
+       load_list reads; any other key must be an option's. */
+    const char *list_key;
     /* Empties the list before the first list flag is applied, so that list
        flags replace the file's list instead of adding to it. */
     void (*clear_list)(void *config);

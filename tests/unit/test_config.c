@@ -234,6 +234,28 @@ static void a_bad_value_in_the_config_file_names_file_and_key(void **state)
         "cannot be read");
 }
 
+static void an_unknown_key_in_the_config_file_is_refused(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/raftlog-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    /* A typo (heartbeatms) would otherwise leave the default in place;
+       the members section is the list's own. */
+    fputs("members\n    1\n        peer = tcp://127.0.0.1:7001\n"
+          "        client = tcp://127.0.0.1:7101\n"
+          "raft\n    heartbeatms = 50\n",
+          file);
+    fclose(file);
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    s_expect_error(s_parse(&c, err, "--config", path, "--id", "1", "--data",
+                           "/tmp/x", NULL),
+                   err, "unknown key 'raft/heartbeatms'");
+    unlink(path);
+}
+
 static void help_describes_every_option(void **state)
 {
     (void)state;
@@ -289,6 +311,7 @@ int main(void)
         cmocka_unit_test(a_joining_node_needs_no_members),
         cmocka_unit_test(the_config_file_is_read_and_flags_override_it),
         cmocka_unit_test(a_bad_value_in_the_config_file_names_file_and_key),
+        cmocka_unit_test(an_unknown_key_in_the_config_file_is_refused),
         cmocka_unit_test(help_describes_every_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
