@@ -40,7 +40,7 @@
 /* Polls of a dead node back off up to this period. */
 #define S_DEAD_POLL_MAX_MS 1000
 /* Counters added to a STATUS reply, at most (and per node). */
-#define S_BROKER_COUNTERS 16
+#define S_BROKER_COUNTERS 15
 #define S_NODE_COUNTERS   3
 
 /* Where a request must go. */
@@ -56,16 +56,15 @@ typedef struct {
     zsock_t *dealer;                    /* our connection to it */
     uint64_t id;                        /* its node id, 0 until it answers */
     bool alive;                         /* answering; requests may go to it */
-    bool ever_alive;                    /* answered at least once */
-    uint32_t liveness;                  /* heartbeats it may still miss */
-    bool heard;                  /* it said something since the last poll */
-    uint64_t poll_id;            /* broker id of the last STATUS poll */
-    int64_t next_poll;           /* zclock_mono() of the next poll */
-    uint32_t poll_interval;      /* current poll period, ms (backs off) */
-    bool is_leader;              /* its last STATUS said role leader */
-    uint64_t term;               /* term of its last STATUS */
-    size_t in_flight;            /* requests sent to it, not yet answered */
-    uint64_t n_sent, n_answered; /* counters for STATUS */
+    bool stopping;     /* said SHUTTING_DOWN: dies if it then goes silent */
+    uint32_t liveness; /* heartbeats it may still miss */
+    bool heard;        /* it said something since the last poll */
+    uint64_t poll_id;  /* broker id of the last STATUS poll */
+    int64_t next_poll; /* zclock_mono() of the next poll */
+    uint32_t poll_interval; /* current poll period, ms (backs off) */
+    bool is_leader;         /* its last STATUS said role leader */
+    uint64_t term;          /* term of its last STATUS */
+    size_t in_flight;       /* requests sent to it, not yet answered */
 } s_node_t;
 
 /* A client request the broker has not answered yet. */
@@ -86,7 +85,6 @@ typedef struct s_request {
     int64_t retry_at;   /* not sent again before (back-off) */
     uint32_t attempts;  /* times sent to a node */
     uint32_t wait_ms;   /* READ: the client's long-poll time */
-    bool uncertain;     /* an attempt's outcome is unknown */
     uint64_t last_node; /* id of the node of the last attempt, for errors */
 } s_request_t;
 
@@ -220,10 +218,15 @@ static const char *s_outcome(const s_request_t *r)
         return "retry it";
     if (!r->attempts)
         return "it was not sent to any node: retry it";
-    return r->idempotent ? "its outcome is unknown: retry with the same "
-                           "producer and seq"
-                         : "its outcome is unknown (an append without a "
-                           "producer id cannot be retried safely)";
+    if (r->idempotent)
+        return "its outcome is unknown: retry with the same producer and seq";
+    if (r->type == RL_MSG_APPEND_REQUEST)
+        return "its outcome is unknown (an append without a producer id "
+               "cannot be retried safely)";
+    return r->type == RL_MSG_TRANSFER_REQUEST
+               ? "its outcome is unknown: check STATUS before retrying"
+               : "its outcome is unknown: check the members (MEMBERS list) "
+                 "before retrying";
 }
 
 /* ---- Leader tracking ---- */
@@ -295,6 +298,9 @@ static void s_learn_status(rl_broker_t *self, int index,
 {
     s_node_t *n = &self->nodes[index];
     if (n->id != st->id) {
+        if (n->id == 0)
+            rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", st->id,
+                    n->endpoint);
         int other = s_node_by_id(self, st->id);
         if (other >= 0 && other != index)
             rl_logf(RL_LOG_WARN,
@@ -390,21 +396,26 @@ static void s_attempt_lost(rl_broker_t *self, s_request_t *r, const char *why)
                r->last_node, s_outcome(r));
         return;
     }
-    r->uncertain = true;
-    self->n_retries++;
-    s_retry(self, r, 0);
+    s_retry(self, r, 0); /* counted in broker_retries when sent */
 }
 
 static void s_node_died(rl_broker_t *self, int index)
 {
     s_node_t *n = &self->nodes[index];
+    if (n->stopping)
+        rl_logf(RL_LOG_WARN,
+                "node %" PRIu64 " at %s went silent after shutting down: "
+                "dead until it answers again",
+                n->id, n->endpoint);
+    else
+        rl_logf(RL_LOG_WARN,
+                "node %" PRIu64 " at %s missed %u heartbeats: dead until it "
+                "answers again",
+                n->id, n->endpoint, self->config.liveness);
     n->alive = false;
+    n->stopping = false;
     n->is_leader = false;
     self->n_node_deaths++;
-    rl_logf(RL_LOG_WARN,
-            "node %" PRIu64 " at %s missed %u heartbeats: dead until it "
-            "answers again",
-            n->id, n->endpoint, self->config.liveness);
     /* A fresh DEALER: what was queued for the dead node must not reach it
        (or its restarted self) late. The old socket may still be in this
        turn's poll set, so it is destroyed on the next sweep. */
@@ -431,12 +442,13 @@ static void s_node_heard(rl_broker_t *self, int index)
     s_node_t *n = &self->nodes[index];
     n->heard = true;
     n->liveness = self->config.liveness;
+    n->stopping = false;
     if (!n->alive) {
         n->alive = true;
-        n->ever_alive = true;
         n->poll_interval = self->config.heartbeat_ms;
-        rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", n->id,
-                n->endpoint);
+        if (n->id) /* else its first STATUS names it (s_learn_status) */
+            rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", n->id,
+                    n->endpoint);
     }
 }
 
@@ -451,6 +463,7 @@ static void s_node_stopping(rl_broker_t *self, int index)
             n->endpoint);
     n->liveness = 1; /* dead after one more silent poll */
     n->alive = false;
+    n->stopping = true;
     n->is_leader = false;
     if (self->leader == index)
         s_set_leader(self, -1, self->leader_term, "the leader is stopping");
@@ -540,7 +553,6 @@ static void s_dispatch(rl_broker_t *self, s_request_t *r, rl_msg_t *decoded)
     r->last_node = n->id;
     r->waiting = 0;
     n->in_flight++;
-    n->n_sent++;
 }
 
 /* ---- Replies from nodes ---- */
@@ -641,8 +653,6 @@ static void s_on_reply(rl_broker_t *self, int index, s_request_t *r,
             if (r->idempotent) {
                 self->nodes[r->node].in_flight--;
                 r->node = -1;
-                r->uncertain = true;
-                self->n_retries++;
                 s_retry(self, r, self->config.heartbeat_ms);
                 return;
             }
@@ -711,7 +721,6 @@ static int s_on_node(zloop_t *loop, zsock_t *reader, void *arg)
             s_node_stopping(self, index);
         else if (!stopping)
             s_node_heard(self, index); /* any reply is a heartbeat */
-        n->n_answered++;
         if (msg.id == n->poll_id) {
             if (msg.type == RL_MSG_STATUS_OK)
                 s_learn_status(self, index, &msg.body.status_ok);
@@ -843,10 +852,11 @@ static void s_sweep_nodes(rl_broker_t *self, int64_t now)
         if (now < n->next_poll)
             continue;
         if (n->poll_id && !n->heard && n->liveness > 0 && --n->liveness == 0 &&
-            n->alive)
+            (n->alive || n->stopping))
             s_node_died(self, (int)i);
         /* A dead node is polled less and less often (Paranoid Pirate's
-           back-off), but never less often than once a second. */
+           back-off), but at least once a second or once a heartbeat,
+           whichever is longer. */
         if (!n->alive && n->poll_id && !n->heard &&
             n->poll_interval < S_DEAD_POLL_MAX_MS) {
             n->poll_interval *= 2;
