@@ -284,3 +284,46 @@ class Cluster:
         return wait_for(
             lambda: (self.status(i) or {}).get("commit", 0) >= index,
             timeout, "node %d to commit index %d" % (i, index))
+
+
+def run_tests(module, argv, options):
+    """The command line of a test file: `[--OPTION VALUE]... TEST` runs one
+    test function (test_TEST), `[--OPTION VALUE]... --list` lists them
+    (`--OPTION=VALUE` works too, for values that start with a dash).
+    module is the file's globals(); options maps each --OPTION to the
+    global it sets: "NAME" for a required path (made absolute), ("NAME",)
+    for a required plain value, ("NAME", None) for an optional one.
+    Returns the exit status: 0 passed, 1 failed, 2 usage."""
+    tests = {name[5:]: fn for name, fn in sorted(module.items())
+             if name.startswith("test_")}
+    args = list(argv)
+    while args and args[0].split("=", 1)[0] in options:
+        if "=" in args[0]:
+            flag, value = args[0].split("=", 1)
+            args = args[1:]
+        elif len(args) > 1:
+            flag, value = args[0], args[1]
+            args = args[2:]
+        else:
+            break
+        name = options[flag]
+        if isinstance(name, tuple):
+            module[name[0]] = value
+        else:
+            module[name] = os.path.abspath(value)
+    if args == ["--list"]:
+        print("\n".join(tests))
+        return 0
+    required = [n if isinstance(n, str) else n[0] for n in options.values()
+                if isinstance(n, str) or len(n) == 1]
+    if len(args) != 1 or args[0] not in tests or \
+            not all(module.get(n) for n in required):
+        print(module.get("__doc__"))
+        return 2
+    try:
+        tests[args[0]]()
+    except TestFailure as failure:
+        print("FAILED:", failure)
+        return 1
+    print("passed:", args[0])
+    return 0

@@ -18,11 +18,10 @@ import time
 import msgpack
 import zmq
 
-from harness import (APPEND, APPEND_OK, ERROR, ERR_BAD_REQUEST,
+from harness import (APPEND, APPEND_OK, Cluster, ERROR, ERR_BAD_REQUEST,
                      ERR_NO_LEADER, ERR_SHUTTING_DOWN, ERR_TIMEOUT,
-                     ERR_UNSUPPORTED_VERSION, READ, READ_OK, STATUS,
-                     STATUS_OK, Cluster, TestFailure, check, free_ports,
-                     wait_for)
+                     ERR_UNSUPPORTED_VERSION, READ, READ_OK, STATUS, STATUS_OK,
+                     TestFailure, check, free_ports, run_tests, wait_for)
 
 BINARY = None
 BROKER = None
@@ -452,33 +451,6 @@ def test_broker_help_and_bad_configuration():
               "%r: exit %d, %r" % (args, run.returncode, err))
 
 
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
-         if name.startswith("test_")}
-
-
-def main(argv):
-    global BINARY, BROKER
-    args = argv[1:]
-    while len(args) >= 2 and args[0] in ("--binary", "--broker"):
-        if args[0] == "--binary":
-            BINARY = os.path.abspath(args[1])
-        else:
-            BROKER = os.path.abspath(args[1])
-        args = args[2:]
-    if args == ["--list"]:
-        print("\n".join(TESTS))
-        return 0
-    if len(args) != 1 or args[0] not in TESTS or not BINARY or not BROKER:
-        print(__doc__)
-        return 2
-    try:
-        TESTS[args[0]]()
-    except TestFailure as failure:
-        print("FAILED:", failure)
-        return 1
-    print("passed:", args[0])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(globals(), sys.argv[1:],
+                       {"--binary": "BINARY", "--broker": "BROKER"}))

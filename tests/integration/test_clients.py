@@ -22,7 +22,7 @@ import msgpack
 import zmq
 
 from harness import (APPEND_OK, Cluster, TestFailure, check, free_ports,
-                     wait_for)
+                     run_tests, wait_for)
 
 NODE = CLI = DRIVER = PYTHON_DIR = None
 EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_REJECTED = 2, 3, 4
@@ -498,39 +498,7 @@ def test_python_examples_produce_lines_and_tail():
             check(t.lines[250].endswith(b": fresh"), "got %r" % t.lines[250])
 
 
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
-         if name.startswith("test_")}
-
-
-def main(argv):
-    global NODE, CLI, DRIVER, PYTHON_DIR
-    args = argv[1:]
-    if args == ["--list"]:
-        print("\n".join(TESTS))
-        return 0
-    while len(args) > 2 and args[0].startswith("--"):
-        value = os.path.abspath(args[1])
-        if args[0] == "--node":
-            NODE = value
-        elif args[0] == "--cli":
-            CLI = value
-        elif args[0] == "--driver":
-            DRIVER = value
-        elif args[0] == "--python-dir":
-            PYTHON_DIR = value
-        args = args[2:]
-    if len(args) != 1 or args[0] not in TESTS or not all(
-            (NODE, CLI, DRIVER, PYTHON_DIR)):
-        print(__doc__)
-        return 2
-    try:
-        TESTS[args[0]]()
-    except TestFailure as failure:
-        print("FAILED:", failure)
-        return 1
-    print("passed:", args[0])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(globals(), sys.argv[1:],
+                       {"--node": "NODE", "--cli": "CLI", "--driver": "DRIVER",
+                       "--python-dir": "PYTHON_DIR"}))

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import Cluster, TestFailure, check
+from harness import Cluster, check, run_tests
 
 NODE = CMAKE = BUILD_DIR = LIBDIR = CC = EXAMPLE = None
 LINK_FLAGS = ""
@@ -152,47 +152,8 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
         shutil.rmtree(top, ignore_errors=True)
 
 
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
-         if name.startswith("test_")}
-
-
-def main(argv):
-    global NODE, CMAKE, BUILD_DIR, LIBDIR, CC, EXAMPLE, LINK_FLAGS
-    args = argv[1:]
-    if args == ["--list"]:
-        print("\n".join(TESTS))
-        return 0
-    while len(args) > 1 and args[0].startswith("--"):
-        if args[0].startswith("--link-flags="):
-            LINK_FLAGS = args[0].split("=", 1)[1]
-            args = args[1:]
-            continue
-        value = args[1]
-        if args[0] == "--node":
-            NODE = os.path.abspath(value)
-        elif args[0] == "--cmake":
-            CMAKE = value
-        elif args[0] == "--build-dir":
-            BUILD_DIR = os.path.abspath(value)
-        elif args[0] == "--libdir":
-            LIBDIR = value
-        elif args[0] == "--cc":
-            CC = value
-        elif args[0] == "--example":
-            EXAMPLE = os.path.abspath(value)
-        args = args[2:]
-    if len(args) != 1 or args[0] not in TESTS or not all(
-            (NODE, CMAKE, BUILD_DIR, LIBDIR, CC, EXAMPLE)):
-        print(__doc__)
-        return 2
-    try:
-        TESTS[args[0]]()
-    except TestFailure as failure:
-        print("FAILED:", failure)
-        return 1
-    print("passed:", args[0])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(globals(), sys.argv[1:], {
+        "--node": "NODE", "--cmake": ("CMAKE",), "--build-dir": "BUILD_DIR",
+        "--libdir": ("LIBDIR",), "--cc": ("CC",), "--example": "EXAMPLE",
+        "--link-flags": ("LINK_FLAGS", None)}))

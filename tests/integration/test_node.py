@@ -16,12 +16,11 @@ import time
 
 import msgpack
 
-from harness import (APPEND, APPEND_OK, ERROR, ERR_BAD_REQUEST,
-                     ERR_SHUTTING_DOWN, ERR_TIMEOUT, ERR_TOO_LARGE,
-                     ERR_OUT_OF_RANGE,
-                     ERR_UNSUPPORTED_VERSION, MEMBERS, MEMBERS_OK,
-                     NOT_LEADER, READ, READ_OK, STATUS, Cluster, Node,
-                     TestFailure, check, free_ports, wait_for)
+from harness import (APPEND, APPEND_OK, Cluster, ERROR, ERR_BAD_REQUEST,
+                     ERR_OUT_OF_RANGE, ERR_SHUTTING_DOWN, ERR_TIMEOUT,
+                     ERR_TOO_LARGE, ERR_UNSUPPORTED_VERSION, MEMBERS,
+                     MEMBERS_OK, NOT_LEADER, Node, READ, READ_OK, STATUS,
+                     TestFailure, check, free_ports, run_tests, wait_for)
 
 BINARY = None
 
@@ -426,29 +425,6 @@ def test_a_node_joins_a_running_cluster_and_is_removed_again():
               "the cluster stopped after the removal")
 
 
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items())
-         if name.startswith("test_")}
-
-
-def main(argv):
-    global BINARY
-    if len(argv) >= 3 and argv[1] == "--binary":
-        BINARY = os.path.abspath(argv[2])
-        argv = argv[2:]
-    if len(argv) == 2 and argv[1] == "--list":
-        print("\n".join(TESTS))
-        return 0
-    if len(argv) != 2 or argv[1] not in TESTS or not BINARY:
-        print(__doc__)
-        return 2
-    try:
-        TESTS[argv[1]]()
-    except TestFailure as failure:
-        print("FAILED:", failure)
-        return 1
-    print("passed:", argv[1])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(globals(), sys.argv[1:],
+                       {"--binary": "BINARY"}))
