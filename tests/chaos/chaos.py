@@ -5,29 +5,42 @@ Jepsen).
 
     chaos.py --binary PATH [--nodes 3|5] [--seconds S] [--seed N]
              [--producers P] [--consumers C] [--history FILE]
+             [--broker PATH [--brokers B] [--broker-share F]]
 
 What it does:
   1. starts a cluster whose peer links all go through a fault-injecting
      proxy (faultnet.py), each node with its own data directory;
   2. runs P idempotent producers and C tailing consumers, recording every
      operation with its start and end time and outcome (ok with index,
-     error, or unknown after a timeout);
+     error, or unknown after a timeout); with --broker, a share of them
+     (--broker-share, by default half) talk to B raftlog-brokers instead
+     of the nodes, picking a broker at random for each request, so that a
+     retry may go through the other broker;
   3. injects faults on a schedule drawn from the seed: kill -9 and restart
      of any node (the leader included), SIGSTOP/SIGCONT pauses longer than
      an election timeout, partitions (majority/minority, isolated leader,
-     asymmetric bridge), restart of the whole cluster;
+     asymmetric bridge), stalled fsyncs, restart of the whole cluster, and
+     with brokers kill -9 and restart of a broker;
   4. heals everything, waits for every node to converge, reads the full log
-     from every node, and checks the history (checker.py).
+     from every node, and checks the history (checker.py);
+  5. stops every node and broker with SIGTERM and checks that each exits
+     with status 0 (a sanitizer build reports leaks then), that no process
+     died on its own during the run, that no log holds a sanitizer report,
+     and that `raftlog-node --check` finds every data directory intact.
 
 The fault schedule replays exactly from its seed; thread timing does not,
-so a failure that depends on a race may need a few runs. Exit status 0
-when the history is correct, 1 with the first violation.
+so a failure that depends on a race may need a few runs. A failing run
+prints the command that replays its seed and keeps its directory (node
+logs, data directories, history.json). Exit status 0 when everything
+holds, 1 with the first violation.
 """
 import argparse
 import json
 import os
 import random
+import shlex
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -38,9 +51,17 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from checker import check_history  # noqa: E402
 from faultnet import FaultNet  # noqa: E402
 from harness import (APPEND, APPEND_OK, ERROR, NOT_LEADER, READ,  # noqa
-                     READ_OK, Cluster, wait_for)
+                     READ_OK, Cluster, free_ports, wait_for)
+
+import msgpack  # noqa: E402
+import zmq  # noqa: E402
 
 STALE_SEQUENCE = 12
+# Definite errors: the batch was refused as such and is not in the log.
+# (Every other code is retried with the same producer and seq.)
+DEFINITE = (1, 2, 6, 7, 13)
+SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer",
+                   b"runtime error:", b"SUMMARY: UndefinedBehavior")
 
 
 class ChaosCluster(Cluster):
@@ -49,6 +70,9 @@ class ChaosCluster(Cluster):
     def __init__(self, size, binary, net, **kw):
         super().__init__(size, binary, **kw)
         self.net = net
+        self.keep = False
+        self.expected_down = set(self.nodes)  # not started, or we killed it
+        self.crashes = []  # [node, exit status, time] of deaths not ours
         self.routes = {}
         for i, a in self.nodes.items():
             for j, b in self.nodes.items():
@@ -70,6 +94,144 @@ class ChaosCluster(Cluster):
             args += ["--member", "%d=%s,%s" % (n.id, peer, n.client)]
         return args
 
+    def start(self, i, extra=()):
+        super().start(i, extra)
+        self.expected_down.discard(i)
+
+    def kill(self, i, sig=signal.SIGKILL):
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            self.expected_down.add(i)
+        super().kill(i, sig)
+
+    def find_crashes(self, now):
+        """Records (and restarts) every node that died without being
+        killed: a crash, e.g. a sanitizer report or an assertion."""
+        for i, n in self.nodes.items():
+            if i not in self.expected_down and n.proc is not None and \
+                    n.proc.poll() is not None:
+                self.crashes.append([i, n.proc.returncode, round(now, 3)])
+                print("chaos: node %d died on its own (exit status %d) at "
+                      "%.1f s; see %s" % (i, n.proc.returncode, now,
+                                          n.log_path), flush=True)
+                self.start(i)
+
+    def close(self):
+        if self.keep:
+            os.environ["RL_KEEP_TEST_DIRS"] = "1"
+        super().close()
+
+
+class Brokers:
+    """raftlog-broker processes in front of the cluster, each on a port of
+    its own that it keeps across restarts."""
+
+    def __init__(self, c, binary, count):
+        self.c, self.binary = c, binary
+        self.ports = free_ports(count)
+        self.procs = [None] * count
+        self.expected_down = set(range(count))
+        self.crashes = []
+
+    def endpoint(self, k):
+        return "tcp://127.0.0.1:%d" % self.ports[k]
+
+    def log_path(self, k):
+        return os.path.join(self.c.dir, "broker%d.log" % k)
+
+    def start(self, k):
+        log = open(self.log_path(k), "ab")
+        nodes = ",".join(n.client for n in self.c.nodes.values())
+        self.procs[k] = subprocess.Popen(
+            [self.binary, "--endpoint", self.endpoint(k), "--nodes", nodes,
+             "--heartbeat", "50", "--liveness", "3",
+             "--no-leader-timeout", "2500", "--request-timeout", "3000"],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.expected_down.discard(k)
+
+    def start_all(self):
+        for k in range(len(self.procs)):
+            self.start(k)
+
+    def kill(self, k):
+        p = self.procs[k]
+        self.expected_down.add(k)
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
+
+    def find_crashes(self, now):
+        for k, p in enumerate(self.procs):
+            if k not in self.expected_down and p is not None and \
+                    p.poll() is not None:
+                self.crashes.append(["broker%d" % k, p.returncode,
+                                     round(now, 3)])
+                print("chaos: broker %d died on its own (exit status %d)"
+                      % (k, p.returncode), flush=True)
+                self.start(k)
+
+    def stop_all(self):
+        """SIGTERM each broker; returns [[broker, exit status], ...] of
+        those that did not exit with 0."""
+        bad = []
+        for k, p in enumerate(self.procs):
+            if p is not None and p.poll() is None:
+                self.expected_down.add(k)
+                p.send_signal(signal.SIGTERM)
+                try:
+                    status = p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    status = p.wait()
+                if status != 0:
+                    bad.append(["broker%d" % k, status])
+        return bad
+
+    def close(self):
+        for p in self.procs:
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+class Door:
+    """Where one client sends its requests: the nodes directly (following
+    NOT_LEADER) or the brokers (one picked at random per request). Each
+    request goes on a fresh REQ socket (Lazy Pirate)."""
+
+    def __init__(self, c, brokers, rng):
+        self.c, self.brokers, self.rng = c, brokers, rng
+        self.target = rng.choice(list(c.nodes))
+
+    def name(self):
+        return "broker" if self.brokers else "node"
+
+    def request(self, msg, timeout):
+        """The reply, or None after timeout or when the node is down."""
+        if not self.brokers:
+            if not self.c.alive(self.target):
+                return None
+            return self.c.request(self.target, msg, timeout=timeout)
+        k = self.rng.randrange(len(self.brokers.procs))
+        msg = dict(msg, version=1, id=self.c.next_id)
+        self.c.next_id += 1
+        s = self.c.context.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(self.brokers.endpoint(k))
+        try:
+            s.send(msgpack.packb(msg))
+            if not s.poll(int(timeout * 1000)):
+                return None
+            reply = msgpack.unpackb(s.recv())
+        finally:
+            s.close()
+        return reply if reply.get("id") == msg["id"] else None
+
+    def elsewhere(self, leader=None):
+        """After trouble: the leader named in a redirect, or another
+        node (the brokers choose for themselves)."""
+        self.target = leader or self.rng.choice(list(self.c.nodes))
+
 
 class History:
     def __init__(self):
@@ -85,88 +247,103 @@ class History:
             self.ops.append(op)
 
 
-def producer(c, history, pid, stop, rng):
+def producer(door, history, pid, stop):
     """Appends unique values, one batch at a time, retrying each seq with
-    the same producer id and seq until acknowledged or a deadline."""
+    the same producer id and seq until acknowledged or a deadline. Through
+    a broker the timeouts are longer than the broker's own (3 s), which
+    retries on the new leader itself."""
+    direct = door.brokers is None
+    per_request, patience = (1.0, 4.0) if direct else (4.0, 10.0)
     seq = 0
     while not stop.is_set():
         seq += 1
         value = ("p%d-s%d" % (pid, seq)).encode()
         op = {"kind": "append", "producer": pid, "seq": seq,
-              "value": value.decode(), "start": history.now()}
+              "value": value.decode(), "start": history.now(),
+              "via": door.name()}
         msg = {"type": APPEND, "producer": pid, "seq": seq,
                "entries": [value]}
-        deadline = time.monotonic() + 4.0
-        target = rng.choice(list(c.nodes))
+        deadline = time.monotonic() + patience
         outcome = None
         while time.monotonic() < deadline and not stop.is_set():
-            reply = c.request(target, msg, timeout=1.0) \
-                if c.alive(target) else None
+            reply = door.request(msg, per_request)
             if reply is None:
-                target = rng.choice(list(c.nodes))
+                door.elsewhere()
                 continue
             if reply["type"] == APPEND_OK:
                 outcome = ("ok", reply["first"])
                 break
             if reply["type"] == NOT_LEADER and reply["leader"]:
-                target = reply["leader"]
+                door.elsewhere(reply["leader"])
                 continue
             if reply["type"] == ERROR and reply["code"] == STALE_SEQUENCE:
+                outcome = ("stale", reply["code"])
+                break
+            if reply["type"] == ERROR and reply["code"] in DEFINITE:
                 outcome = ("error", reply["code"])
                 break
             time.sleep(0.02)
-            target = rng.choice(list(c.nodes))
+            door.elsewhere()
         op["end"] = history.now()
         if outcome and outcome[0] == "ok":
             op["outcome"], op["index"] = "ok", outcome[1]
         elif outcome:
-            op["outcome"] = "error"
+            op["outcome"], op["code"] = outcome
         else:
             op["outcome"] = "unknown"
         history.add(op)
 
 
-def consumer(c, history, cid, stop, rng):
+def consumer(door, history, cid, stop, rng):
     """Tails from index 1, switching node on any trouble and now and then
     on purpose; records every entry it sees, in order."""
     seen = []
     frm = 1
-    target = rng.choice(list(c.nodes))
+    timeout = 1.5 if door.brokers is None else 4.0
     while not stop.is_set():
-        if rng.random() < 0.05 or not c.alive(target):
-            target = rng.choice(list(c.nodes))
-        reply = c.request(target, {"type": READ, "from": frm,
-                                   "max_entries": 100, "wait_ms": 300},
-                          timeout=1.5) if c.alive(target) else None
+        if rng.random() < 0.05:
+            door.elsewhere()
+        reply = door.request({"type": READ, "from": frm, "max_entries": 100,
+                              "wait_ms": 300}, timeout)
         if reply is None or reply["type"] != READ_OK:
-            target = rng.choice(list(c.nodes))
+            door.elsewhere()
             continue
         for index, data in reply["entries"]:
             seen.append([index, data.decode()])
         frm = reply["next"]
-    history.add({"kind": "consume", "consumer": cid, "seen": seen})
+    history.add({"kind": "consume", "consumer": cid, "via": door.name(),
+                 "seen": seen})
 
 
 class Faults:
     """The fault schedule: drawn from the seed, applied in order."""
 
-    def __init__(self, c, net, rng, election_ms, log):
+    def __init__(self, c, net, rng, election_ms, log, history, brokers):
         self.c, self.net, self.rng, self.log = c, net, rng, log
+        self.history, self.brokers = history, brokers
         self.pause = 2.0 * election_ms / 1000.0
         self.counts = {}
 
     def record(self, kind, detail):
+        """Times are the history's (seconds since the clients started), so
+        that faults and operations can be read side by side."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        self.log.append({"t": round(time.monotonic(), 3), "fault": kind,
+        self.log.append({"t": round(self.history.now(), 3), "fault": kind,
                          "detail": detail})
 
     def one(self):
         c, rng = self.c, self.rng
+        c.find_crashes(self.history.now())
+        if self.brokers:
+            self.brokers.find_crashes(self.history.now())
         ids = list(c.nodes)
-        kind = rng.choice(["kill", "kill_leader", "pause", "partition",
-                           "isolate_leader", "bridge", "kill", "partition",
-                           "slow_disk",
-                           "restart_all" if rng.random() < 0.3 else "pause"])
+        kinds = ["kill", "kill_leader", "pause", "partition",
+                 "isolate_leader", "bridge", "kill", "partition",
+                 "slow_disk",
+                 "restart_all" if rng.random() < 0.3 else "pause"]
+        if self.brokers:
+            kinds.append("kill_broker")
+        kind = rng.choice(kinds)
         leader = None
         if kind in ("kill_leader", "isolate_leader"):
             leader = c.leader() or rng.choice(ids)
@@ -218,12 +395,22 @@ class Faults:
             time.sleep(0.3)
             for i in ids:
                 c.start(i)
+        elif kind == "kill_broker":
+            # kill -9: requests it held are lost; their clients retry
+            # through the other broker or through this one once it is back.
+            k = rng.randrange(len(self.brokers.procs))
+            self.record(kind, "broker%d" % k)
+            self.brokers.kill(k)
+            time.sleep(rng.uniform(0.2, 1.5))
+            self.brokers.start(k)
         time.sleep(rng.uniform(0.3, 1.5))
 
 
-def converge(c, timeout=60):
-    """Heals, waits for a leader, appends a marker and waits until every
-    node has committed it; returns the full logs."""
+def converge(c, history, timeout=120):
+    """Heals, waits for a leader, appends a marker (recorded as one more
+    acknowledged append) and waits until every node has committed it;
+    returns every node's full log and its STATUS (commit, term) taken
+    after the log was read."""
     c.net.heal_all()
     for i in c.nodes:
         if os.path.exists(c.slow_disk_file(i)):
@@ -234,11 +421,100 @@ def converge(c, timeout=60):
         else:
             c.start(i)
     c.wait_leader(timeout=timeout)
+    op = {"kind": "append", "producer": 0, "seq": 0, "value": "chaos-end",
+          "start": history.now(), "via": "harness"}
     marker = c.append([b"chaos-end"], timeout=timeout)["first"]
+    op.update(end=history.now(), outcome="ok", index=marker)
+    history.add(op)
     for i in c.nodes:
         c.wait_commit(i, marker, timeout=timeout)
-    return {i: [[index, data.decode()] for index, data in c.read_all(i)]
-            for i in c.nodes}
+    logs, meta = {}, {}
+    for i in c.nodes:
+        logs[i] = read_log(c, i, 10 * timeout)
+        st = wait_for(lambda: c.status(i, timeout=5.0), timeout,
+                      "node %d's STATUS" % i)
+        meta[i] = {"commit": st["commit"], "term": st["term"]}
+    return logs, meta
+
+
+def read_log(c, i, timeout):
+    """Every committed user entry of node i, as [index, value]. Unlike
+    the harness's read_all, a slow READ (a long log, a loaded machine, a
+    sanitizer build) is retried rather than fatal."""
+    entries, frm = [], 1
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = c.request(i, {"type": READ, "from": frm}, timeout=10.0)
+        if reply is None:
+            continue
+        if reply["type"] != READ_OK:
+            raise RuntimeError("READ from node %d failed: %r" % (i, reply))
+        entries += [[index, data.decode()] for index, data in
+                    reply["entries"]]
+        frm = reply["next"]
+        if frm > reply["commit"]:
+            return entries
+    raise RuntimeError("reading node %d's log took over %.0f s"
+                       % (i, timeout))
+
+
+def shut_down(c, brokers):
+    """Stops every broker and node with SIGTERM and checks what they left:
+    exit statuses (leaks are reported at exit), sanitizer reports in any
+    log, and `raftlog-node --check` of every data directory. Returns a list
+    of problems, empty when all is well."""
+    problems = []
+    if brokers:
+        problems += ["%s exited with status %d on SIGTERM" % (b, status)
+                     for b, status in brokers.stop_all()]
+    for i in c.nodes:
+        if c.alive(i):
+            c.expected_down.add(i)
+            status = c.stop(i)
+            if status != 0:
+                problems.append("node %d exited with status %d on SIGTERM"
+                                % (i, status))
+    for i, n in c.nodes.items():
+        check = subprocess.run([c.binary, "--check", n.data_dir],
+                               capture_output=True, timeout=600)
+        if check.returncode != 0:
+            problems.append("raftlog-node --check %s: %s" % (
+                n.data_dir, (check.stdout + check.stderr).decode(
+                    errors="replace").strip()))
+    logs = [n.log_path for n in c.nodes.values()]
+    if brokers:
+        logs += [brokers.log_path(k) for k in range(len(brokers.procs))]
+    for path in logs:
+        try:
+            with open(path, "rb") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                at = text.index(mark)
+                problems.append("%s holds a sanitizer report: %s" % (
+                    path, text[max(0, at - 200):at + 600].decode(
+                        errors="replace")))
+                break
+    return problems
+
+
+def replay_command(args):
+    """The command that reruns this test with the same seed."""
+    cmd = [sys.executable, os.path.abspath(__file__),
+           "--binary", os.path.abspath(args.binary),
+           "--nodes", str(args.nodes), "--seconds", "%g" % args.seconds,
+           "--seed", str(args.seed), "--producers", str(args.producers),
+           "--consumers", str(args.consumers)]
+    if args.broker:
+        cmd += ["--broker", os.path.abspath(args.broker), "--brokers",
+                str(args.brokers), "--broker-share",
+                "%g" % args.broker_share]
+    env = ""
+    if os.environ.get("ASAN_OPTIONS"):
+        env = "ASAN_OPTIONS=%s " % shlex.quote(os.environ["ASAN_OPTIONS"])
+    return env + " ".join(shlex.quote(a) for a in cmd)
 
 
 def main():
@@ -252,69 +528,144 @@ def main():
                                                time.time_ns() % 100000)))
     ap.add_argument("--producers", type=int, default=4)
     ap.add_argument("--consumers", type=int, default=2)
-    ap.add_argument("--history", default=None)
+    ap.add_argument("--history", default=None,
+                    help="write the history (seed, schedule, operations, "
+                         "logs) to this JSON file")
+    ap.add_argument("--broker", default=None,
+                    help="raftlog-broker binary: run a share of the clients "
+                         "through brokers, and kill brokers too")
+    ap.add_argument("--brokers", type=int, default=2)
+    ap.add_argument("--broker-share", type=float, default=0.5,
+                    help="the share of producers and of consumers that go "
+                         "through the brokers (rounded up)")
     args = ap.parse_args()
 
-    print("chaos: seed %d, %d nodes, %.0f s; replay with --seed %d"
-          % (args.seed, args.nodes, args.seconds, args.seed), flush=True)
+    print("chaos: seed %d, %d nodes, %.0f s, %d producers, %d consumers%s"
+          % (args.seed, args.nodes, args.seconds, args.producers,
+             args.consumers,
+             ", %d brokers for %.0f%% of the clients"
+             % (args.brokers, 100 * args.broker_share)
+             if args.broker else ""), flush=True)
+    print("chaos: replay with: %s" % replay_command(args), flush=True)
     rng = random.Random(args.seed)
     net = FaultNet()
     election_ms = 600
     c = ChaosCluster(args.nodes, args.binary, net, election_ms=election_ms,
                      heartbeat_ms=60, request_timeout_ms=2000)
+    brokers = Brokers(c, args.broker, args.brokers) if args.broker else None
+    print("chaos: directory %s" % c.dir, flush=True)
     history = History()
     schedule = []
     stop = threading.Event()
     threads = []
     ok = False
+    started = time.time()
     try:
         net.start()
         c.start_all()
+        if brokers:
+            brokers.start_all()
         c.wait_leader()
+
+        def via_broker(k, total):
+            share = -(-args.broker_share * total // 1) if brokers else 0
+            return brokers if k < share else None
+
         for p in range(args.producers):
+            door = Door(c, via_broker(p, args.producers),
+                        random.Random(rng.random()))
             threads.append(threading.Thread(
-                target=producer, args=(c, history, 1000 + p, stop,
-                                       random.Random(rng.random()))))
+                target=producer, args=(door, history, 1000 + p, stop)))
         for k in range(args.consumers):
+            crng = random.Random(rng.random())
+            door = Door(c, via_broker(k, args.consumers), crng)
             threads.append(threading.Thread(
-                target=consumer, args=(c, history, k, stop,
-                                       random.Random(rng.random()))))
+                target=consumer, args=(door, history, k, stop, crng)))
         for t in threads:
             t.start()
-        faults = Faults(c, net, rng, election_ms, schedule)
+        faults = Faults(c, net, rng, election_ms, schedule, history,
+                        brokers)
         end = time.monotonic() + args.seconds
+        progress = time.monotonic() + 60
         while time.monotonic() < end:
             faults.one()
+            if time.monotonic() > progress:
+                progress += 60
+                with history.lock:
+                    done = len(history.ops)
+                print("chaos: %.0f s, %d appends done, %d faults"
+                      % (history.now(), done, len(schedule)), flush=True)
         # Clients stop first (an append still in flight finishes or gives
         # up within its own deadline), so the final logs hold everything
         # any client was told.
         stop.set()
         for t in threads:
             t.join(timeout=30)
-        logs = converge(c)
-        report = check_history(history.ops, logs)
+        c.find_crashes(history.now())
+        logs, meta = converge(c, history)
+        report = check_history(history.ops, logs, meta)
+        problems = shut_down(c, brokers)
+        crashes = c.crashes + (brokers.crashes if brokers else [])
+        problems = ["process died on its own: %s exit status %d at %.1f s"
+                    % (str(who), status, t) for who, status, t in crashes] \
+            + problems
         appends = [o for o in history.ops if o["kind"] == "append"]
-        print("chaos: %d appends (%d ok, %d unknown, %d error), faults %s"
-              % (len(appends),
+        outcomes = {}
+        for o in appends:
+            key = o["outcome"] + ("/" + o["via"] if o.get("via") else "")
+            outcomes[key] = outcomes.get(key, 0) + 1
+        consumed = [len(o["seen"]) for o in history.ops
+                    if o["kind"] == "consume"]
+        print("chaos: %.0f s, %d appends (%d ok, %d unknown, %d error, "
+              "%d stale), by outcome and door %s; %d user entries in the "
+              "final log, term %d; consumers saw %s entries"
+              % (time.time() - started, len(appends),
                  sum(o["outcome"] == "ok" for o in appends),
                  sum(o["outcome"] == "unknown" for o in appends),
                  sum(o["outcome"] == "error" for o in appends),
-                 json.dumps(faults.counts, sort_keys=True)))
-        if args.history:
-            with open(args.history, "w") as f:
-                json.dump({"seed": args.seed, "schedule": schedule,
-                           "ops": history.ops, "logs": logs}, f)
+                 sum(o["outcome"] == "stale" for o in appends),
+                 json.dumps(outcomes, sort_keys=True),
+                 len(next(iter(logs.values()))),
+                 max(m["term"] for m in meta.values()), consumed))
+        print("chaos: faults %s (%d in all)"
+              % (json.dumps(faults.counts, sort_keys=True),
+                 sum(faults.counts.values())))
+        failed = bool(report or problems)
+        history_path = args.history or (
+            os.path.join(c.dir, "history.json") if failed else None)
+        if history_path:
+            with open(history_path, "w") as f:
+                json.dump({"seed": args.seed, "command": replay_command(args),
+                           "schedule": schedule, "ops": history.ops,
+                           "logs": logs, "meta": meta}, f)
         if report:
             print("chaos: VIOLATION (seed %d): %s" % (args.seed, report))
-            print("chaos: fault schedule: %s" % json.dumps(schedule))
+        for problem in problems:
+            print("chaos: FAILURE (seed %d): %s" % (args.seed, problem))
+        if failed:
+            print("chaos: fault schedule (t in s since the clients "
+                  "started): %s" % json.dumps(schedule))
+            print("chaos: replay with: %s" % replay_command(args))
+            print("chaos: kept %s (node logs, data, history.json)" % c.dir)
+            c.keep = True
             c.dump_logs()
         else:
-            print("chaos: history checked, violations: 0")
+            print("chaos: history checked, violations: 0; clean shutdown, "
+                  "data directories intact")
             ok = True
+    except Exception:
+        c.keep = True
+        print("chaos: ERROR (seed %d); replay with: %s; kept %s"
+              % (args.seed, replay_command(args), c.dir), flush=True)
+        print("chaos: fault schedule so far: %s" % json.dumps(schedule))
+        c.dump_logs()
+        raise
     finally:
         stop.set()
         for t in threads:
             t.join(timeout=10)
+        if brokers:
+            brokers.close()
         c.close()
         net.stop()
     return 0 if ok else 1

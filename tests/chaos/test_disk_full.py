@@ -16,7 +16,6 @@ Needs root to mount the tmpfs; without it the test is skipped (exit 77).
 import os
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
