@@ -442,6 +442,9 @@ bool rl_raft_ready(rl_raft_t *r, rl_raft_ready_t *rd)
         r->bcast_pending =
             r->role == RL_RAFT_LEADER && rl_raft_broadcast(r, false) != 0;
     }
+    if (r->role == RL_RAFT_LEADER) {
+        (void)rl_raft_send_commit(r); /* on failure, the next heartbeat */
+    }
     memset(rd, 0, sizeof(*rd));
     rd->term = r->term;
     rd->vote = r->vote;

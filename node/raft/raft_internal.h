@@ -38,6 +38,7 @@ typedef struct {
     uint64_t next;            /* next index to send */
     bool probe_sent;          /* PROBE: an APPEND is out, wait */
     bool recent_active;       /* heard from within this election timeout */
+    uint64_t commit_sent;     /* commit index the last APPEND carried */
     uint64_t inflight[RL_RAFT_MAX_INFLIGHT]; /* last index of each APPEND */
     size_t inflight_head;                    /* oldest slot */
     size_t inflight_count;                   /* used slots */
@@ -196,6 +197,7 @@ int rl_raft_transfer_check(rl_raft_t *r, rl_raft_progress_t *pr);
 /* replication.c */
 int rl_raft_send_append(rl_raft_t *r, rl_raft_progress_t *pr, bool empty);
 int rl_raft_broadcast(rl_raft_t *r, bool heartbeat);
+int rl_raft_send_commit(rl_raft_t *r);
 int rl_raft_step_append(rl_raft_t *r, const rl_msg_t *msg);
 int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg);
 int rl_raft_maybe_commit(rl_raft_t *r);

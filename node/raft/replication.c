@@ -23,6 +23,8 @@
     - Pipelining (thesis 10.2.1): in REPLICATE at most max_inflight
       APPENDs of at most max_batch_bytes are outstanding per follower.
       New entries are sent once per ready batch, not once per proposal.
+    - A commit index that advanced is sent to followers in the same ready
+      batch (by the APPENDs, or an empty one), not at the next heartbeat.
 */
 #include "raft_internal.h"
 
@@ -77,7 +79,11 @@ int rl_raft_send_append(rl_raft_t *r, rl_raft_progress_t *pr, bool empty)
         msg.body.append.entry_count = count;
     }
     uint64_t last = prev + msg.body.append.entry_count;
+    uint64_t commit = msg.body.append.commit;
     int rc = rl_raft_send(r, pr->id, &msg);
+    if (rc == 0 && commit > pr->commit_sent) {
+        pr->commit_sent = commit;
+    }
     if (rc != 0 || empty) {
         return rc;
     }
@@ -136,6 +142,25 @@ int rl_raft_broadcast(rl_raft_t *r, bool heartbeat)
         }
         if (rc != 0) {
             return rc;
+        }
+    }
+    return 0;
+}
+
+/* A follower learns a new commit index at once, not at the next
+   heartbeat, so that reads and tails served by followers see an entry as
+   soon as it commits (etcd-io/raft does the same). Only where no APPEND
+   of this batch already carried it: under load the APPENDs do. */
+int rl_raft_send_commit(rl_raft_t *r)
+{
+    for (size_t i = 0; i < r->pr_count; i++) {
+        rl_raft_progress_t *pr = &r->prs[i];
+        uint64_t known = pr->match < r->commit ? pr->match : r->commit;
+        if (pr->state == RL_RAFT_REPLICATE && known > pr->commit_sent) {
+            int rc = rl_raft_send_append(r, pr, true);
+            if (rc != 0) {
+                return rc;
+            }
         }
     }
     return 0;

@@ -313,6 +313,24 @@ def test_retention_drops_old_segments_and_a_lagging_follower_gets_a_snapshot():
         check(len(segments) <= 4, "segments kept: %r" % segments)
 
 
+def test_followers_serve_a_committed_entry_without_waiting_for_a_heartbeat():
+    # Heartbeats every 2 s: a follower that learnt commits only from them
+    # would serve the entry up to 2 s late.
+    with Cluster(3, BINARY, election_ms=6000, heartbeat_ms=2000,
+                 request_timeout_ms=20000) as c:
+        c.start_all()
+        leader = c.wait_leader(timeout=40)
+        for k in range(3):
+            index = c.append([b"fresh-%d" % k])["last"]
+            for i in c.nodes:
+                if i == leader:
+                    continue
+                wait_for(lambda: (index, b"fresh-%d" % k) in
+                         [tuple(e) for e in c.request(
+                             i, {"type": READ, "from": index})["entries"]],
+                         1.0, "node %d to serve index %d" % (i, index))
+
+
 def test_bad_configuration_stops_start_up_with_one_clear_line():
     peer, client = free_ports(2)
     me = "1=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d" % (peer, client)
