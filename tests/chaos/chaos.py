@@ -4,7 +4,8 @@ clients, and a checker over the recorded history (in the manner of
 Jepsen).
 
     chaos.py --binary PATH [--nodes 3|5] [--seconds S] [--seed N]
-             [--producers P] [--consumers C] [--history FILE]
+             [--fault-workers W|auto] [--producers P] [--consumers C]
+             [--history FILE]
              [--broker PATH [--brokers B] [--broker-share F]]
 
 What it does:
@@ -20,7 +21,8 @@ What it does:
      of any node (the leader included), SIGSTOP/SIGCONT pauses longer than
      an election timeout, partitions (majority/minority, isolated leader,
      asymmetric bridge), stalled fsyncs, restart of the whole cluster, and
-     with brokers kill -9 and restart of a broker;
+     with brokers kill -9 and restart of a broker; with W fault workers,
+     up to W faults overlap, each on processes of its own;
   4. heals everything, waits for every node to converge, reads the full log
      from every node, and checks the history (checker.py);
   5. stops every node and broker with SIGTERM and checks that each exits
@@ -316,26 +318,77 @@ def consumer(door, history, cid, stop, rng):
 
 
 class Faults:
-    """The fault schedule: drawn from the seed, applied in order."""
+    """The fault schedule: drawn from the seed, applied in order by one or
+    more workers (--fault-workers). With several, faults overlap: each
+    worker reserves the nodes (or broker) its fault touches, so no two
+    faults act on one process at once (a node is never killed while
+    paused, say); a partition's links are blocked by count, so healing one
+    fault never heals another's."""
 
-    def __init__(self, c, net, rng, election_ms, log, history, brokers):
-        self.c, self.net, self.rng, self.log = c, net, rng, log
+    def __init__(self, c, net, election_ms, log, history, brokers):
+        self.c, self.net, self.log = c, net, log
         self.history, self.brokers = history, brokers
         self.pause = 2.0 * election_ms / 1000.0
         self.counts = {}
+        self.lock = threading.Lock()
+        # Process starts, kills and the crash check are serialized, so
+        # that a worker's kill is never mistaken for a crash by another.
+        self.proc_lock = threading.RLock()
+        self.busy = set()   # node ids and "brokerK" under a fault now
+        self.blocks = {}    # (src, dst) -> how many faults block the link
 
     def record(self, kind, detail):
         """Times are the history's (seconds since the clients started), so
         that faults and operations can be read side by side."""
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        self.log.append({"t": round(self.history.now(), 3), "fault": kind,
-                         "detail": detail})
+        with self.lock:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.log.append({"t": round(self.history.now(), 3),
+                             "fault": kind, "detail": detail})
 
-    def one(self):
-        c, rng = self.c, self.rng
-        c.find_crashes(self.history.now())
-        if self.brokers:
-            self.brokers.find_crashes(self.history.now())
+    def reserve(self, who):
+        with self.lock:
+            if self.busy & set(who):
+                return False
+            self.busy |= set(who)
+            return True
+
+    def release(self, who):
+        with self.lock:
+            self.busy -= set(who)
+
+    def block(self, links):
+        with self.lock:
+            for link in links:
+                self.blocks[link] = self.blocks.get(link, 0) + 1
+                if self.blocks[link] == 1:
+                    self.net.block(*link)
+
+    def heal(self, links):
+        with self.lock:
+            for link in links:
+                self.blocks[link] -= 1
+                if self.blocks[link] == 0:
+                    self.net.heal(*link)
+
+    def kill(self, i, sig=signal.SIGKILL):
+        with self.proc_lock:
+            self.c.kill(i, sig)
+
+    def start(self, i):
+        with self.proc_lock:
+            self.c.start(i)
+
+    def find_crashes(self):
+        with self.proc_lock:
+            self.c.find_crashes(self.history.now())
+            if self.brokers:
+                self.brokers.find_crashes(self.history.now())
+
+    def one(self, rng):
+        """Draws one fault and applies it; returns False without acting
+        when the processes it needs are under another worker's fault."""
+        c = self.c
+        self.find_crashes()
         ids = list(c.nodes)
         kinds = ["kill", "kill_leader", "pause", "partition",
                  "isolate_leader", "bridge", "kill", "partition",
@@ -349,61 +402,86 @@ class Faults:
             leader = c.leader() or rng.choice(ids)
         if kind in ("kill", "kill_leader"):
             victim = leader or rng.choice(ids)
-            self.record(kind, victim)
-            c.kill(victim)
-            time.sleep(rng.uniform(0.2, 1.5))
-            c.start(victim)
+            who = [victim]
         elif kind == "pause":
             victim = rng.choice(ids)
-            self.record(kind, victim)
-            c.kill(victim, signal.SIGSTOP)
-            time.sleep(rng.uniform(self.pause, 2 * self.pause))
-            c.kill(victim, signal.SIGCONT)
+            who = [victim]
         elif kind in ("partition", "isolate_leader"):
             if kind == "isolate_leader":
                 minority = [leader]
             else:
                 minority = rng.sample(ids, (len(ids) - 1) // 2)
-            self.record(kind, minority)
-            for a in minority:
-                for b in ids:
-                    if b not in minority:
-                        self.net.block(a, b)
-                        self.net.block(b, a)
-            time.sleep(rng.uniform(1.0, 3.0))
-            self.net.heal_all()
+            who = minority
+            links = [(a, b) for a in minority for b in ids
+                     if b not in minority]
+            links += [(b, a) for a, b in links]
         elif kind == "bridge":
             # Asymmetric: a hears b but b does not hear a.
             a, b = rng.sample(ids, 2)
-            self.record(kind, [a, b])
-            self.net.block(a, b)
-            time.sleep(rng.uniform(1.0, 3.0))
-            self.net.heal_all()
+            who = [a]
+            links = [(a, b)]
         elif kind == "slow_disk":
             # fdatasync stalls (test builds): the leader's, half the time.
             victim = (c.leader() if rng.random() < 0.5 else None) or \
                 rng.choice(ids)
-            self.record(kind, victim)
-            path = c.slow_disk_file(victim)
-            open(path, "w").close()
-            time.sleep(rng.uniform(self.pause, 2 * self.pause))
-            os.unlink(path)
+            who = [victim]
         elif kind == "restart_all":
-            self.record(kind, ids)
-            for i in ids:
-                c.kill(i)
-            time.sleep(0.3)
-            for i in ids:
-                c.start(i)
+            who = ids
         elif kind == "kill_broker":
-            # kill -9: requests it held are lost; their clients retry
-            # through the other broker or through this one once it is back.
             k = rng.randrange(len(self.brokers.procs))
-            self.record(kind, "broker%d" % k)
-            self.brokers.kill(k)
-            time.sleep(rng.uniform(0.2, 1.5))
-            self.brokers.start(k)
-        time.sleep(rng.uniform(0.3, 1.5))
+            who = ["broker%d" % k]
+        # Every draw above is made whether or not the fault goes ahead,
+        # so one worker's schedule does not depend on the others'.
+        hold = rng.uniform(0.2, 1.5)
+        pause = rng.uniform(self.pause, 2 * self.pause)
+        cut = rng.uniform(1.0, 3.0)
+        gap = rng.uniform(0.3, 1.5)
+        if not self.reserve(who):
+            time.sleep(0.1)
+            return False
+        try:
+            if kind in ("kill", "kill_leader"):
+                self.record(kind, victim)
+                self.kill(victim)
+                time.sleep(hold)
+                self.start(victim)
+            elif kind == "pause":
+                self.record(kind, victim)
+                self.kill(victim, signal.SIGSTOP)
+                time.sleep(pause)
+                self.kill(victim, signal.SIGCONT)
+            elif kind in ("partition", "isolate_leader", "bridge"):
+                self.record(kind, who if kind != "bridge" else [a, b])
+                self.block(links)
+                time.sleep(cut)
+                self.heal(links)
+            elif kind == "slow_disk":
+                self.record(kind, victim)
+                path = c.slow_disk_file(victim)
+                open(path, "w").close()
+                time.sleep(pause)
+                os.unlink(path)
+            elif kind == "restart_all":
+                self.record(kind, ids)
+                for i in ids:
+                    self.kill(i)
+                time.sleep(0.3)
+                for i in ids:
+                    self.start(i)
+            elif kind == "kill_broker":
+                # kill -9: requests it held are lost; their clients retry
+                # through the other broker or through this one once it is
+                # back.
+                self.record(kind, who[0])
+                with self.proc_lock:
+                    self.brokers.kill(k)
+                time.sleep(hold)
+                with self.proc_lock:
+                    self.brokers.start(k)
+        finally:
+            self.release(who)
+        time.sleep(gap)
+        return True
 
 
 def converge(c, history, timeout=120):
@@ -506,7 +584,8 @@ def replay_command(args):
            "--binary", os.path.abspath(args.binary),
            "--nodes", str(args.nodes), "--seconds", "%g" % args.seconds,
            "--seed", str(args.seed), "--producers", str(args.producers),
-           "--consumers", str(args.consumers)]
+           "--consumers", str(args.consumers),
+           "--fault-workers", str(args.fault_workers)]
     if args.broker:
         cmd += ["--broker", os.path.abspath(args.broker), "--brokers",
                 str(args.brokers), "--broker-share",
@@ -526,6 +605,10 @@ def main():
     ap.add_argument("--seed", type=int,
                     default=int(os.environ.get("RL_CHAOS_SEED",
                                                time.time_ns() % 100000)))
+    ap.add_argument("--fault-workers", default="1",
+                    help="how many faults may be under way at once, each "
+                         "on processes of its own; 'auto': as many as a "
+                         "majority of the nodes (2 of 3, 3 of 5)")
     ap.add_argument("--producers", type=int, default=4)
     ap.add_argument("--consumers", type=int, default=2)
     ap.add_argument("--history", default=None,
@@ -539,9 +622,13 @@ def main():
                     help="the share of producers and of consumers that go "
                          "through the brokers (rounded up)")
     args = ap.parse_args()
+    args.fault_workers = (args.nodes + 1) // 2 \
+        if args.fault_workers == "auto" else int(args.fault_workers)
 
-    print("chaos: seed %d, %d nodes, %.0f s, %d producers, %d consumers%s"
-          % (args.seed, args.nodes, args.seconds, args.producers,
+    print("chaos: seed %d, %d nodes, %.0f s, %d fault worker%s, "
+          "%d producers, %d consumers%s"
+          % (args.seed, args.nodes, args.seconds, args.fault_workers,
+             "s" if args.fault_workers > 1 else "", args.producers,
              args.consumers,
              ", %d brokers for %.0f%% of the clients"
              % (args.brokers, 100 * args.broker_share)
@@ -583,13 +670,28 @@ def main():
                 target=consumer, args=(door, history, k, stop, crng)))
         for t in threads:
             t.start()
-        faults = Faults(c, net, rng, election_ms, schedule, history,
-                        brokers)
+        faults = Faults(c, net, election_ms, schedule, history, brokers)
         end = time.monotonic() + args.seconds
+
+        def fault_worker(wrng):
+            while time.monotonic() < end:
+                faults.one(wrng)
+
+        # Worker 0 draws from the run's generator, the others from their
+        # own, seeded from the run's seed and their number.
+        workers = [threading.Thread(
+            target=fault_worker,
+            args=(rng if w == 0 else
+                  random.Random("%d/%d" % (args.seed, w)),))
+            for w in range(args.fault_workers)]
+        for t in workers:
+            t.start()
         progress = time.monotonic() + 60
-        while time.monotonic() < end:
-            faults.one()
-            if time.monotonic() > progress:
+        while any(t.is_alive() for t in workers):
+            next(t for t in workers if t.is_alive()).join(
+                timeout=max(0.1, progress - time.monotonic()))
+            if time.monotonic() >= progress and \
+                    any(t.is_alive() for t in workers):
                 progress += 60
                 with history.lock:
                     done = len(history.ops)
