@@ -80,6 +80,7 @@ struct rl_node {
     rl_peers_t *peers;         /* peer ROUTER + DEALERs */
     zsock_t *front;            /* client front door (ROUTER) */
     zactor_t *syncer;          /* fsync helper thread */
+    zactor_t *sparer;          /* spare segment helper thread */
     zloop_t *loop;             /* the event loop */
     int signal_fd;             /* SIGINT and SIGTERM, read as a file */
     rl_buf_t buf;              /* encoding buffer, reused */
@@ -90,6 +91,8 @@ struct rl_node {
 
     bool syncing;                    /* a ticket is with the helper thread */
     rl_log_sync_ticket_t ticket;     /* that ticket */
+    bool sparing;                    /* a spare is with its helper thread */
+    rl_log_spare_t spare;            /* that spare */
     int64_t sync_started;            /* zclock_usecs() when it was sent */
     uint32_t latencies[S_LATENCIES]; /* recent fsync times, us */
     uint64_t latency_count;          /* fsyncs measured */
@@ -967,6 +970,37 @@ static int s_on_synced(zloop_t *loop, zsock_t *reader, void *arg)
     return s_drive(self);
 }
 
+/* Keeps a spare segment ready for the next rollover (rl_log.h: "Spare
+   segments"), when fsync is on and the disk has room for it and two more
+   segments above the minimum free space. */
+static void s_start_spare(rl_node_t *self)
+{
+    if (self->sparing || !self->config.fsync || self->stopping ||
+        self->disk_free <
+            self->config.min_free_bytes + 3 * self->config.segment_bytes)
+        return;
+    if (rl_log_spare_prepare(self->log, &self->spare)) {
+        self->sparing = true;
+        zsock_send(self->sparer, "p", &self->spare);
+    }
+}
+
+static void s_finish_spare(rl_node_t *self)
+{
+    int rc = -1;
+    zsock_recv(self->sparer, "i", &rc);
+    self->sparing = false;
+    rl_log_spare_finish(self->log, &self->spare, rc);
+}
+
+static int s_on_spared(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    s_finish_spare(arg);
+    return 0;
+}
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -1064,6 +1098,7 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     }
     if (s_apply_retention(self) != 0)
         return -1;
+    s_start_spare(self);
     if (self->stopping) {
         bool handed_over = self->role != RL_RAFT_LEADER;
         if (handed_over || now >= self->stop_deadline)
@@ -1141,6 +1176,7 @@ static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
         {rl_str("bad_requests"), self->n_bad_requests},
         {rl_str("fsyncs"), ls.fdatasync_calls},
         {rl_str("group_commits"), ls.group_commits},
+        {rl_str("spare_segments"), ls.spares_used},
         {rl_str("fsync_p50_us"), measured ? sorted[measured / 2] : 0},
         {rl_str("fsync_p99_us"), measured ? sorted[(measured * 99) / 100] : 0},
         {rl_str("fsync_max_us"), measured ? sorted[measured - 1] : 0},
@@ -1172,10 +1208,29 @@ static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
 
 /* ---- Life cycle ---- */
 
-/* The fsync helper thread: runs the tickets it is handed, one at a time. */
-static void s_syncer(zsock_t *pipe, void *args)
+/* A helper thread with one job: runs each job it is handed (a pointer),
+   one at a time, and answers with its result. Two of them, with fixed
+   roles: the fsync helper runs sync tickets, so that the loop goes on
+   while the disk flushes; the spare maker writes spare segments, 64 MiB
+   of zeros that the fsyncs must not wait behind. */
+typedef int(s_job_fn)(void *job);
+
+static int s_run_sync(void *job)
 {
-    (void)args;
+    return rl_log_sync_run(job);
+}
+
+static int s_run_spare(void *job)
+{
+    return rl_log_spare_run(job);
+}
+
+static s_job_fn *s_sync_job = s_run_sync;
+static s_job_fn *s_spare_job = s_run_spare;
+
+static void s_helper(zsock_t *pipe, void *args)
+{
+    s_job_fn *run = *(s_job_fn **)args;
     zsock_signal(pipe, 0);
     for (;;) {
         zmsg_t *msg = zmsg_recv(pipe);
@@ -1183,14 +1238,14 @@ static void s_syncer(zsock_t *pipe, void *args)
             break;
         zframe_t *first = zmsg_first(msg);
         bool term = zframe_streq(first, "$TERM");
-        rl_log_sync_ticket_t *ticket = NULL;
-        if (!term && zframe_size(first) == sizeof(ticket))
-            memcpy(&ticket, zframe_data(first), sizeof(ticket));
+        void *job = NULL;
+        if (!term && zframe_size(first) == sizeof(job))
+            memcpy(&job, zframe_data(first), sizeof(job));
         zmsg_destroy(&msg);
         if (term)
             break;
-        if (ticket)
-            zsock_send(pipe, "i", rl_log_sync_run(ticket));
+        if (job)
+            zsock_send(pipe, "i", run(job));
     }
 }
 
@@ -1363,7 +1418,8 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->syncer = zactor_new(s_syncer, NULL);
+    self->syncer = zactor_new(s_helper, &s_sync_job);
+    self->sparer = zactor_new(s_helper, &s_spare_job);
     self->signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (self->signal_fd < 0) {
         snprintf(err, 512, "cannot create a signalfd: %s", strerror(errno));
@@ -1381,6 +1437,7 @@ int rl_node_run(rl_node_t *self)
     zloop_reader(self->loop, rl_peers_socket(self->peers), s_on_peer, self);
     zloop_reader(self->loop, self->front, s_on_client, self);
     zloop_reader(self->loop, (zsock_t *)self->syncer, s_on_synced, self);
+    zloop_reader(self->loop, (zsock_t *)self->sparer, s_on_spared, self);
     zmq_pollitem_t signals = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller(self->loop, &signals, s_on_signal, self);
     zloop_timer(self->loop, self->config.heartbeat_ms, 0, s_on_tick, self);
@@ -1396,6 +1453,8 @@ int rl_node_run(rl_node_t *self)
     zloop_start(self->loop);
 
     /* Shutting down: finish the fsync in flight, answer everyone. */
+    if (self->sparing)
+        s_finish_spare(self);
     if (self->syncing) {
         int rc = -1;
         zsock_recv(self->syncer, "i", &rc);
@@ -1422,9 +1481,12 @@ void rl_node_destroy(rl_node_t **self_p)
         zsock_recv(self->syncer, "i", &rc);
         rl_log_sync_finish(self->log, &self->ticket, rc);
     }
+    if (self->sparing)
+        s_finish_spare(self);
     while (self->pending)
         s_unlink(self, &self->pending);
     zactor_destroy(&self->syncer);
+    zactor_destroy(&self->sparer);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->front);
     rl_peers_destroy(&self->peers);

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEGMENT_MAGIC   0x47534C52u /* "RLSG" */
@@ -51,6 +52,9 @@
 #define SNAPSHOT_NAME  "snapshot"
 #define SEGMENT_SUFFIX ".log"
 #define TEMP_SUFFIX    ".tmp"
+#define SPARE_NAME     "spare" TEMP_SUFFIX /* removed by open if left over */
+#define SPARE_CHUNK    (1u << 20) /* zeros written and synced at a time */
+#define SPARE_PAUSE_NS 10000000L  /* then a pause: at most ~100 MB/s */
 
 /* Appends gather records in one buffer and write it with one pwrite; a
    batch larger than this is written in pieces of about this size so that
@@ -74,6 +78,14 @@ typedef struct {
     uint64_t first_index; /* first entry of the run */
     uint64_t term;        /* term of every entry in the run */
 } s_term_run_t;
+
+/* Where the spare segment is (rl_log.h: "Spare segments"). */
+typedef enum {
+    S_SPARE_NONE,   /* none: one may be prepared */
+    S_SPARE_MAKING, /* with the helper thread */
+    S_SPARE_READY,  /* made: the next rollover adopts it */
+    S_SPARE_FAILED  /* the last try failed: none until the next rollover */
+} s_spare_state_t;
 
 struct rl_log {
     char *dir;                     /* data directory */
@@ -108,6 +120,7 @@ struct rl_log {
     uint8_t *scan_buf;             /* a segment's bytes while opening */
     size_t scan_cap;               /* bytes allocated in scan_buf */
     bool ticket_out;               /* a sync ticket is outstanding */
+    s_spare_state_t spare;         /* the spare segment's state */
     uint64_t ticket_limit;         /* truncations since prepare cap it here */
     int failed;                    /* errno that failed the log, 0 if healthy */
     char failure[512];             /* what failed it, for later errors */
@@ -727,6 +740,31 @@ static int s_segments_remove(rl_log_t *log, size_t from)
     return rc;
 }
 
+/* Turns the ready spare into segment path with header; returns its fd,
+   or -1 when it cannot (the spare is then gone and the caller creates the
+   segment the ordinary way). The header goes in before the rename, so
+   that a crash leaves either a spare (removed on open) or a segment with
+   its header, unless the header page was not yet on disk: a segment of
+   zeros only, which open treats as torn at creation. */
+static int s_spare_adopt(rl_log_t *log, const char *path, const uint8_t *header)
+{
+    char spare[PATH_MAX];
+    s_path(log, spare, SPARE_NAME);
+    log->spare = S_SPARE_NONE;
+    int fd = log->io->open(spare, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    log->stats.write_calls++;
+    if (access(path, F_OK) == 0 ||
+        s_pwrite_all(log->io, fd, header, SEGMENT_HEADER_SIZE, 0) != 0 ||
+        log->io->rename(spare, path) != 0) {
+        log->io->close(fd);
+        log->io->unlink(spare);
+        return -1;
+    }
+    return fd;
+}
+
 /* Creates a new empty segment after the last one and writes its header;
    not synced (the next ticket syncs it and the directory). */
 static int s_segment_create(rl_log_t *log, uint64_t first_index,
@@ -737,16 +775,33 @@ static int s_segment_create(rl_log_t *log, uint64_t first_index,
         return s_fail(log, ENOMEM, "out of memory adding a segment");
     char path[PATH_MAX];
     s_segment_path(log, path, first_index);
-    int fd = log->io->open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return s_fail(log, errno, "cannot create segment %s: %s", path,
-                      strerror(errno));
     uint8_t header[SEGMENT_HEADER_SIZE] = {0};
     s_put32(header, SEGMENT_MAGIC);
     s_put32(header + 4, FORMAT_VERSION);
     s_put64(header + 8, first_index);
     s_put64(header + 16, prev_term);
     s_put32(header + 28, rl_crc32c(0, header, 28));
+    if (log->spare == S_SPARE_READY) {
+        int fd = s_spare_adopt(log, path, header);
+        if (fd >= 0) {
+            s_segment_t *segment = &log->segments[log->segment_count++];
+            memset(segment, 0, sizeof *segment);
+            segment->first_index = first_index;
+            segment->prev_term = prev_term;
+            segment->size = SEGMENT_HEADER_SIZE;
+            segment->fd = fd;
+            segment->dirty = true;
+            log->dir_dirty = true;
+            log->stats.spares_used++;
+            return 0;
+        }
+    }
+    if (log->spare == S_SPARE_FAILED)
+        log->spare = S_SPARE_NONE; /* one try per segment */
+    int fd = log->io->open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return s_fail(log, errno, "cannot create segment %s: %s", path,
+                      strerror(errno));
     int rc = s_pwrite_all(log->io, fd, header, sizeof header, 0);
     log->stats.write_calls++;
     if (rc != 0) {
@@ -1054,6 +1109,76 @@ int rl_log_sync(rl_log_t *log)
     return rl_log_sync_finish(log, &ticket, rl_log_sync_run(&ticket));
 }
 
+/* ---- Spare segments ---- */
+
+bool rl_log_spare_prepare(rl_log_t *log, rl_log_spare_t *spare)
+{
+    if (!log->opened || log->read_only || log->failed ||
+        log->spare != S_SPARE_NONE)
+        return false;
+    /* Not before the last segment is half full: a node that runs briefly
+       (tests, restarts) writes no spare it will not use. */
+    if (log->segments[log->segment_count - 1].size < log->segment_size / 2)
+        return false;
+    memset(spare, 0, sizeof *spare);
+    spare->io = log->io;
+    spare->size = log->segment_size;
+    snprintf(spare->path, sizeof spare->path, "%s/%s", log->dir, SPARE_NAME);
+    log->spare = S_SPARE_MAKING;
+    return true;
+}
+
+int rl_log_spare_run(rl_log_spare_t *spare)
+{
+    static const uint8_t zeros[64 * 1024];
+    const rl_io_t *io = spare->io;
+    io->unlink(spare->path); /* a failed try's, if any */
+    int fd = io->open(spare->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? errno : 0;
+    const char *what = "create";
+    for (uint64_t at = 0; rc == 0 && at < spare->size; at += sizeof zeros) {
+        uint64_t left = spare->size - at;
+        what = "write zeros to";
+        rc =
+            s_pwrite_all(io, fd, zeros,
+                         left < sizeof zeros ? (size_t)left : sizeof zeros, at);
+        /* A chunk at a time, synced, then a pause: the disk is shared
+           with the segments' own flushes, which must not queue behind
+           64 MiB of zeros. */
+        bool chunk_end = (at + sizeof zeros) % SPARE_CHUNK == 0 ||
+                         at + sizeof zeros >= spare->size;
+        if (rc == 0 && chunk_end && io->fdatasync(fd) != 0) {
+            rc = errno ? errno : EIO;
+            what = "fdatasync";
+        }
+        if (rc == 0 && chunk_end && at + sizeof zeros < spare->size)
+            nanosleep(&(struct timespec){0, SPARE_PAUSE_NS}, NULL);
+    }
+    if (fd >= 0)
+        io->close(fd);
+    if (rc != 0) {
+        snprintf(spare->error, sizeof spare->error, "cannot %s %s: %s", what,
+                 spare->path, strerror(rc));
+        io->unlink(spare->path);
+    }
+    return rc;
+}
+
+void rl_log_spare_finish(rl_log_t *log, rl_log_spare_t *spare, int rc)
+{
+    if (log->spare != S_SPARE_MAKING)
+        return;
+    if (rc != 0) {
+        s_warn(log,
+               "%s; new segments grow as they are written until a "
+               "spare can be made (tried again after the next one)",
+               spare->error);
+        log->spare = S_SPARE_FAILED;
+        return;
+    }
+    log->spare = S_SPARE_READY;
+}
+
 /* ---- Truncate and compact ---- */
 
 int rl_log_truncate(rl_log_t *log, uint64_t index)
@@ -1327,7 +1452,7 @@ int rl_log_read(rl_log_t *log, uint64_t from, size_t max_entries,
 
 /* What a scan of one segment found. */
 typedef struct {
-    bool header_torn;    /* file shorter than its header */
+    bool header_torn;    /* shorter than its header, or all zeros */
     bool damaged;        /* a bad record was found */
     bool torn;           /* ...and nothing valid follows it */
     uint64_t bad_offset; /* where the bad record starts */
@@ -1389,9 +1514,10 @@ static int s_segment_scan(rl_log_t *log, s_segment_t *segment, uint64_t *term,
     if (rc != 0 || got != size)
         return s_fail(log, rc ? rc : EIO, "cannot read %s: %s", path,
                       rc ? strerror(rc) : "short read");
-    if (size < SEGMENT_HEADER_SIZE) {
+    if (size < SEGMENT_HEADER_SIZE || s_all_zero(data, size)) {
+        /* A crash while creating it, or while adopting a spare. */
         scan->header_torn = true;
-        segment->size = size;
+        segment->size = size < SEGMENT_HEADER_SIZE ? size : 0;
         return 0;
     }
     if (s_get32(data) != SEGMENT_MAGIC ||
@@ -1423,9 +1549,11 @@ static int s_segment_scan(rl_log_t *log, s_segment_t *segment, uint64_t *term,
             reason = "partial record header";
         } else {
             body = s_record_body(data + offset);
+            /* Zeros to the end of the file: a spare's unused space (or
+               pages a crash left unwritten). No record follows: the end. */
             if (body == 0 && s_all_zero(data + offset, size - offset))
-                reason = "zero-filled tail";
-            else if (body < RECORD_BODY_FIXED || body > RECORD_MAX_BODY)
+                break;
+            if (body < RECORD_BODY_FIXED || body > RECORD_MAX_BODY)
                 reason = "impossible record length";
             else if (offset + RECORD_HEADER_SIZE + body > size)
                 reason = "record runs past the end of the file";

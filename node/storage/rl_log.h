@@ -11,9 +11,10 @@
     The byte layout and the recovery rules are in docs/STORAGE.md.
 
     Threading: an rl_log_t belongs to one thread (the node's event loop)
-    and takes no locks. The one exception is rl_log_sync_run(), which only
-    touches the ticket it is given and may run on a helper thread while the
-    owner keeps appending; see "Group commit" below.
+    and takes no locks. The exceptions are rl_log_sync_run() and
+    rl_log_spare_run(), which only touch the ticket they are given and may
+    run on helper threads while the owner keeps appending; see "Group
+    commit" and "Spare segments" below.
 
     Errors: functions return 0 or an errno value, and rl_log_error() says
     what happened with context (file, offset, index, what to do):
@@ -91,6 +92,7 @@ typedef struct {
     uint64_t group_commits;   /* successful rl_log_sync_finish calls */
     uint64_t fdatasync_calls; /* fdatasync calls, tickets included */
     uint64_t fsync_calls;     /* fsync calls (directories) */
+    uint64_t spares_used;     /* segments that began as a spare */
 } rl_log_stats_t;
 
 /* Entries read by rl_log_read(): a value the caller owns and reuses, so
@@ -284,6 +286,49 @@ int rl_log_sync_finish(rl_log_t *log, rl_log_sync_ticket_t *ticket, int rc);
 /* All three on this thread. On return 0 every entry written so far is
    durable. */
 int rl_log_sync(rl_log_t *log);
+
+/* ---- Spare segments ----
+
+   An fdatasync that must also record a grown file size commits the file
+   system's journal (ext4), which every file on the disk shares; one of
+   bytes written over zeros the file already holds on disk flushes data
+   only. So the owner may keep a spare: a file of segment_size zeros,
+   made and synced by a helper thread ahead of need, which the next
+   rollover adopts as the new segment (its header written over the first
+   zeros, then renamed into place). Without a spare, a rollover creates an
+   empty segment that grows as it is written, as before. The zeros after
+   a segment's last record are its end (docs/STORAGE.md).
+
+       owner:  if (rl_log_spare_prepare(log, &spare))  (one is wanted)
+       helper: rc = rl_log_spare_run(&spare)           (create, fill, sync)
+       owner:  rl_log_spare_finish(log, &spare, rc)
+
+   A spare is wanted once the last segment is half full. A failed spare
+   is reported as a warning and tried again after the next rollover; a
+   leftover spare file is removed by the next open. */
+
+/* What rl_log_spare_prepare() hands to rl_log_spare_run(). */
+typedef struct {
+    const rl_io_t *io;      /* the log's system calls */
+    char path[4096];        /* the spare file to make */
+    uint64_t size;          /* its size in bytes */
+    char error[4096 + 160]; /* what failed, for rl_log_spare_finish */
+} rl_log_spare_t;
+
+/* True when the log wants a spare made (it is open for writing, healthy,
+   has none made or being made, and its last segment is half full); fills
+   spare. The caller must then
+   run and finish it. */
+bool rl_log_spare_prepare(rl_log_t *log, rl_log_spare_t *spare);
+
+/* Makes the spare: creates the file, writes its zeros and fdatasyncs it.
+   Thread-safe: touches the ticket and its file alone. Returns 0 or an
+   errno (then the file is removed). */
+int rl_log_spare_run(rl_log_spare_t *spare);
+
+/* Takes the result back on the owner thread: on 0 the next rollover
+   adopts the spare. */
+void rl_log_spare_finish(rl_log_t *log, rl_log_spare_t *spare, int rc);
 
 /* ---- Hard state and snapshot ---- */
 

@@ -637,8 +637,11 @@ def main():
     rng = random.Random(args.seed)
     net = FaultNet()
     election_ms = 600
+    # 1 MiB segments (the smallest allowed): rollovers, spare segments
+    # and their recovery happen under the faults too.
     c = ChaosCluster(args.nodes, args.binary, net, election_ms=election_ms,
-                     heartbeat_ms=60, request_timeout_ms=2000)
+                     heartbeat_ms=60, request_timeout_ms=2000,
+                     extra=["--segment-size", "1M", "--max-entry", "64K"])
     brokers = Brokers(c, args.broker, args.brokers) if args.broker else None
     print("chaos: directory %s" % c.dir, flush=True)
     history = History()

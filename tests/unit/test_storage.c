@@ -634,7 +634,8 @@ test_torn_tail_at_every_byte_offset_is_truncated_and_appends_go_on(void **state)
     free(original);
 }
 
-static void test_zero_filled_tail_after_a_crash_is_truncated(void **state)
+static void
+test_zero_filled_tail_is_the_end_and_appends_go_over_it(void **state)
 {
     s_world_t *world = *state;
     rl_log_t *log = s_open(world);
@@ -647,8 +648,162 @@ static void test_zero_filled_tail_after_a_crash_is_truncated(void **state)
     assert_int_equal(truncate(path, size + 512), 0); /* zeros */
     log = s_open(world);
     assert_int_equal(rl_log_last_index(log), 10);
-    assert_non_null(strstr(world->warnings, "zero-filled tail"));
-    assert_int_equal(s_file_size(path), size);
+    assert_string_equal(world->warnings, "");
+    assert_int_equal(s_file_size(path), size + 512); /* kept */
+    s_append_steps(log, 11, 12);
+    assert_int_equal(rl_log_sync(log), 0);
+    assert_int_equal(s_file_size(path), size + 512); /* written over */
+    rl_log_destroy(&log);
+    log = s_open(world);
+    s_assert_contents(log, 1, 12, s_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
+/* Makes the spare the log asks for, if it asks; returns what it did. */
+static int s_make_spare(rl_log_t *log)
+{
+    rl_log_spare_t spare;
+    if (!rl_log_spare_prepare(log, &spare))
+        return -1;
+    int rc = rl_log_spare_run(&spare);
+    rl_log_spare_finish(log, &spare, rc);
+    return rc;
+}
+
+static void test_spares_become_the_next_segments_and_reopen_intact(void **state)
+{
+    s_world_t *world = *state;
+    rl_log_t *log = s_open(world);
+    assert_int_equal(s_make_spare(log), -1); /* not half full yet */
+    uint64_t index = 1;
+    while (s_make_spare(log) != 0) {
+        assert_int_equal(s_append(log, index, 1, s_term_steps(index)), 0);
+        index++;
+    }
+    /* Half of 4096 bytes: more than a few entries, fewer than a full
+       segment's. */
+    assert_true(index > 5 && index < 40);
+    assert_int_equal(s_make_spare(log), -1); /* one is ready */
+    char spare[PATH_MAX];
+    snprintf(spare, sizeof spare, "%s/spare.tmp", world->dir);
+    assert_int_equal(s_file_size(spare), 4096);
+    for (; index <= 100; index++) {
+        s_make_spare(log);
+        assert_int_equal(s_append(log, index, 1, s_term_steps(index)), 0);
+    }
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_stats_t stats;
+    rl_log_stats(log, &stats);
+    assert_true(stats.spares_used >= 3);
+    /* Every segment but the first began as a spare: its full size, with
+       zeros after its last record. */
+    char path[PATH_MAX];
+    size_t full = 0;
+    for (uint64_t first = 2; first <= 100; first++) {
+        struct stat st;
+        if (stat(s_segment_path(world, first, path), &st) == 0) {
+            assert_int_equal(st.st_size, 4096);
+            full++;
+        }
+    }
+    assert_int_equal(full, stats.spares_used);
+    s_assert_contents(log, 1, 100, s_term_steps);
+    rl_log_destroy(&log);
+    /* The spare made after the last rollover is left over: open removes
+       it, and reads everything back without a warning. */
+    assert_int_equal(access(spare, F_OK), 0);
+    log = s_open(world);
+    assert_int_equal(access(spare, F_OK), -1);
+    assert_string_equal(world->warnings, "");
+    s_assert_contents(log, 1, 100, s_term_steps);
+    /* Truncating into an adopted segment cuts its zeros too; the log
+       goes on and reopens the same. */
+    assert_int_equal(rl_log_truncate(log, 90), 0);
+    s_append_steps(log, 90, 110);
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    log = s_open(world);
+    s_assert_contents(log, 1, 110, s_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
+static void test_spare_is_written_as_zeros_in_synced_chunks(void **state)
+{
+    s_world_t *world = *state;
+    rl_log_spare_t spare = {.io = &s_faulty, .size = 3 * 1048576 + 100};
+    snprintf(spare.path, sizeof spare.path, "%s/spare.tmp", world->root);
+    assert_int_equal(rl_log_spare_run(&spare), 0);
+    assert_int_equal(s_file_size(spare.path), 3 * 1048576 + 100);
+    assert_int_equal(s_io.fdatasync_calls, 4); /* 3 whole chunks + 1 */
+    int fd = open(spare.path, O_RDONLY);
+    assert_true(fd >= 0);
+    static uint8_t data[3 * 1048576 + 100];
+    assert_int_equal(read(fd, data, sizeof data), sizeof data);
+    close(fd);
+    for (size_t i = 0; i < sizeof data; i++)
+        if (data[i])
+            fail_msg("byte %zu of the spare is %u", i, data[i]);
+}
+
+static void
+test_segment_of_zeros_left_by_a_crash_while_adopting_is_removed(void **state)
+{
+    s_world_t *world = *state;
+    rl_log_t *log = s_open(world);
+    s_append_steps(log, 1, 10);
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    /* The rename reached the disk, the header page did not. */
+    char path[PATH_MAX];
+    s_segment_path(world, 11, path);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 4096), 0);
+    close(fd);
+    log = s_open(world);
+    assert_int_equal(rl_log_last_index(log), 10);
+    assert_non_null(strstr(world->warnings, "torn segment header"));
+    assert_int_equal(access(path, F_OK), -1);
+    s_append_steps(log, 11, 60);
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    log = s_open(world);
+    s_assert_contents(log, 1, 60, s_term_steps);
+    rl_log_destroy(&log);
+}
+
+static void
+test_failed_spare_is_a_warning_and_tried_after_the_next_rollover(void **state)
+{
+    s_world_t *world = *state;
+    rl_log_t *log = s_open(world);
+    s_append_steps(log, 1, 20); /* over half of the first segment */
+    s_io.match = "spare";
+    s_io.pwrite_countdown = 0;
+    s_io.pwrite_errno = ENOSPC;
+    assert_int_equal(s_make_spare(log), ENOSPC);
+    assert_non_null(strstr(world->warnings, "cannot write zeros to"));
+    assert_non_null(strstr(world->warnings, "No space left on device"));
+    char spare[PATH_MAX];
+    snprintf(spare, sizeof spare, "%s/spare.tmp", world->dir);
+    assert_int_equal(access(spare, F_OK), -1);
+    assert_int_equal(s_make_spare(log), -1); /* not before a rollover */
+    s_io.match = NULL;
+    s_append_steps(log, 21, 40); /* rolls over */
+    assert_int_equal(rl_log_sync(log), 0);
+    assert_int_equal(s_segment_count(world), 2);
+    uint64_t index = 41;
+    while (s_make_spare(log) != 0 && index < 100) {
+        assert_int_equal(s_append(log, index, 1, s_term_steps(index)), 0);
+        index++;
+    }
+    assert_true(index < 100); /* made, once half of the new segment */
+    rl_log_stats_t stats;
+    rl_log_stats(log, &stats);
+    assert_int_equal(stats.spares_used, 0);
+    s_assert_contents(log, 1, index - 1, s_term_steps);
     rl_log_destroy(&log);
 }
 
@@ -1387,7 +1542,11 @@ int main(void)
         T(test_append_read_truncate_compact_then_reopen_gives_same_contents),
         T(test_read_stops_at_max_entries_or_max_bytes_but_returns_at_least_one_entry),
         T(test_torn_tail_at_every_byte_offset_is_truncated_and_appends_go_on),
-        T(test_zero_filled_tail_after_a_crash_is_truncated),
+        T(test_zero_filled_tail_is_the_end_and_appends_go_over_it),
+        T(test_spares_become_the_next_segments_and_reopen_intact),
+        T(test_spare_is_written_as_zeros_in_synced_chunks),
+        T(test_segment_of_zeros_left_by_a_crash_while_adopting_is_removed),
+        T(test_failed_spare_is_a_warning_and_tried_after_the_next_rollover),
         T(test_bit_flip_in_the_middle_refuses_open_naming_file_offset_index),
         T(test_bit_flip_in_the_last_record_is_truncated_as_torn),
         T(test_bit_flip_in_the_last_record_of_an_older_segment_refuses_open),
