@@ -1114,7 +1114,7 @@ int rl_log_sync(rl_log_t *log)
 bool rl_log_spare_prepare(rl_log_t *log, rl_log_spare_t *spare)
 {
     if (!log->opened || log->read_only || log->failed ||
-        log->spare != S_SPARE_NONE)
+        log->spare != S_SPARE_NONE || log->segment_count == 0)
         return false;
     /* Not before the last segment is half full: a node that runs briefly
        (tests, restarts) writes no spare it will not use. */
