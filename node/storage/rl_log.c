@@ -781,34 +781,25 @@ static int s_segment_create(rl_log_t *log, uint64_t first_index,
     s_put64(header + 8, first_index);
     s_put64(header + 16, prev_term);
     s_put32(header + 28, rl_crc32c(0, header, 28));
-    if (log->spare == S_SPARE_READY) {
-        int fd = s_spare_adopt(log, path, header);
-        if (fd >= 0) {
-            s_segment_t *segment = &log->segments[log->segment_count++];
-            memset(segment, 0, sizeof *segment);
-            segment->first_index = first_index;
-            segment->prev_term = prev_term;
-            segment->size = SEGMENT_HEADER_SIZE;
-            segment->fd = fd;
-            segment->dirty = true;
-            log->dir_dirty = true;
-            log->stats.spares_used++;
-            return 0;
+    int fd =
+        log->spare == S_SPARE_READY ? s_spare_adopt(log, path, header) : -1;
+    if (fd >= 0) {
+        log->stats.spares_used++;
+    } else {
+        if (log->spare == S_SPARE_FAILED)
+            log->spare = S_SPARE_NONE; /* one try per segment */
+        fd = log->io->open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return s_fail(log, errno, "cannot create segment %s: %s", path,
+                          strerror(errno));
+        int rc = s_pwrite_all(log->io, fd, header, sizeof header, 0);
+        log->stats.write_calls++;
+        if (rc != 0) {
+            log->io->close(fd);
+            log->io->unlink(path);
+            return s_fail(log, rc, "cannot write the header of segment %s: %s",
+                          path, strerror(rc));
         }
-    }
-    if (log->spare == S_SPARE_FAILED)
-        log->spare = S_SPARE_NONE; /* one try per segment */
-    int fd = log->io->open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return s_fail(log, errno, "cannot create segment %s: %s", path,
-                      strerror(errno));
-    int rc = s_pwrite_all(log->io, fd, header, sizeof header, 0);
-    log->stats.write_calls++;
-    if (rc != 0) {
-        log->io->close(fd);
-        log->io->unlink(path);
-        return s_fail(log, rc, "cannot write the header of segment %s: %s",
-                      path, strerror(rc));
     }
     s_segment_t *segment = &log->segments[log->segment_count++];
     memset(segment, 0, sizeof *segment);
