@@ -754,10 +754,13 @@ static int s_spare_adopt(rl_log_t *log, const char *path, const uint8_t *header)
     int fd = log->io->open(spare, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    log->stats.write_calls++;
-    if (access(path, F_OK) == 0 ||
-        s_pwrite_all(log->io, fd, header, SEGMENT_HEADER_SIZE, 0) != 0 ||
-        log->io->rename(spare, path) != 0) {
+    bool ok = access(path, F_OK) != 0;
+    if (ok) {
+        log->stats.write_calls++;
+        ok = s_pwrite_all(log->io, fd, header, SEGMENT_HEADER_SIZE, 0) == 0 &&
+             log->io->rename(spare, path) == 0;
+    }
+    if (!ok) {
         log->io->close(fd);
         log->io->unlink(spare);
         return -1;
@@ -1127,22 +1130,24 @@ int rl_log_spare_run(rl_log_spare_t *spare)
     int fd = io->open(spare->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int rc = fd < 0 ? errno : 0;
     const char *what = "create";
-    for (uint64_t at = 0; rc == 0 && at < spare->size; at += sizeof zeros) {
-        uint64_t left = spare->size - at;
+    /* A chunk at a time, synced, then a pause: the disk is shared with
+       the segments' own flushes, which must not queue behind 64 MiB of
+       zeros. */
+    for (uint64_t at = 0; rc == 0 && at < spare->size;) {
+        uint64_t end =
+            spare->size - at < SPARE_CHUNK ? spare->size : at + SPARE_CHUNK;
         what = "write zeros to";
-        rc =
-            s_pwrite_all(io, fd, zeros,
-                         left < sizeof zeros ? (size_t)left : sizeof zeros, at);
-        /* A chunk at a time, synced, then a pause: the disk is shared
-           with the segments' own flushes, which must not queue behind
-           64 MiB of zeros. */
-        bool chunk_end = (at + sizeof zeros) % SPARE_CHUNK == 0 ||
-                         at + sizeof zeros >= spare->size;
-        if (rc == 0 && chunk_end && io->fdatasync(fd) != 0) {
+        while (rc == 0 && at < end) {
+            size_t n =
+                end - at < sizeof zeros ? (size_t)(end - at) : sizeof zeros;
+            rc = s_pwrite_all(io, fd, zeros, n, at);
+            at += n;
+        }
+        if (rc == 0 && io->fdatasync(fd) != 0) {
             rc = errno ? errno : EIO;
             what = "fdatasync";
         }
-        if (rc == 0 && chunk_end && at + sizeof zeros < spare->size)
+        if (rc == 0 && at < spare->size)
             nanosleep(&(struct timespec){0, SPARE_PAUSE_NS}, NULL);
     }
     if (fd >= 0)

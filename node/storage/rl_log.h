@@ -317,8 +317,7 @@ typedef struct {
 
 /* True when the log wants a spare made (it is open for writing, healthy,
    has none made or being made, and its last segment is half full); fills
-   spare. The caller must then
-   run and finish it. */
+   spare. The caller must then run and finish it. */
 bool rl_log_spare_prepare(rl_log_t *log, rl_log_spare_t *spare);
 
 /* Makes the spare: creates the file, writes its zeros and fdatasyncs it.
