@@ -462,7 +462,7 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
         }
         return s_send_entries(r, pr);
     }
-    /* Rejected: back up using the hint, never below match + 1. */
+    /* Rejected: back up using the hint. */
     uint64_t next = a->conflict_index;
     if (a->conflict_term != 0) {
         uint64_t last = s_last_of_term(r, a->conflict_term, r->last_index);
@@ -472,6 +472,22 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
     }
     if (next > pr->next && pr->state == RL_RAFT_PROBE) {
         next = pr->next; /* a stale rejection: keep probing where we are */
+    }
+    if (a->conflict_index != 0 && a->conflict_index <= pr->match) {
+        /* The follower says it lacks entries we counted as matching: it
+           restarted without them (a lost data directory, a segment cut
+           short: the one case in which a match index may decrease). Its
+           word is the truth; otherwise we would probe at match + 1 for
+           ever and it would never catch up. A log too short keeps the
+           prefix it acknowledged; a conflicting term says nothing about
+           the entries before it, so match drops to 0 until a probe
+           matches. Lowering match is always safe (it only delays
+           commits); a stale rejection, reordered from before match
+           rose, costs one extra probe. */
+        pr->match = a->conflict_term == 0 ? a->conflict_index - 1 : 0;
+        if (next > a->conflict_index) {
+            next = a->conflict_index;
+        }
     }
     if (next <= pr->match) {
         next = pr->match + 1;

@@ -1030,6 +1030,37 @@ void sim_crash(sim_t *s, uint64_t id)
     }
 }
 
+void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n) {
+        return;
+    }
+    sim_crash(s, id);
+    if (keep + 1 >= n->first) {
+        s_log_truncate(n, keep + 1);
+    }
+}
+
+void sim_crash_losing_everything(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n) {
+        return;
+    }
+    sim_crash(s, id);
+    s_log_truncate(n, n->first);
+    n->first = 1;
+    n->durable = 0;
+    n->hs_term = 0;
+    n->hs_vote = 0;
+    if (n->has_snap) {
+        s_snap_free(&n->snap);
+        n->has_snap = false;
+    }
+    n->snap_chain = 0;
+}
+
 void sim_restart(sim_t *s, uint64_t id)
 {
     sim_node_t *n = s_node(s, id);

@@ -91,6 +91,15 @@ uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max);
 size_t sim_acked(sim_t *s);
 
 void sim_crash(sim_t *s, uint64_t id);
+/* Operator faults outside Raft's model (it assumes stable storage): a
+   crash after which the node's durable log is cut after index keep (a
+   segment cut short, a torn disk), or its whole data directory is gone
+   (log, snapshot, term and vote). The node restarts with the same id and
+   its bootstrap configuration, as a real one started on an empty
+   directory does. Losing acknowledged entries can break safety: tests
+   use these on a quiet cluster, to check that the node catches up. */
+void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep);
+void sim_crash_losing_everything(sim_t *s, uint64_t id);
 void sim_restart(sim_t *s, uint64_t id);
 bool sim_up(sim_t *s, uint64_t id);
 /* Links: set one direction, cut/heal a node entirely, heal all. */
