@@ -139,7 +139,8 @@ static const s_field_t s_vote_fields[] = {
 
 static const s_field_t s_vote_reply_fields[] = {
     FIELD("term", K_U64, REQ, rl_vote_reply_t, term, 0),
-    FIELD("granted", K_BOOL, REQ, rl_vote_reply_t, granted, 0), END};
+    FIELD("granted", K_BOOL, REQ, rl_vote_reply_t, granted, 0),
+    FIELD("leader", K_U64, OPT, rl_vote_reply_t, leader, 0), END};
 
 static const s_field_t s_append_fields[] = {
     FIELD("term", K_U64, REQ, rl_append_t, term, 0),

@@ -134,8 +134,11 @@ typedef struct {
 
 /* PREVOTE_REPLY and VOTE_REPLY. */
 typedef struct {
-    uint64_t term; /* voter's term (PREVOTE_REPLY: the term asked about) */
-    bool granted;  /* true when the vote is given */
+    uint64_t term;   /* voter's term (PREVOTE_REPLY: the term asked about) */
+    bool granted;    /* true when the vote is given */
+    uint64_t leader; /* refused: the leader the voter follows, 0 for none
+                        (a lagging server learns of a leader it does not
+                        know yet from a member it knows) */
 } rl_vote_reply_t;
 
 /* APPEND: replicate entries after (prev_index, prev_term); no entries is a

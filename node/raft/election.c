@@ -22,19 +22,35 @@
 */
 #include "raft_internal.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+static bool s_voter_of(const rl_raft_members_t *c, uint64_t id)
+{
+    const rl_member_t *m = rl_raft_member(c, id);
+    return m && m->voter;
+}
+
 /* May this server campaign? When it is a voter of its latest
-   configuration, or of the committed one: a leader that removed itself
-   and stepped down before that change committed may hold the only log
-   that can win, and the configuration it counts votes in (its latest)
-   still makes the election safe (thesis 4.2.2: a leader need not be in
-   its configuration). Once the removal commits it stays quiet. */
+   configuration, of the committed one, or of one appended after its
+   commit index: a leader that removed itself and stepped down before that
+   change committed may hold the only log that can win, and the
+   configuration it counts votes in (its latest) still makes the election
+   safe (thesis 4.2.2: a leader need not be in its configuration). After a
+   restart its commit index is only its snapshot's, so the configuration
+   that made it a voter may be committed without its knowing: it looks in
+   its whole uncommitted tail. Once the removal commits it stays quiet. */
 static bool s_promotable(rl_raft_t *r)
 {
-    const rl_member_t *self = rl_raft_member(&r->config, r->id);
-    const rl_member_t *base = rl_raft_member(&r->base_config, r->id);
-    return (self && self->voter) || (base && base->voter);
+    if (s_voter_of(&r->config, r->id) || s_voter_of(&r->base_config, r->id)) {
+        return true;
+    }
+    for (size_t i = r->tail_first; i < r->tail_count; i++) {
+        if (r->tail[i].config && s_voter_of(r->tail[i].config, r->id)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void rl_raft_reset_timeout(rl_raft_t *r)
@@ -90,6 +106,14 @@ int rl_raft_campaign(rl_raft_t *r, bool pre, bool transfer)
     if (!s_promotable(r)) {
         return 0;
     }
+    if (r->term >= RL_RAFT_MAX_TERM) {
+        /* Unreachable by honest elections; never wrap to term 0. */
+        rl_raft_trace(r, RL_RAFT_TRACE_WARN,
+                      "term %" PRIu64 " is the maximum: not campaigning",
+                      r->term);
+        rl_raft_reset_timeout(r);
+        return 0;
+    }
     uint64_t term = r->term + 1;
     if (pre) {
         r->role = RL_RAFT_PRE_CANDIDATE;
@@ -107,6 +131,9 @@ int rl_raft_campaign(rl_raft_t *r, bool pre, bool transfer)
     rl_raft_reset_timeout(r);
     r->votes_yes_count = 0;
     r->votes_no_count = 0;
+    rl_raft_trace(r, RL_RAFT_TRACE_DEBUG, "%s for term %" PRIu64 "%s",
+                  pre ? "pre-campaigning" : "campaigning", term,
+                  transfer ? " (leadership transfer)" : "");
     int won = s_tally(r, r->id, true);
     if (won == 1) {
         return pre ? rl_raft_campaign(r, false, transfer)
@@ -131,6 +158,19 @@ int rl_raft_campaign(rl_raft_t *r, bool pre, bool transfer)
     return 0;
 }
 
+/* Answers a (pre)vote request. A refusal names the leader we follow: a
+   lagging candidate may not know it (raft.c s_may_hear). */
+int rl_raft_reply_vote(rl_raft_t *r, const rl_msg_t *msg, bool granted)
+{
+    bool pre = msg->type == RL_MSG_PREVOTE;
+    rl_msg_t reply;
+    rl_msg_init(&reply, pre ? RL_MSG_PREVOTE_REPLY : RL_MSG_VOTE_REPLY);
+    reply.body.vote_reply.term = granted && pre ? msg->body.vote.term : r->term;
+    reply.body.vote_reply.granted = granted;
+    reply.body.vote_reply.leader = granted ? 0 : r->leader;
+    return rl_raft_send(r, msg->from, &reply);
+}
+
 /* PREVOTE and VOTE, after raft.c's term rules (a VOTE here has our term,
    a PREVOTE a term above ours unless refused). */
 int rl_raft_step_vote(rl_raft_t *r, const rl_msg_t *msg)
@@ -152,11 +192,7 @@ int rl_raft_step_vote(rl_raft_t *r, const rl_msg_t *msg)
             r->election_elapsed = 0;
         }
     }
-    rl_msg_t reply;
-    rl_msg_init(&reply, pre ? RL_MSG_PREVOTE_REPLY : RL_MSG_VOTE_REPLY);
-    reply.body.vote_reply.term = granted && pre ? v->term : r->term;
-    reply.body.vote_reply.granted = granted;
-    return rl_raft_send(r, msg->from, &reply);
+    return rl_raft_reply_vote(r, msg, granted);
 }
 
 int rl_raft_step_vote_reply(rl_raft_t *r, const rl_msg_t *msg)
@@ -270,7 +306,14 @@ int rl_raft_tick_election(rl_raft_t *r)
 {
     r->election_elapsed++;
     if (r->role != RL_RAFT_LEADER) {
-        if (s_promotable(r) && r->election_elapsed >= r->timeout) {
+        if (r->election_elapsed >= r->timeout && !s_promotable(r)) {
+            rl_raft_trace(r, RL_RAFT_TRACE_DEBUG,
+                          "not campaigning: not a voter of the latest or "
+                          "the committed configuration");
+            rl_raft_reset_timeout(r);
+            return 0;
+        }
+        if (r->election_elapsed >= r->timeout) {
             return rl_raft_campaign(r, r->cfg.pre_vote, false);
         }
         return 0;
@@ -282,6 +325,11 @@ int rl_raft_tick_election(rl_raft_t *r)
         r->election_elapsed = 0;
         if (r->cfg.check_quorum) {
             if (!rl_raft_quorum_active(r)) {
+                rl_raft_trace(r, RL_RAFT_TRACE_INFO,
+                              "stepping down in term %" PRIu64
+                              ": a majority was not heard from within an "
+                              "election timeout",
+                              r->term);
                 rl_raft_become_follower(r, r->term, 0);
                 return 0;
             }

@@ -7,7 +7,8 @@
       never changes our term (it asks about a future one); a granted
       PREVOTE_REPLY carries the term asked about; and a (pre)vote request
       that arrives while we are in a leader lease is ignored, unless it
-      carries the transfer flag.
+      carries the transfer flag (a pre-vote is then refused, naming our
+      leader, rather than ignored).
     - A lower term is stale and ignored, except that an APPEND from a stale
       leader is answered with our term (with PreVote or CheckQuorum on, a
       server may have a higher term than a leader that cannot learn it
@@ -16,8 +17,25 @@
 */
 #include "raft_internal.h"
 
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Formats a trace line only when someone listens. */
+void rl_raft_trace(rl_raft_t *r, int level, const char *format, ...)
+{
+    if (!r->cfg.trace) {
+        return;
+    }
+    char text[256];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    r->cfg.trace(r->cfg.trace_ctx, level, text);
+}
 
 /* xorshift64*: the core's own PRNG (never rand()), seeded by the host. */
 unsigned rl_raft_random(rl_raft_t *r, unsigned below)
@@ -119,6 +137,14 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
 {
     int rc = RL_ERR_BAD_REQUEST;
     rl_raft_t *r = NULL;
+    if (cfg && cfg->term > RL_RAFT_MAX_TERM) {
+        rc = RL_ERR_OUT_OF_RANGE; /* see RL_RAFT_MAX_TERM */
+        goto fail;
+    }
+    if (cfg && (cfg->known_count > RL_MAX_MEMBERS ||
+                (cfg->known_count && !cfg->known))) {
+        goto fail;
+    }
     if (!cfg || cfg->id == 0 || cfg->election_ticks < 2 ||
         cfg->heartbeat_ticks == 0 ||
         cfg->heartbeat_ticks >= cfg->election_ticks || !cfg->view.term_at ||
@@ -135,6 +161,12 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
     r->cfg.snapshot = NULL;
     r->cfg.members = NULL;
     r->cfg.member_count = 0;
+    r->cfg.known = NULL;
+    r->cfg.known_count = 0;
+    if (cfg->known_count) {
+        memcpy(r->known, cfg->known, cfg->known_count * sizeof(uint64_t));
+    }
+    r->known_count = cfg->known_count;
     if (cfg->cluster.size) {
         r->cluster = calloc(1, cfg->cluster.size + 1);
         if (!r->cluster) {
@@ -270,6 +302,45 @@ static uint64_t s_msg_term(const rl_msg_t *m)
     }
 }
 
+static bool s_known(const rl_raft_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->known_count; i++) {
+        if (r->known[i] == id) {
+            return true;
+        }
+    }
+    return r->known_count == 0;
+}
+
+/* May this server listen to msg? Raft's safety assumes messages come
+   from members, so from members of the latest or the committed
+   configuration. A non-member is heard only as a leader (APPEND,
+   SNAPSHOT), where liveness needs it (thesis 4.1: servers accept a
+   leader that is not in their configuration):
+   - while this server is not in its own configuration (waiting to be
+     added): from the servers of its address book (cfg.known), since only
+     the leader can tell it the configuration that adds it;
+   - when a member vouched for it: a lagging server whose log ends before
+     the entry that added the leader hears of it in the refusals of its
+     pre-votes, from members it knows (vote replies name the voter's
+     leader), and then follows it at that term.
+   A stranger can thus never raise a member's term, replace its leader or
+   write to its log. */
+static bool s_may_hear(rl_raft_t *r, const rl_msg_t *msg, uint64_t term)
+{
+    if (rl_raft_member(&r->config, msg->from) ||
+        rl_raft_member(&r->base_config, msg->from)) {
+        return true;
+    }
+    if (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT) {
+        return false;
+    }
+    if (!rl_raft_member(&r->config, r->id) && s_known(r, msg->from)) {
+        return true;
+    }
+    return msg->from == r->vouched_leader && term == r->vouched_term;
+}
+
 int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
 {
     if (!msg || !rl_msg_is_peer(msg->type) || msg->from == 0 ||
@@ -283,10 +354,33 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
     }
     uint64_t term = s_msg_term(msg);
     uint8_t type = msg->type;
+    if (!s_may_hear(r, msg, term)) {
+        r->dropped_non_member++;
+        rl_raft_trace(r, RL_RAFT_TRACE_WARN,
+                      "dropped %s from node %" PRIu64
+                      ", which is not a member (term %" PRIu64 ")",
+                      rl_msg_type_name(type), msg->from, term);
+        return 0;
+    }
+    if (term > RL_RAFT_MAX_TERM ||
+        (term > r->term && term - r->term > RL_RAFT_MAX_TERM_JUMP)) {
+        r->dropped_bad_term++;
+        rl_raft_trace(r, RL_RAFT_TRACE_WARN,
+                      "dropped %s from node %" PRIu64 " with term %" PRIu64
+                      ": beyond the maximum or too far ahead of ours (%" PRIu64
+                      ")",
+                      rl_msg_type_name(type), msg->from, term, r->term);
+        return 0;
+    }
     if (term > r->term) {
         if (type == RL_MSG_PREVOTE || type == RL_MSG_VOTE) {
             if (rl_raft_in_lease(r) && !msg->body.vote.transfer) {
-                return 0;
+                /* Not even our term moves. A pre-vote is refused rather
+                   than ignored: the refusal names our leader, which a
+                   lagging candidate may not know (s_may_hear). */
+                return type == RL_MSG_PREVOTE
+                           ? rl_raft_reply_vote(r, msg, false)
+                           : 0;
             }
         }
         if (type == RL_MSG_PREVOTE ||
@@ -306,10 +400,7 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
             return rl_raft_send(r, msg->from, &reply);
         }
         if (type == RL_MSG_PREVOTE) {
-            rl_msg_t reply;
-            rl_msg_init(&reply, RL_MSG_PREVOTE_REPLY);
-            reply.body.vote_reply.term = r->term;
-            return rl_raft_send(r, msg->from, &reply);
+            return rl_raft_reply_vote(r, msg, false);
         }
         return 0;
     }
@@ -319,6 +410,13 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
         return rl_raft_step_vote(r, msg);
     case RL_MSG_PREVOTE_REPLY:
     case RL_MSG_VOTE_REPLY:
+        if (!msg->body.vote_reply.granted && msg->body.vote_reply.leader &&
+            msg->body.vote_reply.leader != r->id) {
+            /* A member names the leader of our term: heard even if it
+               is not in our configuration (s_may_hear). */
+            r->vouched_leader = msg->body.vote_reply.leader;
+            r->vouched_term = term;
+        }
         return rl_raft_step_vote_reply(r, msg);
     case RL_MSG_APPEND:
         if (r->role == RL_RAFT_LEADER) {
@@ -504,6 +602,8 @@ void rl_raft_status(const rl_raft_t *r, rl_raft_status_t *st)
     const rl_member_t *self = rl_raft_member(&r->config, r->id);
     st->member = self != NULL;
     st->voter = self && self->voter;
+    st->dropped_non_member = r->dropped_non_member;
+    st->dropped_bad_term = r->dropped_bad_term;
 }
 
 const rl_member_t *rl_raft_members(const rl_raft_t *r, size_t *count)

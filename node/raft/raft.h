@@ -68,6 +68,9 @@
     rl_raft_ready() or rl_raft_destroy(). Entries returned by the view are
     borrowed by the core until the next view call.
 
+    Tracing. An optional callback (rl_raft_config_t.trace) gets a line of
+    text for each notable event, with a level: what a host should log.
+
     Errors. Functions return 0 (RL_OK) or an rl_error_t code from rl_msg.h,
     or RL_RAFT_NOT_LEADER. Allocation failure returns RL_ERR_INTERNAL and
     leaves the core usable; nothing received from the network is asserted:
@@ -86,6 +89,22 @@
    (or a leader handing over): the host answers RL_MSG_NOT_LEADER with the
    leader id it got back. Outside the wire range of rl_error_t on purpose. */
 #define RL_RAFT_NOT_LEADER 100
+
+/* Terms a message may carry. Honest terms grow by one per election, so no
+   cluster comes near 2^48 (an election every millisecond for 8,900
+   years), while a forged term at the edge of uint64_t would leave no term
+   to campaign in: messages above the maximum are dropped, and so are
+   those more than RL_RAFT_MAX_TERM_JUMP ahead of this server's term (a
+   node restarted empty, at term 0, still follows any real cluster). */
+#define RL_RAFT_MAX_TERM      (UINT64_C(1) << 48)
+#define RL_RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
+
+/* Levels of the core's trace lines (rl_raft_config_t.trace). */
+typedef enum {
+    RL_RAFT_TRACE_WARN = 0, /* input refused or data lost: tell operators */
+    RL_RAFT_TRACE_INFO = 1, /* elections, role changes */
+    RL_RAFT_TRACE_DEBUG = 2 /* for developers */
+} rl_raft_trace_level_t;
 
 typedef struct rl_raft rl_raft_t;
 
@@ -121,7 +140,7 @@ typedef struct {
     uint64_t last_term;   /* term of that entry */
     rl_member_t *members; /* configuration as of last_index */
     size_t member_count;  /* number of members */
-    const uint8_t *data;  /* producer table, see producers.h */
+    const uint8_t *data;  /* producer table, see producers.c */
     size_t size;          /* bytes of data */
 } rl_raft_snapshot_t;
 
@@ -155,6 +174,16 @@ typedef struct {
     const rl_member_t *members;         /* bootstrap configuration (empty for a
                                            server that will be added later) */
     size_t member_count;                /* number of bootstrap members */
+    /* The host's address book: servers this one may hear as a leader
+       while it is not in its own configuration (waiting to be added).
+       At most RL_MAX_MEMBERS; none: any server. */
+    const uint64_t *known;
+    size_t known_count; /* number of ids in known */
+    /* Optional tracer: one line of text per notable event (a refused
+       message, a follower that lost data, an election), for logs and
+       debugging. Called during input calls; text is valid for the call. */
+    void (*trace)(void *ctx, int level, const char *text);
+    void *trace_ctx; /* passed to trace */
 } rl_raft_config_t;
 
 /* The work rl_raft_ready() hands out; see the ordering rules above. */
@@ -189,20 +218,22 @@ typedef struct {
 
 /* A snapshot of the core's state, for status replies and tests. */
 typedef struct {
-    uint64_t id;             /* this server */
-    rl_raft_role_t role;     /* current role */
-    uint64_t term;           /* current term */
-    uint64_t vote;           /* vote in this term */
-    uint64_t leader;         /* known leader, 0 for none */
-    uint64_t commit;         /* commit index */
-    uint64_t last_index;     /* last log index */
-    uint64_t last_term;      /* its term */
-    uint64_t persisted;      /* durable up to here */
-    uint64_t snapshot_index; /* last snapshot's index */
-    uint64_t transfer_to;    /* leadership transfer target, 0 for none */
-    size_t member_count;     /* servers in the latest configuration */
-    bool voter;              /* this server votes in that configuration */
-    bool member;             /* this server is in that configuration */
+    uint64_t id;                 /* this server */
+    rl_raft_role_t role;         /* current role */
+    uint64_t term;               /* current term */
+    uint64_t vote;               /* vote in this term */
+    uint64_t leader;             /* known leader, 0 for none */
+    uint64_t commit;             /* commit index */
+    uint64_t last_index;         /* last log index */
+    uint64_t last_term;          /* its term */
+    uint64_t persisted;          /* durable up to here */
+    uint64_t snapshot_index;     /* last snapshot's index */
+    uint64_t transfer_to;        /* leadership transfer target, 0 for none */
+    size_t member_count;         /* servers in the latest configuration */
+    bool voter;                  /* this server votes in that configuration */
+    bool member;                 /* this server is in that configuration */
+    uint64_t dropped_non_member; /* peer messages from non-members */
+    uint64_t dropped_bad_term;   /* peer messages with an impossible term */
 } rl_raft_status_t;
 
 /* Fills cfg with defaults (ticks 10/1, pre_vote and check_quorum on,
@@ -222,7 +253,17 @@ void rl_raft_destroy(rl_raft_t **self_p);
 int rl_raft_tick(rl_raft_t *self);
 
 /* A received peer message (borrowed). Invalid or stale messages are
-   ignored (returns 0); only allocation failure is an error. */
+   ignored (returns 0); only allocation failure is an error. Raft's safety
+   assumes messages come from members, so a message from a server in
+   neither the latest nor the committed configuration is dropped (counted
+   in status.dropped_non_member, traced). Only a leader's APPEND and
+   SNAPSHOT are heard from a non-member, where liveness needs it: by a
+   server not in its own configuration (waiting to be added) from a
+   server of its address book (cfg.known), and by a lagging server from
+   the leader a member named in a refused vote (the leader was added by an
+   entry it lacks). A term
+   above RL_RAFT_MAX_TERM, or more than RL_RAFT_MAX_TERM_JUMP ahead of
+   ours, is dropped too (status.dropped_bad_term). */
 int rl_raft_step(rl_raft_t *self, const rl_msg_t *msg);
 
 /* Appends a batch of user entries (data/size of each used, borrowed).

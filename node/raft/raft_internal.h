@@ -157,6 +157,18 @@ struct rl_raft {
     bool snap_taken;          /* a snapshot was taken */
     uint64_t commit_reported; /* commit in the last ready */
 
+    /* The host's address book (cfg.known), copied. */
+    uint64_t known[RL_MAX_MEMBERS];
+    size_t known_count;
+
+    /* A leader a member named in a refused vote (raft.c s_may_hear). */
+    uint64_t vouched_leader; /* its id, 0 for none */
+    uint64_t vouched_term;   /* the term it leads */
+
+    /* Refused input (rl_raft_status). */
+    uint64_t dropped_non_member; /* messages from non-members */
+    uint64_t dropped_bad_term;   /* messages with an impossible term */
+
     /* The batch handed out, released at the next ready. */
     rl_raft_envelope_t *out_msgs;
     size_t out_msg_count;
@@ -165,6 +177,8 @@ struct rl_raft {
 };
 
 /* raft.c */
+void rl_raft_trace(rl_raft_t *r, int level, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 unsigned rl_raft_random(rl_raft_t *r, unsigned below);
 int rl_raft_send(rl_raft_t *r, uint64_t to, rl_msg_t *msg);
 void rl_raft_become_follower(rl_raft_t *r, uint64_t term, uint64_t leader);
@@ -186,6 +200,7 @@ bool rl_raft_log_up_to_date(rl_raft_t *r, uint64_t last_index,
 void rl_raft_reset_timeout(rl_raft_t *r);
 int rl_raft_campaign(rl_raft_t *r, bool pre, bool transfer);
 int rl_raft_step_vote(rl_raft_t *r, const rl_msg_t *msg);
+int rl_raft_reply_vote(rl_raft_t *r, const rl_msg_t *msg, bool granted);
 int rl_raft_step_vote_reply(rl_raft_t *r, const rl_msg_t *msg);
 int rl_raft_step_timeout_now(rl_raft_t *r, const rl_msg_t *msg);
 bool rl_raft_in_lease(rl_raft_t *r);

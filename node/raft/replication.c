@@ -28,6 +28,7 @@
 */
 #include "raft_internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -484,6 +485,14 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
            matches. Lowering match is always safe (it only delays
            commits); a stale rejection, reordered from before match
            rose, costs one extra probe. */
+        rl_raft_trace(r, RL_RAFT_TRACE_WARN,
+                      "node %" PRIu64 " lacks entries it acknowledged (up to "
+                      "%" PRIu64 "; it has %s %" PRIu64 "): it restarted "
+                      "without them; sending them again",
+                      pr->id, pr->match,
+                      a->conflict_term == 0 ? "entries up to" : "a conflict at",
+                      a->conflict_term == 0 ? a->conflict_index - 1
+                                            : a->conflict_index);
         pr->match = a->conflict_term == 0 ? a->conflict_index - 1 : 0;
         if (next > a->conflict_index) {
             next = a->conflict_index;

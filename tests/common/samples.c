@@ -67,9 +67,9 @@ static void s_build(void)
     m = s_add(RL_MSG_VOTE);
     m->body.vote = (rl_vote_t){0, 0, 0, false};
     m = s_add(RL_MSG_PREVOTE_REPLY);
-    m->body.vote_reply = (rl_vote_reply_t){6, true};
+    m->body.vote_reply = (rl_vote_reply_t){6, true, 0};
     m = s_add(RL_MSG_VOTE_REPLY);
-    m->body.vote_reply = (rl_vote_reply_t){0, false};
+    m->body.vote_reply = (rl_vote_reply_t){7, false, 3};
     m = s_add(RL_MSG_APPEND); /* heartbeat: no entries */
     m->body.append = (rl_append_t){2, 10, 2, 9, NULL, 0};
     m = s_add(RL_MSG_APPEND);

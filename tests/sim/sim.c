@@ -879,6 +879,15 @@ void sim_options_default(sim_options_t *o)
     o->max_delay = 5;
 }
 
+/* The core's trace lines, with RL_SIM_TRACE. */
+static void s_trace(void *ctx, int level, const char *text)
+{
+    sim_node_t *n = ctx;
+    (void)level;
+    fprintf(stderr, "t=%" PRIu64 " node %" PRIu64 " trace: %s\n", n->sim->now,
+            n->id, text);
+}
+
 static void s_start(sim_t *s, sim_node_t *n)
 {
     rl_raft_config_t cfg;
@@ -905,6 +914,17 @@ static void s_start(sim_t *s, sim_node_t *n)
     cfg.view.last_index = v_last;
     cfg.view.term_at = v_term;
     cfg.view.read = v_read;
+    /* The address book: every id a simulated node may have. */
+    uint64_t known[SIM_MAX_NODES];
+    for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
+        known[i] = i + 1;
+    }
+    cfg.known = known;
+    cfg.known_count = SIM_MAX_NODES;
+    if (s->trace) {
+        cfg.trace = s_trace;
+        cfg.trace_ctx = n;
+    }
     cfg.term = n->hs_term;
     cfg.vote = n->hs_vote;
     if (n->has_snap) {
