@@ -1289,6 +1289,33 @@ static void s_warn(void *arg, const char *message)
     rl_logf(RL_LOG_WARN, "storage: %s", message);
 }
 
+/* The core's trace lines go to the log: warnings (refused messages, a
+   follower that lost data) at most 10 a second, with a count of those
+   suppressed, since a stranger can trigger them at will; the rest at
+   debug. */
+static void s_trace(void *ctx, int level, const char *text)
+{
+    (void)ctx;
+    static int64_t window;
+    static unsigned shown, suppressed;
+    if (level != RL_RAFT_TRACE_WARN) {
+        rl_logf(RL_LOG_DEBUG, "raft: %s", text);
+        return;
+    }
+    int64_t now = zclock_mono();
+    if (now - window >= 1000) {
+        if (suppressed)
+            rl_logf(RL_LOG_WARN, "raft: %u similar warnings suppressed",
+                    suppressed);
+        window = now;
+        shown = suppressed = 0;
+    }
+    if (shown++ < 10)
+        rl_logf(RL_LOG_WARN, "raft: %s", text);
+    else
+        suppressed++;
+}
+
 /* Restores the core from the log's hard state and snapshot. */
 static int s_open_core(rl_node_t *self, char *err)
 {
@@ -1313,6 +1340,15 @@ static int s_open_core(rl_node_t *self, char *err)
     }
     cfg.members = boot;
     cfg.member_count = self->config.join ? 0 : self->config.member_count;
+    /* The --member flags are the address book: those nodes are heard
+       even before a configuration names them (a joining node). */
+    uint64_t known[RL_MAX_MEMBERS];
+    for (size_t i = 0; i < self->config.member_count; i++)
+        known[i] = self->config.members[i].id;
+    cfg.known = known;
+    cfg.known_count = self->config.member_count;
+    cfg.trace = s_trace;
+    cfg.trace_ctx = self;
 
     rl_log_snapshot_t stored;
     rl_raft_snapshot_t snapshot;
@@ -1341,6 +1377,15 @@ static int s_open_core(rl_node_t *self, char *err)
     int rc = 0;
     self->raft = rl_raft_new(&cfg, &rc);
     rl_msg_close(&members);
+    if (!self->raft && rc == RL_ERR_OUT_OF_RANGE) {
+        snprintf(err, 512,
+                 "the term saved in %.120s, %" PRIu64 ", is above the maximum "
+                 "a cluster can reach (2^48): a forged message made an "
+                 "older version save it; move this data directory away and "
+                 "start the node empty, it catches up from the leader",
+                 self->config.data_dir, cfg.term);
+        return -1;
+    }
     if (!self->raft) {
         snprintf(err, 512,
                  "cannot restore the Raft state from %.120s (%s); run "

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "rl_codec.h"
 #include "rl_msg.h"
 
 typedef struct {
@@ -83,9 +84,10 @@ int rl_peers_connect(rl_peers_t *self, uint64_t id, const char *endpoint)
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     if (!dealer)
         return -1;
-    char identity[24];
-    snprintf(identity, sizeof(identity), "%" PRIu64, self->self_id);
-    zsock_set_identity(dealer, identity);
+    /* No routing id: the peer's ROUTER gives each connection its own, so
+       a stranger that connects claiming "3" cannot take node 3's place
+       (a ROUTER refuses a second connection with a routing id in use).
+       Who sent a message is its `from` field, checked by the core. */
     zsock_set_linger(dealer, 0);
     zsock_set_sndhwm(dealer, RL_PEERS_QUEUE);
     /* Queue nothing toward a peer we are not connected to: after a crash
@@ -122,19 +124,67 @@ int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size)
     return rc < 0 ? -1 : 0;
 }
 
+/* A client's request ([routing id][empty][payload], as REQ sends it)
+   came to the peer port: someone gave a client this node's peer endpoint
+   by mistake. Answer with an ERROR that says so, rather than leave the
+   client waiting for a reply that never comes. */
+static void s_reply_misdirected(rl_peers_t *self, zmsg_t *request)
+{
+    zframe_t *routing = zmsg_pop(request);
+    zframe_t *empty = zmsg_pop(request);
+    zframe_t *payload = zmsg_pop(request);
+    /* The request id, when it can be read, so the client matches it. */
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    rl_codec_decode(zframe_data(payload), zframe_size(payload), &msg, err);
+    uint64_t id = msg.id;
+    rl_msg_close(&msg);
+    char text[256];
+    snprintf(text, sizeof(text),
+             "this is the peer port of raftlog node %" PRIu64 ", where "
+             "nodes talk to each other; connect clients to a node's client "
+             "endpoint or to the broker",
+             self->self_id);
+    rl_msg_t reply;
+    rl_msg_init(&reply, RL_MSG_ERROR);
+    reply.id = id;
+    reply.body.error.code = RL_ERR_BAD_REQUEST;
+    reply.body.error.message = rl_str(text);
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    if (rl_codec_encode(&reply, &buf, NULL) == 0) {
+        zmsg_t *out = zmsg_new();
+        zmsg_append(out, &routing);
+        zmsg_append(out, &empty);
+        zmsg_addmem(out, buf.data, buf.size);
+        zmsg_send(&out, self->router); /* dropped if it went away */
+        zmsg_destroy(&out);
+    }
+    rl_buf_close(&buf);
+    zframe_destroy(&routing);
+    zframe_destroy(&empty);
+    zframe_destroy(&payload);
+}
+
 int rl_peers_recv(rl_peers_t *self, zframe_t **frame)
 {
     while (zsock_events(self->router) & ZMQ_POLLIN) {
         zmsg_t *msg = zmsg_recv(self->router);
         if (!msg)
             return -1;
-        /* [routing id][payload]; anything else is not a DEALER of ours. */
+        /* [routing id][payload] from a peer's DEALER. */
         if (zmsg_size(msg) == 2) {
-            zframe_t *identity = zmsg_pop(msg);
-            zframe_destroy(&identity);
+            zframe_t *routing = zmsg_pop(msg);
+            zframe_destroy(&routing);
             *frame = zmsg_pop(msg);
             zmsg_destroy(&msg);
             return 0;
+        }
+        /* [routing id][empty][payload]: a client at the wrong port. */
+        if (zmsg_size(msg) == 3) {
+            zmsg_first(msg);
+            if (zframe_size(zmsg_next(msg)) == 0)
+                s_reply_misdirected(self, msg);
         }
         zmsg_destroy(&msg);
     }

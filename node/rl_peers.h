@@ -8,7 +8,11 @@
     (send high-water mark), ZMQ_IMMEDIATE keeps it from queueing toward a
     peer it has never reached, and a full queue drops the message — Raft
     retries by design. ZeroMQ reconnects by itself, so a peer that comes
-    back is talked to again without operator action.
+    back is talked to again without operator action. The DEALERs carry no
+    routing id of their own: a connection cannot claim to be a node, so
+    no stranger can squat a node's place on the ROUTER; a message's sender
+    is its `from` field, which the Raft core checks against the
+    configuration.
 */
 #ifndef RL_PEERS_H
 #define RL_PEERS_H
@@ -44,7 +48,8 @@ int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size);
 
 /* Receives one message without blocking: *frame gets the payload (the
    caller destroys it). Returns 0, or -1 when nothing is waiting. Messages
-   of the wrong shape are dropped here. */
+   of the wrong shape are dropped here; a client's request (a REQ
+   envelope) is answered with an ERROR saying this is a peer port. */
 int rl_peers_recv(rl_peers_t *self, zframe_t **frame);
 
 #endif

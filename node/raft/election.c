@@ -12,7 +12,7 @@
       force the term up and depose a working leader.
     - CheckQuorum and leader lease (thesis 6.2, 9.6): a leader that has not
       heard from a majority within an election timeout steps down; a server
-      that heard from a leader within the election timeout ignores
+      that heard from a leader within the election timeout refuses
       (pre)vote requests, unless the candidate was told to run by the
       leader (TIMEOUT_NOW, transfer flag). This is also what stops a
       removed server from disrupting the cluster (thesis 4.2.3).

@@ -6,9 +6,9 @@
     - A higher term makes us a follower of that term, except: a PREVOTE
       never changes our term (it asks about a future one); a granted
       PREVOTE_REPLY carries the term asked about; and a (pre)vote request
-      that arrives while we are in a leader lease is ignored, unless it
-      carries the transfer flag (a pre-vote is then refused, naming our
-      leader, rather than ignored).
+      that arrives while we are in a leader lease is refused without a
+      term change, unless it carries the transfer flag (the refusal names
+      our leader, which a lagging candidate may not know).
     - A lower term is stale and ignored, except that an APPEND from a stale
       leader is answered with our term (with PreVote or CheckQuorum on, a
       server may have a higher term than a leader that cannot learn it
@@ -309,36 +309,28 @@ static bool s_known(const rl_raft_t *r, uint64_t id)
             return true;
         }
     }
-    return r->known_count == 0;
+    return false;
 }
 
 /* May this server listen to msg? Raft's safety assumes messages come
-   from members, so from members of the latest or the committed
-   configuration. A non-member is heard only as a leader (APPEND,
-   SNAPSHOT), where liveness needs it (thesis 4.1: servers accept a
-   leader that is not in their configuration):
-   - while this server is not in its own configuration (waiting to be
-     added): from the servers of its address book (cfg.known), since only
-     the leader can tell it the configuration that adds it;
-   - when a member vouched for it: a lagging server whose log ends before
-     the entry that added the leader hears of it in the refusals of its
-     pre-votes, from members it knows (vote replies name the voter's
-     leader), and then follows it at that term.
+   from members: members of the latest or the committed configuration,
+   and the servers of the host's address book (its --member flags: the
+   cluster as the operator configured this node; a server waiting to be
+   added learns of the cluster from there). One more, as a leader only
+   (APPEND, SNAPSHOT), where liveness needs it (thesis 4.1: servers accept
+   a leader that is not in their configuration): a leader added by an
+   entry this lagging server lacks, once a member named it in the refusal
+   of a vote (vote replies name the voter's leader), at that term.
    A stranger can thus never raise a member's term, replace its leader or
    write to its log. */
 static bool s_may_hear(rl_raft_t *r, const rl_msg_t *msg, uint64_t term)
 {
     if (rl_raft_member(&r->config, msg->from) ||
-        rl_raft_member(&r->base_config, msg->from)) {
+        rl_raft_member(&r->base_config, msg->from) || s_known(r, msg->from)) {
         return true;
     }
-    if (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT) {
-        return false;
-    }
-    if (!rl_raft_member(&r->config, r->id) && s_known(r, msg->from)) {
-        return true;
-    }
-    return msg->from == r->vouched_leader && term == r->vouched_term;
+    return (msg->type == RL_MSG_APPEND || msg->type == RL_MSG_SNAPSHOT) &&
+           msg->from == r->vouched_leader && term == r->vouched_term;
 }
 
 int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
@@ -372,15 +364,21 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
                       rl_msg_type_name(type), msg->from, term, r->term);
         return 0;
     }
+    if ((type == RL_MSG_PREVOTE_REPLY || type == RL_MSG_VOTE_REPLY) &&
+        !msg->body.vote_reply.granted && msg->body.vote_reply.leader &&
+        msg->body.vote_reply.leader != r->id) {
+        /* A member names the leader of its term: heard as a leader even
+           if it is not in our configuration (s_may_hear). */
+        r->vouched_leader = msg->body.vote_reply.leader;
+        r->vouched_term = term;
+    }
     if (term > r->term) {
         if (type == RL_MSG_PREVOTE || type == RL_MSG_VOTE) {
             if (rl_raft_in_lease(r) && !msg->body.vote.transfer) {
-                /* Not even our term moves. A pre-vote is refused rather
+                /* Not even our term moves. The request is refused rather
                    than ignored: the refusal names our leader, which a
                    lagging candidate may not know (s_may_hear). */
-                return type == RL_MSG_PREVOTE
-                           ? rl_raft_reply_vote(r, msg, false)
-                           : 0;
+                return rl_raft_reply_vote(r, msg, false);
             }
         }
         if (type == RL_MSG_PREVOTE ||
@@ -410,13 +408,6 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
         return rl_raft_step_vote(r, msg);
     case RL_MSG_PREVOTE_REPLY:
     case RL_MSG_VOTE_REPLY:
-        if (!msg->body.vote_reply.granted && msg->body.vote_reply.leader &&
-            msg->body.vote_reply.leader != r->id) {
-            /* A member names the leader of our term: heard even if it
-               is not in our configuration (s_may_hear). */
-            r->vouched_leader = msg->body.vote_reply.leader;
-            r->vouched_term = term;
-        }
         return rl_raft_step_vote_reply(r, msg);
     case RL_MSG_APPEND:
         if (r->role == RL_RAFT_LEADER) {

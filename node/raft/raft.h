@@ -174,9 +174,9 @@ typedef struct {
     const rl_member_t *members;         /* bootstrap configuration (empty for a
                                            server that will be added later) */
     size_t member_count;                /* number of bootstrap members */
-    /* The host's address book: servers this one may hear as a leader
-       while it is not in its own configuration (waiting to be added).
-       At most RL_MAX_MEMBERS; none: any server. */
+    /* The host's address book: servers this one hears besides the
+       members of its configurations (a server waiting to be added learns
+       of the cluster from them). At most RL_MAX_MEMBERS. */
     const uint64_t *known;
     size_t known_count; /* number of ids in known */
     /* Optional tracer: one line of text per notable event (a refused
@@ -255,13 +255,12 @@ int rl_raft_tick(rl_raft_t *self);
 /* A received peer message (borrowed). Invalid or stale messages are
    ignored (returns 0); only allocation failure is an error. Raft's safety
    assumes messages come from members, so a message from a server in
-   neither the latest nor the committed configuration is dropped (counted
-   in status.dropped_non_member, traced). Only a leader's APPEND and
-   SNAPSHOT are heard from a non-member, where liveness needs it: by a
-   server not in its own configuration (waiting to be added) from a
-   server of its address book (cfg.known), and by a lagging server from
-   the leader a member named in a refused vote (the leader was added by an
-   entry it lacks). A term
+   neither the latest nor the committed configuration nor the host's
+   address book (cfg.known) is dropped (counted in
+   status.dropped_non_member, traced). One exception, as liveness needs
+   it: a lagging server hears a leader's APPEND and SNAPSHOT once a member
+   named that leader in a refused vote (it was added by an entry the
+   lagging server lacks). A term
    above RL_RAFT_MAX_TERM, or more than RL_RAFT_MAX_TERM_JUMP ahead of
    ours, is dropped too (status.dropped_bad_term). */
 int rl_raft_step(rl_raft_t *self, const rl_msg_t *msg);

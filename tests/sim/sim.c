@@ -914,13 +914,15 @@ static void s_start(sim_t *s, sim_node_t *n)
     cfg.view.last_index = v_last;
     cfg.view.term_at = v_term;
     cfg.view.read = v_read;
-    /* The address book: every id a simulated node may have. */
+    /* The address book, as operators give it: the bootstrap members to
+       each of them; to a node added later, the nodes there were then. */
     uint64_t known[SIM_MAX_NODES];
-    for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
+    size_t known_count = n->boot ? s->boot_count : n->id;
+    for (size_t i = 0; i < known_count; i++) {
         known[i] = i + 1;
     }
     cfg.known = known;
-    cfg.known_count = SIM_MAX_NODES;
+    cfg.known_count = known_count;
     if (s->trace) {
         cfg.trace = s_trace;
         cfg.trace_ctx = n;

@@ -205,6 +205,71 @@ test_a_server_waiting_to_be_added_hears_only_its_address_book(void **state)
     sim_destroy(&s);
 }
 
+/* Runs until the leader commits index (other nodes may be cut off). */
+static bool s_leader_commits(sim_t *s, uint64_t index)
+{
+    for (unsigned t = 0; t < 200; t++) {
+        uint64_t l = sim_leader(s);
+        if (index > 0 && l && s_status(s, l).commit >= index) {
+            return true;
+        }
+        sim_run(s, 10);
+    }
+    return false;
+}
+
+static void
+test_a_lagging_member_hears_a_leader_it_never_knew_once_a_member_names_it(
+    void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 205);
+    uint64_t l = sim_wait_leader(s, 2000);
+    assert_true(s_leader_commits(s, sim_propose_leader(s, 1, 1000)));
+    uint64_t lagging = l == 3 ? 2 : 3;
+    sim_isolate(s, lagging);
+    /* A new server joins (the lagging one neither has the entry that adds
+       it nor has it in its address book) and is handed the leadership. */
+    uint64_t added = sim_add_node(s);
+    rl_member_t member = {.id = added,
+                          .voter = false,
+                          .peer_addr = rl_str("sim"),
+                          .client_addr = rl_str("sim")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, l), &member), 0);
+    sim_flush(s, l);
+    bool voter = false;
+    for (unsigned t = 0; t < 300 && !voter; t++) {
+        sim_run(s, 10);
+        size_t count = 0;
+        const rl_member_t *m = rl_raft_members(sim_raft(s, l), &count);
+        for (size_t i = 0; i < count; i++) {
+            voter = voter || (m[i].id == added && m[i].voter);
+        }
+    }
+    assert_true(voter);
+    /* the promotion commits with the next entry */
+    assert_true(s_leader_commits(s, sim_propose_leader(s, 2, 1000)));
+    assert_int_equal(rl_raft_transfer(sim_raft(s, l), added), 0);
+    sim_flush(s, l);
+    for (unsigned t = 0; t < 300 && sim_leader(s) != added; t++) {
+        sim_run(s, 10);
+    }
+    assert_int_equal(sim_leader(s), added);
+    uint64_t index = sim_propose_leader(s, 3, 1000);
+    assert_true(index > 0);
+
+    /* Back on the network, the lagging member drops the stranger's
+       APPENDs until a member it knows refuses its pre-vote naming the
+       leader; then it follows and catches up. */
+    sim_heal(s);
+    assert_true(sim_wait_commit(s, index, 5000));
+    assert_int_equal(sim_count_value(s, lagging, 3), 1);
+    assert_int_equal(sim_leader(s), added);
+    assert_true(s_status(s, lagging).dropped_non_member > 0);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 /* A random stranger's message: any type, any term among the dangerous
    ones, random fields, sometimes entries. */
 static void s_inject(sim_t *s, rl_entry_t *entries, uint8_t *payload)
@@ -306,6 +371,8 @@ int main(void)
             test_forged_maximum_terms_then_a_whole_cluster_restart_elect_a_leader),
         cmocka_unit_test(
             test_a_server_waiting_to_be_added_hears_only_its_address_book),
+        cmocka_unit_test(
+            test_a_lagging_member_hears_a_leader_it_never_knew_once_a_member_names_it),
         cmocka_unit_test(
             test_a_hostile_stranger_injecting_random_and_extreme_terms_never_stops_progress),
     };
