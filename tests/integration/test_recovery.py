@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""A node that lost its data catches up again from the same leader.
+
+What docs/STORAGE.md tells an operator to do with a corrupt data
+directory (move it away and start the node empty), and what a segment
+cut short does (the node restarts with a warning, a few entries short):
+in both cases the leader holds a match index above what the follower now
+has, and must believe the follower and resend, from the log or by
+snapshot, without an election.
+
+usage: test_recovery.py --binary PATH/raftlog-node TEST
+       test_recovery.py --list
+"""
+import glob
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Cluster, check, run_tests, wait_for  # noqa: E402
+
+BINARY = None
+
+
+def s_follower(c, leader):
+    return next(i for i in c.nodes if i != leader)
+
+
+def s_caught_up(c, i, last):
+    status = c.status(i) or {}
+    return status.get("last", 0) >= last and status.get("commit", 0) >= last
+
+
+def s_assert_same_leader(c, leader, term):
+    status = c.status(leader)
+    check(status["role"] == "leader" and status["term"] == term,
+          "leadership moved: %r (was node %d, term %d)" %
+          (status, leader, term))
+
+
+def test_a_follower_restarted_with_an_empty_data_directory_catches_up():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        for k in range(20):
+            reply = c.append([b"entry %d" % k])
+        term = c.status(leader)["term"]
+        f = s_follower(c, leader)
+        wait_for(lambda: s_caught_up(c, f, reply["last"]), 10,
+                 "node %d to have every entry" % f)
+        c.stop(f)
+        os.rename(c.nodes[f].data_dir, c.nodes[f].data_dir + ".moved")
+        c.start(f)
+        wait_for(lambda: s_caught_up(c, f, reply["last"]), 15,
+                 "node %d, started empty, to catch up" % f)
+        s_assert_same_leader(c, leader, term)
+        entries = c.read_all(f)
+        check([e[1] for e in entries] == [b"entry %d" % k for k in range(20)],
+              "node %d serves %r" % (f, entries))
+
+
+def s_cut_last_record(data_dir):
+    """Cuts the newest segment in the middle of its last record (the
+    record layout of docs/STORAGE.md); returns the index it held."""
+    segment = sorted(glob.glob(os.path.join(data_dir, "*.log")))[-1]
+    with open(segment, "rb") as f:
+        data = f.read()
+    offset, last = 32, None
+    while offset + 8 <= len(data):
+        length = struct.unpack_from("<I", data, offset + 4)[0]
+        if length == 0 or offset + 8 + length > len(data):
+            break
+        last = (offset, length, struct.unpack_from("<Q", data, offset + 8)[0])
+        offset += 8 + length
+    check(last is not None, "no record in %s" % segment)
+    start, length, index = last
+    with open(segment, "r+b") as f:
+        f.truncate(start + 8 + length // 2)
+    return index
+
+
+def test_a_follower_whose_last_record_was_cut_gets_it_again():
+    with Cluster(3, BINARY) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        for k in range(10):
+            reply = c.append([b"entry %d" % k])
+        term = c.status(leader)["term"]
+        f = s_follower(c, leader)
+        wait_for(lambda: s_caught_up(c, f, reply["last"]), 10,
+                 "node %d to have every entry" % f)
+        c.stop(f)
+        cut = s_cut_last_record(c.nodes[f].data_dir)
+        check(cut == reply["last"], "cut index %d, last %d" %
+              (cut, reply["last"]))
+        c.start(f)
+        wait_for(lambda: (c.status(f) or {}).get("last", 0) >= cut - 1, 10,
+                 "node %d to restart" % f)
+        wait_for(lambda: s_caught_up(c, f, reply["last"]), 15,
+                 "node %d to get index %d again" % (f, cut))
+        s_assert_same_leader(c, leader, term)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests(globals(), sys.argv[1:], {"--binary": "BINARY"}))
