@@ -108,19 +108,6 @@ int rl_raft_members_copy(rl_raft_members_t *dst, const rl_member_t *src,
     return 0;
 }
 
-static void s_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
                           size_t *size)
 {
@@ -132,22 +119,20 @@ int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
     if (!p) {
         return RL_ERR_INTERNAL;
     }
-    s_put32(p, RL_CONFIG_MAGIC);
-    s_put32(p + 4, (uint32_t)c->count);
+    rl_raft_put32(p, RL_CONFIG_MAGIC);
+    rl_raft_put32(p + 4, (uint32_t)c->count);
     uint8_t *q = p + 8;
     for (size_t i = 0; i < c->count; i++) {
         const rl_member_t *m = &c->members[i];
-        for (int b = 0; b < 8; b++) {
-            q[b] = (uint8_t)(m->id >> (8 * b));
-        }
+        rl_raft_put64(q, m->id);
         q[8] = m->voter ? 1 : 0;
         q += 9;
-        s_put32(q, (uint32_t)m->peer_addr.size);
+        rl_raft_put32(q, (uint32_t)m->peer_addr.size);
         if (m->peer_addr.size) {
             memcpy(q + 4, m->peer_addr.ptr, m->peer_addr.size);
         }
         q += 4 + m->peer_addr.size;
-        s_put32(q, (uint32_t)m->client_addr.size);
+        rl_raft_put32(q, (uint32_t)m->client_addr.size);
         if (m->client_addr.size) {
             memcpy(q + 4, m->client_addr.ptr, m->client_addr.size);
         }
@@ -164,10 +149,10 @@ int rl_raft_config_decode(const uint8_t *data, size_t size,
                           rl_raft_members_t *c)
 {
     rl_member_t members[RL_MAX_MEMBERS];
-    if (!data || size < 8 || s_get32(data) != RL_CONFIG_MAGIC) {
+    if (!data || size < 8 || rl_raft_get32(data) != RL_CONFIG_MAGIC) {
         return RL_ERR_BAD_REQUEST;
     }
-    uint32_t count = s_get32(data + 4);
+    uint32_t count = rl_raft_get32(data + 4);
     if (count > RL_MAX_MEMBERS) {
         return RL_ERR_BAD_REQUEST;
     }
@@ -176,11 +161,7 @@ int rl_raft_config_decode(const uint8_t *data, size_t size,
         if (size - pos < 13) {
             return RL_ERR_BAD_REQUEST;
         }
-        uint64_t id = 0;
-        for (int b = 7; b >= 0; b--) {
-            id = (id << 8) | data[pos + b];
-        }
-        members[i].id = id;
+        members[i].id = rl_raft_get64(data + pos);
         members[i].voter = data[pos + 8] != 0;
         pos += 9;
         rl_str_t *strs[2] = {&members[i].peer_addr, &members[i].client_addr};
@@ -188,7 +169,7 @@ int rl_raft_config_decode(const uint8_t *data, size_t size,
             if (size - pos < 4) {
                 return RL_ERR_BAD_REQUEST;
             }
-            uint32_t len = s_get32(data + pos);
+            uint32_t len = rl_raft_get32(data + pos);
             pos += 4;
             if (len > RL_MAX_ENDPOINT || size - pos < len) {
                 return RL_ERR_BAD_REQUEST;

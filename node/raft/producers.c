@@ -89,38 +89,6 @@ int rl_raft_producers_copy(rl_raft_producers_t *dst,
     return 0;
 }
 
-static void s_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void s_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint64_t s_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 int rl_raft_producers_encode(const rl_raft_producers_t *t, uint8_t **data,
                              size_t *size)
 {
@@ -129,14 +97,14 @@ int rl_raft_producers_encode(const rl_raft_producers_t *t, uint8_t **data,
     if (!p) {
         return RL_ERR_INTERNAL;
     }
-    s_put32(p, RL_PRODUCERS_MAGIC);
-    s_put32(p + 4, (uint32_t)t->count);
+    rl_raft_put32(p, RL_PRODUCERS_MAGIC);
+    rl_raft_put32(p + 4, (uint32_t)t->count);
     for (size_t i = 0; i < t->count; i++) {
         uint8_t *q = p + 8 + i * 32;
-        s_put64(q, t->items[i].id);
-        s_put64(q + 8, t->items[i].seq);
-        s_put64(q + 16, t->items[i].first);
-        s_put64(q + 24, t->items[i].last);
+        rl_raft_put64(q, t->items[i].id);
+        rl_raft_put64(q + 8, t->items[i].seq);
+        rl_raft_put64(q + 16, t->items[i].first);
+        rl_raft_put64(q + 24, t->items[i].last);
     }
     *data = p;
     *size = n;
@@ -152,17 +120,17 @@ int rl_raft_producers_decode(rl_raft_producers_t *t, const uint8_t *data,
     if (size == 0) {
         return 0;
     }
-    if (size < 8 || s_get32(data) != RL_PRODUCERS_MAGIC) {
+    if (size < 8 || rl_raft_get32(data) != RL_PRODUCERS_MAGIC) {
         return RL_ERR_BAD_REQUEST;
     }
-    uint32_t count = s_get32(data + 4);
+    uint32_t count = rl_raft_get32(data + 4);
     if ((size - 8) / 32 != count || (size - 8) % 32 != 0) {
         return RL_ERR_BAD_REQUEST;
     }
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *q = data + 8 + (size_t)i * 32;
-        rl_raft_producers_apply(t, s_get64(q), s_get64(q + 8), s_get64(q + 16),
-                                s_get64(q + 24));
+        rl_raft_producers_apply(t, rl_raft_get64(q), rl_raft_get64(q + 8),
+                                rl_raft_get64(q + 16), rl_raft_get64(q + 24));
     }
     return 0;
 }

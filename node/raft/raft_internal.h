@@ -9,6 +9,37 @@
 
 #include "raft.h"
 
+#include <endian.h>
+#include <string.h>
+
+/* Fixed-width little-endian fields of the core's encodings (CONFIG
+   entries, the producer table), at any alignment. */
+static inline void rl_raft_put32(uint8_t *p, uint32_t v)
+{
+    v = htole32(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline void rl_raft_put64(uint8_t *p, uint64_t v)
+{
+    v = htole64(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t rl_raft_get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return le32toh(v);
+}
+
+static inline uint64_t rl_raft_get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return le64toh(v);
+}
+
 #define RL_RAFT_MAX_INFLIGHT 64
 
 /* A configuration: members with copies of their endpoints kept inline, so
