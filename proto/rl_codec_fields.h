@@ -2,7 +2,8 @@
     proto/: the table of fields of every message type (one table drives both
     directions, so they cannot disagree about a name, a type or a limit) and
     the error context that turns a failure into "TYPE: what went wrong".
-    Not installed and not on any include path outside proto/.
+    Not installed; on the include path only of what compiles proto's own
+    sources (rl_proto, libraftlog's objects, the fuzzer).
 */
 #ifndef RL_CODEC_FIELDS_H
 #define RL_CODEC_FIELDS_H
