@@ -12,4 +12,9 @@ int bench_storage(int argc, char **argv);
    ...: closed- or open-loop appends against a running cluster. */
 int bench_append(int argc, char **argv);
 
+/* raftlog-bench codec [--iterations N]: ns per decode of a 256-entry
+   APPEND_REQUEST and a 1024-entry peer APPEND (instruction counts with
+   callgrind: see bench_codec.c). */
+int bench_codec(int argc, char **argv);
+
 #endif

@@ -16,6 +16,8 @@ static const s_command_t s_commands[] = {
      "append-only file log: appends/s, MB/s, fsyncs/s vs the raw disk"},
     {"append", bench_append,
      "a running cluster: appends/s and latency, closed or open loop"},
+    {"codec", bench_codec,
+     "decoding APPEND_REQUEST and peer APPEND batches: ns per decode"},
 };
 
 static void s_usage(FILE *out)

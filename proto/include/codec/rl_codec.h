@@ -7,7 +7,10 @@
     out of range, an oversized array or string, a truncated buffer or
     trailing bytes give an error code and a message saying what was wrong;
     it never reads out of bounds, never crashes and never leaks. Unknown
-    keys are ignored so that later versions can add optional fields.
+    keys are ignored so that later versions can add optional fields, and
+    skipped without being built. Memory: decoding allocates the arrays the
+    message returns (entries, members, counters) and nothing else, whatever
+    the input's size, counts or nesting.
 
     Thread-safety: the functions keep no state; buffers belong to callers.
 */
@@ -50,7 +53,9 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err);
    Ownership: byte fields of msg point into data, which must outlive msg;
    arrays are owned by msg. Call rl_msg_close(msg) after use, whatever the
    result (on error msg owns nothing, but msg->type and msg->id are kept
-   when they could be read, so that the error reply can echo the id). */
+   when they could be read, so that the error reply can echo the id: also
+   when the bytes after them are broken; not when size is over
+   RL_MAX_MESSAGE_SIZE, which is refused unread). */
 int rl_codec_decode(const void *data, size_t size, rl_msg_t *msg, char *err);
 
 #endif

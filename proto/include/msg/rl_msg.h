@@ -65,7 +65,7 @@ typedef enum {
     RL_MSG_ERROR = 97        /* the request failed; see code */
 } rl_msg_type_t;
 
-/* Error codes, stable on the wire. The message table is in rl_codec.c
+/* Error codes, stable on the wire. The message table is in rl_msg.c
    (rl_error_name) and the meaning of each in docs/PROTOCOL.md. */
 typedef enum {
     RL_OK = 0,

@@ -1,0 +1,230 @@
+/*  rl_codec_fields.c - the table of fields of every message type, shared
+    by the encoder (rl_codec_encode.c) and the decoder (rl_codec_decode.c),
+    and the error helper both use. docs/PROTOCOL.md lists the same fields.
+*/
+#include "rl_codec_fields.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define REQ true
+#define OPT false
+#define FIELD(name, kind, req, type, member, max)                              \
+    {                                                                          \
+        name, kind, req, offsetof(type, member), 0, max, 0                     \
+    }
+#define ARRAY(name, kind, req, type, member, count, min, max)                  \
+    {                                                                          \
+        name, kind, req, offsetof(type, member), offsetof(type, count), max,   \
+            min                                                                \
+    }
+#define END                                                                    \
+    {                                                                          \
+        NULL, 0, false, 0, 0, 0, 0                                             \
+    }
+
+const rl_field_t rl_codec_member_fields[] = {
+    FIELD("id", RL_FIELD_ID, REQ, rl_member_t, id, 0),
+    FIELD("voter", RL_FIELD_BOOL, OPT, rl_member_t, voter, 0),
+    FIELD("peer", RL_FIELD_STR, OPT, rl_member_t, peer_addr, RL_MAX_ENDPOINT),
+    FIELD("client", RL_FIELD_STR, OPT, rl_member_t, client_addr,
+          RL_MAX_ENDPOINT),
+    END};
+
+const rl_field_t rl_codec_member_status_fields[] = {
+    FIELD("id", RL_FIELD_ID, REQ, rl_member_status_t, member.id, 0),
+    FIELD("voter", RL_FIELD_BOOL, OPT, rl_member_status_t, member.voter, 0),
+    FIELD("peer", RL_FIELD_STR, OPT, rl_member_status_t, member.peer_addr,
+          RL_MAX_ENDPOINT),
+    FIELD("client", RL_FIELD_STR, OPT, rl_member_status_t, member.client_addr,
+          RL_MAX_ENDPOINT),
+    FIELD("match", RL_FIELD_U64, OPT, rl_member_status_t, match_index, 0),
+    FIELD("last_contact_ms", RL_FIELD_I64, OPT, rl_member_status_t,
+          last_contact_ms, 0),
+    END};
+
+static const rl_field_t s_vote_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_vote_t, term, 0),
+    FIELD("last_index", RL_FIELD_U64, REQ, rl_vote_t, last_log_index, 0),
+    FIELD("last_term", RL_FIELD_U64, REQ, rl_vote_t, last_log_term, 0),
+    FIELD("transfer", RL_FIELD_BOOL, OPT, rl_vote_t, transfer, 0), END};
+
+static const rl_field_t s_vote_reply_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_vote_reply_t, term, 0),
+    FIELD("granted", RL_FIELD_BOOL, REQ, rl_vote_reply_t, granted, 0),
+    FIELD("leader", RL_FIELD_U64, OPT, rl_vote_reply_t, leader, 0), END};
+
+static const rl_field_t s_append_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_append_t, term, 0),
+    FIELD("prev_index", RL_FIELD_U64, REQ, rl_append_t, prev_index, 0),
+    FIELD("prev_term", RL_FIELD_U64, REQ, rl_append_t, prev_term, 0),
+    FIELD("commit", RL_FIELD_U64, REQ, rl_append_t, commit, 0),
+    ARRAY("entries", RL_FIELD_PEER_ENTRIES, REQ, rl_append_t, entries,
+          entry_count, 0, RL_MAX_BATCH_ENTRIES),
+    END};
+
+static const rl_field_t s_append_reply_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_append_reply_t, term, 0),
+    FIELD("success", RL_FIELD_BOOL, REQ, rl_append_reply_t, success, 0),
+    FIELD("match_index", RL_FIELD_U64, REQ, rl_append_reply_t, match_index, 0),
+    FIELD("conflict_term", RL_FIELD_U64, REQ, rl_append_reply_t, conflict_term,
+          0),
+    FIELD("conflict_index", RL_FIELD_U64, REQ, rl_append_reply_t,
+          conflict_index, 0),
+    END};
+
+static const rl_field_t s_snapshot_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_snapshot_t, term, 0),
+    FIELD("last_index", RL_FIELD_U64, REQ, rl_snapshot_t, last_index, 0),
+    FIELD("last_term", RL_FIELD_U64, REQ, rl_snapshot_t, last_term, 0),
+    ARRAY("members", RL_FIELD_MEMBERS, REQ, rl_snapshot_t, members,
+          member_count, 0, RL_MAX_MEMBERS),
+    FIELD("offset", RL_FIELD_U64, REQ, rl_snapshot_t, offset, 0),
+    ARRAY("data", RL_FIELD_DATA, REQ, rl_snapshot_t, data, size, 0,
+          RL_MAX_SNAPSHOT_CHUNK),
+    FIELD("done", RL_FIELD_BOOL, REQ, rl_snapshot_t, done, 0),
+    END};
+
+static const rl_field_t s_snapshot_reply_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_snapshot_reply_t, term, 0),
+    FIELD("last_index", RL_FIELD_U64, REQ, rl_snapshot_reply_t, last_index, 0),
+    FIELD("next_offset", RL_FIELD_U64, REQ, rl_snapshot_reply_t, next_offset,
+          0),
+    FIELD("done", RL_FIELD_BOOL, REQ, rl_snapshot_reply_t, done, 0), END};
+
+static const rl_field_t s_timeout_now_fields[] = {
+    FIELD("term", RL_FIELD_U64, REQ, rl_timeout_now_t, term, 0), END};
+
+static const rl_field_t s_append_request_fields[] = {
+    FIELD("producer", RL_FIELD_U64, OPT, rl_append_request_t, producer_id, 0),
+    FIELD("seq", RL_FIELD_U64, OPT, rl_append_request_t, seq, 0),
+    ARRAY("entries", RL_FIELD_CLIENT_ENTRIES, REQ, rl_append_request_t, entries,
+          entry_count, 1, RL_MAX_BATCH_ENTRIES),
+    END};
+
+static const rl_field_t s_read_request_fields[] = {
+    FIELD("from", RL_FIELD_U64, REQ, rl_read_request_t, from, 0),
+    FIELD("max_entries", RL_FIELD_U32, OPT, rl_read_request_t, max_entries, 0),
+    FIELD("max_bytes", RL_FIELD_U32, OPT, rl_read_request_t, max_bytes, 0),
+    FIELD("wait_ms", RL_FIELD_U32, OPT, rl_read_request_t, wait_ms, 0), END};
+
+static const rl_field_t s_empty_fields[] = {END};
+
+static const rl_field_t s_members_request_fields[] = {
+    FIELD("op", RL_FIELD_OP, REQ, rl_members_request_t, op, RL_MEMBERS_REMOVE),
+    FIELD("member", RL_FIELD_MEMBER, OPT, rl_members_request_t, member, 0),
+    END};
+
+static const rl_field_t s_transfer_request_fields[] = {
+    FIELD("target", RL_FIELD_U64, OPT, rl_transfer_request_t, target, 0), END};
+
+static const rl_field_t s_append_ok_fields[] = {
+    FIELD("first", RL_FIELD_U64, REQ, rl_append_ok_t, first, 0),
+    FIELD("last", RL_FIELD_U64, REQ, rl_append_ok_t, last, 0),
+    FIELD("duplicate", RL_FIELD_BOOL, OPT, rl_append_ok_t, duplicate, 0), END};
+
+static const rl_field_t s_read_ok_fields[] = {
+    ARRAY("entries", RL_FIELD_READ_ENTRIES, REQ, rl_read_ok_t, entries,
+          entry_count, 0, RL_MAX_BATCH_ENTRIES),
+    FIELD("next", RL_FIELD_U64, REQ, rl_read_ok_t, next, 0),
+    FIELD("commit", RL_FIELD_U64, REQ, rl_read_ok_t, commit, 0),
+    FIELD("first", RL_FIELD_U64, REQ, rl_read_ok_t, first, 0), END};
+
+static const rl_field_t s_status_ok_fields[] = {
+    FIELD("node", RL_FIELD_ID, REQ, rl_status_ok_t, id, 0),
+    FIELD("role", RL_FIELD_STR, REQ, rl_status_ok_t, role, 32),
+    FIELD("term", RL_FIELD_U64, REQ, rl_status_ok_t, term, 0),
+    FIELD("leader", RL_FIELD_U64, REQ, rl_status_ok_t, leader, 0),
+    FIELD("commit", RL_FIELD_U64, REQ, rl_status_ok_t, commit, 0),
+    FIELD("last", RL_FIELD_U64, REQ, rl_status_ok_t, last, 0),
+    FIELD("first", RL_FIELD_U64, REQ, rl_status_ok_t, first, 0),
+    ARRAY("members", RL_FIELD_MEMBER_STATUSES, REQ, rl_status_ok_t, members,
+          member_count, 0, RL_MAX_MEMBERS),
+    ARRAY("counters", RL_FIELD_COUNTERS, OPT, rl_status_ok_t, counters,
+          counter_count, 0, 256),
+    END};
+
+static const rl_field_t s_members_ok_fields[] = {
+    ARRAY("members", RL_FIELD_MEMBERS, REQ, rl_members_ok_t, members,
+          member_count, 0, RL_MAX_MEMBERS),
+    END};
+
+static const rl_field_t s_transfer_ok_fields[] = {
+    FIELD("leader", RL_FIELD_U64, REQ, rl_transfer_ok_t, leader, 0), END};
+
+static const rl_field_t s_not_leader_fields[] = {
+    FIELD("leader", RL_FIELD_U64, REQ, rl_not_leader_t, leader, 0),
+    FIELD("endpoint", RL_FIELD_STR, OPT, rl_not_leader_t, leader_addr,
+          RL_MAX_ENDPOINT),
+    END};
+
+static const rl_field_t s_error_fields[] = {
+    FIELD("code", RL_FIELD_U16, REQ, rl_error_reply_t, code, 0),
+    FIELD("message", RL_FIELD_STR, REQ, rl_error_reply_t, message,
+          RL_MAX_ERROR_MESSAGE),
+    FIELD("first", RL_FIELD_U64, OPT, rl_error_reply_t, first, 0), END};
+
+const rl_field_t *rl_codec_fields(int type)
+{
+    switch (type) {
+    case RL_MSG_PREVOTE:
+    case RL_MSG_VOTE:
+        return s_vote_fields;
+    case RL_MSG_PREVOTE_REPLY:
+    case RL_MSG_VOTE_REPLY:
+        return s_vote_reply_fields;
+    case RL_MSG_APPEND:
+        return s_append_fields;
+    case RL_MSG_APPEND_REPLY:
+        return s_append_reply_fields;
+    case RL_MSG_SNAPSHOT:
+        return s_snapshot_fields;
+    case RL_MSG_SNAPSHOT_REPLY:
+        return s_snapshot_reply_fields;
+    case RL_MSG_TIMEOUT_NOW:
+        return s_timeout_now_fields;
+    case RL_MSG_APPEND_REQUEST:
+        return s_append_request_fields;
+    case RL_MSG_READ_REQUEST:
+        return s_read_request_fields;
+    case RL_MSG_STATUS_REQUEST:
+        return s_empty_fields;
+    case RL_MSG_MEMBERS_REQUEST:
+        return s_members_request_fields;
+    case RL_MSG_TRANSFER_REQUEST:
+        return s_transfer_request_fields;
+    case RL_MSG_APPEND_OK:
+        return s_append_ok_fields;
+    case RL_MSG_READ_OK:
+        return s_read_ok_fields;
+    case RL_MSG_STATUS_OK:
+        return s_status_ok_fields;
+    case RL_MSG_MEMBERS_OK:
+        return s_members_ok_fields;
+    case RL_MSG_TRANSFER_OK:
+        return s_transfer_ok_fields;
+    case RL_MSG_NOT_LEADER:
+        return s_not_leader_fields;
+    case RL_MSG_ERROR:
+        return s_error_fields;
+    default:
+        return NULL;
+    }
+}
+
+const char *const rl_codec_op_names[3] = {"list", "add", "remove"};
+
+int rl_codec_fail(rl_codec_ctx_t *ctx, int code, const char *format, ...)
+{
+    if (ctx->err) {
+        int n = snprintf(ctx->err, RL_CODEC_ERROR_SIZE,
+                         "%s: ", ctx->msg ? ctx->msg : "message");
+        if (n < 0 || n >= RL_CODEC_ERROR_SIZE)
+            n = 0;
+        va_list args;
+        va_start(args, format);
+        vsnprintf(ctx->err + n, RL_CODEC_ERROR_SIZE - (size_t)n, format, args);
+        va_end(args);
+    }
+    return code;
+}

@@ -1,0 +1,88 @@
+/*  rl_codec_fields.h - what the encoder and the decoder share, private to
+    proto/: the table of fields of every message type (one table drives both
+    directions, so they cannot disagree about a name, a type or a limit) and
+    the error context that turns a failure into "TYPE: what went wrong".
+    Not installed; on the include path only of what compiles proto's own
+    sources (rl_proto, libraftlog's objects, the fuzzer).
+*/
+#ifndef RL_CODEC_FIELDS_H
+#define RL_CODEC_FIELDS_H
+
+#include "rl_codec.h"
+
+/* How a field is represented on the wire and in the struct. */
+typedef enum {
+    /* unsigned integer -> uint64_t */
+    RL_FIELD_U64,
+    /* unsigned integer -> uint32_t */
+    RL_FIELD_U32,
+    /* unsigned integer -> uint16_t */
+    RL_FIELD_U16,
+    /* unsigned integer -> uint8_t, at most max */
+    RL_FIELD_U8,
+    /* unsigned integer >= 1 -> uint64_t (node ids) */
+    RL_FIELD_ID,
+    /* signed integer -> int64_t */
+    RL_FIELD_I64,
+    /* boolean -> bool */
+    RL_FIELD_BOOL,
+    /* str or bin, at most max bytes -> rl_str_t */
+    RL_FIELD_STR,
+    /* str or bin -> const uint8_t * + size_t */
+    RL_FIELD_DATA,
+    /* "list" | "add" | "remove" -> uint8_t */
+    RL_FIELD_OP,
+    /* map of rl_codec_member_fields -> rl_member_t */
+    RL_FIELD_MEMBER,
+    /* array of member maps -> rl_member_t * + size_t */
+    RL_FIELD_MEMBERS,
+    /* array of member status maps -> rl_member_status_t * + size_t */
+    RL_FIELD_MEMBER_STATUSES,
+    /* map str -> uint -> rl_counter_t * + size_t */
+    RL_FIELD_COUNTERS,
+    /* array of [term, type, producer, seq, data] -> rl_entry_t * + size_t */
+    RL_FIELD_PEER_ENTRIES,
+    /* array of str/bin -> rl_str_t * + size_t */
+    RL_FIELD_CLIENT_ENTRIES,
+    /* array of [index, data] -> rl_entry_t * + size_t */
+    RL_FIELD_READ_ENTRIES
+} rl_field_kind_t;
+
+/* One field of a map. Offsets are into the struct the map decodes into:
+   the message body for top-level fields, rl_member_t for members. */
+typedef struct {
+    const char *name;    /* key on the wire */
+    uint8_t kind;        /* rl_field_kind_t */
+    bool required;       /* decoding fails without it; optional fields are
+                            omitted by the encoder when zero */
+    size_t offset;       /* of the value */
+    size_t count_offset; /* RL_FIELD_DATA and arrays: of the size_t count */
+    uint64_t max;        /* integers: largest value; strings: bytes;
+                            arrays: items (0: no limit beyond the type) */
+    uint64_t min;        /* arrays: fewest items */
+} rl_field_t;
+
+/* The body's fields of a message type, ending with an entry whose name is
+   NULL; NULL for an unknown type. */
+const rl_field_t *rl_codec_fields(int type);
+
+/* The fields of a member map, and of a member's line in STATUS_OK. */
+extern const rl_field_t rl_codec_member_fields[];
+extern const rl_field_t rl_codec_member_status_fields[];
+
+/* The names of rl_members_op_t values on the wire, by value. */
+extern const char *const rl_codec_op_names[3];
+
+/* What a codec call is working on, so that errors can say where. */
+typedef struct {
+    char *err;       /* caller's message buffer, may be NULL */
+    const char *msg; /* name of the message type, for messages */
+    rl_msg_t *owner; /* the message arrays are allocated for (decode) */
+} rl_codec_ctx_t;
+
+/* Records "TYPE: what went wrong" in ctx->err (when not NULL) and returns
+   code. */
+int rl_codec_fail(rl_codec_ctx_t *ctx, int code, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
