@@ -183,7 +183,11 @@ int rl_raft_step_snapshot(rl_raft_t *r, const rl_msg_t *msg)
         return 0;
     }
     if (s->last_index <= r->commit) {
-        return s_reply(r, msg->from, s->last_index, s->offset + s->size, true);
+        /* Already have it: say done (the offset is only echoed, but it
+           came from the wire, so it must not wrap). */
+        uint64_t end =
+            s->offset > UINT64_MAX - s->size ? UINT64_MAX : s->offset + s->size;
+        return s_reply(r, msg->from, s->last_index, end, true);
     }
     if (s->offset == 0) {
         rl_raft_members_t config;
