@@ -24,17 +24,14 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "rl_codec.h"
 #include "rl_front.h"
 #include "rl_logging.h"
+#include "rl_loop.h"
 
-/* Messages taken from one socket per loop turn: fair between sockets. */
-#define S_DRAIN_MAX 512
 /* Housekeeping period: heartbeats, deadlines, shutdown progress. */
 #define S_SWEEP_MS 10
 /* Polls of a dead node back off up to this period. */
@@ -90,7 +87,7 @@ typedef struct s_request {
 
 struct rl_broker {
     rl_broker_config_t config;      /* as parsed (copied) */
-    zsock_t *front;                 /* client front door (ROUTER) */
+    rl_front_t *front;              /* client front door */
     s_node_t nodes[RL_MAX_MEMBERS]; /* the nodes, in --nodes order */
     size_t node_count;              /* their number */
     zlist_t *graveyard;             /* replaced DEALERs, destroyed next sweep */
@@ -163,28 +160,13 @@ static void s_send_to_client(rl_broker_t *self, zmsg_t **envelope,
                              uint64_t client_id, rl_msg_t *msg)
 {
     msg->id = client_id;
-    rl_buf_reset(&self->buf);
-    char err[RL_CODEC_ERROR_SIZE];
-    if (rl_codec_encode(msg, &self->buf, err) != 0) {
-        rl_logf(RL_LOG_ERROR, "cannot encode a %s reply: %s",
-                rl_msg_type_name(msg->type), err);
-        zmsg_destroy(envelope);
-        return;
-    }
-    zmsg_addmem(*envelope, self->buf.data, self->buf.size);
-    /* A client that went away makes the ROUTER drop this; never blocks. */
-    zmsg_send(envelope, self->front);
-    zmsg_destroy(envelope);
+    rl_front_reply(self->front, envelope, msg);
 }
 
 static void s_error_to_client(rl_broker_t *self, zmsg_t **envelope,
                               uint64_t client_id, int code, const char *text)
 {
-    rl_msg_t msg;
-    rl_msg_init(&msg, RL_MSG_ERROR);
-    msg.body.error.code = (uint16_t)code;
-    msg.body.error.message = rl_str(text);
-    s_send_to_client(self, envelope, client_id, &msg);
+    rl_front_error(self->front, envelope, client_id, code, 0, "%s", text);
 }
 
 /* Answers r with an error and forgets it. */
@@ -690,6 +672,65 @@ static int s_node_index(rl_broker_t *self, zsock_t *reader)
     return -1;
 }
 
+/* What s_take_reply needs: the broker and the node it reads from. */
+typedef struct {
+    rl_broker_t *broker; /* the broker */
+    int index;           /* the node whose DEALER is readable */
+} s_node_reader_t;
+
+/* Takes one reply off a node's DEALER (an rl_loop_take_fn). */
+static int s_take_reply(void *arg)
+{
+    s_node_reader_t *reader = arg;
+    rl_broker_t *self = reader->broker;
+    int index = reader->index;
+    s_node_t *n = &self->nodes[index];
+    if (!(zsock_events(n->dealer) & ZMQ_POLLIN))
+        return 0;
+    zmsg_t *reply = zmsg_recv(n->dealer);
+    if (!reply)
+        return 0;
+    zframe_t *payload = zmsg_last(reply);
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    if (!payload || rl_codec_decode(zframe_data(payload), zframe_size(payload),
+                                    &msg, err) != 0) {
+        rl_logf(RL_LOG_WARN, "dropped a bad reply from %s: %s", n->endpoint,
+                payload ? err : "no frames");
+        if (payload)
+            rl_msg_close(&msg);
+        zmsg_destroy(&reply);
+        return 1;
+    }
+    bool stopping =
+        msg.type == RL_MSG_ERROR && msg.body.error.code == RL_ERR_SHUTTING_DOWN;
+    if (msg.id == n->poll_id && stopping)
+        s_node_stopping(self, index);
+    else if (!stopping)
+        s_node_heard(self, index); /* any reply is a heartbeat */
+    if (msg.id == n->poll_id) {
+        if (msg.type == RL_MSG_STATUS_OK)
+            s_learn_status(self, index, &msg.body.status_ok);
+    } else {
+        s_request_t *r = zhashx_lookup(self->table, &msg.id);
+        /* A reply to an earlier attempt on another node counts only
+           when it settles the request: an APPEND_OK there is as true
+           as one here would be. */
+        if (r && (r->node == index ||
+                  (s_final(&msg) && r->node >= 0 && r->node != index))) {
+            if (r->node != index) {
+                self->nodes[r->node].in_flight--;
+                r->node = index;
+                n->in_flight++;
+            }
+            s_on_reply(self, index, r, &msg);
+        }
+    }
+    rl_msg_close(&msg);
+    zmsg_destroy(&reply);
+    return 1;
+}
+
 static int s_on_node(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
@@ -697,150 +738,117 @@ static int s_on_node(zloop_t *loop, zsock_t *reader, void *arg)
     int index = s_node_index(self, reader);
     if (index < 0)
         return 0; /* a replaced DEALER; it is in the graveyard */
-    for (int k = 0; k < S_DRAIN_MAX && (zsock_events(reader) & ZMQ_POLLIN);
-         k++) {
-        zmsg_t *reply = zmsg_recv(reader);
-        if (!reply)
-            break;
-        zframe_t *payload = zmsg_last(reply);
-        rl_msg_t msg;
-        char err[RL_CODEC_ERROR_SIZE];
-        s_node_t *n = &self->nodes[index];
-        if (!payload || rl_codec_decode(zframe_data(payload),
-                                        zframe_size(payload), &msg, err) != 0) {
-            rl_logf(RL_LOG_WARN, "dropped a bad reply from %s: %s", n->endpoint,
-                    payload ? err : "no frames");
-            if (payload)
-                rl_msg_close(&msg);
-            zmsg_destroy(&reply);
-            continue;
-        }
-        bool stopping = msg.type == RL_MSG_ERROR &&
-                        msg.body.error.code == RL_ERR_SHUTTING_DOWN;
-        if (msg.id == n->poll_id && stopping)
-            s_node_stopping(self, index);
-        else if (!stopping)
-            s_node_heard(self, index); /* any reply is a heartbeat */
-        if (msg.id == n->poll_id) {
-            if (msg.type == RL_MSG_STATUS_OK)
-                s_learn_status(self, index, &msg.body.status_ok);
-        } else {
-            s_request_t *r = zhashx_lookup(self->table, &msg.id);
-            /* A reply to an earlier attempt on another node counts only
-               when it settles the request: an APPEND_OK there is as true
-               as one here would be. */
-            if (r && (r->node == index ||
-                      (s_final(&msg) && r->node >= 0 && r->node != index))) {
-                if (r->node != index) {
-                    self->nodes[r->node].in_flight--;
-                    r->node = index;
-                    n->in_flight++;
-                }
-                s_on_reply(self, index, r, &msg);
-            }
-        }
-        rl_msg_close(&msg);
-        zmsg_destroy(&reply);
-    }
-    return 0;
+    s_node_reader_t node_reader = {self, index};
+    return rl_loop_drain(s_take_reply, &node_reader);
 }
 
 /* ---- Requests from clients ---- */
 
-static void s_on_request(rl_broker_t *self, zmsg_t *request)
+/* Where a request goes and whether it may be sent twice. */
+static void s_classify(s_request_t *r, const rl_msg_t *msg)
 {
-    zmsg_t *envelope;
-    zframe_t *payload;
-    rl_msg_t msg;
-    char err[RL_CODEC_ERROR_SIZE];
-    int rc = rl_front_split(&request, &envelope, &payload, &msg, err);
-    if (rc == 0 && (msg.type < RL_MSG_APPEND_REQUEST ||
-                    msg.type > RL_MSG_TRANSFER_REQUEST)) {
-        rc = RL_ERR_BAD_REQUEST;
-        snprintf(err, sizeof(err),
-                 "%s is not a client request; see "
-                 "docs/PROTOCOL.md",
-                 rl_msg_type_name(msg.type));
+    switch (msg->type) {
+    case RL_MSG_APPEND_REQUEST:
+        r->route = S_TO_LEADER;
+        r->idempotent = msg->body.append_request.producer_id != 0;
+        break;
+    case RL_MSG_READ_REQUEST:
+        r->route = S_TO_ANY;
+        r->idempotent = true;
+        r->wait_ms = msg->body.read_request.wait_ms;
+        r->deadline += r->wait_ms;
+        break;
+    case RL_MSG_STATUS_REQUEST:
+        r->route = S_TO_STATUS;
+        r->idempotent = true;
+        break;
+    case RL_MSG_MEMBERS_REQUEST:
+        r->route = S_TO_LEADER;
+        r->idempotent = msg->body.members_request.op == RL_MEMBERS_LIST;
+        break;
+    default:
+        r->route = S_TO_LEADER;
+        r->idempotent = false;
     }
-    if (rc != 0) {
+}
+
+/* Takes a decoded client request into the table and sends it on, or
+   answers it at once. */
+static void s_on_request(rl_broker_t *self, rl_front_request_t *request)
+{
+    rl_msg_t *msg = &request->msg;
+    zmsg_t **envelope = &request->envelope;
+    if (request->error == 0 && (msg->type < RL_MSG_APPEND_REQUEST ||
+                                msg->type > RL_MSG_TRANSFER_REQUEST)) {
+        request->error = RL_ERR_BAD_REQUEST;
+        snprintf(request->why, sizeof(request->why),
+                 "%s is not a client request; see docs/PROTOCOL.md",
+                 rl_msg_type_name(msg->type));
+    }
+    if (request->error) {
         self->n_bad_requests++;
-        s_error_to_client(self, &envelope, msg.id, rc, err);
-    } else if (self->stopping) {
-        s_error_to_client(self, &envelope, msg.id, RL_ERR_SHUTTING_DOWN,
+        s_error_to_client(self, envelope, msg->id, request->error,
+                          request->why);
+        return;
+    }
+    if (self->stopping) {
+        s_error_to_client(self, envelope, msg->id, RL_ERR_SHUTTING_DOWN,
                           "the broker is shutting down; retry on another "
                           "broker or node");
-    } else if (self->request_count >= self->config.max_in_flight) {
+        return;
+    }
+    if (self->request_count >= self->config.max_in_flight) {
         self->n_busy++;
-        s_error_to_client(self, &envelope, msg.id, RL_ERR_BUSY,
+        s_error_to_client(self, envelope, msg->id, RL_ERR_BUSY,
                           "the broker holds too many requests; retry after "
                           "a pause");
-    } else {
-        s_request_t *r = calloc(1, sizeof(*r));
-        if (!r) {
-            s_error_to_client(self, &envelope, msg.id, RL_ERR_INTERNAL,
-                              "out of memory in the broker");
-        } else {
-            int64_t now = zclock_mono();
-            self->n_requests++;
-            r->bid = self->next_bid++;
-            r->envelope = envelope;
-            envelope = NULL;
-            r->client_id = msg.id;
-            r->type = msg.type;
-            r->node = -1;
-            r->started = now;
-            r->deadline = now + self->config.request_timeout_ms;
-            switch (msg.type) {
-            case RL_MSG_APPEND_REQUEST:
-                r->route = S_TO_LEADER;
-                r->idempotent = msg.body.append_request.producer_id != 0;
-                break;
-            case RL_MSG_READ_REQUEST:
-                r->route = S_TO_ANY;
-                r->idempotent = true;
-                r->wait_ms = msg.body.read_request.wait_ms;
-                r->deadline += r->wait_ms;
-                break;
-            case RL_MSG_STATUS_REQUEST:
-                r->route = S_TO_STATUS;
-                r->idempotent = true;
-                break;
-            case RL_MSG_MEMBERS_REQUEST:
-                r->route = S_TO_LEADER;
-                r->idempotent = msg.body.members_request.op == RL_MEMBERS_LIST;
-                break;
-            default:
-                r->route = S_TO_LEADER;
-                r->idempotent = false;
-            }
-            r->payload = payload;
-            payload = NULL;
-            r->next = self->requests;
-            if (r->next)
-                r->next->prev = r;
-            self->requests = r;
-            self->request_count++;
-            zhashx_insert(self->table, &r->bid, r);
-            s_dispatch(self, r, &msg);
-        }
+        return;
     }
-    rl_msg_close(&msg);
-    zframe_destroy(&payload);
-    zmsg_destroy(&envelope);
+    s_request_t *r = calloc(1, sizeof(*r));
+    if (!r) {
+        s_error_to_client(self, envelope, msg->id, RL_ERR_INTERNAL,
+                          "out of memory in the broker");
+        return;
+    }
+    int64_t now = zclock_mono();
+    self->n_requests++;
+    r->bid = self->next_bid++;
+    r->envelope = *envelope;
+    *envelope = NULL;
+    r->client_id = msg->id;
+    r->type = msg->type;
+    r->node = -1;
+    r->started = now;
+    r->deadline = now + self->config.request_timeout_ms;
+    s_classify(r, msg);
+    r->payload = request->payload; /* msg's bytes stay valid: same frame */
+    request->payload = NULL;
+    r->next = self->requests;
+    if (r->next)
+        r->next->prev = r;
+    self->requests = r;
+    self->request_count++;
+    zhashx_insert(self->table, &r->bid, r);
+    s_dispatch(self, r, msg);
+}
+
+/* Takes one client request (an rl_loop_take_fn). */
+static int s_take_request(void *arg)
+{
+    rl_broker_t *self = arg;
+    rl_front_request_t request;
+    if (rl_front_recv(self->front, &request) != 0)
+        return 0;
+    s_on_request(self, &request);
+    rl_front_request_close(&request);
+    return 1;
 }
 
 static int s_on_front(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
-    rl_broker_t *self = arg;
-    for (int n = 0; n < S_DRAIN_MAX && (zsock_events(reader) & ZMQ_POLLIN);
-         n++) {
-        zmsg_t *request = zmsg_recv(reader);
-        if (!request)
-            break;
-        s_on_request(self, request);
-    }
-    return 0;
+    (void)reader;
+    return rl_loop_drain(s_take_request, arg);
 }
 
 /* ---- Housekeeping ---- */
@@ -923,9 +931,7 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void)loop;
     rl_broker_t *self = arg;
-    struct signalfd_siginfo info;
-    ssize_t got = read(item->fd, &info, sizeof(info));
-    (void)got;
+    rl_loop_signal_take(item->fd);
     if (self->stopping)
         return 0;
     self->stopping = true;
@@ -966,16 +972,13 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
     self->next_bid = 1;
     self->started = zclock_mono();
     self->leaderless = self->started;
-    /* zloop stops on any interrupted poll, so signals must never interrupt
-       it: block them in this thread and in every thread created after
-       (ZeroMQ's own), and read them from a signalfd in the loop. */
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
     rl_buf_init(&self->buf);
+    self->signal_fd = rl_loop_signals_open();
+    if (self->signal_fd < 0) {
+        snprintf(err, 512, "cannot create a signalfd: %s", strerror(errno));
+        rl_broker_destroy(&self);
+        return NULL;
+    }
     self->graveyard = zlist_new();
     self->table = zhashx_new();
     if (!self->graveyard || !self->table) {
@@ -989,16 +992,8 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
     zhashx_set_key_duplicator(self->table, NULL);
     zhashx_set_key_destructor(self->table, NULL);
 
-    self->front = zsock_new(ZMQ_ROUTER);
-    if (self->front) {
-        zsock_set_linger(self->front, 0);
-        zsock_set_sndhwm(self->front, 100000);
-        zsock_set_rcvhwm(self->front, 100000);
-    }
-    if (!self->front || zsock_bind(self->front, "%s", config->endpoint) < 0) {
-        snprintf(err, 512,
-                 "cannot listen for clients on %s: %s (is the port in use?)",
-                 config->endpoint, zmq_strerror(zmq_errno()));
+    self->front = rl_front_new(config->endpoint, err);
+    if (!self->front) {
         rl_broker_destroy(&self);
         return NULL;
     }
@@ -1016,19 +1011,13 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
             return NULL;
         }
     }
-    self->signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (self->signal_fd < 0) {
-        snprintf(err, 512, "cannot create a signalfd: %s", strerror(errno));
-        rl_broker_destroy(&self);
-        return NULL;
-    }
     return self;
 }
 
 int rl_broker_run(rl_broker_t *self)
 {
     self->loop = zloop_new();
-    zloop_reader(self->loop, self->front, s_on_front, self);
+    zloop_reader(self->loop, rl_front_socket(self->front), s_on_front, self);
     for (size_t i = 0; i < self->node_count; i++)
         zloop_reader(self->loop, self->nodes[i].dealer, s_on_node, self);
     zmq_pollitem_t signals = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
@@ -1044,7 +1033,7 @@ int rl_broker_run(rl_broker_t *self)
                "the broker stopped before the request finished; %s",
                s_outcome(self->requests));
     /* Let those last replies leave before the socket closes. */
-    zsock_set_linger(self->front, 1000);
+    rl_front_set_linger(self->front, 1000);
     rl_logf(RL_LOG_INFO, "stopped");
     return 0;
 }
@@ -1057,7 +1046,7 @@ void rl_broker_destroy(rl_broker_t **self_p)
     while (self->requests)
         s_forget(self, self->requests);
     zloop_destroy(&self->loop);
-    zsock_destroy(&self->front);
+    rl_front_destroy(&self->front);
     for (size_t i = 0; i < self->node_count; i++)
         zsock_destroy(&self->nodes[i].dealer);
     zsock_t *old;
