@@ -220,7 +220,9 @@ def test_graceful_shutdown_answers_waiting_clients():
         s.connect(c.nodes[follower].client)
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 99,
                               "from": 1000000, "wait_ms": 60000}))
-        time.sleep(0.2)  # let it arrive; the reply, not this, is checked
+        wait_for(lambda: (c.status(follower) or {}).get(
+                     "counters", {}).get("pending_requests", 0) >= 1,
+                 5, "the long poll to wait on node %d" % follower)
         # ...and SIGTERM must answer it, then exit 0.
         status = c.stop(follower)
         check(s.poll(5000), "the waiting client got no answer")
