@@ -422,6 +422,41 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
     return 0;
 }
 
+/* A member that left the latest configuration gets nothing more from
+   the core: close the connection to it (its DEALER and what is queued
+   on it) and forget when it was last heard from. Should it come back (a
+   removal undone by a leader change, or added again), the next message
+   to it connects anew. */
+static void s_forget_leavers(rl_group_t *self)
+{
+    size_t count;
+    const rl_member_t *members = rl_raft_members(self->raft, &count);
+    if (count > RL_MAX_MEMBERS)
+        count = RL_MAX_MEMBERS;
+    bool same = count == self->member_count;
+    for (size_t i = 0; i < count && same; i++)
+        same = members[i].id == self->members[i];
+    if (same)
+        return;
+    for (size_t i = 0; i < self->member_count; i++) {
+        uint64_t id = self->members[i];
+        bool stays = false;
+        for (size_t k = 0; k < count && !stays; k++)
+            stays = members[k].id == id;
+        if (stays || id == self->config->id)
+            continue;
+        rl_peers_forget(self->links.peers, id);
+        rl_contacts_forget(self->links.contacts, id);
+        rl_logf(RL_LOG_INFO,
+                "membership: node %" PRIu64 " left the configuration; "
+                "closed the connection to it",
+                id);
+    }
+    for (size_t i = 0; i < count; i++)
+        self->members[i] = members[i].id;
+    self->member_count = count;
+}
+
 int rl_group_drive(rl_group_t *self)
 {
     if (self->failed)
@@ -431,6 +466,7 @@ int rl_group_drive(rl_group_t *self)
         if (s_carry_out(self, &ready) < 0)
             return -1;
     }
+    s_forget_leavers(self);
     rl_group_answer_committed(self);
     return s_start_sync(self);
 }
