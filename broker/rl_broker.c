@@ -44,11 +44,16 @@ static int s_take_reply(void *arg)
     rl_msg_t msg;
     char err[RL_CODEC_ERROR_SIZE];
     if (!payload || rl_codec_decode(zframe_data(payload), zframe_size(payload),
-                                    &msg, err) != 0)
-        rl_logf(RL_LOG_WARN, "dropped a bad reply from %s: %s", n->endpoint,
-                payload ? err : "no frames");
-    else
+                                    &msg, err) != 0) {
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
+        rl_logf_limited(
+            &limit, RL_LOG_WARN, "dropped a bad reply from %s: %s", n->endpoint,
+            payload ? rl_log_escape(err, strlen(err), shown, sizeof(shown))
+                    : "no frames");
+    } else {
         rl_broker_from_node(self, reader->index, &msg);
+    }
     if (payload)
         rl_msg_close(&msg);
     zmsg_destroy(&reply);

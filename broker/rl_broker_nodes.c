@@ -77,11 +77,12 @@ void rl_broker_learn_status(rl_broker_t *self, int index,
             rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", st->id,
                     n->endpoint);
         int other = rl_broker_node_by_id(self, st->id);
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
         if (other >= 0 && other != index)
-            rl_logf(RL_LOG_WARN,
-                    "%s and %s both say they are node %" PRIu64
-                    "; check --nodes",
-                    self->nodes[other].endpoint, n->endpoint, st->id);
+            rl_logf_limited(&limit, RL_LOG_WARN,
+                            "%s and %s both say they are node %" PRIu64
+                            "; check --nodes",
+                            self->nodes[other].endpoint, n->endpoint, st->id);
         n->id = st->id;
     }
     n->term = st->term;

@@ -475,9 +475,10 @@ int rl_group_drive(rl_group_t *self)
 
 void rl_group_step(rl_group_t *self, const rl_msg_t *msg)
 {
+    static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
     if (rl_raft_step(self->raft, msg) != 0)
-        rl_logf(RL_LOG_WARN, "out of memory handling %s",
-                rl_msg_type_name(msg->type));
+        rl_logf_limited(&limit, RL_LOG_WARN, "out of memory handling %s",
+                        rl_msg_type_name(msg->type));
 }
 
 int rl_group_tick(rl_group_t *self)
