@@ -2,13 +2,13 @@
     joined by one event loop.
 
     One thread owns the node: a czmq zloop drives the peer ROUTER, the
-    client front door (a ROUTER that REQ clients connect to), the tick and
-    housekeeping timers, signals, and the completions of the fsync helper
-    thread. The helper thread exists for one reason: while fdatasync runs
-    (0.1 ms to many ms), the loop keeps taking proposals and, as leader,
-    replicating to followers (Raft thesis 10.2.1). It only ever runs
-    rl_log_sync_run() on a ticket it is handed, and talks to the loop by
-    messages over an actor pipe.
+    client front door (a ROUTER that REQ and DEALER clients connect to),
+    the tick and housekeeping timers, signals, and the completions of two
+    helper threads (rl_helper.h: fsync, spare segments). The replicated
+    log itself, its Raft core, file log and waiting client requests, is
+    the node's group (rl_group.h); the node owns what a group would share
+    with others: sockets, loop, threads, signals, the disk check and
+    STATUS.
 */
 #ifndef RL_NODE_H
 #define RL_NODE_H

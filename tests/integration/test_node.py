@@ -220,7 +220,9 @@ def test_graceful_shutdown_answers_waiting_clients():
         s.connect(c.nodes[follower].client)
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 99,
                               "from": 1000000, "wait_ms": 60000}))
-        time.sleep(0.2)  # let it arrive; the reply, not this, is checked
+        wait_for(lambda: (c.status(follower) or {}).get(
+                     "counters", {}).get("pending_requests", 0) >= 1,
+                 5, "the long poll to wait on node %d" % follower)
         # ...and SIGTERM must answer it, then exit 0.
         status = c.stop(follower)
         check(s.poll(5000), "the waiting client got no answer")
@@ -403,6 +405,33 @@ def test_an_idempotent_retry_across_a_leader_change_appends_once():
               % [d for _, d in log].count(b"once"))
 
 
+def established_to(pid, port):
+    """The established TCP connections process pid holds to port on
+    127.0.0.1 (its socket inodes matched in /proc's TCP tables)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, table)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            remote, state, inode = fields[2], fields[3], fields[9]
+            if state == "01" and int(remote.split(":")[1], 16) == port \
+                    and inode in inodes:
+                count += 1
+    return count
+
+
 def test_a_node_joins_a_running_cluster_and_is_removed_again():
     with Cluster(3, BINARY) as c:
         c.start_all()
@@ -443,6 +472,13 @@ def test_a_node_joins_a_running_cluster_and_is_removed_again():
         check(reply is not None and reply["type"] == MEMBERS_OK and
               all(m["id"] != 4 for m in reply["members"]),
               "MEMBERS remove failed: %r" % reply)
+        # The leader closed its connection to the removed node (which runs
+        # on: only the configuration changed). Checked before node 4's
+        # election timeout, after which its campaign could be answered.
+        remover = c.wait_leader()
+        wait_for(lambda: established_to(c.nodes[remover].proc.pid,
+                                        peer) == 0,
+                 2, "node %d to close its connection to node 4" % remover)
         check(c.append([b"after removal"])["type"] == APPEND_OK,
               "the cluster stopped after the removal")
 

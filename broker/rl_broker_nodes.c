@@ -1,0 +1,262 @@
+/*  rl_broker_nodes.c - the nodes behind the broker: one DEALER each,
+    their liveness, and which of them leads.
+
+    Nodes are watched in the Paranoid Pirate manner (ZeroMQ guide, chapter
+    4): a STATUS poll to every node each heartbeat; any reply from a node
+    counts as a heartbeat; a node that misses `liveness` heartbeats in a row
+    is dead, gets nothing but (backed-off) polls until it answers again, and
+    its DEALER is replaced so that nothing queued for it is delivered late.
+    The STATUS polls also tell who leads; NOT_LEADER hints correct that
+    view between polls (rl_broker_route.c).
+*/
+#include "rl_broker_private.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "rl_logging.h"
+
+/* Polls of a dead node back off up to this period. */
+#define S_DEAD_POLL_MAX_MS 1000
+
+int rl_broker_node_by_id(rl_broker_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->node_count; i++)
+        if (id && self->nodes[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint)
+{
+    for (size_t i = 0; i < self->node_count; i++)
+        if (endpoint.size == strlen(self->nodes[i].endpoint) &&
+            memcmp(endpoint.ptr, self->nodes[i].endpoint, endpoint.size) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Makes node index (or -1) the leader, from a source named by why. */
+void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
+                          const char *why)
+{
+    if (term > self->leader_term)
+        self->leader_term = term;
+    if (index == self->leader)
+        return;
+    self->n_leader_changes++;
+    self->leader = index;
+    if (index < 0) {
+        self->leaderless = zclock_mono();
+        rl_logf(RL_LOG_INFO, "no leader known (term %" PRIu64 ", %s)",
+                self->leader_term, why);
+        /* Poll everyone at once: the next leader is found sooner. */
+        for (size_t i = 0; i < self->node_count; i++)
+            if (self->nodes[i].alive)
+                self->nodes[i].next_poll = 0;
+        return;
+    }
+    self->leaderless = 0;
+    rl_logf(RL_LOG_INFO,
+            "leader is node %" PRIu64 " at %s (term %" PRIu64 ", %s)",
+            self->nodes[index].id, self->nodes[index].endpoint,
+            self->leader_term, why);
+    rl_broker_dispatch_waiting(self);
+}
+
+/* Learns from a node's STATUS_OK: its id, its role and who it thinks
+   leads. Terms order the claims: a claim of an older term than one
+   already seen is ignored (Raft paper 5.1: terms act as a logical
+   clock). */
+void rl_broker_learn_status(rl_broker_t *self, int index,
+                            const rl_status_ok_t *st)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    if (n->id != st->id) {
+        if (n->id == 0)
+            rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", st->id,
+                    n->endpoint);
+        int other = rl_broker_node_by_id(self, st->id);
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        if (other >= 0 && other != index)
+            rl_logf_limited(&limit, RL_LOG_WARN,
+                            "%s and %s both say they are node %" PRIu64
+                            "; check --nodes",
+                            self->nodes[other].endpoint, n->endpoint, st->id);
+        n->id = st->id;
+    }
+    n->term = st->term;
+    n->is_leader = st->role.size == 6 && memcmp(st->role.ptr, "leader", 6) == 0;
+    if (n->is_leader && st->term >= self->leader_term) {
+        rl_broker_set_leader(self, index, st->term, "its STATUS");
+    } else if (!n->is_leader && st->term > self->leader_term) {
+        /* A newer term: whoever led before is deposed. */
+        int claimed = rl_broker_node_by_id(self, st->leader);
+        if (claimed >= 0 && self->nodes[claimed].alive)
+            rl_broker_set_leader(self, claimed, st->term,
+                                 "a follower's STATUS");
+        else
+            rl_broker_set_leader(self, -1, st->term, "a newer term began");
+    } else if (!n->is_leader && index == self->leader &&
+               st->term >= self->leader_term) {
+        rl_broker_set_leader(self, -1, st->term, "the leader stepped down");
+    }
+}
+
+zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint)
+{
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    if (!dealer)
+        return NULL;
+    zsock_set_linger(dealer, 0);
+    zsock_set_sndhwm(dealer, (int)self->config.node_queue);
+    zsock_set_rcvhwm(dealer, 0);
+    /* Reconnect fast: a restarted node should be used again quickly. */
+    zsock_set_reconnect_ivl(dealer, 100);
+    zsock_set_reconnect_ivl_max(dealer, 1000);
+    if (zsock_connect(dealer, "%s", endpoint) != 0) {
+        zsock_destroy(&dealer);
+        return NULL;
+    }
+    return dealer;
+}
+
+/* Sends one encoded message to node index without ever blocking. Returns
+   0, or -1 when its queue is full. */
+int rl_broker_send_to_node(rl_broker_t *self, int index, const void *data,
+                           size_t size)
+{
+    void *socket = zsock_resolve(self->nodes[index].dealer);
+    /* Once the first part is queued, ZeroMQ queues the whole message. */
+    if (zmq_send(socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0)
+        return -1;
+    zmq_send(socket, data, size, ZMQ_DONTWAIT);
+    return 0;
+}
+
+static void s_poll_node(rl_broker_t *self, int index)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_STATUS_REQUEST);
+    msg.id = n->poll_id = self->next_bid++;
+    rl_buf_reset(&self->buf);
+    if (rl_codec_encode(&msg, &self->buf, NULL) == 0)
+        rl_broker_send_to_node(self, index, self->buf.data, self->buf.size);
+}
+
+static void s_node_died(rl_broker_t *self, int index)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    if (n->stopping)
+        rl_logf(RL_LOG_WARN,
+                "node %" PRIu64 " at %s went silent after shutting down: "
+                "dead until it answers again",
+                n->id, n->endpoint);
+    else
+        rl_logf(RL_LOG_WARN,
+                "node %" PRIu64 " at %s missed %u heartbeats: dead until it "
+                "answers again",
+                n->id, n->endpoint, self->config.liveness);
+    n->alive = false;
+    n->stopping = false;
+    n->is_leader = false;
+    self->n_node_deaths++;
+    /* A fresh DEALER: what was queued for the dead node must not reach it
+       (or its restarted self) late. The old socket may still be in this
+       turn's poll set, so it is destroyed on the next sweep. */
+    zsock_t *fresh = rl_broker_new_dealer(self, n->endpoint);
+    if (fresh) {
+        zloop_reader_end(self->loop, n->dealer);
+        zlist_append(self->graveyard, n->dealer);
+        n->dealer = fresh;
+        zloop_reader(self->loop, n->dealer, rl_broker_on_node, self);
+    }
+    if (self->leader == index)
+        rl_broker_set_leader(self, -1, self->leader_term, "the leader died");
+    rl_broker_request_t *r = self->requests;
+    while (r) {
+        rl_broker_request_t *next = r->next;
+        if (r->node == index)
+            rl_broker_attempt_lost(self, r, "the node stopped answering");
+        r = next;
+    }
+}
+
+static void s_node_heard(rl_broker_t *self, int index)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    n->heard = true;
+    n->liveness = self->config.liveness;
+    n->stopping = false;
+    if (!n->alive) {
+        n->alive = true;
+        n->poll_interval = self->config.heartbeat_ms;
+        if (n->id) /* else its first STATUS names it (rl_broker_learn_status) */
+            rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s answers", n->id,
+                    n->endpoint);
+    }
+}
+
+/* A node that said SHUTTING_DOWN is not sent more, and its polls do not
+   revive it until it answers STATUS again (after a restart). */
+void rl_broker_node_stopping(rl_broker_t *self, int index)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    if (!n->alive)
+        return;
+    rl_logf(RL_LOG_INFO, "node %" PRIu64 " at %s is shutting down", n->id,
+            n->endpoint);
+    n->liveness = 1; /* dead after one more silent poll */
+    n->alive = false;
+    n->stopping = true;
+    n->is_leader = false;
+    if (self->leader == index)
+        rl_broker_set_leader(self, -1, self->leader_term,
+                             "the leader is stopping");
+}
+
+void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->node_count; i++) {
+        rl_broker_node_t *n = &self->nodes[i];
+        if (now < n->next_poll)
+            continue;
+        if (n->poll_id && !n->heard && n->liveness > 0 && --n->liveness == 0 &&
+            (n->alive || n->stopping))
+            s_node_died(self, (int)i);
+        /* A dead node is polled less and less often (Paranoid Pirate's
+           back-off), but at least once a second or once a heartbeat,
+           whichever is longer. */
+        if (!n->alive && n->poll_id && !n->heard &&
+            n->poll_interval < S_DEAD_POLL_MAX_MS) {
+            n->poll_interval *= 2;
+            if (n->poll_interval > S_DEAD_POLL_MAX_MS)
+                n->poll_interval = S_DEAD_POLL_MAX_MS;
+        }
+        n->heard = false;
+        s_poll_node(self, (int)i);
+        uint32_t period =
+            n->alive ? self->config.heartbeat_ms : n->poll_interval;
+        /* Without a leader, look for the next one more often. */
+        if (n->alive && self->leader < 0)
+            period = period / 5 > RL_BROKER_SWEEP_MS ? period / 5
+                                                     : RL_BROKER_SWEEP_MS;
+        n->next_poll = now + period;
+    }
+}
+
+void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg)
+{
+    rl_broker_node_t *n = &self->nodes[index];
+    bool stopping = msg->type == RL_MSG_ERROR &&
+                    msg->body.error.code == RL_ERR_SHUTTING_DOWN;
+    if (msg->id == n->poll_id && stopping)
+        rl_broker_node_stopping(self, index);
+    else if (!stopping)
+        s_node_heard(self, index); /* any reply is a heartbeat */
+    if (msg->id != n->poll_id)
+        rl_broker_settle(self, index, msg);
+    else if (msg->type == RL_MSG_STATUS_OK)
+        rl_broker_learn_status(self, index, &msg->body.status_ok);
+}

@@ -1,0 +1,177 @@
+/*  rl_broker_private.h - the inside of rl_broker_t, shared by the files
+    that implement it: rl_broker.c (the loop and life cycle),
+    rl_broker_route.c (the request table, routing, retries),
+    rl_broker_nodes.c (the nodes' DEALERs, liveness, leader tracking) and
+    rl_broker_status.c (STATUS with the broker's counters). Nothing else
+    includes it.
+*/
+#ifndef RL_BROKER_PRIVATE_H
+#define RL_BROKER_PRIVATE_H
+
+#include <czmq.h>
+
+#include "rl_broker.h"
+#include "rl_codec.h"
+#include "rl_front.h"
+
+/* Housekeeping period: heartbeats, deadlines, shutdown progress. */
+#define RL_BROKER_SWEEP_MS 10
+
+/* Where a request must go. */
+typedef enum {
+    RL_ROUTE_TO_LEADER, /* APPEND, MEMBERS, TRANSFER */
+    RL_ROUTE_TO_ANY,    /* READ: a healthy node, followers preferred */
+    RL_ROUTE_TO_STATUS  /* STATUS: the leader, else any healthy node */
+} rl_broker_route_t;
+
+/* One node behind the broker. */
+typedef struct {
+    char endpoint[RL_MAX_ENDPOINT + 1]; /* its client front door */
+    zsock_t *dealer;                    /* our connection to it */
+    uint64_t id;                        /* its node id, 0 until it answers */
+    bool alive;                         /* answering; requests may go to it */
+    bool stopping;     /* said SHUTTING_DOWN: dies if it then goes silent */
+    uint32_t liveness; /* heartbeats it may still miss */
+    bool heard;        /* it said something since the last poll */
+    uint64_t poll_id;  /* broker id of the last STATUS poll */
+    int64_t next_poll; /* zclock_mono() of the next poll */
+    uint32_t poll_interval; /* current poll period, ms (backs off) */
+    bool is_leader;         /* its last STATUS said role leader */
+    uint64_t term;          /* term of its last STATUS */
+    size_t in_flight;       /* requests sent to it, not yet answered */
+} rl_broker_node_t;
+
+/* A client request the broker has not answered yet. */
+typedef struct rl_broker_request {
+    struct rl_broker_request *prev, *next; /* the list of all requests */
+    uint64_t bid;                          /* broker id: the table's key */
+    zmsg_t *envelope;   /* the client's routing frames (owned) */
+    uint64_t client_id; /* the id the client chose, echoed */
+    uint8_t type;       /* rl_msg_type_t of the request */
+    int route;          /* rl_broker_route_t */
+    bool idempotent;    /* may be sent again after an attempt whose outcome
+                           is unknown (producer appends, reads, lists) */
+    zframe_t *payload;  /* the client's encoded request (owned) */
+    int node;           /* node it is in flight on, -1: waiting */
+    int64_t started;    /* zclock_mono() when it arrived */
+    int64_t deadline;   /* answered with TIMEOUT by then */
+    int64_t waiting;    /* when it began waiting for a node, 0 in flight */
+    int64_t retry_at;   /* not sent again before (back-off) */
+    uint32_t attempts;  /* times sent to a node */
+    uint32_t wait_ms;   /* READ: the client's long-poll time */
+    uint64_t last_node; /* id of the node of the last attempt, for errors */
+} rl_broker_request_t;
+
+struct rl_broker {
+    rl_broker_config_t config;              /* as parsed (copied) */
+    rl_front_t *front;                      /* client front door */
+    rl_broker_node_t nodes[RL_MAX_MEMBERS]; /* the nodes, in --nodes order */
+    size_t node_count;                      /* their number */
+    zlist_t *graveyard;            /* replaced DEALERs, destroyed next sweep */
+    zhashx_t *table;               /* broker id -> rl_broker_request_t */
+    rl_broker_request_t *requests; /* every request, newest first */
+    size_t request_count;          /* their number */
+    uint64_t next_bid;             /* the next broker id */
+    zloop_t *loop;                 /* the event loop */
+    int signal_fd;                 /* SIGINT and SIGTERM, read as a file */
+    rl_buf_t buf;                  /* encoding buffer, reused */
+
+    int leader;            /* index of the node that leads, -1 unknown */
+    uint64_t leader_term;  /* highest term seen in any STATUS */
+    int64_t leaderless;    /* zclock_mono() since no leader known, 0 */
+    size_t read_cursor;    /* round robin among followers for READs */
+    bool stopping;         /* a signal asked us to stop */
+    int64_t stop_deadline; /* answer the rest then */
+    int64_t started;       /* zclock_mono() at start */
+
+    /* Counters for STATUS. */
+    uint64_t n_requests, n_retries, n_redirects, n_timeouts, n_no_leader,
+        n_bad_requests, n_busy, n_leader_changes, n_node_deaths;
+};
+
+/* ---- rl_broker.c ---- */
+
+/* The zloop handler of a node's DEALER (registered again when a dead
+   node's DEALER is replaced). */
+int rl_broker_on_node(zloop_t *loop, zsock_t *reader, void *arg);
+
+/* ---- rl_broker_route.c: the table, routing and retries ---- */
+
+/* A table keyed by the records' own bid fields (nothing copied). */
+zhashx_t *rl_broker_table_new(void);
+
+/* Removes r from the table and the list and frees it. */
+void rl_broker_forget(rl_broker_t *self, rl_broker_request_t *r);
+
+/* Sends msg to the client behind envelope (consumed), with the client's
+   id. */
+void rl_broker_send_to_client(rl_broker_t *self, zmsg_t **envelope,
+                              uint64_t client_id, rl_msg_t *msg);
+
+/* Answers r with an error and forgets it. */
+void rl_broker_fail(rl_broker_t *self, rl_broker_request_t *r, int code,
+                    const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The words that tell a client what an unanswered request means. */
+const char *rl_broker_outcome(const rl_broker_request_t *r);
+
+/* Sends every waiting request that can go now. */
+void rl_broker_dispatch_waiting(rl_broker_t *self);
+
+/* The attempt of r on its node will not be answered: send r elsewhere
+   when that is safe, else tell the client the outcome is unknown. */
+void rl_broker_attempt_lost(rl_broker_t *self, rl_broker_request_t *r,
+                            const char *why);
+
+/* A node's reply that is not a poll's: settles the request it answers,
+   if it still may. */
+void rl_broker_settle(rl_broker_t *self, int index, rl_msg_t *msg);
+
+/* Takes a client request into the table and sends it on, or answers it
+   at once. */
+void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request);
+
+/* Deadlines, no-leader waits and retries that are due. */
+void rl_broker_sweep_requests(rl_broker_t *self, int64_t now);
+
+/* ---- rl_broker_nodes.c: the nodes ---- */
+
+int rl_broker_node_by_id(rl_broker_t *self, uint64_t id);
+int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint);
+
+/* Makes node index (or -1) the leader, from a source named by why. */
+void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
+                          const char *why);
+
+/* A new DEALER to a node's client endpoint, or NULL. */
+zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint);
+
+/* Sends one encoded message to node index without ever blocking. Returns
+   0, or -1 when its queue is full. */
+int rl_broker_send_to_node(rl_broker_t *self, int index, const void *data,
+                           size_t size);
+
+/* Learns from a node's STATUS_OK: its id, its role and who it thinks
+   leads. */
+void rl_broker_learn_status(rl_broker_t *self, int index,
+                            const rl_status_ok_t *st);
+
+/* A node said SHUTTING_DOWN. */
+void rl_broker_node_stopping(rl_broker_t *self, int index);
+
+/* A decoded message from node index: a heartbeat, a poll's answer, or a
+   request's reply (handed to rl_broker_settle). */
+void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg);
+
+/* Polls that are due, nodes that missed too many. */
+void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now);
+
+/* ---- rl_broker_status.c ---- */
+
+/* Adds the broker's counters to a STATUS_OK from a node and returns it to
+   the client of r (forgotten then). */
+void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
+                            rl_msg_t *msg);
+
+#endif

@@ -1,0 +1,64 @@
+/*  rl_broker_status.c - STATUS through the broker: the answering node's
+    STATUS_OK with the broker's own counters added (docs/BROKER.md,
+    "STATUS through the broker").
+*/
+#include "rl_broker_private.h"
+
+#include <string.h>
+
+/* Counters added to a STATUS reply, at most (and per node). */
+#define S_BROKER_COUNTERS 15
+#define S_NODE_COUNTERS   3
+
+/* Adds the broker's counters to a STATUS_OK from a node and returns it to
+   the client of r. */
+void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
+                            rl_msg_t *msg)
+{
+    rl_status_ok_t *st = &msg->body.status_ok;
+    size_t room = 256;
+    size_t own = S_BROKER_COUNTERS + S_NODE_COUNTERS * self->node_count;
+    size_t keep =
+        st->counter_count + own > room ? room - own : st->counter_count;
+    rl_counter_t counters[256];
+    char names[RL_MAX_MEMBERS * S_NODE_COUNTERS][40];
+    memcpy(counters, st->counters, keep * sizeof(rl_counter_t));
+    size_t c = keep;
+    size_t alive = 0;
+    for (size_t i = 0; i < self->node_count; i++)
+        alive += self->nodes[i].alive;
+#define S_COUNTER(name, value)                                                 \
+    counters[c++] = (rl_counter_t){rl_str(name), (uint64_t)(value)}
+    S_COUNTER("broker_leader",
+              self->leader >= 0 ? self->nodes[self->leader].id : 0);
+    S_COUNTER("broker_leader_term", self->leader_term);
+    S_COUNTER("broker_nodes", self->node_count);
+    S_COUNTER("broker_nodes_alive", alive);
+    S_COUNTER("broker_in_flight", self->request_count);
+    S_COUNTER("broker_requests", self->n_requests);
+    S_COUNTER("broker_retries", self->n_retries);
+    S_COUNTER("broker_redirects", self->n_redirects);
+    S_COUNTER("broker_timeouts", self->n_timeouts);
+    S_COUNTER("broker_no_leader", self->n_no_leader);
+    S_COUNTER("broker_busy", self->n_busy);
+    S_COUNTER("broker_bad_requests", self->n_bad_requests);
+    S_COUNTER("broker_leader_changes", self->n_leader_changes);
+    S_COUNTER("broker_node_deaths", self->n_node_deaths);
+    S_COUNTER("broker_uptime_ms", zclock_mono() - self->started);
+    for (size_t i = 0; i < self->node_count; i++) {
+        const rl_broker_node_t *n = &self->nodes[i];
+        const char *what[S_NODE_COUNTERS] = {"id", "alive", "in_flight"};
+        uint64_t values[S_NODE_COUNTERS] = {n->id, n->alive, n->in_flight};
+        for (size_t k = 0; k < S_NODE_COUNTERS; k++) {
+            char *name = names[i * S_NODE_COUNTERS + k];
+            snprintf(name, sizeof(names[0]), "broker_node%zu_%s", i + 1,
+                     what[k]);
+            S_COUNTER(name, values[k]);
+        }
+    }
+#undef S_COUNTER
+    st->counters = counters;
+    st->counter_count = c;
+    rl_broker_send_to_client(self, &r->envelope, r->client_id, msg);
+    rl_broker_forget(self, r);
+}

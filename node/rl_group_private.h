@@ -1,0 +1,60 @@
+/*  rl_group_private.h - the inside of rl_group_t, shared by the two files
+    that implement it: rl_group.c (the storage glue and the core's
+    inputs) and rl_group_requests.c (client requests and their answers).
+    Nothing else includes it.
+*/
+#ifndef RL_GROUP_PRIVATE_H
+#define RL_GROUP_PRIVATE_H
+
+#include "rl_group.h"
+#include "rl_pending.h"
+
+struct rl_group {
+    const rl_config_t *config;   /* the node's, borrowed */
+    rl_group_links_t links;      /* sockets and helpers, borrowed */
+    rl_log_t *log;               /* the file log */
+    rl_raft_t *raft;             /* the core */
+    rl_pending_table_t *pending; /* every waiting client request */
+    rl_buf_t buf;                /* encoding buffer, reused */
+    rl_log_batch_t view_batch;   /* entries read for the core */
+    rl_log_batch_t read_batch;   /* entries read for clients */
+    rl_entry_t *proposal;        /* entries of one APPEND_REQUEST, reused */
+    size_t proposal_cap;         /* slots in proposal */
+
+    rl_log_sync_ticket_t ticket; /* the ticket with the fsync helper */
+    rl_log_spare_t spare;        /* the job with the spare maker */
+    int64_t sync_started;        /* zclock_usecs() when it was handed over */
+    rl_latencies_t latencies;    /* recent fsync times */
+
+    rl_raft_role_t role;              /* last role reported by the core */
+    uint64_t leader;                  /* last leader reported */
+    uint64_t term;                    /* last term reported */
+    uint64_t members[RL_MAX_MEMBERS]; /* ids of the last configuration */
+    size_t member_count;              /* their number */
+    bool disk_low;                    /* see rl_group_set_disk */
+    uint64_t disk_free;               /* bytes free at the last check */
+    bool stall_reported;              /* a stalled fsync handled */
+    bool stopping;                    /* the node is stopping */
+    bool failed;                      /* a fatal storage error */
+
+    /* Counters for STATUS. */
+    uint64_t n_append_requests, n_appended, n_append_bytes, n_reads,
+        n_elections, n_leader_changes, n_timeouts;
+};
+
+/* rl_group.c */
+uint64_t rl_group_commit(const rl_group_t *self);
+bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
+                       char *out, size_t size);
+
+/* rl_group_requests.c */
+void rl_group_reply(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
+void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
+                               uint64_t leader);
+void rl_group_answer_committed(rl_group_t *self);
+void rl_group_answer_expired(rl_group_t *self, int64_t now);
+void rl_group_answer_transfers(rl_group_t *self, uint64_t leader);
+void rl_group_answer_write_failure(rl_group_t *self, int error);
+void rl_group_answer_all_shutting_down(rl_group_t *self);
+
+#endif

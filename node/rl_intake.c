@@ -1,0 +1,49 @@
+/*  rl_intake.c - the peer-message intake; see rl_intake.h. */
+#include "rl_intake.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "rl_codec.h"
+#include "rl_logging.h"
+
+int rl_intake_take(void *arg)
+{
+    /* Anyone who reaches the peer port can send these at will: limited,
+       and the cluster id escaped (a newline in it would forge a line). */
+    static rl_log_limit_t bad_limit = RL_LOG_LIMIT_INIT;
+    static rl_log_limit_t cluster_limit = RL_LOG_LIMIT_INIT;
+    rl_intake_t *self = arg;
+    zframe_t *frame;
+    if (rl_peers_recv(self->peers, &frame) != 0)
+        return 0;
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE] = "not a peer message type";
+    if (rl_codec_decode(zframe_data(frame), zframe_size(frame), &msg, err) !=
+            0 ||
+        !rl_msg_is_peer(msg.type)) {
+        char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
+        rl_logf_limited(&bad_limit, RL_LOG_DEBUG,
+                        "dropped a bad peer message: %s",
+                        rl_log_escape(err, strlen(err), shown, sizeof(shown)));
+    } else if (msg.cluster.size != strlen(self->cluster_id) ||
+               memcmp(msg.cluster.ptr, self->cluster_id, msg.cluster.size) !=
+                   0) {
+        char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_CLUSTER_ID)];
+        rl_logf_limited(&cluster_limit, RL_LOG_WARN,
+                        "dropped a message from node %" PRIu64 " of cluster "
+                        "'%s'; this node is in cluster '%s': check its "
+                        "--cluster-id",
+                        msg.from,
+                        rl_log_escape(msg.cluster.ptr, msg.cluster.size, shown,
+                                      sizeof(shown)),
+                        self->cluster_id);
+    } else {
+        rl_contacts_touch(self->contacts, msg.from, zclock_mono());
+        rl_group_step(self->group, &msg);
+    }
+    rl_msg_close(&msg);
+    zframe_destroy(&frame);
+    return 1;
+}

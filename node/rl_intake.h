@@ -1,0 +1,29 @@
+/*  rl_intake.h - the peer-message intake: what a node does with each
+    message that arrives on its peer ROUTER before the Raft core sees it.
+
+    A message is decoded, must be a peer message of this node's cluster,
+    is noted as a contact from its sender (for STATUS) and is stepped into
+    the group's core. Anything else is dropped here and logged. The node
+    drains its peer socket through rl_intake_take() (rl_loop_drain), then
+    drives the group once for the whole batch.
+*/
+#ifndef RL_INTAKE_H
+#define RL_INTAKE_H
+
+#include "rl_group.h"
+#include "rl_peers.h"
+#include "rl_status.h"
+
+typedef struct {
+    rl_peers_t *peers;       /* where messages come from */
+    const char *cluster_id;  /* this node's cluster */
+    rl_contacts_t *contacts; /* noted for every accepted message */
+    rl_group_t *group;       /* whose core takes them */
+} rl_intake_t;
+
+/* Takes one message off the peer socket and handles it. Returns 1 when
+   one was taken (stepped or dropped), 0 when none waited: an
+   rl_loop_take_fn over an rl_intake_t. */
+int rl_intake_take(void *intake);
+
+#endif
