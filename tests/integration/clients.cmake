@@ -34,3 +34,11 @@ rl_add_python_tests(clients ${CMAKE_CURRENT_LIST_DIR}/test_install.py 180
                     "--link-flags=${rl_link_flags}"
                     --example
                     ${PROJECT_SOURCE_DIR}/clients/examples/append_and_tail.c)
+
+# The command line as a new user meets it (test_cli.py, issue 13): quick
+# and clear failures, outcomes, status and health, the README's example of
+# $RAFTLOG_ENDPOINTS, oversized input, JSON. Entries cli_<function>.
+rl_add_python_tests(cli ${CMAKE_CURRENT_LIST_DIR}/test_cli.py 120
+                    --node $<TARGET_FILE:raftlog-node>
+                    --cli $<TARGET_FILE:raftlog>
+                    --readme ${PROJECT_SOURCE_DIR}/README.md)
