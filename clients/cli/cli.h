@@ -156,6 +156,12 @@ json_t *cli_json_uint(uint64_t value);
    valid UTF-8, else with every byte outside ASCII replaced by '?'. */
 json_t *cli_json_text(const char *text);
 
+/* A JSON array of item(context, i) for i in 0..count; NULL when out of
+   memory (an item may be NULL for that reason too). */
+json_t *cli_json_array(size_t count,
+                       json_t *(*item)(const void *context, size_t i),
+                       const void *context);
+
 /* Prints value as one line of compact JSON on stdout and releases it.
    Returns 0, or an exit code (out of memory: value NULL). */
 int cli_json_print(json_t *value);

@@ -16,8 +16,9 @@ static const cli_option_t s_options[] = {
     {CLI_O_JSON, "json", 0, NULL, "print one JSON object instead of lines"},
     {0, NULL, 0, NULL, NULL}};
 
-static json_t *s_json_member(const cli_cluster_t *c, size_t i)
+static json_t *s_json_member(const void *context, size_t i)
 {
+    const cli_cluster_t *c = context;
     const raftlog_member_status_t *row = &c->members[i];
     json_t *o = json_pack(
         "{s:o,s:b,s:o,s:b,s:f}", "id", cli_json_uint(row->member.id), "voter",
@@ -36,12 +37,7 @@ static json_t *s_json_member(const cli_cluster_t *c, size_t i)
 
 static int s_print_json(const cli_cluster_t *c, const char *verdict)
 {
-    json_t *members = json_array();
-    for (size_t i = 0; members && i < c->count; i++)
-        if (json_array_append_new(members, s_json_member(c, i)) != 0) {
-            json_decref(members);
-            members = NULL;
-        }
+    json_t *members = cli_json_array(c->count, s_json_member, c);
     const raftlog_status_t *l = c->leader;
     return cli_json_print(json_pack(
         "{s:b,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:o}", "healthy", c->healthy,

@@ -11,21 +11,18 @@ static const cli_option_t s_options[] = {
      "print [{\"id\",\"voter\",\"peer\",\"client\"}, ...] instead of a table"},
     {0, NULL, 0, NULL, NULL}};
 
+static json_t *s_json_member(const void *context, size_t i)
+{
+    const raftlog_member_t *m = (const raftlog_member_t *)context + i;
+    return json_pack("{s:o,s:b,s:o,s:o}", "id", cli_json_uint(m->id), "voter",
+                     m->voter, "peer", cli_json_text(m->peer), "client",
+                     cli_json_text(m->client));
+}
+
 static int s_print(const raftlog_member_t *m, size_t count, bool json)
 {
-    if (json) {
-        json_t *list = json_array();
-        for (size_t i = 0; list && i < count; i++)
-            if (json_array_append_new(
-                    list, json_pack("{s:o,s:b,s:o,s:o}", "id",
-                                    cli_json_uint(m[i].id), "voter", m[i].voter,
-                                    "peer", cli_json_text(m[i].peer), "client",
-                                    cli_json_text(m[i].client))) != 0) {
-                json_decref(list);
-                list = NULL;
-            }
-        return cli_json_print(list);
-    }
+    if (json)
+        return cli_json_print(cli_json_array(count, s_json_member, m));
     printf("%-4s %-8s %-28s %s\n", "ID", "KIND", "PEER", "CLIENT");
     for (size_t i = 0; i < count; i++) {
         char peer[RAFTLOG_MAX_ENDPOINT + 1], client[RAFTLOG_MAX_ENDPOINT + 1];

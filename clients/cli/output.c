@@ -147,6 +147,19 @@ json_t *cli_json_text(const char *text)
     return string;
 }
 
+json_t *cli_json_array(size_t count,
+                       json_t *(*item)(const void *context, size_t i),
+                       const void *context)
+{
+    json_t *array = json_array();
+    for (size_t i = 0; array && i < count; i++)
+        if (json_array_append_new(array, item(context, i)) != 0) {
+            json_decref(array);
+            array = NULL;
+        }
+    return array;
+}
+
 int cli_json_print(json_t *value)
 {
     if (!value)

@@ -32,8 +32,9 @@ static uint64_t s_lag(const raftlog_status_t *leader,
     return leader->last > view->match ? leader->last - view->match : 0;
 }
 
-static json_t *s_json_member(const cli_cluster_t *c, size_t i)
+static json_t *s_json_member(const void *context, size_t i)
 {
+    const cli_cluster_t *c = context;
     const raftlog_member_status_t *row = &c->members[i];
     const raftlog_member_t *m = &row->member;
     const raftlog_status_t *s = row->code == 0 ? &row->status : NULL;
@@ -62,12 +63,7 @@ static json_t *s_json_member(const cli_cluster_t *c, size_t i)
 
 static int s_print_json(const cli_cluster_t *c)
 {
-    json_t *members = json_array();
-    for (size_t i = 0; members && i < c->count; i++)
-        if (json_array_append_new(members, s_json_member(c, i)) != 0) {
-            json_decref(members);
-            members = NULL;
-        }
+    json_t *members = cli_json_array(c->count, s_json_member, c);
     const raftlog_status_t *l = c->leader;
     return cli_json_print(json_pack(
         "{s:o,s:o,s:o,s:b,s:I,s:I,s:I,s:o}", "leader",

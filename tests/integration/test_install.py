@@ -59,13 +59,18 @@ def declared_functions(header):
     return set(re.findall(r"^[a-z0-9_ ]+[ *](raftlog_\w+)\(", text, re.M))
 
 
+def install(top):
+    """cmake --install into TOP/prefix; returns the prefix."""
+    prefix = os.path.join(top, "prefix")
+    rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix", prefix])
+    check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+    return prefix
+
+
 def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_api():
     top = tempfile.mkdtemp(prefix="raftlog-install-")
     try:
-        prefix = os.path.join(top, "prefix")
-        rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix",
-                            prefix])
-        check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+        prefix = install(top)
         libdir = os.path.join(prefix, LIBDIR)
         header = os.path.join(prefix, "include", "raftlog.h")
         library = os.path.join(libdir, "libraftlog.so")
@@ -163,10 +168,7 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
 def test_install_puts_the_programs_in_bin_and_pkg_config_names_only_raftlog():
     top = tempfile.mkdtemp(prefix="raftlog-install-")
     try:
-        prefix = os.path.join(top, "prefix")
-        rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix",
-                            prefix])
-        check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+        prefix = install(top)
         for program in ("raftlog", "raftlog-node", "raftlog-broker"):
             path = os.path.join(prefix, "bin", program)
             check(os.access(path, os.X_OK), "%s was not installed" % path)
