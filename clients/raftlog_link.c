@@ -186,9 +186,16 @@ int rl_attempts_run(rl_attempt_t *attempts, size_t count,
         a->took_ms = 0;
         a->state = S_CONNECTING;
         a->deadline = start + connect_timeout_ms;
-        if (!a->link->socket &&
-            s_open(a->link, a->endpoint, a->why, sizeof(a->why)) != 0)
-            s_end(a, RL_ATTEMPT_NO_CONNECTION, started);
+        if (!a->link->socket) {
+            if (s_open(a->link, a->endpoint, a->why, sizeof(a->why)) != 0)
+                s_end(a, RL_ATTEMPT_NO_CONNECTION, started);
+        } else if (a->link->monitor) {
+            /* A link kept from an earlier call may have events queued
+               from then (a node restarted and reconnected since): they
+               say nothing about this attempt. */
+            while (s_event(a->link->monitor)) {
+            }
+        }
     }
     /* Two poll items per attempt: its socket, its monitor. */
     zmq_pollitem_t items[2 * RAFTLOG_MAX_MEMBERS];

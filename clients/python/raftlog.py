@@ -198,6 +198,11 @@ class Client:
             self.monitor = self.socket.get_monitor_socket(
                 zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED)
             self.socket.connect(endpoint)
+        else:
+            # Events queued by an earlier call (a node that restarted and
+            # reconnected since) say nothing about this attempt.
+            while self.monitor.poll(0):
+                recv_monitor_message(self.monitor)
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLOUT)
         poller.register(self.monitor, zmq.POLLIN)
