@@ -1,24 +1,18 @@
 /*  raftlog.c - the C client library; see raftlog.h for the contract.
 
     One REQ socket at a time, to the "current" endpoint. Every request goes
-    through s_call(), the Lazy Pirate loop of the ZeroMQ guide (chapter 4):
-    send, wait for the reply with a deadline, and when none comes close the
-    socket (a REQ socket that missed its reply is stuck), move to the next
-    endpoint, pause, and send the very same bytes again. Because the bytes
-    are the same, an APPEND_REQUEST keeps its producer and seq across every
-    retry, which is what makes it idempotent (PROTOCOL.md section 6).
-
-    The socket is opened with ZMQ_IMMEDIATE, so it only becomes writable
-    once a connection to a live peer exists: a node that is down is skipped
-    after the connect timeout, instead of swallowing the request and costing
-    a whole reply timeout.
+    through rl_client_call(), the Lazy Pirate loop of the ZeroMQ guide
+    (chapter 4): send, wait for the reply with a deadline, and when none
+    comes close the socket (a REQ socket that missed its reply is stuck),
+    move to the next endpoint, pause, and send the very same bytes again.
+    Because the bytes are the same, an APPEND_REQUEST keeps its producer and
+    seq across every retry, which is what makes it idempotent (PROTOCOL.md
+    section 6). One attempt (connect, send, wait) is raftlog_link.c's job;
+    STATUS, alone or of every member at once, is raftlog_status.c's.
 */
-#include "raftlog.h"
-
-#include "rl_codec.h"
+#include "raftlog_internal.h"
 
 #include <assert.h>
-#include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,37 +22,14 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define S_MAX_ENDPOINTS 32
 #define S_PAUSE_FIRST   50   /* ms before the first retry */
 #define S_PAUSE_MAX     1000 /* ms, the longest pause between retries */
-
-struct _raftlog_t {
-    char endpoints[S_MAX_ENDPOINTS][RAFTLOG_MAX_ENDPOINT + 1]; /* to try */
-    size_t endpoint_count;                                     /* how many */
-    size_t current;           /* the endpoint requests go to */
-    zsock_t *socket;          /* REQ to endpoints[current], NULL when closed */
-    int timeout_ms;           /* wait for one reply */
-    int connect_timeout_ms;   /* wait for a connection */
-    int retries;              /* retries after a failed attempt */
-    uint64_t producer_id;     /* this client's producer id, never 0 */
-    uint64_t next_seq;        /* seq of the next batch */
-    uint64_t request_id;      /* id of the last request encoded */
-    rl_buf_t request;         /* the request being sent (not appends) */
-    rl_buf_t append;          /* the last APPEND_REQUEST, kept for retries */
-    uint64_t append_id;       /* its request id */
-    bool have_append;         /* append holds a batch */
-    zmq_msg_t frame;          /* the last reply's bytes; reply borrows them */
-    bool frame_open;          /* frame must be closed */
-    rl_msg_t reply;           /* the last reply, decoded */
-    raftlog_entry_t *entries; /* the last read's entries */
-    size_t entry_capacity;    /* room in entries */
-    char answered[RAFTLOG_MAX_ENDPOINT + 1]; /* who answered last */
-    char error[768];                         /* the last failure */
-};
+#define S_MAX_REDIRECTS 4    /* redirects in a row that are not a retry */
 
 struct _raftlog_tail_t {
     raftlog_t *client;            /* borrowed */
     uint64_t next;                /* the index of the next READ */
+    uint64_t commit;              /* the last answer's commit index */
     bool from_start;              /* jump to the first retained index */
     const raftlog_entry_t *batch; /* the last read's entries (client's) */
     size_t count;                 /* how many */
@@ -67,7 +38,7 @@ struct _raftlog_tail_t {
 
 /* ---- Errors ---- */
 
-static int s_fail(raftlog_t *self, int code, const char *format, ...)
+int rl_client_fail(raftlog_t *self, int code, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -104,6 +75,11 @@ const char *raftlog_endpoint(const raftlog_t *self)
     return self->answered;
 }
 
+bool raftlog_outcome_unknown(const raftlog_t *self)
+{
+    return self->unknown;
+}
+
 /* ---- Life cycle ---- */
 
 static uint64_t s_random_id(void)
@@ -133,23 +109,14 @@ raftlog_t *raftlog_new(void)
     return self;
 }
 
-static void s_release_reply(raftlog_t *self)
-{
-    rl_msg_close(&self->reply);
-    if (self->frame_open) {
-        zmq_msg_close(&self->frame);
-        self->frame_open = false;
-    }
-}
-
 void raftlog_destroy(raftlog_t **self_p)
 {
     assert(self_p);
     raftlog_t *self = *self_p;
     if (!self)
         return;
-    zsock_destroy(&self->socket);
-    s_release_reply(self);
+    rl_link_close(&self->link);
+    rl_attempt_release(&self->last);
     rl_buf_close(&self->request);
     rl_buf_close(&self->append);
     free(self->entries);
@@ -169,7 +136,7 @@ static int s_add_endpoint(raftlog_t *self, const char *endpoint, size_t length)
         if (strlen(self->endpoints[i]) == length &&
             memcmp(self->endpoints[i], endpoint, length) == 0)
             return (int)i;
-    if (self->endpoint_count == S_MAX_ENDPOINTS)
+    if (self->endpoint_count == RL_CLIENT_MAX_ENDPOINTS)
         return -1;
     memcpy(self->endpoints[self->endpoint_count], endpoint, length);
     self->endpoints[self->endpoint_count][length] = '\0';
@@ -183,7 +150,7 @@ int raftlog_connect(raftlog_t *self, const char *endpoints)
         endpoints = getenv(RAFTLOG_ENDPOINTS_ENV);
     if (!endpoints || !*endpoints)
         endpoints = RAFTLOG_DEFAULT_NODES;
-    zsock_destroy(&self->socket);
+    rl_link_close(&self->link);
     self->endpoint_count = 0;
     self->current = 0;
     const char *p = endpoints;
@@ -196,15 +163,16 @@ int raftlog_connect(raftlog_t *self, const char *endpoints)
         if (s_add_endpoint(self, p, length) < 0) {
             int shown = length > 80 ? 80 : (int)length;
             self->endpoint_count = 0;
-            return s_fail(self, RAFTLOG_ERR_INVALID,
-                          "'%.*s' is not a usable endpoint (write it like "
-                          "tcp://127.0.0.1:7101; at most %d of them)",
-                          shown, p, S_MAX_ENDPOINTS);
+            return rl_client_fail(
+                self, RAFTLOG_ERR_INVALID,
+                "'%.*s' is not a usable endpoint (write it like "
+                "tcp://127.0.0.1:7101; at most %d of them)",
+                shown, p, RL_CLIENT_MAX_ENDPOINTS);
         }
         p += length;
     }
     if (self->endpoint_count == 0)
-        return s_fail(self, RAFTLOG_ERR_INVALID, "no endpoints given");
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "no endpoints given");
     self->error[0] = '\0';
     return 0;
 }
@@ -227,6 +195,14 @@ void raftlog_set_retries(raftlog_t *self, int retries)
     self->retries = retries;
 }
 
+void raftlog_set_progress(raftlog_t *self, raftlog_progress_fn *progress,
+                          void *arg)
+{
+    assert(self);
+    self->progress = progress;
+    self->progress_arg = arg;
+}
+
 void raftlog_set_producer(raftlog_t *self, uint64_t producer_id,
                           uint64_t next_seq)
 {
@@ -245,207 +221,245 @@ void raftlog_producer(const raftlog_t *self, uint64_t *producer_id,
         *next_seq = self->next_seq;
 }
 
-/* ---- One exchange ---- */
-
-/* The exchange got no usable answer: try elsewhere. */
-#define S_NO_ANSWER (-1)
+/* ---- The Lazy Pirate loop ---- */
 
 static int s_sleep(raftlog_t *self, int ms)
 {
     struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
     if (nanosleep(&pause, NULL) != 0 && errno == EINTR)
-        return s_fail(self, RAFTLOG_ERR_INTERRUPTED, "interrupted by a signal");
+        return rl_client_fail(self, RAFTLOG_ERR_INTERRUPTED,
+                              "interrupted by a signal");
     return 0;
 }
 
-/* Sends request over *socket_p (opened to endpoint when NULL) and decodes
-   the reply into self->reply. Returns 0; S_NO_ANSWER with why filled (the
-   socket is then destroyed, as Lazy Pirate says); or
-   RAFTLOG_ERR_INTERRUPTED. */
-static int s_exchange(raftlog_t *self, zsock_t **socket_p, const char *endpoint,
-                      const rl_buf_t *request, uint64_t request_id,
-                      int reply_timeout_ms, char *why, size_t why_size)
+int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
+                     uint64_t *request_id)
 {
-    s_release_reply(self);
-    if (!*socket_p) {
-        zsock_t *socket = zsock_new(ZMQ_REQ);
-        if (!socket) {
-            snprintf(why, why_size, "cannot make a ZeroMQ socket");
-            return S_NO_ANSWER;
-        }
-        zsock_set_linger(socket, 0);
-        zsock_set_immediate(socket, 1);
-        if (zsock_connect(socket, "%s", endpoint) != 0) {
-            snprintf(why, why_size, "cannot connect to %s: %s", endpoint,
-                     zmq_strerror(zmq_errno()));
-            zsock_destroy(&socket);
-            return S_NO_ANSWER;
-        }
-        *socket_p = socket;
-    }
-    void *handle = zsock_resolve(*socket_p);
-    zmq_pollitem_t item = {handle, 0, ZMQ_POLLOUT, 0};
-    int rc = zmq_poll(&item, 1, self->connect_timeout_ms);
-    if (rc == 0) {
-        snprintf(why, why_size, "no connection to %s within %d ms", endpoint,
-                 self->connect_timeout_ms);
-        goto no_answer;
-    }
-    if (rc > 0 && zmq_send(handle, request->data, request->size,
-                           ZMQ_DONTWAIT) == (int)request->size) {
-        item.events = ZMQ_POLLIN;
-        rc = zmq_poll(&item, 1, reply_timeout_ms);
-        if (rc == 0) {
-            snprintf(why, why_size, "no reply from %s within %d ms", endpoint,
-                     reply_timeout_ms);
-            goto no_answer;
-        }
-    }
-    if (rc < 0 && zmq_errno() == EINTR) {
-        zsock_destroy(socket_p);
-        return s_fail(self, RAFTLOG_ERR_INTERRUPTED, "interrupted by a signal");
-    }
-    zmq_msg_init(&self->frame);
-    self->frame_open = true;
-    if (rc < 0 || zmq_msg_recv(&self->frame, handle, ZMQ_DONTWAIT) < 0) {
-        snprintf(why, why_size, "%s: %s", endpoint, zmq_strerror(zmq_errno()));
-        goto no_answer;
-    }
-    char err[RL_CODEC_ERROR_SIZE];
-    if (zmq_msg_more(&self->frame) ||
-        rl_codec_decode(zmq_msg_data(&self->frame), zmq_msg_size(&self->frame),
-                        &self->reply, err) != 0) {
-        snprintf(why, why_size, "%s sent a reply that is not valid: %s",
-                 endpoint, zmq_msg_more(&self->frame) ? "several frames" : err);
-        goto no_answer;
-    }
-    if (self->reply.id != request_id) {
-        snprintf(why, why_size,
-                 "%s answered request %" PRIu64 " instead of %" PRIu64,
-                 endpoint, self->reply.id, request_id);
-        goto no_answer;
-    }
-    return 0;
-no_answer:
-    s_release_reply(self);
-    zsock_destroy(socket_p);
-    return S_NO_ANSWER;
-}
-
-/* Encodes msg (giving it the next request id) into buf. */
-static int s_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
-                    uint64_t *request_id)
-{
+    self->unknown = false;
     msg->id = ++self->request_id;
     *request_id = msg->id;
     rl_buf_reset(buf);
     char err[RL_CODEC_ERROR_SIZE] = "";
     int rc = rl_codec_encode(msg, buf, err);
     if (rc == RL_ERR_INTERNAL)
-        return s_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
+        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     if (rc != 0)
-        return s_fail(self, RAFTLOG_ERR_INVALID, "%s", err);
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s", err);
     if (buf->size > RL_MAX_MESSAGE_SIZE)
-        return s_fail(self, RAFTLOG_ERR_TOO_LARGE,
-                      "the request is %zu bytes, over the limit of %u; "
-                      "send smaller batches",
-                      buf->size, RL_MAX_MESSAGE_SIZE);
+        return rl_client_fail(self, RAFTLOG_ERR_TOO_LARGE,
+                              "the request is %zu bytes, over the limit of "
+                              "%u; send smaller batches",
+                              buf->size, RL_MAX_MESSAGE_SIZE);
     return 0;
 }
 
 static void s_next_endpoint(raftlog_t *self)
 {
-    zsock_destroy(&self->socket);
+    rl_link_close(&self->link);
     self->current = (self->current + 1) % self->endpoint_count;
 }
 
-/* The Lazy Pirate loop: sends request until a reply of type expect comes,
-   following redirects and retrying what may be retried. Returns 0 with
-   self->reply of type expect, or an error code with self->error set (for a
-   definite ERROR reply, self->reply holds it). */
-static int s_call(raftlog_t *self, const rl_buf_t *request, uint64_t request_id,
-                  uint8_t expect, uint32_t extra_wait_ms)
+/* What to check after a failure of this kind; "" when the message says it
+   all. */
+static const char *s_hint(const rl_attempt_t *attempt)
+{
+    if (attempt->result == RL_ATTEMPT_NO_CONNECTION)
+        return " (is a node running there, and reachable from here?)";
+    if (attempt->result == RL_ATTEMPT_NO_REPLY)
+        return " (is that the client endpoint of a node or broker, not a "
+               "node's peer endpoint? is the node paused or overloaded?)";
+    if (attempt->result != RL_ATTEMPT_ANSWERED)
+        return "";
+    const rl_msg_t *reply = &attempt->reply;
+    if (reply->type == RL_MSG_NOT_LEADER ||
+        (reply->type == RL_MSG_ERROR &&
+         reply->body.error.code == RL_ERR_NO_LEADER))
+        return " (a majority of the voting members must be running and "
+               "connected to elect a leader)";
+    if (reply->type == RL_MSG_ERROR && reply->body.error.code == RL_ERR_TIMEOUT)
+        return " (a majority of the voting members must be running and "
+               "connected to commit)";
+    return "";
+}
+
+/* The reply in self->last is not the one expected: says why in why, and
+   in *move whether to try another node; notes whether the request may
+   have taken effect. Returns 0 to go on, or the code of a definite error
+   to return. */
+static int s_judge(raftlog_t *self, uint8_t expect, char *why, size_t why_size,
+                   bool *move)
+{
+    const rl_msg_t *reply = &self->last.reply;
+    const char *endpoint = self->last.endpoint;
+    *move = true;
+    if (reply->type == RL_MSG_NOT_LEADER) {
+        /* A node that is not the leader did not take the request. */
+        snprintf(why, why_size,
+                 "%s is not the leader and knows no leader yet (an election "
+                 "may be under way)",
+                 endpoint);
+        return 0;
+    }
+    if (reply->type != RL_MSG_ERROR) {
+        self->unknown = true;
+        snprintf(why, why_size, "%s answered %s to a request for %s", endpoint,
+                 rl_msg_type_name(reply->type), rl_msg_type_name(expect));
+        return 0;
+    }
+    const rl_error_reply_t *e = &reply->body.error;
+    snprintf(why, why_size, "%s (%s): %.*s", endpoint, rl_error_name(e->code),
+             (int)e->message.size, e->message.ptr ? e->message.ptr : "");
+    switch (e->code) {
+    case RL_ERR_BUSY: /* refused before anything was done */
+        *move = false;
+        return 0;
+    case RL_ERR_TIMEOUT:
+    case RL_ERR_NO_LEADER: /* a broker may have had an uncertain attempt */
+        self->unknown = true;
+        *move = false; /* the same node, after a pause */
+        return 0;
+    case RL_ERR_SHUTTING_DOWN:
+    case RL_ERR_NO_SPACE:
+    case RL_ERR_INTERNAL:
+        self->unknown = true; /* a pending request may be answered so */
+        return 0;             /* another node */
+    default:
+        return rl_client_fail(self, e->code, "%s: %.*s", rl_error_name(e->code),
+                              (int)e->message.size,
+                              e->message.ptr ? e->message.ptr : "");
+    }
+}
+
+/* The message of a call that gave up after attempts attempts: the last
+   failure, and when that was only a refused or missing connection, the
+   last one from a node that was reached, which tells more (no leader, no
+   quorum, no reply). */
+static int s_give_up(raftlog_t *self, int attempts, bool all_refused,
+                     const char *why, const char *hint, const char *reached)
+{
+    int code = RAFTLOG_ERR_UNAVAILABLE;
+    const rl_msg_t *reply = &self->last.reply;
+    if (self->last.result == RL_ATTEMPT_ANSWERED &&
+        reply->type == RL_MSG_ERROR && reply->body.error.code)
+        code = reply->body.error.code;
+    if (!all_refused && *reached && strncmp(reached, why, strlen(why)) != 0)
+        return rl_client_fail(self, code,
+                              "gave up after %d attempts; last: %s; before "
+                              "that: %s",
+                              attempts, why, reached);
+    if (!all_refused)
+        return rl_client_fail(self, code,
+                              "gave up after %d attempts; last: %s%s", attempts,
+                              why, hint);
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < self->endpoint_count && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i == 0                          ? ""
+                                 : i + 1 == self->endpoint_count ? " or "
+                                                                 : ", ",
+                                 self->endpoints[i]);
+    return rl_client_fail(self, code,
+                          "gave up after %d attempts: nothing listens at %s "
+                          "(connection refused); is the cluster running, and "
+                          "are these the client endpoints of its nodes or of "
+                          "its broker?",
+                          attempts, list);
+}
+
+int rl_client_call(raftlog_t *self, const rl_buf_t *request,
+                   uint64_t request_id, uint8_t expect, uint32_t extra_wait_ms)
 {
     if (self->endpoint_count == 0) {
         int rc = raftlog_connect(self, NULL);
         if (rc)
             return rc;
     }
-    char why[512] = "";
+    char why[768] = "";
+    const char *hint = "";
+    char reached[768] = ""; /* the last failure at a node that was reached */
     int pause = S_PAUSE_FIRST;
     int64_t timeout = (int64_t)self->timeout_ms + extra_wait_ms;
     if (timeout > INT32_MAX)
         timeout = INT32_MAX;
-    for (int attempt = 0; attempt <= self->retries; attempt++) {
-        const char *endpoint = self->endpoints[self->current];
-        int rc = s_exchange(self, &self->socket, endpoint, request, request_id,
-                            (int)timeout, why, sizeof(why));
+    int failed = 0;          /* attempts that failed */
+    int redirects = 0;       /* redirects followed since the last failure */
+    bool all_refused = true; /* every failed attempt was refused */
+    rl_attempt_t *a = &self->last;
+    for (;;) {
+        a->link = &self->link;
+        a->endpoint = self->endpoints[self->current];
+        a->request = request;
+        a->request_id = request_id;
+        a->reply_timeout_ms = (int)timeout;
+        int rc = rl_attempts_run(a, 1, self->connect_timeout_ms);
+        if (a->sent && a->result != RL_ATTEMPT_ANSWERED)
+            self->unknown = true;
         if (rc == RAFTLOG_ERR_INTERRUPTED)
-            return rc;
+            return rl_client_fail(self, rc, "interrupted by a signal");
         bool move = true;
-        bool wait = true;
-        if (rc == 0) {
-            const rl_msg_t *reply = &self->reply;
+        if (a->result == RL_ATTEMPT_ANSWERED) {
+            self->ever_answered = true;
+            const rl_msg_t *reply = &a->reply;
             if (reply->type == expect) {
                 snprintf(self->answered, sizeof(self->answered), "%s",
-                         endpoint);
+                         a->endpoint);
                 self->error[0] = '\0';
+                self->unknown = false;
                 return 0;
             }
-            if (reply->type == RL_MSG_NOT_LEADER) {
-                const rl_not_leader_t *nl = &reply->body.not_leader;
-                int at = nl->leader_addr.size
-                             ? s_add_endpoint(self, nl->leader_addr.ptr,
-                                              nl->leader_addr.size)
-                             : -1;
-                if (at >= 0 && (size_t)at != self->current) {
-                    zsock_destroy(&self->socket);
-                    self->current = (size_t)at;
-                    continue; /* straight to the leader, no pause */
-                }
-                snprintf(why, sizeof(why),
-                         "%s is not the leader and knows no leader yet",
-                         endpoint);
-            } else if (reply->type == RL_MSG_ERROR) {
-                const rl_error_reply_t *e = &reply->body.error;
-                snprintf(why, sizeof(why), "%s (%s): %.*s", endpoint,
-                         rl_error_name(e->code), (int)e->message.size,
-                         e->message.ptr ? e->message.ptr : "");
-                switch (e->code) {
-                case RL_ERR_TIMEOUT:
-                case RL_ERR_BUSY:
-                case RL_ERR_NO_LEADER:
-                    move = false; /* the same node, after a pause */
-                    break;
-                case RL_ERR_SHUTTING_DOWN:
-                case RL_ERR_NO_SPACE:
-                case RL_ERR_INTERNAL:
-                    break; /* another node */
-                default:
-                    return s_fail(self, e->code, "%s: %.*s",
-                                  rl_error_name(e->code), (int)e->message.size,
-                                  e->message.ptr ? e->message.ptr : "");
-                }
-            } else {
-                snprintf(why, sizeof(why), "%s answered %s to a request for %s",
-                         endpoint, rl_msg_type_name(reply->type),
-                         rl_msg_type_name(expect));
+            const rl_not_leader_t *nl = &reply->body.not_leader;
+            int at = reply->type == RL_MSG_NOT_LEADER && nl->leader_addr.size
+                         ? s_add_endpoint(self, nl->leader_addr.ptr,
+                                          nl->leader_addr.size)
+                         : -1;
+            if (at >= 0 && (size_t)at != self->current &&
+                redirects < S_MAX_REDIRECTS) {
+                /* Straight to the leader: not a retry, no pause. */
+                rl_link_close(&self->link);
+                self->current = (size_t)at;
+                redirects++;
+                continue;
             }
+            if ((rc = s_judge(self, expect, why, sizeof(why), &move)))
+                return rc;
+            if (at >= 0)
+                snprintf(why, sizeof(why),
+                         "%s redirects to %s, after %d redirects in a row "
+                         "that found no leader",
+                         a->endpoint, self->endpoints[at], redirects);
+        } else {
+            snprintf(why, sizeof(why), "%s", a->why);
         }
+        hint = s_hint(a);
+        bool refused = a->result == RL_ATTEMPT_REFUSED;
+        if (!refused && a->result != RL_ATTEMPT_NO_CONNECTION)
+            snprintf(reached, sizeof(reached), "%s%s", why, hint);
+        all_refused = all_refused && refused;
+        failed++;
+        redirects = 0;
+        if (failed > self->retries)
+            break;
         if (move)
             s_next_endpoint(self);
-        if (wait && attempt < self->retries) {
-            rc = s_sleep(self, pause);
-            if (rc)
-                return rc;
-            pause = pause * 2 > S_PAUSE_MAX ? S_PAUSE_MAX : pause * 2;
+        /* Nothing listens, and nothing ever answered this client: a
+           wrong endpoint or a cluster that is not running. Try the others
+           at once, so that the call fails fast. */
+        if (refused && !self->ever_answered)
+            continue;
+        if (self->progress) {
+            char message[1024];
+            snprintf(message, sizeof(message),
+                     "%s; retrying (%d/%d) on %s in %d ms", why, failed,
+                     self->retries, self->endpoints[self->current], pause);
+            self->progress(self->progress_arg, message, failed, self->retries);
         }
+        rc = s_sleep(self, pause);
+        if (rc)
+            return rc;
+        pause = pause * 2 > S_PAUSE_MAX ? S_PAUSE_MAX : pause * 2;
     }
-    int code = RAFTLOG_ERR_UNAVAILABLE;
-    if (self->reply.type == RL_MSG_ERROR && self->reply.body.error.code)
-        code = self->reply.body.error.code;
-    return s_fail(self, code, "gave up after %d attempts; last: %s",
-                  self->retries + 1, why);
+    return s_give_up(self, failed, all_refused, why, hint, reached);
 }
 
 /* ---- Appends ---- */
@@ -453,10 +467,11 @@ static int s_call(raftlog_t *self, const rl_buf_t *request, uint64_t request_id,
 static int s_send_append(raftlog_t *self, uint64_t *first, uint64_t *last,
                          bool *duplicate)
 {
-    int rc = s_call(self, &self->append, self->append_id, RL_MSG_APPEND_OK, 0);
+    int rc = rl_client_call(self, &self->append, self->append_id,
+                            RL_MSG_APPEND_OK, 0);
     if (rc)
         return rc;
-    const rl_append_ok_t *ok = &self->reply.body.append_ok;
+    const rl_append_ok_t *ok = &self->last.reply.body.append_ok;
     if (first)
         *first = ok->first;
     if (last)
@@ -471,19 +486,21 @@ int raftlog_append_batch(raftlog_t *self, const raftlog_data_t *entries,
                          bool *duplicate)
 {
     assert(self && (entries || count == 0));
+    self->unknown = false;
     if (count == 0 || count > RL_MAX_BATCH_ENTRIES)
-        return s_fail(self, RAFTLOG_ERR_INVALID,
-                      "a batch holds 1 to %u entries, not %zu",
-                      RL_MAX_BATCH_ENTRIES, count);
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                              "a batch holds 1 to %u entries, not %zu",
+                              RL_MAX_BATCH_ENTRIES, count);
     for (size_t i = 0; i < count; i++)
         if (entries[i].size > RL_MAX_ENTRY_SIZE)
-            return s_fail(self, RAFTLOG_ERR_TOO_LARGE,
-                          "entry %zu is %zu bytes, over the limit of %u "
-                          "bytes",
-                          i + 1, entries[i].size, RL_MAX_ENTRY_SIZE);
+            return rl_client_fail(
+                self, RAFTLOG_ERR_TOO_LARGE,
+                "entry %zu is %zu bytes, over the limit of %u "
+                "bytes",
+                i + 1, entries[i].size, RL_MAX_ENTRY_SIZE);
     rl_str_t *strings = calloc(count, sizeof(rl_str_t));
     if (!strings)
-        return s_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
+        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; i < count; i++) {
         strings[i].ptr = entries[i].size ? entries[i].data : NULL;
         strings[i].size = entries[i].size;
@@ -494,7 +511,7 @@ int raftlog_append_batch(raftlog_t *self, const raftlog_data_t *entries,
     msg.body.append_request.seq = self->next_seq;
     msg.body.append_request.entries = strings;
     msg.body.append_request.entry_count = count;
-    int rc = s_encode(self, &msg, &self->append, &self->append_id);
+    int rc = rl_client_encode(self, &msg, &self->append, &self->append_id);
     free(strings);
     if (rc)
         return rc;
@@ -517,7 +534,8 @@ int raftlog_append_retry(raftlog_t *self, uint64_t *first, uint64_t *last,
 {
     assert(self);
     if (!self->have_append)
-        return s_fail(self, RAFTLOG_ERR_INVALID, "no batch to send again");
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                              "no batch to send again");
     return s_send_append(self, first, last, duplicate);
 }
 
@@ -530,27 +548,28 @@ int raftlog_read(raftlog_t *self, uint64_t from, uint32_t max_entries,
     assert(self && entries && count && next);
     *entries = NULL;
     *count = 0;
+    self->unknown = false;
     if (from == 0)
-        return s_fail(self, RAFTLOG_ERR_INVALID, "indexes start at 1");
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "indexes start at 1");
     rl_msg_t msg;
     rl_msg_init(&msg, RL_MSG_READ_REQUEST);
     msg.body.read_request.from = from;
     msg.body.read_request.max_entries = max_entries;
     msg.body.read_request.wait_ms = wait_ms;
     uint64_t id;
-    int rc = s_encode(self, &msg, &self->request, &id);
+    int rc = rl_client_encode(self, &msg, &self->request, &id);
     if (!rc)
-        rc = s_call(self, &self->request, id, RL_MSG_READ_OK, wait_ms);
+        rc = rl_client_call(self, &self->request, id, RL_MSG_READ_OK, wait_ms);
     if (rc == RAFTLOG_ERR_OUT_OF_RANGE)
-        *next = self->reply.body.error.first;
+        *next = self->last.reply.body.error.first;
     if (rc)
         return rc;
-    const rl_read_ok_t *ok = &self->reply.body.read_ok;
+    const rl_read_ok_t *ok = &self->last.reply.body.read_ok;
     if (ok->entry_count > self->entry_capacity) {
         raftlog_entry_t *grown =
             realloc(self->entries, ok->entry_count * sizeof(raftlog_entry_t));
         if (!grown)
-            return s_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
+            return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
         self->entries = grown;
         self->entry_capacity = ok->entry_count;
     }
@@ -558,103 +577,27 @@ int raftlog_read(raftlog_t *self, uint64_t from, uint32_t max_entries,
     for (size_t i = 0; i < ok->entry_count; i++) {
         const rl_entry_t *e = &ok->entries[i];
         if (e->index <= previous || e->index >= ok->next)
-            return s_fail(self, RAFTLOG_ERR_PROTOCOL,
-                          "%s sent entries out of order (index %" PRIu64
-                          " after %" PRIu64 ", next %" PRIu64 ")",
-                          self->answered, e->index, previous, ok->next);
+            return rl_client_fail(self, RAFTLOG_ERR_PROTOCOL,
+                                  "%s sent entries out of order (index %" PRIu64
+                                  " after %" PRIu64 ", next %" PRIu64 ")",
+                                  self->answered, e->index, previous, ok->next);
         previous = e->index;
         self->entries[i].index = e->index;
         self->entries[i].data = e->data;
         self->entries[i].size = e->size;
     }
     if (ok->next < from)
-        return s_fail(self, RAFTLOG_ERR_PROTOCOL,
-                      "%s sent next %" PRIu64 " for a read from %" PRIu64,
-                      self->answered, ok->next, from);
+        return rl_client_fail(self, RAFTLOG_ERR_PROTOCOL,
+                              "%s sent next %" PRIu64
+                              " for a read from %" PRIu64,
+                              self->answered, ok->next, from);
     *entries = self->entries;
     *count = ok->entry_count;
     *next = ok->next;
     return 0;
 }
 
-/* ---- Status, members, transfer ---- */
-
-static void s_copy(char *dest, size_t size, rl_str_t str)
-{
-    size_t length = str.size < size - 1 ? str.size : size - 1;
-    if (length)
-        memcpy(dest, str.ptr, length);
-    dest[length] = '\0';
-}
-
-static void s_member(raftlog_member_t *out, const rl_member_t *in)
-{
-    memset(out, 0, sizeof(*out));
-    out->id = in->id;
-    out->voter = in->voter;
-    s_copy(out->peer, sizeof(out->peer), in->peer_addr);
-    s_copy(out->client, sizeof(out->client), in->client_addr);
-    out->last_contact_ms = -1;
-}
-
-int raftlog_status(raftlog_t *self, const char *endpoint,
-                   raftlog_status_t *status)
-{
-    assert(self && status);
-    rl_msg_t msg;
-    rl_msg_init(&msg, RL_MSG_STATUS_REQUEST);
-    uint64_t id;
-    int rc = s_encode(self, &msg, &self->request, &id);
-    if (rc)
-        return rc;
-    if (endpoint) {
-        zsock_t *socket = NULL;
-        char why[512];
-        rc = s_exchange(self, &socket, endpoint, &self->request, id,
-                        self->timeout_ms, why, sizeof(why));
-        zsock_destroy(&socket);
-        if (rc == S_NO_ANSWER)
-            return s_fail(self, RAFTLOG_ERR_UNAVAILABLE, "%s", why);
-        if (rc)
-            return rc;
-        if (self->reply.type == RL_MSG_ERROR)
-            return s_fail(self, self->reply.body.error.code, "%s: %.*s",
-                          rl_error_name(self->reply.body.error.code),
-                          (int)self->reply.body.error.message.size,
-                          self->reply.body.error.message.ptr
-                              ? self->reply.body.error.message.ptr
-                              : "");
-        if (self->reply.type != RL_MSG_STATUS_OK)
-            return s_fail(self, RAFTLOG_ERR_PROTOCOL,
-                          "%s answered %s to STATUS", endpoint,
-                          rl_msg_type_name(self->reply.type));
-        snprintf(self->answered, sizeof(self->answered), "%s", endpoint);
-    } else if ((rc = s_call(self, &self->request, id, RL_MSG_STATUS_OK, 0))) {
-        return rc;
-    }
-    const rl_status_ok_t *ok = &self->reply.body.status_ok;
-    memset(status, 0, sizeof(*status));
-    status->node = ok->id;
-    s_copy(status->role, sizeof(status->role), ok->role);
-    status->term = ok->term;
-    status->leader = ok->leader;
-    status->commit = ok->commit;
-    status->last = ok->last;
-    status->first = ok->first;
-    for (size_t i = 0; i < ok->member_count && i < RAFTLOG_MAX_MEMBERS; i++) {
-        s_member(&status->members[i], &ok->members[i].member);
-        status->members[i].match = ok->members[i].match_index;
-        status->members[i].last_contact_ms = ok->members[i].last_contact_ms;
-        status->member_count++;
-    }
-    for (size_t i = 0; i < ok->counter_count && i < RAFTLOG_MAX_COUNTERS; i++) {
-        s_copy(status->counters[i].name, sizeof(status->counters[i].name),
-               ok->counters[i].name);
-        status->counters[i].value = ok->counters[i].value;
-        status->counter_count++;
-    }
-    return 0;
-}
+/* ---- Members, transfer ---- */
 
 /* Sends a MEMBERS_REQUEST and copies the configuration out. */
 static int s_members(raftlog_t *self, uint8_t op, const rl_member_t *member,
@@ -666,18 +609,18 @@ static int s_members(raftlog_t *self, uint8_t op, const rl_member_t *member,
     if (member)
         msg.body.members_request.member = *member;
     uint64_t id;
-    int rc = s_encode(self, &msg, &self->request, &id);
+    int rc = rl_client_encode(self, &msg, &self->request, &id);
     if (!rc)
-        rc = s_call(self, &self->request, id, RL_MSG_MEMBERS_OK, 0);
+        rc = rl_client_call(self, &self->request, id, RL_MSG_MEMBERS_OK, 0);
     if (rc)
         return rc;
-    const rl_members_ok_t *ok = &self->reply.body.members_ok;
+    const rl_members_ok_t *ok = &self->last.reply.body.members_ok;
     if (count)
         *count = 0;
     for (size_t i = 0;
          members && count && i < ok->member_count && i < RAFTLOG_MAX_MEMBERS;
          i++) {
-        s_member(&members[i], &ok->members[i]);
+        rl_client_member(&members[i], &ok->members[i]);
         (*count)++;
     }
     return 0;
@@ -697,10 +640,11 @@ int raftlog_member_add(raftlog_t *self, uint64_t id, const char *peer,
     if (id == 0 || !peer || !client || !*peer || !*client ||
         strlen(peer) > RAFTLOG_MAX_ENDPOINT ||
         strlen(client) > RAFTLOG_MAX_ENDPOINT)
-        return s_fail(self, RAFTLOG_ERR_INVALID,
-                      "adding a member needs an id (1 or more), a peer and "
-                      "a client endpoint (at most %d bytes each)",
-                      RAFTLOG_MAX_ENDPOINT);
+        return rl_client_fail(
+            self, RAFTLOG_ERR_INVALID,
+            "adding a member needs an id (1 or more), a peer and "
+            "a client endpoint (at most %d bytes each)",
+            RAFTLOG_MAX_ENDPOINT);
     rl_member_t member = {id, false, rl_str(peer), rl_str(client)};
     return s_members(self, RL_MEMBERS_ADD, &member, members, count);
 }
@@ -710,7 +654,8 @@ int raftlog_member_remove(raftlog_t *self, uint64_t id,
 {
     assert(self);
     if (id == 0)
-        return s_fail(self, RAFTLOG_ERR_INVALID, "member ids start at 1");
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                              "member ids start at 1");
     rl_member_t member = {id, false, {NULL, 0}, {NULL, 0}};
     return s_members(self, RL_MEMBERS_REMOVE, &member, members, count);
 }
@@ -722,11 +667,11 @@ int raftlog_transfer(raftlog_t *self, uint64_t target, uint64_t *leader)
     rl_msg_init(&msg, RL_MSG_TRANSFER_REQUEST);
     msg.body.transfer_request.target = target;
     uint64_t id;
-    int rc = s_encode(self, &msg, &self->request, &id);
+    int rc = rl_client_encode(self, &msg, &self->request, &id);
     if (!rc)
-        rc = s_call(self, &self->request, id, RL_MSG_TRANSFER_OK, 0);
+        rc = rl_client_call(self, &self->request, id, RL_MSG_TRANSFER_OK, 0);
     if (!rc && leader)
-        *leader = self->reply.body.transfer_ok.leader;
+        *leader = self->last.reply.body.transfer_ok.leader;
     return rc;
 }
 
@@ -757,6 +702,11 @@ uint64_t raftlog_tail_position(const raftlog_tail_t *self)
                                         : self->next;
 }
 
+uint64_t raftlog_tail_commit(const raftlog_tail_t *self)
+{
+    return self->commit;
+}
+
 int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
                       const raftlog_entry_t **entry)
 {
@@ -766,13 +716,15 @@ int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
     if (self->next == RAFTLOG_TAIL_END) {
         raftlog_status_t *status = malloc(sizeof(*status));
         if (!status)
-            return s_fail(client, RAFTLOG_ERR_NO_MEMORY, "out of memory");
+            return rl_client_fail(client, RAFTLOG_ERR_NO_MEMORY,
+                                  "out of memory");
         int rc = raftlog_status(client, NULL, status);
-        uint64_t commit = status->commit;
+        if (!rc)
+            self->commit = status->commit;
         free(status);
         if (rc)
             return rc;
-        self->next = commit + 1;
+        self->next = self->commit + 1;
     }
     while (self->position == self->count) {
         self->batch = NULL;
@@ -788,9 +740,10 @@ int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
         if (rc)
             return rc;
         self->next = next;
+        self->commit = client->last.reply.body.read_ok.commit;
         /* An empty answer is the end only when the node has nothing more
            committed; otherwise it skipped Raft's own entries: read on. */
-        if (self->count == 0 && next > client->reply.body.read_ok.commit)
+        if (self->count == 0 && next > self->commit)
             return 0;
     }
     *entry = &self->batch[self->position++];

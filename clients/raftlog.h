@@ -7,7 +7,13 @@
     socket at a time; when no reply comes in time the socket is closed and
     reopened (on the next endpoint), and the request is sent again, a
     bounded number of times with growing pauses, then the call fails with
-    RAFTLOG_ERR_UNAVAILABLE and a message saying what was tried.
+    RAFTLOG_ERR_UNAVAILABLE and a message saying what was tried and what to
+    check. Following a NOT_LEADER redirect is not a retry. A socket monitor
+    sees a refused connection at once: a node that is down is skipped
+    without waiting, and a client that has never reached any endpoint gives
+    up without pausing when every one refuses (nothing listens there: a
+    wrong endpoint or a cluster that is not running). A progress callback
+    (raftlog_set_progress) hears of every retry that waits.
 
     Appends are idempotent: each client is a producer with a random 64-bit
     id and numbers its batches 1, 2, 3, ...; every retry of a batch sends
@@ -93,9 +99,10 @@ typedef struct {
     size_t size;         /* bytes of payload */
 } raftlog_entry_t;
 
-#define RAFTLOG_MAX_MEMBERS  16
-#define RAFTLOG_MAX_ENDPOINT 256
-#define RAFTLOG_MAX_COUNTERS 64
+#define RAFTLOG_MAX_MEMBERS    16
+#define RAFTLOG_MAX_ENDPOINT   256
+#define RAFTLOG_MAX_COUNTERS   64
+#define RAFTLOG_MAX_ENTRY_SIZE (1u << 20) /* bytes of one entry (protocol) */
 
 /* One server of the configuration, with the leader's view of it. */
 typedef struct {
@@ -125,6 +132,23 @@ typedef struct {
     size_t counter_count;             /* how many */
 } raftlog_status_t;
 
+/* One member's answer in raftlog_status_all() (a plain value of about
+   13 KB: allocate an array of them rather than putting it on the stack). */
+typedef struct {
+    raftlog_member_t member; /* as the configuration lists it */
+    int code;                /* 0: status holds its STATUS; else why not */
+    char error[512];         /* code not 0: what went wrong, one line */
+    double took_ms;          /* how long it took to answer (or to fail) */
+    raftlog_status_t status; /* its STATUS, when code is 0 */
+} raftlog_member_status_t;
+
+/* Hears of a call that retries: message says what failed and what comes
+   next, e.g. "no reply from tcp://127.0.0.1:7101 within 6000 ms;
+   retrying (2/10) on tcp://127.0.0.1:7102 in 100 ms"; retry counts from 1
+   to retries. Called on the calling thread, before the pause. */
+typedef void(raftlog_progress_fn)(void *arg, const char *message, int retry,
+                                  int retries);
+
 /* ---- Life cycle and settings ---- */
 
 /* Makes a client with no endpoints yet, a random producer id and the
@@ -153,9 +177,21 @@ void raftlog_set_timeout(raftlog_t *self, int timeout_ms);
 void raftlog_set_connect_timeout(raftlog_t *self, int timeout_ms);
 
 /* How many times a request is retried after a failed attempt (no reply, a
-   retryable error, a redirect) before the call gives up (default 10).
-   Pauses between attempts grow from 50 ms, doubling, up to 1 s. */
+   refused connection, a retryable error) before the call gives up (default
+   10). Pauses between attempts grow from 50 ms, doubling, up to 1 s.
+   Following a NOT_LEADER redirect to the leader is not a retry (up to 4
+   redirects in a row; more count as a failed attempt). While the client
+   has never had an answer, a refused connection is retried without a
+   pause, so that a call to endpoints where nothing listens fails at once;
+   after the first answer a refusal pauses as any failure does (the
+   cluster may be restarting). */
 void raftlog_set_retries(raftlog_t *self, int retries);
+
+/* Calls progress(arg, ...) before every retry that waits (NULL: none, the
+   default). A command line tool prints the message on stderr, so that a
+   long wait is never silent. */
+void raftlog_set_progress(raftlog_t *self, raftlog_progress_fn *progress,
+                          void *arg);
 
 /* Sets the producer identity: id (not 0) and the seq the next batch gets.
    Use it to resume a producer across restarts: keep the id, and the seq
@@ -175,6 +211,16 @@ const char *raftlog_error_name(int code);
 
 /* The endpoint of the last node that answered, "" before any. */
 const char *raftlog_endpoint(const raftlog_t *self);
+
+/* After a failed call: whether its request may have taken effect all the
+   same, because an attempt was sent and got no answer, or an answer that
+   leaves the outcome open (TIMEOUT, SHUTTING_DOWN, NO_SPACE, INTERNAL, or
+   a broker's NO_LEADER). For an append, true means the batch may be in the
+   log (raftlog_append_retry finds out without appending it twice); false
+   means it certainly is not: no attempt reached a node, or every node
+   that answered refused it (NOT_LEADER with no leader known, BUSY,
+   TOO_LARGE, ...). False after a call that succeeded. */
+bool raftlog_outcome_unknown(const raftlog_t *self);
 
 /* ---- Requests ---- */
 
@@ -214,6 +260,17 @@ int raftlog_read(raftlog_t *self, uint64_t from, uint32_t max_entries,
    at endpoint, tried once without retries (for a table of every member). */
 int raftlog_status(raftlog_t *self, const char *endpoint,
                    raftlog_status_t *status);
+
+/* Gets the configuration from whichever node answers (as raftlog_status
+   with endpoint NULL, retries included), then asks every member for its
+   STATUS at the same time, once each and without retries: a member that
+   accepts no connection within the connect timeout, or does not answer
+   within the timeout, gets an error in its entry. members holds room for
+   RAFTLOG_MAX_MEMBERS; *count gets how many. Returns 0 once the
+   configuration was found, whatever the members answered; otherwise the
+   error of the first step. */
+int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
+                       size_t *count);
 
 /* The configuration, as seen by the node that answers. members holds room
    for RAFTLOG_MAX_MEMBERS; *count gets how many. */
@@ -264,6 +321,11 @@ int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
 /* The index the tail reads next: save it to resume later with
    raftlog_tail_new(client, position). */
 uint64_t raftlog_tail_position(const raftlog_tail_t *self);
+
+/* The commit index the last answer reported (the end of the log as that
+   node knew it), 0 before any answer. A tail whose position is past
+   commit + 1 is waiting for an index that does not exist yet. */
+uint64_t raftlog_tail_commit(const raftlog_tail_t *self);
 
 #pragma GCC visibility pop
 

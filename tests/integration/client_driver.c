@@ -1,7 +1,7 @@
 /*  client_driver.c - drives libraftlog for the integration tests.
 
         client_driver [--timeout MS] [--connect-timeout MS] [--retries N]
-                      ENDPOINTS COMMAND [ARGS]
+                      [--progress 1] ENDPOINTS COMMAND [ARGS]
 
     test_clients.py runs it against real nodes; it calls the library and
     prints what came back, one line per result, flushed at once so that the
@@ -14,9 +14,13 @@
         tail FROM COUNT     tails COUNT entries from FROM (0: the start):
                             "INDEX DATA" per entry, then "position P"
         status              "node N role R leader L"
+        status-all          "node N CODE" per member (0: it answered)
 
     Any failure prints "error NAME: message" on stderr and exits with the
-    library's code (100 for UNAVAILABLE, ...).
+    library's code (100 for UNAVAILABLE, ...); after a failed append the
+    line ends with " [outcome unknown]" or " [not appended]"
+    (raftlog_outcome_unknown). --progress 1 prints each retry the library
+    reports as "progress: message" on stderr.
 
     Why a driver rather than cmocka tests that start nodes: the harness
     already knows how to start, kill and pause real raftlog-node processes
@@ -38,6 +42,21 @@ static int s_fail(raftlog_t *client, int rc)
     return rc;
 }
 
+static int s_append_fail(raftlog_t *client, int rc)
+{
+    fprintf(stderr, "error %s: %s [%s]\n", raftlog_error_name(rc),
+            raftlog_error(client),
+            raftlog_outcome_unknown(client) ? "outcome unknown"
+                                            : "not appended");
+    return rc;
+}
+
+static void s_progress(void *arg, const char *message, int retry, int retries)
+{
+    (void)arg;
+    fprintf(stderr, "progress: %s [%d/%d]\n", message, retry, retries);
+}
+
 static int s_run(raftlog_t *client, int argc, char **argv)
 {
     const char *command = argv[0];
@@ -53,7 +72,7 @@ static int s_run(raftlog_t *client, int argc, char **argv)
             rc = raftlog_append_batch(client, &entry, 1, &first, &last,
                                       &duplicate);
             if (rc)
-                return s_fail(client, rc);
+                return s_append_fail(client, rc);
             printf("%" PRIu64 " %d %s\n", first, duplicate,
                    raftlog_endpoint(client));
             fflush(stdout);
@@ -98,6 +117,18 @@ static int s_run(raftlog_t *client, int argc, char **argv)
         free(status);
         if (rc)
             return s_fail(client, rc);
+    } else if (strcmp(command, "status-all") == 0 && argc == 1) {
+        raftlog_member_status_t *members =
+            calloc(RAFTLOG_MAX_MEMBERS, sizeof(*members));
+        size_t count = 0;
+        rc = members ? raftlog_status_all(client, members, &count)
+                     : RAFTLOG_ERR_NO_MEMORY;
+        for (size_t i = 0; !rc && i < count; i++)
+            printf("node %" PRIu64 " %d\n", members[i].member.id,
+                   members[i].code);
+        free(members);
+        if (rc)
+            return s_fail(client, rc);
     } else {
         fprintf(stderr, "client_driver: bad command; see the source\n");
         return 2;
@@ -117,6 +148,8 @@ int main(int argc, char **argv)
             raftlog_set_connect_timeout(client, value);
         else if (strcmp(argv[i], "--retries") == 0)
             raftlog_set_retries(client, value);
+        else if (strcmp(argv[i], "--progress") == 0 && value)
+            raftlog_set_progress(client, s_progress, NULL);
     }
     int rc = 2;
     if (i + 1 < argc) {

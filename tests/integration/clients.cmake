@@ -34,3 +34,21 @@ rl_add_python_tests(clients ${CMAKE_CURRENT_LIST_DIR}/test_install.py 180
                     "--link-flags=${rl_link_flags}"
                     --example
                     ${PROJECT_SOURCE_DIR}/clients/examples/append_and_tail.c)
+
+# The command line as a new user meets it (test_cli.py, issue 13): quick
+# and clear failures, outcomes, status and health, the README's example of
+# $RAFTLOG_ENDPOINTS, oversized input, JSON. Entries cli_<function>.
+rl_add_python_tests(cli ${CMAKE_CURRENT_LIST_DIR}/test_cli.py 120
+                    --node $<TARGET_FILE:raftlog-node>
+                    --cli $<TARGET_FILE:raftlog>
+                    --readme ${PROJECT_SOURCE_DIR}/README.md)
+
+# scripts/run with this build's binaries, on free ports (test_cli_run.py,
+# issue 13): a node that dies leaves the others running and can be
+# started again. Entries cli_run_<function>.
+if(TARGET raftlog-broker)
+  rl_add_python_tests(cli_run ${CMAKE_CURRENT_LIST_DIR}/test_cli_run.py 180
+                      --run ${PROJECT_SOURCE_DIR}/scripts/run
+                      --bin ${CMAKE_BINARY_DIR}
+                      --cli $<TARGET_FILE:raftlog>)
+endif()

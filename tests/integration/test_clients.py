@@ -26,6 +26,7 @@ from harness import (APPEND_OK, Cluster, TestFailure, check, free_ports,
 
 NODE = CLI = DRIVER = PYTHON_DIR = None
 EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_REJECTED = 2, 3, 4
+NOT_LEADER, ERROR, ERR_TIMEOUT = 96, 97, 4
 
 
 # ---- helpers ----
@@ -143,6 +144,45 @@ class DroppingProxy:
         self.running = False
         self.thread.join(5)
         self.front.close()
+
+
+class StandIn:
+    """A server on a free 127.0.0.1 port that reads client requests and
+    answers each with answer(request): a dict (sent back with the
+    request's version and id), or None for no reply at all. Keeps every
+    request with the time it arrived. Stopped by the `with` block."""
+
+    def __init__(self, context, answer):
+        self.endpoint = "tcp://127.0.0.1:%d" % free_ports(1)[0]
+        self.answer = answer
+        self.requests = []  # (time.monotonic(), request)
+        self.running = True
+        self.socket = context.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.bind(self.endpoint)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            if not self.socket.poll(50):
+                continue
+            frames = self.socket.recv_multipart()
+            request = msgpack.unpackb(frames[-1])
+            self.requests.append((time.monotonic(), request))
+            reply = self.answer(request)
+            if reply is not None:
+                reply = dict(reply, version=1, id=request.get("id"))
+                self.socket.send_multipart(frames[:-1]
+                                           + [msgpack.packb(reply)])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join(5)
+        self.socket.close()
 
 
 def log_of(c, i):
@@ -268,6 +308,60 @@ def test_lib_gives_a_clear_error_when_no_node_answers():
     rc, out, err = run([DRIVER, "not-an-endpoint", "status"])
     check(rc == 103 and "not a usable endpoint" in err,
           "bad endpoint: %d %r" % (rc, err))
+
+
+def test_lib_follows_a_redirect_with_no_retries_left():
+    with Cluster(3, NODE) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        follower = next(i for i in c.nodes if i != leader)
+        rc, out, err = run([DRIVER, "--retries", "0",
+                            c.nodes[follower].client, "append", "1", "r0"])
+        check(rc == 0 and out.split()[2].decode() == c.nodes[leader].client,
+              "a redirect with --retries 0: %d %r %r" % (rc, out, err))
+
+
+def test_lib_reports_retries_and_whether_a_failed_append_may_be_in_the_log():
+    context = zmq.Context()
+    try:
+        with StandIn(context, lambda r: None) as silent:
+            rc, out, err = run([DRIVER, "--timeout", "300", "--retries", "2",
+                                "--progress", "1", silent.endpoint, "append",
+                                "1", "x"])
+        lines = err.splitlines()
+        check(rc == 100 and len(lines) == 3 and all(
+            lines[k].startswith("progress: no reply from %s within 300 ms; "
+                                "retrying (%d/2)" % (silent.endpoint, k + 1))
+            and lines[k].endswith("[%d/2]" % (k + 1)) for k in (0, 1))
+            and lines[2].endswith("[outcome unknown]"),
+            "no reply: %d %r" % (rc, err))
+        with StandIn(context, lambda r: {"type": NOT_LEADER,
+                                         "leader": 0}) as lost:
+            rc, out, err = run([DRIVER, "--retries", "1", lost.endpoint,
+                                "append", "1", "x"])
+        check(rc == 100 and err.endswith("[not appended]\n")
+              and "knows no leader" in err, "NOT_LEADER: %d %r" % (rc, err))
+        dead = "tcp://127.0.0.1:%d" % free_ports(1)[0]
+        rc, out, err = run([DRIVER, "--progress", "1", dead, "append", "1",
+                            "x"])
+        check(rc == 100 and err.count("\n") == 1 and "progress" not in err
+              and "nothing listens at %s" % dead in err
+              and err.endswith("[not appended]\n"),
+              "nothing listening: %d %r" % (rc, err))
+    finally:
+        context.destroy(linger=0)
+
+
+def test_lib_asks_every_member_at_once_and_reports_each():
+    with Cluster(3, NODE) as c:
+        c.start_all()
+        c.wait_leader()
+        c.kill(2)
+        rc, out, err = run([DRIVER, "--connect-timeout", "500",
+                            endpoints(c), "status-all"])
+        check(rc == 0 and out.decode().splitlines() ==
+              ["node 1 0", "node 2 100", "node 3 0"],
+              "status-all: %d %r %r" % (rc, out, err))
 
 
 # ---- the raftlog command line ----
@@ -471,6 +565,46 @@ def test_python_client_appends_idempotently_and_tails_across_a_leader_kill():
             except raftlog.RaftlogError as e:
                 check(e.name == "UNAVAILABLE" and dead in e.message,
                       "unclear error %s" % e)
+
+
+def test_python_client_follows_a_redirect_fails_fast_and_reports_retries():
+    with Cluster(3, NODE) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        follower = next(i for i in c.nodes if i != leader)
+        raftlog, log = python_client(c, order=[follower], retries=0)
+        with log:
+            first, last = log.append([b"redirected"])
+            check(first == last and log.endpoints[log.current]
+                  == c.nodes[leader].client, "append through a follower "
+                  "with retries=0 went to %r" % log.endpoints[log.current])
+        dead = "tcp://127.0.0.1:%d" % free_ports(1)[0]
+        heard = []
+        with raftlog.Client(dead, progress=heard.append) as nobody:
+            try:
+                nobody.append([b"x"])
+                check(False, "an append to nobody succeeded")
+            except raftlog.RaftlogError as e:
+                check(e.name == "UNAVAILABLE" and not e.unknown and
+                      "nothing listens at %s" % dead in e.message
+                      and heard == [], "nothing listening: %s %r %r"
+                      % (e, e.unknown, heard))
+    context = zmq.Context()
+    try:
+        with StandIn(context, lambda r: None) as silent, \
+                raftlog.Client(silent.endpoint, timeout=0.3, retries=2,
+                               progress=heard.append) as client:
+            try:
+                client.append([b"x"])
+                check(False, "an append to a silent server succeeded")
+            except raftlog.RaftlogError as e:
+                check(e.unknown and len(heard) == 2 and
+                      heard[0].startswith("no reply from %s" % silent.endpoint)
+                      and "retrying (1/2)" in heard[0]
+                      and "retrying (2/2)" in heard[1],
+                      "no reply: %s %r %r" % (e, e.unknown, heard))
+    finally:
+        context.destroy(linger=0)
 
 
 def test_python_examples_produce_lines_and_tail():

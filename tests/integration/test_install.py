@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""Integration test of libraftlog as users get it: `cmake --install` into a
-temporary prefix, then the README's C example (clients/examples/
-append_and_tail.c) built with nothing but the installed raftlog.pc, and run
-against a real 3-node cluster on 127.0.0.1.
+"""Integration test of raftlog as users get it: `cmake --install` into a
+temporary prefix (the library, its header and raftlog.pc, and the
+programs raftlog, raftlog-node and raftlog-broker), then the README's C
+example (clients/examples/append_and_tail.c) built with nothing but the
+installed raftlog.pc, and run against a real 3-node cluster on 127.0.0.1
+without LD_LIBRARY_PATH: raftlog.pc gives programs the library's directory
+as their rpath. `pkg-config --cflags raftlog` names raftlog's include
+directory and nothing else (raftlog.h needs libc only).
 
     test_install.py --node PATH --cmake PATH --build-dir DIR --libdir DIR
                     --cc PATH --link-flags=FLAGS --example FILE TEST
@@ -55,13 +59,18 @@ def declared_functions(header):
     return set(re.findall(r"^[a-z0-9_ ]+[ *](raftlog_\w+)\(", text, re.M))
 
 
+def install(top):
+    """cmake --install into TOP/prefix; returns the prefix."""
+    prefix = os.path.join(top, "prefix")
+    rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix", prefix])
+    check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+    return prefix
+
+
 def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_api():
     top = tempfile.mkdtemp(prefix="raftlog-install-")
     try:
-        prefix = os.path.join(top, "prefix")
-        rc, out, err = run([CMAKE, "--install", BUILD_DIR, "--prefix",
-                            prefix])
-        check(rc == 0, "cmake --install failed: %s%s" % (out, err))
+        prefix = install(top)
         libdir = os.path.join(prefix, LIBDIR)
         header = os.path.join(prefix, "include", "raftlog.h")
         library = os.path.join(libdir, "libraftlog.so")
@@ -105,10 +114,14 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
                             'raftlog) -o "$RL_OUT"'], env=env)
         check(rc == 0, "the example does not build:\n%s%s" % (out, err))
 
-        # It runs on the installed shared library, not on the build tree's.
-        env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+        # It runs on the installed shared library, not on the build tree's,
+        # and finds it without LD_LIBRARY_PATH.
+        env = dict(os.environ)
+        env.pop("LD_LIBRARY_PATH", None)
         rc, out, err = run(["ldd", example], env=env)
-        check(("%s/libraftlog.so.0" % libdir) in out,
+        loaded = re.search(r"libraftlog\.so\.0 => (\S+)", out)
+        check(loaded and os.path.realpath(loaded.group(1)) ==
+              os.path.realpath("%s/libraftlog.so.0" % libdir),
               "the example does not load the installed library:\n%s" % out)
 
         with Cluster(3, NODE) as c:
@@ -148,6 +161,29 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
             "append_and_tail: INVALID: 'not-an-endpoint' is not a usable "
             "endpoint") and err.count("\n") == 1,
             "a bad endpoint: exit %d, %r" % (rc, err))
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_install_puts_the_programs_in_bin_and_pkg_config_names_only_raftlog():
+    top = tempfile.mkdtemp(prefix="raftlog-install-")
+    try:
+        prefix = install(top)
+        for program in ("raftlog", "raftlog-node", "raftlog-broker"):
+            path = os.path.join(prefix, "bin", program)
+            check(os.access(path, os.X_OK), "%s was not installed" % path)
+            rc, out, err = run([path, "--help"])
+            check(rc == 0 and out, "%s --help: exit %d %s" % (path, rc, err))
+        # raftlog.h needs libc only: the flags name raftlog's include
+        # directory and nothing else (not czmq's private ones).
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(
+            prefix, LIBDIR, "pkgconfig"))
+        rc, out, err = run(["pkg-config", "--cflags", "raftlog"], env=env)
+        flags = out.split()
+        check(rc == 0 and len(flags) == 1 and flags[0].startswith("-I") and
+              os.path.realpath(flags[0][2:]) ==
+              os.path.realpath(os.path.join(prefix, "include")),
+              "pkg-config --cflags raftlog gives %r" % out)
     finally:
         shutil.rmtree(top, ignore_errors=True)
 

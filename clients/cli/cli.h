@@ -1,0 +1,208 @@
+/*  cli.h - what the files of `raftlog`, the command line client, share:
+    the parsed arguments, the shape of a command, exit codes, and the
+    helpers for errors, JSON output and the cluster view.
+
+    One file per command (append.c, tail.c, status.c, health.c,
+    members.c, transfer.c) defines its cli_command_t; main.c dispatches;
+    options.c parses with getopt_long and prints help; output.c holds
+    errors, exit codes and JSON; connect.c sets up the client; cluster.c
+    asks every member and judges the quorum.
+*/
+#ifndef RAFTLOG_CLI_H
+#define RAFTLOG_CLI_H
+
+#include "raftlog.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (docs/CLIENTS.md, "Exit status"). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILED = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_UNAVAILABLE = 3,
+    CLI_EXIT_REJECTED = 4
+};
+
+/* Option identities: getopt_long's value for the long form, above every
+   character so that a short form (its letter) can never be mistaken for
+   another option. One namespace for every command. */
+enum {
+    CLI_O_HELP = 256,
+    CLI_O_CLUSTER,
+    CLI_O_BROKER,
+    CLI_O_TIMEOUT,
+    CLI_O_CONNECT_TIMEOUT,
+    CLI_O_RETRIES,
+    CLI_O_VERSION,
+    CLI_O_FORMAT,
+    CLI_O_BATCH,
+    CLI_O_QUIET,
+    CLI_O_SKIP_OVERSIZED,
+    CLI_O_FROM,
+    CLI_O_FROM_END,
+    CLI_O_FOLLOW,
+    CLI_O_MAX,
+    CLI_O_JSON
+};
+
+/* One option of a command; a table ends with a NULL name. */
+typedef struct {
+    int id;              /* CLI_O_... */
+    const char *name;    /* long name without "--" */
+    char letter;         /* short form, 0 for none */
+    const char *metavar; /* its value's name; NULL: a switch; "[=X]":
+                            an optional value, given with '=' */
+    const char *help;    /* one line of --help (wrapped when printed) */
+} cli_option_t;
+
+/* What the parser gathered. */
+typedef struct {
+    const char *endpoints;      /* --cluster or --broker; NULL: environment */
+    const char *endpoints_flag; /* "--cluster" or "--broker", NULL none */
+    int timeout_ms;             /* --timeout, 0: the library's default */
+    int connect_timeout_ms;     /* --connect-timeout, 0: the default */
+    int retries;                /* --retries, -1: the library's default */
+    const char *format;         /* --format */
+    long batch;                 /* --batch */
+    bool quiet;                 /* --quiet */
+    bool skip_oversized;        /* --skip-oversized */
+    uint64_t from;              /* --from, 0: the start */
+    bool from_end;              /* --from-end */
+    bool follow;                /* --follow */
+    uint64_t max;               /* --max, 0: no limit */
+    bool json;                  /* --json */
+    bool help;                  /* --help */
+    bool version;               /* --version */
+    char **args;                /* positional arguments */
+    int arg_count;              /* how many */
+} cli_args_t;
+
+/* One command. */
+typedef struct {
+    const char *name;            /* as typed */
+    const char *synopsis;        /* after "raftlog NAME " in its usage */
+    const char *summary;         /* one line for the command list */
+    const char *details;         /* paragraphs for its --help */
+    const cli_option_t *options; /* its own options (the common ones too) */
+    int (*run)(raftlog_t *client, cli_args_t *args);
+} cli_command_t;
+
+extern const cli_command_t cli_append;
+extern const cli_command_t cli_tail;
+extern const cli_command_t cli_status;
+extern const cli_command_t cli_health;
+extern const cli_command_t cli_members;
+extern const cli_command_t cli_transfer;
+
+/* ---- options.c ---- */
+
+/* The connection options, valid before or after any command. */
+extern const cli_option_t cli_common_options[];
+
+/* Parses argv[1..argc) (argv[0] is the command's or program's name):
+   for command NULL the options before the command (stopping at the first
+   word that is not an option; *next gets its position), otherwise the
+   command's options and the common ones in any order, the rest being
+   positional. Returns 0 or an exit code, with the error printed. */
+int cli_parse(const cli_command_t *command, int argc, char **argv,
+              cli_args_t *args, int *next);
+
+/* Prints a table of options, GNU style, wrapped at 80 columns. */
+void cli_print_options(FILE *out, const cli_option_t *table);
+
+/* The candidate closest to word (a typo of it, or a word it starts),
+   NULL when none is close. candidates ends with NULL. */
+const char *cli_suggest(const char *word, const char *const *candidates);
+
+/* ---- output.c ---- */
+
+/* The name errors are prefixed with ("raftlog: NAME: ..."); NULL: none. */
+void cli_set_command(const char *name);
+
+/* Prints "raftlog: [COMMAND: ]message" on stderr; returns code. */
+int cli_fail(int code, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "raftlog: COMMAND: message" on stderr (a note, not a failure). */
+void cli_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* The exit code for a library error code. */
+int cli_exit_code(int code);
+
+/* Reports the library's failure (with what, if not NULL, before it) and
+   returns its exit code. When the cluster was unreachable it says where
+   the endpoints came from. */
+int cli_client_fail(raftlog_t *client, int code, const char *what);
+
+/* Parses a whole number from min to max for option (named in the error). */
+int cli_number(const char *option, const char *value, uint64_t min,
+               uint64_t max, uint64_t *out);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* Copies text from the network into out (size bytes) for a terminal: any
+   control character or byte that is not printable ASCII becomes '?'. */
+const char *cli_printable(const char *text, char *out, size_t size);
+
+/* JSON values (jansson). A number from the network may exceed what JSON
+   readers hold exactly; above INT64_MAX it is given as a string. */
+json_t *cli_json_uint(uint64_t value);
+/* A JSON string of text that came from the network: as it is when it is
+   valid UTF-8, else with every byte outside ASCII replaced by '?'. */
+json_t *cli_json_text(const char *text);
+
+/* A JSON array of item(context, i) for i in 0..count; NULL when out of
+   memory (an item may be NULL for that reason too). */
+json_t *cli_json_array(size_t count,
+                       json_t *(*item)(const void *context, size_t i),
+                       const void *context);
+
+/* Prints value as one line of compact JSON on stdout and releases it.
+   Returns 0, or an exit code (out of memory: value NULL). */
+int cli_json_print(json_t *value);
+
+/* ---- connect.c ---- */
+
+/* Sets the client up from the options: endpoints, timeouts, retries, and
+   progress reports on stderr. Returns 0 or an exit code. */
+int cli_connect(raftlog_t *client, const cli_args_t *args);
+
+/* Where the endpoints came from, for error messages: "" when unknown. */
+const char *cli_endpoints_origin(void);
+
+/* ---- cluster.c ---- */
+
+/* Every member's STATUS and what they add up to. */
+typedef struct {
+    raftlog_member_status_t *members; /* count of them (malloc'd) */
+    size_t count;                     /* members in the configuration */
+    const raftlog_status_t *leader;   /* the leader of the highest term
+                                         among those that answer, or NULL */
+    size_t voters;                    /* voting members */
+    size_t answering;                 /* voting members that answer */
+    size_t following;                 /* voting members in the leader's
+                                         term that name it (it included) */
+    size_t needed;                    /* a majority of the voters */
+    bool quorum;                      /* answering >= needed */
+    bool healthy;                     /* a leader and following >= needed */
+} cli_cluster_t;
+
+/* Asks every member at once (raftlog_status_all). Returns 0, or an exit
+   code with the error printed. */
+int cli_cluster_ask(raftlog_t *client, cli_cluster_t *cluster);
+
+/* Whether member i follows the leader (or is it). */
+bool cli_cluster_member_healthy(const cli_cluster_t *cluster, size_t i);
+
+/* A short judgement: "node 2 leads term 3; 3 of 3 voting members answer",
+   "no quorum: 1 of 3 voting members answer (2 needed)", ... */
+void cli_cluster_verdict(const cli_cluster_t *cluster, char *out, size_t size);
+
+void cli_cluster_close(cli_cluster_t *cluster);
+
+#endif

@@ -1,0 +1,172 @@
+/*  output.c - how `raftlog` speaks: one-line errors on stderr with one
+    prefix, exit codes from the library's error codes, numbers from the
+    command line, text from the network made safe for a terminal, and JSON
+    through jansson (which escapes strings and rejects UTF-8 that is not
+    valid, overlong encodings and surrogates included).
+*/
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *s_command; /* for the error prefix; NULL: none */
+
+void cli_set_command(const char *name)
+{
+    s_command = name;
+}
+
+/* One line on stderr. Messages carry text from the network (a node's
+   error message, endpoints): control characters become '?', so that
+   nothing a server sends can move the cursor or recolour a terminal. */
+static void s_say(const char *format, va_list args)
+{
+    char line[2048];
+    vsnprintf(line, sizeof(line), format, args);
+    for (char *c = line; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (s_command)
+        fprintf(stderr, "raftlog: %s: %s\n", s_command, line);
+    else
+        fprintf(stderr, "raftlog: %s\n", line);
+}
+
+int cli_fail(int code, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    s_say(format, args);
+    va_end(args);
+    return code;
+}
+
+void cli_note(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    s_say(format, args);
+    va_end(args);
+}
+
+int cli_exit_code(int code)
+{
+    switch (code) {
+    case RAFTLOG_OK:
+        return CLI_EXIT_OK;
+    case RAFTLOG_ERR_UNAVAILABLE:
+    case RAFTLOG_ERR_TIMEOUT:
+    case RAFTLOG_ERR_SHUTTING_DOWN:
+    case RAFTLOG_ERR_BUSY:
+    case RAFTLOG_ERR_NO_SPACE:
+    case RAFTLOG_ERR_NO_LEADER:
+    case RAFTLOG_ERR_INTERNAL:
+        return CLI_EXIT_UNAVAILABLE;
+    case RAFTLOG_ERR_INVALID:
+        return CLI_EXIT_USAGE;
+    case RAFTLOG_ERR_INTERRUPTED:
+        return 130;
+    case RAFTLOG_ERR_PROTOCOL:
+    case RAFTLOG_ERR_NO_MEMORY:
+        return CLI_EXIT_FAILED;
+    default:
+        return CLI_EXIT_REJECTED;
+    }
+}
+
+int cli_client_fail(raftlog_t *client, int code, const char *what)
+{
+    const char *origin =
+        code == RAFTLOG_ERR_UNAVAILABLE ? cli_endpoints_origin() : "";
+    return cli_fail(cli_exit_code(code), "%s%s%s%s%s%s", what ? what : "",
+                    what ? ": " : "", raftlog_error(client),
+                    *origin ? " (endpoints from " : "", origin,
+                    *origin ? ")" : "");
+}
+
+int cli_number(const char *option, const char *value, uint64_t min,
+               uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (!*value || *value == '-' || *end || errno || n < min || n > max)
+        return cli_fail(CLI_EXIT_USAGE,
+                        "--%s: '%s' is not a whole number from %" PRIu64
+                        " to %" PRIu64,
+                        option, value, min, max);
+    *out = n;
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+const char *cli_printable(const char *text, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; text[i] && i + 1 < size; i++)
+        out[i] = (unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f
+                     ? '?'
+                     : text[i];
+    out[i] = '\0';
+    return out;
+}
+
+json_t *cli_json_uint(uint64_t value)
+{
+    if (value <= INT64_MAX)
+        return json_integer((json_int_t)value);
+    char digits[24];
+    snprintf(digits, sizeof(digits), "%" PRIu64, value);
+    return json_string(digits);
+}
+
+json_t *cli_json_text(const char *text)
+{
+    json_t *string = json_string(text);
+    if (string)
+        return string;
+    /* Not UTF-8 (or no memory): keep the ASCII, mark the rest. */
+    size_t length = strlen(text);
+    char *ascii = malloc(length + 1);
+    if (!ascii)
+        return NULL;
+    for (size_t i = 0; i <= length; i++)
+        ascii[i] = (unsigned char)text[i] >= 0x80 ? '?' : text[i];
+    string = json_string(ascii);
+    free(ascii);
+    return string;
+}
+
+json_t *cli_json_array(size_t count,
+                       json_t *(*item)(const void *context, size_t i),
+                       const void *context)
+{
+    json_t *array = json_array();
+    for (size_t i = 0; array && i < count; i++)
+        if (json_array_append_new(array, item(context, i)) != 0) {
+            json_decref(array);
+            array = NULL;
+        }
+    return array;
+}
+
+int cli_json_print(json_t *value)
+{
+    if (!value)
+        return cli_fail(CLI_EXIT_FAILED, "out of memory");
+    int rc = json_dumpf(value, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(value);
+    if (rc != 0 || fputc('\n', stdout) == EOF)
+        return cli_fail(CLI_EXIT_FAILED, "stdout: %s", strerror(errno));
+    return 0;
+}

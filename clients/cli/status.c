@@ -1,0 +1,156 @@
+/*  status.c - `raftlog status`: the cluster at a glance, one row per
+    member (role, term, commit and last index, and from the leader's view
+    the replication lag and the time since last contact), asked of every
+    member at once.
+
+    It exits 0 when a majority of the voting members answer (even during
+    an election), and 3 when they do not: "no quorum: 1 of 3 voting
+    members answer (2 needed)".
+*/
+#include "cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const cli_option_t s_options[] = {
+    {CLI_O_JSON, "json", 0, NULL, "print one JSON object instead of a table"},
+    {0, NULL, 0, NULL, NULL}};
+
+/* The leader's view of member id, or NULL. */
+static const raftlog_member_t *s_view(const raftlog_status_t *leader,
+                                      uint64_t id)
+{
+    for (size_t i = 0; leader && i < leader->member_count; i++)
+        if (leader->members[i].id == id)
+            return &leader->members[i];
+    return NULL;
+}
+
+static uint64_t s_lag(const raftlog_status_t *leader,
+                      const raftlog_member_t *view)
+{
+    return leader->last > view->match ? leader->last - view->match : 0;
+}
+
+static json_t *s_json_member(const void *context, size_t i)
+{
+    const cli_cluster_t *c = context;
+    const raftlog_member_status_t *row = &c->members[i];
+    const raftlog_member_t *m = &row->member;
+    const raftlog_status_t *s = row->code == 0 ? &row->status : NULL;
+    const raftlog_member_t *v = s_view(c->leader, m->id);
+    json_t *o =
+        json_pack("{s:o,s:b,s:o,s:o,s:b}", "id", cli_json_uint(m->id), "voter",
+                  m->voter, "client", cli_json_text(m->client), "peer",
+                  cli_json_text(m->peer), "reachable", s != NULL);
+    if (o && s)
+        json_object_update_new(
+            o, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:f}", "role",
+                         cli_json_text(s->role), "term", cli_json_uint(s->term),
+                         "leader", cli_json_uint(s->leader), "commit",
+                         cli_json_uint(s->commit), "last",
+                         cli_json_uint(s->last), "first",
+                         cli_json_uint(s->first), "took_ms", row->took_ms));
+    else if (o)
+        json_object_set_new(o, "error", cli_json_text(row->error));
+    if (o && v)
+        json_object_update_new(
+            o, json_pack("{s:o,s:o,s:I}", "match", cli_json_uint(v->match),
+                         "lag", cli_json_uint(s_lag(c->leader, v)),
+                         "last_contact_ms", (json_int_t)v->last_contact_ms));
+    return o;
+}
+
+static int s_print_json(const cli_cluster_t *c)
+{
+    json_t *members = cli_json_array(c->count, s_json_member, c);
+    const raftlog_status_t *l = c->leader;
+    return cli_json_print(json_pack(
+        "{s:o,s:o,s:o,s:b,s:I,s:I,s:I,s:o}", "leader",
+        cli_json_uint(l ? l->node : 0), "term", cli_json_uint(l ? l->term : 0),
+        "commit", cli_json_uint(l ? l->commit : 0), "quorum", c->quorum,
+        "voters", (json_int_t)c->voters, "answering", (json_int_t)c->answering,
+        "needed", (json_int_t)c->needed, "members", members));
+}
+
+static void s_print_table(const cli_cluster_t *c)
+{
+    const raftlog_status_t *leader = c->leader;
+    char verdict[200];
+    cli_cluster_verdict(c, verdict, sizeof(verdict));
+    if (leader)
+        printf("leader: node %" PRIu64 ", term %" PRIu64 ", commit %" PRIu64
+               ", last %" PRIu64 "\n\n",
+               leader->node, leader->term, leader->commit, leader->last);
+    else
+        printf("leader: none (%s)\n\n", verdict);
+    printf("%-4s %-26s %-12s %6s %10s %10s %8s %8s\n", "ID", "ENDPOINT", "ROLE",
+           "TERM", "COMMIT", "LAST", "LAG", "CONTACT");
+    for (size_t i = 0; i < c->count; i++) {
+        const raftlog_member_t *m = &c->members[i].member;
+        const raftlog_status_t *s =
+            c->members[i].code == 0 ? &c->members[i].status : NULL;
+        const raftlog_member_t *v = s_view(leader, m->id);
+        char lag[24] = "-", contact[24] = "-";
+        if (leader && v) {
+            snprintf(lag, sizeof(lag), "%" PRIu64, s_lag(leader, v));
+            if (v->last_contact_ms >= 0 && m->id != leader->node)
+                snprintf(contact, sizeof(contact), "%" PRId64 "ms",
+                         v->last_contact_ms);
+        }
+        char endpoint[RAFTLOG_MAX_ENDPOINT + 1], role[40];
+        cli_printable(m->client, endpoint, sizeof(endpoint));
+        if (s)
+            printf("%-4" PRIu64 " %-26s %-12s %6" PRIu64 " %10" PRIu64
+                   " %10" PRIu64 " %8s %8s\n",
+                   m->id, endpoint, cli_printable(s->role, role, sizeof(role)),
+                   s->term, s->commit, s->last, lag, contact);
+        else
+            printf("%-4" PRIu64 " %-26s %-12s %6s %10s %10s %8s %8s\n", m->id,
+                   endpoint, "unreachable", "-", "-", "-", lag, contact);
+    }
+    bool any_unreachable = false;
+    for (size_t i = 0; i < c->count; i++)
+        if (c->members[i].code != 0) {
+            char why[sizeof(c->members[i].error)];
+            printf("\nnode %" PRIu64 ": %s", c->members[i].member.id,
+                   cli_printable(c->members[i].error, why, sizeof(why)));
+            any_unreachable = true;
+        }
+    if (any_unreachable)
+        printf("\n");
+    if (leader && !c->quorum)
+        printf("\n%s\n", verdict);
+}
+
+static int s_status(raftlog_t *client, cli_args_t *a)
+{
+    if (a->arg_count)
+        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a->args[0]);
+    cli_cluster_t cluster;
+    int rc = cli_cluster_ask(client, &cluster);
+    if (!rc) {
+        if (a->json)
+            rc = s_print_json(&cluster);
+        else
+            s_print_table(&cluster);
+    }
+    if (!rc && !cluster.quorum)
+        rc = CLI_EXIT_UNAVAILABLE;
+    cli_cluster_close(&cluster);
+    return rc;
+}
+
+const cli_command_t cli_status = {
+    "status",
+    "[--json]",
+    "the cluster at a glance",
+    "Asks every member for its STATUS, all at once, and prints one row "
+    "each: role,\nterm, commit and last index, and, from the leader's view, "
+    "replication lag\n(entries behind the leader's last index) and time "
+    "since last contact. A\nmember that does not answer is shown as "
+    "unreachable, with the reason below\nthe table. Exits 3 when no "
+    "majority of the voting members answers (no\nquorum), else 0; 'raftlog "
+    "health' judges whether appends can commit.",
+    s_options,
+    s_status};
