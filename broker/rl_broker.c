@@ -76,9 +76,11 @@ static int s_take_request(void *arg)
 {
     rl_broker_t *self = arg;
     rl_front_request_t request;
-    if (rl_front_recv(self->front, &request) != 0)
+    int rc = rl_front_recv(self->front, &request);
+    if (rc < 0)
         return 0;
-    rl_broker_admit(self, &request);
+    if (rc == 0)
+        rl_broker_admit(self, &request);
     rl_front_request_close(&request);
     return 1;
 }
@@ -88,6 +90,15 @@ static int s_on_front(zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     return rl_loop_drain(s_take_request, arg);
+}
+
+static int s_on_front_events(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    rl_broker_t *self = arg;
+    rl_front_process_events(self->front);
+    return 0;
 }
 
 static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
@@ -164,8 +175,14 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         rl_broker_destroy(&self);
         return NULL;
     }
-
-    self->front = rl_front_new(config->endpoint, err);
+    rl_front_config_t front = {
+        .endpoint = config->endpoint,
+        .max_message = RL_MAX_MESSAGE_SIZE,
+        .max_clients = 10000,
+        .max_client_queue = 64u << 20,
+        .max_queue = 512u << 20,
+    };
+    self->front = rl_front_new(&front, err);
     if (!self->front) {
         rl_broker_destroy(&self);
         return NULL;
@@ -191,6 +208,8 @@ int rl_broker_run(rl_broker_t *self)
 {
     self->loop = zloop_new();
     zloop_reader(self->loop, rl_front_socket(self->front), s_on_front, self);
+    zloop_reader(self->loop, rl_front_events(self->front), s_on_front_events,
+                 self);
     for (size_t i = 0; i < self->node_count; i++)
         zloop_reader(self->loop, self->nodes[i].dealer, rl_broker_on_node,
                      self);

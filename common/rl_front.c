@@ -1,38 +1,268 @@
-/*  rl_front.c - a daemon's client front door; see rl_front.h. */
+/*  rl_front.c - a daemon's client front door; see rl_front.h.
+
+    Each client connection that sent a request has a record, keyed by its
+    routing id and mapped from the descriptor its messages come in on
+    (rl_conns.h tells which descriptor closed). Replies are counted
+    against a budget (per connection, and one for all of them): a reply
+    leaves as a zero-copy ZeroMQ message whose free function, run by
+    ZeroMQ's I/O thread once the bytes are written to the socket (or
+    dropped with the connection), takes them off the budgets. Budgets are
+    reference counted, so that a connection or the front may go while
+    ZeroMQ still holds replies of theirs.
+*/
 #include "rl_front.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "rl_conns.h"
 #include "rl_logging.h"
 
-/* Requests queued in and replies queued out per client connection, in
-   messages (ZeroMQ's high-water marks). */
+/* Replies queued out and requests queued in per client connection, in
+   messages (ZeroMQ's high-water marks); the byte budgets bound the rest.
+   Past the send mark ZeroMQ drops replies to that connection. */
 #define S_QUEUE_MESSAGES 100000
 
+/* Reply bytes not yet written out, for all connections or one. */
+typedef struct s_budget {
+    atomic_size_t queued;   /* bytes handed to ZeroMQ, not yet written */
+    atomic_uint refs;       /* its owner's + one per reply in ZeroMQ */
+    struct s_budget *total; /* the front's all-connections budget, or NULL
+                               for that one itself */
+} s_budget_t;
+
+/* A reply in ZeroMQ's hands; the encoded bytes follow. */
+typedef struct {
+    s_budget_t *budget; /* charged with size */
+    size_t size;        /* bytes of the reply */
+} s_sent_t;
+
+/* Routing ids are at most 255 bytes (ZMTP). The key's bytes after size
+   are never read. */
+typedef struct {
+    uint8_t size;       /* bytes of the routing id */
+    uint8_t bytes[255]; /* the routing id */
+} s_key_t;
+
+/* One client connection that sent a request. */
+typedef struct {
+    s_key_t key;          /* its routing id: the table's key (first) */
+    int fd;               /* the descriptor its messages came in on */
+    rl_front_held_t held; /* what the daemon holds for it */
+    s_budget_t *budget;   /* its replies waiting */
+} s_client_t;
+
 struct rl_front {
-    zsock_t *router; /* the front door */
-    rl_buf_t buf;    /* encoding buffer, reused */
+    rl_front_config_t config; /* as given (endpoint not kept) */
+    zsock_t *router;          /* the front door */
+    rl_conns_t *conns;        /* its connections */
+    rl_buf_t buf;             /* encoding buffer, reused */
+    zhashx_t *clients;        /* routing id -> s_client_t */
+    s_client_t **by_fd;       /* by_fd[fd]: the client on that descriptor */
+    size_t by_fd_cap;         /* slots in by_fd */
+    s_budget_t *total;        /* every reply waiting */
+    s_budget_t *nobody;       /* replies to connections without a record */
+    uint64_t busy;            /* answered BUSY for waiting replies */
 };
 
-rl_front_t *rl_front_new(const char *endpoint, char *err)
+/* ---- Budgets (touched by ZeroMQ's thread too: atomics only) ---- */
+
+static s_budget_t *s_budget_new(s_budget_t *total)
+{
+    s_budget_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    atomic_init(&b->queued, 0);
+    atomic_init(&b->refs, 1);
+    b->total = total;
+    if (total)
+        atomic_fetch_add(&total->refs, 1);
+    return b;
+}
+
+static void s_budget_unref(s_budget_t **b_p)
+{
+    s_budget_t *b = *b_p;
+    if (!b)
+        return;
+    *b_p = NULL;
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        s_budget_unref(&b->total);
+        free(b);
+    }
+}
+
+/* ZeroMQ is done with a reply: written to the socket, or dropped. */
+static void s_sent(void *data, void *hint)
+{
+    (void)data;
+    s_sent_t *sent = hint;
+    s_budget_t *b = sent->budget;
+    atomic_fetch_sub(&b->queued, sent->size);
+    atomic_fetch_sub(&b->total->queued, sent->size);
+    s_budget_unref(&b);
+    free(sent);
+}
+
+/* ---- The client table ---- */
+
+static size_t s_hash_key(const void *key)
+{
+    const s_key_t *k = key;
+    size_t hash = 14695981039346656037ull; /* FNV-1a */
+    for (size_t i = 0; i < k->size; i++) {
+        hash ^= k->bytes[i];
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+
+static int s_compare_keys(const void *a, const void *b)
+{
+    const s_key_t *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return memcmp(x->bytes, y->bytes, x->size);
+}
+
+static void s_key_of(s_key_t *key, const void *data, size_t size)
+{
+    key->size =
+        (uint8_t)(size > sizeof(key->bytes) ? sizeof(key->bytes) : size);
+    memcpy(key->bytes, data, key->size);
+}
+
+static void s_client_free(rl_front_t *self, s_client_t *client)
+{
+    if (client->held.count && self->config.gone)
+        self->config.gone(self->config.gone_arg, &client->held);
+    assert(client->held.count == 0);
+    if (client->fd >= 0 && (size_t)client->fd < self->by_fd_cap &&
+        self->by_fd[client->fd] == client)
+        self->by_fd[client->fd] = NULL;
+    zhashx_delete(self->clients, &client->key);
+    s_budget_unref(&client->budget);
+    free(client);
+}
+
+/* A client's connection closed (from rl_conns). */
+static void s_gone(void *arg, int fd)
+{
+    rl_front_t *self = arg;
+    if ((size_t)fd < self->by_fd_cap && self->by_fd[fd])
+        s_client_free(self, self->by_fd[fd]);
+}
+
+static int s_map_fd(rl_front_t *self, s_client_t *client)
+{
+    int fd = client->fd;
+    if ((size_t)fd >= self->by_fd_cap) {
+        size_t cap = self->by_fd_cap ? self->by_fd_cap : 1024;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        s_client_t **grown = realloc(self->by_fd, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        memset(grown + self->by_fd_cap, 0,
+               (cap - self->by_fd_cap) * sizeof(*grown));
+        self->by_fd = grown;
+        self->by_fd_cap = cap;
+    }
+    self->by_fd[fd] = client;
+    return 0;
+}
+
+/* The record of the client with routing id key on descriptor fd, made
+   when new; NULL when its connection is not known or out of memory. */
+static s_client_t *s_client(rl_front_t *self, const s_key_t *key, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    s_client_t *client = zhashx_lookup(self->clients, key);
+    if (client && client->fd == fd)
+        return client;
+    /* A connection not seen yet. Its descriptor may be one that closed a
+       moment ago, or the routing id one that reconnected: take in the
+       connection events first, so that the record of the closed
+       connection is released before this one is made. Every event of an
+       older connection on fd was queued before this connection's first
+       message could arrive. */
+    rl_conns_process(self->conns);
+    client = zhashx_lookup(self->clients, key);
+    if (client) {
+        /* The same routing id on another live connection (a client that
+           sets its own): follow it to the new descriptor. */
+        if ((size_t)client->fd < self->by_fd_cap &&
+            self->by_fd[client->fd] == client)
+            self->by_fd[client->fd] = NULL;
+        client->fd = fd;
+    } else {
+        client = calloc(1, sizeof(*client));
+        if (!client)
+            return NULL;
+        client->key = *key;
+        client->fd = fd;
+        client->budget = s_budget_new(self->total);
+        if (!client->budget) {
+            free(client);
+            return NULL;
+        }
+        zhashx_insert(self->clients, &client->key, client);
+    }
+    if ((size_t)fd < self->by_fd_cap && self->by_fd[fd] &&
+        self->by_fd[fd] != client)
+        s_client_free(self, self->by_fd[fd]); /* a stale record */
+    if (s_map_fd(self, client) != 0) {
+        s_client_free(self, client);
+        return NULL;
+    }
+    return client;
+}
+
+/* ---- Life cycle ---- */
+
+rl_front_t *rl_front_new(const rl_front_config_t *config, char *err)
 {
     rl_front_t *self = calloc(1, sizeof(*self));
     if (!self) {
         snprintf(err, 512, "out of memory");
         return NULL;
     }
+    self->config = *config;
+    self->config.endpoint = NULL;
     rl_buf_init(&self->buf);
+    self->total = s_budget_new(NULL);
+    self->nobody = self->total ? s_budget_new(self->total) : NULL;
+    self->clients = zhashx_new();
     self->router = zsock_new(ZMQ_ROUTER);
-    if (self->router) {
-        zsock_set_linger(self->router, 0);
-        zsock_set_sndhwm(self->router, S_QUEUE_MESSAGES);
-        zsock_set_rcvhwm(self->router, S_QUEUE_MESSAGES);
+    if (!self->total || !self->nobody || !self->clients || !self->router) {
+        snprintf(err, 512, "out of memory");
+        rl_front_destroy(&self);
+        return NULL;
     }
-    if (!self->router || zsock_bind(self->router, "%s", endpoint) < 0) {
+    zhashx_set_key_hasher(self->clients, s_hash_key);
+    zhashx_set_key_comparator(self->clients, s_compare_keys);
+    zhashx_set_key_duplicator(self->clients, NULL);
+    zhashx_set_key_destructor(self->clients, NULL);
+    zsock_set_linger(self->router, 0);
+    zsock_set_sndhwm(self->router, S_QUEUE_MESSAGES);
+    zsock_set_rcvhwm(self->router, S_QUEUE_MESSAGES);
+    zsock_set_maxmsgsize(self->router, (int)config->max_message);
+    self->conns = rl_conns_new(self->router, "client", "--max-clients",
+                               config->max_clients, s_gone, self);
+    if (!self->conns) {
+        snprintf(err, 512, "cannot watch the client connections: %s",
+                 zmq_strerror(zmq_errno()));
+        rl_front_destroy(&self);
+        return NULL;
+    }
+    if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
         snprintf(err, 512,
                  "cannot listen for clients on %s: %s (is the port in use?)",
-                 endpoint, zmq_strerror(zmq_errno()));
+                 config->endpoint, zmq_strerror(zmq_errno()));
         rl_front_destroy(&self);
         return NULL;
     }
@@ -44,7 +274,17 @@ void rl_front_destroy(rl_front_t **self_p)
     rl_front_t *self = *self_p;
     if (!self)
         return;
+    rl_conns_destroy(&self->conns);
     zsock_destroy(&self->router);
+    if (self->clients) {
+        s_client_t *client;
+        while ((client = zhashx_first(self->clients)))
+            s_client_free(self, client);
+        zhashx_destroy(&self->clients);
+    }
+    free(self->by_fd);
+    s_budget_unref(&self->nobody);
+    s_budget_unref(&self->total);
     rl_buf_close(&self->buf);
     free(self);
     *self_p = NULL;
@@ -55,25 +295,106 @@ zsock_t *rl_front_socket(rl_front_t *self)
     return self->router;
 }
 
+zsock_t *rl_front_events(rl_front_t *self)
+{
+    return rl_conns_socket(self->conns);
+}
+
+void rl_front_process_events(rl_front_t *self)
+{
+    rl_conns_process(self->conns);
+}
+
+void rl_front_set_max_clients(rl_front_t *self, uint32_t max_clients)
+{
+    rl_conns_set_limit(self->conns, max_clients);
+}
+
 void rl_front_set_linger(rl_front_t *self, int ms)
 {
     zsock_set_linger(self->router, ms);
 }
 
+void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats)
+{
+    stats->clients = rl_conns_count(self->conns);
+    stats->max_clients = rl_conns_limit(self->conns);
+    stats->clients_refused = rl_conns_refused(self->conns);
+    stats->queued_bytes = atomic_load(&self->total->queued);
+    stats->busy = self->busy;
+}
+
+/* ---- Requests ---- */
+
+/* True when a connection whose replies wait in budget may not be given
+   size bytes more (0: may it be given anything). One reply always goes
+   to a connection with nothing waiting. */
+static bool s_full(const rl_front_t *self, s_budget_t *budget, size_t size)
+{
+    size_t mine = atomic_load(&budget->queued);
+    size_t all = atomic_load(&self->total->queued);
+    if (size == 0)
+        return mine >= self->config.max_client_queue ||
+               all >= self->config.max_queue;
+    return mine > 0 && (mine + size > self->config.max_client_queue ||
+                        all + size > self->config.max_queue);
+}
+
+/* Receives one message part into a new frame; *fd gets the descriptor it
+   came in on (-1 unknown), *more whether parts follow. NULL when nothing
+   waits. */
+static zframe_t *s_recv_part(void *handle, int *fd, bool *more)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&part);
+        return NULL;
+    }
+    *fd = rl_conns_source_fd(&part);
+    *more = zmq_msg_more(&part);
+    zframe_t *frame = zframe_new(zmq_msg_data(&part), zmq_msg_size(&part));
+    zmq_msg_close(&part);
+    return frame;
+}
+
 int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
 {
     memset(request, 0, sizeof(*request));
-    if (!(zsock_events(self->router) & ZMQ_POLLIN))
+    void *handle = zsock_resolve(self->router);
+    /* The routing id and the next part are read by hand: the descriptor a
+       request came in on is a property of the parts the connection sent
+       (the routing id is made up by the ROUTER, and when it was
+       prefetched by a poll it does not carry one). The next part is the
+       empty delimiter of a well-formed request, so nothing large is
+       copied; the rest is taken as czmq frames. */
+    int fd = -1, id_fd;
+    bool more;
+    zframe_t *id = s_recv_part(handle, &id_fd, &more);
+    if (!id)
         return -1;
-    zmsg_t *message = zmsg_recv(self->router);
-    if (!message)
-        return -1;
-    request->envelope = zmsg_new();
-    size_t frames = zmsg_size(message);
-    for (size_t i = 0; i + 1 < frames; i++)
-        zmsg_append(request->envelope, &(zframe_t *){zmsg_pop(message)});
-    request->payload = zmsg_pop(message);
-    zmsg_destroy(&message);
+    s_key_t key;
+    s_key_of(&key, zframe_data(id), zframe_size(id));
+    zmsg_t *frames = zmsg_new();
+    zmsg_append(frames, &id);
+    if (more) {
+        zframe_t *second = s_recv_part(handle, &fd, &more);
+        if (second)
+            zmsg_append(frames, &second);
+        if (more) {
+            zmsg_t *rest = zmsg_recv(handle);
+            zframe_t *frame;
+            while (rest && (frame = zmsg_pop(rest)))
+                zmsg_append(frames, &frame);
+            zmsg_destroy(&rest);
+        }
+    }
+    request->payload = zmsg_size(frames) > 1 ? zmsg_last(frames) : NULL;
+    if (request->payload)
+        zmsg_remove(frames, request->payload);
+    request->envelope = frames;
+    s_client_t *client = s_client(self, &key, fd);
+    request->held = client ? &client->held : NULL;
     if (!request->payload) {
         rl_msg_init(&request->msg, 0);
         snprintf(request->why, sizeof(request->why), "empty request");
@@ -83,6 +404,20 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
     request->error = rl_codec_decode(zframe_data(request->payload),
                                      zframe_size(request->payload),
                                      &request->msg, request->why);
+    if (request->error == 0 &&
+        s_full(self, client ? client->budget : self->nobody, 0)) {
+        self->busy++;
+        rl_front_error(
+            self, &request->envelope, request->msg.id, RL_ERR_BUSY, 0,
+            "%zu bytes of replies to this connection are not "
+            "read yet (%zu for all clients; the bounds are "
+            "--max-client-queue and --max-queue): read them, "
+            "then retry",
+            atomic_load(&(client ? client->budget : self->nobody)->queued),
+            atomic_load(&self->total->queued));
+        rl_front_request_close(request);
+        return 1;
+    }
     return 0;
 }
 
@@ -91,6 +426,37 @@ void rl_front_request_close(rl_front_request_t *request)
     rl_msg_close(&request->msg);
     zframe_destroy(&request->payload);
     zmsg_destroy(&request->envelope);
+}
+
+/* ---- Replies ---- */
+
+/* Sends the envelope's frames and then size bytes of data as one
+   message, charging budget until ZeroMQ has written it. */
+static void s_send(rl_front_t *self, zmsg_t *envelope, s_budget_t *budget,
+                   const void *data, size_t size)
+{
+    void *handle = zsock_resolve(self->router);
+    s_sent_t *sent = malloc(sizeof(*sent) + size);
+    if (!sent)
+        return;
+    for (zframe_t *f = zmsg_first(envelope); f; f = zmsg_next(envelope))
+        zmq_send(handle, zframe_data(f), zframe_size(f),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    memcpy(sent + 1, data, size);
+    sent->budget = budget;
+    sent->size = size;
+    atomic_fetch_add(&budget->refs, 1);
+    atomic_fetch_add(&budget->queued, size);
+    atomic_fetch_add(&budget->total->queued, size);
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, sent + 1, size, s_sent, sent) != 0) {
+        s_sent(sent + 1, sent);
+        return;
+    }
+    /* A client that went away, or a full queue (the send high-water
+       mark), makes the ROUTER drop this; it never blocks. */
+    if (zmq_msg_send(&msg, handle, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&msg); /* runs s_sent */
 }
 
 int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg)
@@ -103,9 +469,26 @@ int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         zmsg_destroy(envelope);
         return -1;
     }
-    zmsg_addmem(*envelope, self->buf.data, self->buf.size);
-    /* A client that went away makes the ROUTER drop this; never blocks. */
-    zmsg_send(envelope, self->router);
+    zframe_t *first = zmsg_first(*envelope);
+    s_client_t *client = NULL;
+    if (first) {
+        s_key_t key;
+        s_key_of(&key, zframe_data(first), zframe_size(first));
+        client = zhashx_lookup(self->clients, &key);
+    }
+    s_budget_t *budget = client ? client->budget : self->nobody;
+    if (msg->type == RL_MSG_READ_OK && s_full(self, budget, self->buf.size)) {
+        self->busy++;
+        return rl_front_error(
+            self, envelope, msg->id, RL_ERR_BUSY, 0,
+            "this read's %zu bytes would wait behind %zu bytes of replies "
+            "to this connection not read yet (%zu for all clients; the "
+            "bounds are --max-client-queue and --max-queue): read them, "
+            "then retry",
+            self->buf.size, atomic_load(&budget->queued),
+            atomic_load(&self->total->queued));
+    }
+    s_send(self, *envelope, budget, self->buf.data, self->buf.size);
     zmsg_destroy(envelope);
     return 0;
 }

@@ -1,7 +1,9 @@
 /*  rl_loop.c - signals as a file and the bounded drain; see rl_loop.h. */
 #include "rl_loop.h"
 
+#include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -34,4 +36,44 @@ int rl_loop_drain(rl_loop_take_fn *take, void *arg)
             break;
     }
     return 0;
+}
+
+int rl_loop_raise_fd_limit(uint64_t *before, uint64_t *after)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return -1;
+    *before = *after = limit.rlim_cur;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+            *after = limit.rlim_cur;
+    }
+    return 0;
+}
+
+long rl_loop_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return -1;
+    long count = -1; /* the directory's own descriptor */
+    while (readdir(dir))
+        count++;
+    closedir(dir);
+    return count - 2; /* "." and ".." */
+}
+
+uint32_t rl_loop_client_limit(uint32_t wanted, uint64_t fd_limit, long open_fds,
+                              uint32_t counted, uint32_t reserve)
+{
+    if (open_fds < 0)
+        return wanted;
+    uint64_t others =
+        (uint64_t)open_fds > counted ? (uint64_t)open_fds - counted : 0;
+    uint64_t used = others + reserve;
+    if (fd_limit <= used)
+        return 0;
+    uint64_t room = fd_limit - used;
+    return room < wanted ? (uint32_t)room : wanted;
 }

@@ -151,6 +151,17 @@ S_U64_SETTER(s_set_uncommitted, max_uncommitted_bytes,
              "maximum uncommitted bytes")
 S_U64_SETTER(s_set_retention, retention_bytes, "retention")
 S_U64_SETTER(s_set_min_free, min_free_bytes, "minimum free space")
+S_U32_SETTER(s_set_max_message, max_message_bytes, "maximum message size", true)
+S_U32_SETTER(s_set_max_clients, max_clients, "maximum clients", false)
+S_U32_SETTER(s_set_max_peer_connections, max_peer_connections,
+             "maximum peer connections", false)
+S_U64_SETTER(s_set_max_client_queue, max_client_queue_bytes,
+             "maximum client queue")
+S_U64_SETTER(s_set_max_queue, max_queue_bytes, "maximum queue")
+S_U32_SETTER(s_set_max_parked, max_parked_reads, "maximum parked reads", false)
+S_U32_SETTER(s_set_max_client_parked, max_client_parked_reads,
+             "maximum parked reads per client", false)
+S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", false)
 
 /* "always" is an older spelling of "on". */
 static int s_set_fsync(void *config, const char *v, char *err)
@@ -225,6 +236,32 @@ static const rl_option_t s_options[] = {
     {"max-uncommitted", "limits/max_uncommitted_bytes", "BYTES", "64M",
      "refuse appends with BUSY past this much uncommitted data",
      s_set_uncommitted, false},
+    {"max-message", "limits/max_message_bytes", "BYTES", "64M",
+     "largest message a client may send (at most 64M); a bigger one closes "
+     "its connection",
+     s_set_max_message, false},
+    {"max-clients", "limits/max_clients", "N", "10000",
+     "client connections at once (fewer when the descriptor limit is "
+     "lower); more are closed when they connect",
+     s_set_max_clients, false},
+    {"max-peer-connections", "limits/max_peer_connections", "N", "64",
+     "connections to the peer port at once; more are closed",
+     s_set_max_peer_connections, false},
+    {"max-client-queue", "limits/max_client_queue_bytes", "BYTES", "64M",
+     "replies waiting to be read by one client connection; past it its "
+     "requests get BUSY",
+     s_set_max_client_queue, false},
+    {"max-queue", "limits/max_queue_bytes", "BYTES", "512M",
+     "replies waiting to be read by all clients; past it requests get BUSY",
+     s_set_max_queue, false},
+    {"max-parked-reads", "limits/max_parked_reads", "N", "50000",
+     "long-poll READs waiting at once; more get BUSY", s_set_max_parked, false},
+    {"max-client-parked-reads", "limits/max_client_parked_reads", "N", "10000",
+     "long-poll READs of one client connection; more get BUSY",
+     s_set_max_client_parked, false},
+    {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
+     "a long poll waits at most this long (a longer wait_ms is cut to it)",
+     s_set_max_read_wait, false},
     {"log-level", "log/level", "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
     {"check", NULL, "DIR", NULL,
@@ -293,6 +330,14 @@ static void s_defaults(rl_config_t *c)
     c->max_batch_entries = RL_MAX_BATCH_ENTRIES;
     c->max_uncommitted_bytes = 64u << 20;
     c->min_free_bytes = 64u << 20;
+    c->max_message_bytes = RL_MAX_MESSAGE_SIZE;
+    c->max_clients = 10000;
+    c->max_peer_connections = 64;
+    c->max_client_queue_bytes = 64u << 20;
+    c->max_queue_bytes = 512u << 20;
+    c->max_parked_reads = 50000;
+    c->max_client_parked_reads = 10000;
+    c->max_read_wait_ms = 60000;
     c->log_level = RL_LOG_INFO;
 }
 
@@ -366,6 +411,25 @@ static int s_validate(rl_config_t *c, char *err)
             "lower --max-entry",
             (unsigned long long)c->segment_bytes,
             (unsigned long long)c->max_entry_bytes);
+    if (c->max_message_bytes < (64u << 10) ||
+        c->max_message_bytes > RL_MAX_MESSAGE_SIZE)
+        return rl_options_fail(err,
+                               "maximum message size %u must be 64K to %u "
+                               "bytes (the protocol's limit)",
+                               c->max_message_bytes, RL_MAX_MESSAGE_SIZE);
+    if (c->max_clients == 0 || c->max_peer_connections < 2)
+        return rl_options_fail(err, "--max-clients must be 1 or more and "
+                                    "--max-peer-connections 2 or more");
+    if (c->max_client_queue_bytes < (64u << 10) ||
+        c->max_queue_bytes < c->max_client_queue_bytes)
+        return rl_options_fail(
+            err, "--max-client-queue must be at least 64K, and --max-queue "
+                 "at least --max-client-queue");
+    if (c->max_client_parked_reads > c->max_parked_reads)
+        return rl_options_fail(err,
+                               "--max-client-parked-reads %u is over "
+                               "--max-parked-reads %u",
+                               c->max_client_parked_reads, c->max_parked_reads);
     if (c->request_timeout_ms < c->election_timeout_ms)
         return rl_options_fail(
             err,

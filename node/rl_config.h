@@ -34,19 +34,27 @@ typedef struct {
     rl_config_member_t members[RL_MAX_MEMBERS]; /* initial configuration */
     size_t member_count;                        /* number of members */
     bool join; /* start empty and wait to be added by the leader */
-    uint32_t election_timeout_ms;   /* base election timeout */
-    uint32_t heartbeat_ms;          /* leader heartbeat interval */
-    uint32_t request_timeout_ms;    /* a client request's time limit */
-    bool fsync;                     /* fdatasync before acknowledging */
-    uint64_t segment_bytes;         /* size of one log segment file */
-    uint32_t max_entry_bytes;       /* largest entry accepted */
-    uint32_t max_batch_entries;     /* most entries in one APPEND_REQUEST */
-    uint64_t max_uncommitted_bytes; /* back-pressure bound (BUSY past it) */
-    uint64_t retention_bytes;       /* keep about this much log; 0: all */
-    uint64_t min_free_bytes;        /* refuse appends below this free space */
-    int log_level;                  /* rl_log_level_t */
-    char check_dir[4096];           /* --check DIR: verify a data dir, exit */
-    bool help;                      /* --help was asked for */
+    uint32_t election_timeout_ms;     /* base election timeout */
+    uint32_t heartbeat_ms;            /* leader heartbeat interval */
+    uint32_t request_timeout_ms;      /* a client request's time limit */
+    bool fsync;                       /* fdatasync before acknowledging */
+    uint64_t segment_bytes;           /* size of one log segment file */
+    uint32_t max_entry_bytes;         /* largest entry accepted */
+    uint32_t max_batch_entries;       /* most entries in one APPEND_REQUEST */
+    uint64_t max_uncommitted_bytes;   /* back-pressure bound (BUSY past it) */
+    uint64_t retention_bytes;         /* keep about this much log; 0: all */
+    uint64_t min_free_bytes;          /* refuse appends below this free space */
+    uint32_t max_message_bytes;       /* largest frame a client or peer sends */
+    uint32_t max_clients;             /* client connections at once */
+    uint32_t max_peer_connections;    /* connections to the peer port at once */
+    uint64_t max_client_queue_bytes;  /* replies waiting for one client */
+    uint64_t max_queue_bytes;         /* replies waiting for all clients */
+    uint32_t max_parked_reads;        /* long-poll READs waiting, in total */
+    uint32_t max_client_parked_reads; /* long-poll READs of one client */
+    uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    int log_level;                    /* rl_log_level_t */
+    char check_dir[4096];             /* --check DIR: verify a data dir, exit */
+    bool help;                        /* --help was asked for */
 } rl_config_t;
 
 /* Room for a configuration error message. */

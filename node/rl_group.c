@@ -673,4 +673,8 @@ void rl_group_status(rl_group_t *self, rl_status_input_t *in, uint64_t *match)
     c->group_commits = ls.group_commits;
     c->spare_segments = ls.spares_used;
     c->pending_requests = rl_pending_count(self->pending);
+    c->parked_reads = rl_pending_count_kind(self->pending, RL_PENDING_READ);
+    c->parked_reads_refused = self->n_parked_refused;
+    c->parked_reads_released = self->n_parked_released;
+    c->read_waits_cut = self->n_waits_cut;
 }

@@ -103,7 +103,14 @@ int rl_group_finish(rl_group_t *self);
 /* ---- Client requests (the envelope is taken over and nulled) ---- */
 
 void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
-void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
+/* held is what the node holds for the request's client (NULL: unknown):
+   a long poll is parked there, within the per-client and total caps. */
+void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg,
+                   rl_front_held_t *held);
+
+/* The client of held went away: its parked long polls are dropped
+   unanswered (rl_front_gone_fn). */
+void rl_group_release(rl_group_t *self, rl_front_held_t *held);
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
 void rl_group_transfer(rl_group_t *self, zmsg_t **envelope,
                        const rl_msg_t *msg);

@@ -40,6 +40,9 @@ struct rl_group {
     /* Counters for STATUS. */
     uint64_t n_append_requests, n_appended, n_append_bytes, n_reads,
         n_elections, n_leader_changes, n_timeouts;
+    uint64_t n_parked_refused;  /* long polls refused: caps reached */
+    uint64_t n_waits_cut;       /* wait_ms cut to --max-read-wait */
+    uint64_t n_parked_released; /* long polls of clients that went away */
 };
 
 /* rl_group.c */

@@ -67,7 +67,8 @@ static void s_reply_transfer_ok(rl_group_t *self, zmsg_t **envelope,
    not order it), or NULL when out of memory (answered INTERNAL). */
 static rl_pending_t *s_park(rl_group_t *self, zmsg_t **envelope, uint64_t id,
                             int kind, uint32_t timeout_ms, uint64_t index,
-                            const rl_read_request_t *read)
+                            const rl_read_request_t *read,
+                            rl_front_held_t *owner)
 {
     rl_pending_t *p =
         rl_pending_new(envelope, id, kind, zclock_mono() + timeout_ms);
@@ -77,6 +78,7 @@ static rl_pending_t *s_park(rl_group_t *self, zmsg_t **envelope, uint64_t id,
         return NULL;
     }
     p->index = index;
+    p->owner = owner;
     if (read)
         p->read = *read;
     if (rl_pending_put(self->pending, p) != 0) {
@@ -146,11 +148,43 @@ static bool s_serve_read(rl_group_t *self, zmsg_t **envelope, uint64_t id,
     return true;
 }
 
-void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
+void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg,
+                   rl_front_held_t *held)
 {
+    const rl_config_t *config = self->config;
     rl_read_request_t req = msg->body.read_request;
-    if (!s_serve_read(self, envelope, msg->id, &req, true))
-        s_park(self, envelope, msg->id, RL_PENDING_READ, req.wait_ms, 0, &req);
+    /* A longer wait is cut: the reply comes back empty at the cut, and
+       the consumer asks again (PROTOCOL.md, READ_REQUEST). */
+    if (req.wait_ms > config->max_read_wait_ms) {
+        req.wait_ms = config->max_read_wait_ms;
+        self->n_waits_cut++;
+    }
+    if (s_serve_read(self, envelope, msg->id, &req, true))
+        return;
+    size_t parked = rl_pending_count_kind(self->pending, RL_PENDING_READ);
+    if (parked >= config->max_parked_reads ||
+        (held && held->count >= config->max_client_parked_reads)) {
+        self->n_parked_refused++;
+        S_ERROR(self, envelope, msg->id, RL_ERR_BUSY, 0,
+                "node %" PRIu64 " has %zu long polls waiting, %zu of them "
+                "from this connection (at most %u and %u: "
+                "--max-parked-reads, --max-client-parked-reads); retry "
+                "after a pause, or wait on fewer at once",
+                config->id, parked, held ? held->count : 0,
+                config->max_parked_reads, config->max_client_parked_reads);
+        return;
+    }
+    s_park(self, envelope, msg->id, RL_PENDING_READ, req.wait_ms, 0, &req,
+           held);
+}
+
+void rl_group_release(rl_group_t *self, rl_front_held_t *held)
+{
+    rl_pending_t *p;
+    while ((p = rl_pending_take_owned(self->pending, held))) {
+        self->n_parked_released++;
+        rl_pending_free(&p);
+    }
 }
 
 /* ---- APPEND ---- */
@@ -242,8 +276,9 @@ void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         self->n_appended += req->entry_count;
         self->n_append_bytes += bytes;
     }
-    rl_pending_t *p = s_park(self, envelope, msg->id, RL_PENDING_APPEND,
-                             self->config->request_timeout_ms, out.last, NULL);
+    rl_pending_t *p =
+        s_park(self, envelope, msg->id, RL_PENDING_APPEND,
+               self->config->request_timeout_ms, out.last, NULL, NULL);
     if (p) {
         p->first = out.first;
         p->term = out.term;
@@ -294,7 +329,7 @@ void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
     rl_logf(RL_LOG_INFO, "membership: %s node %" PRIu64 " proposed",
             req->op == RL_MEMBERS_ADD ? "adding" : "removing", req->member.id);
     s_park(self, envelope, msg->id, RL_PENDING_MEMBERS,
-           self->config->request_timeout_ms, status.last_index, NULL);
+           self->config->request_timeout_ms, status.last_index, NULL, NULL);
 }
 
 void rl_group_transfer(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
@@ -311,7 +346,7 @@ void rl_group_transfer(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         s_reply_transfer_ok(self, envelope, msg->id, self->config->id);
     else
         s_park(self, envelope, msg->id, RL_PENDING_TRANSFER,
-               self->config->request_timeout_ms, 0, NULL);
+               self->config->request_timeout_ms, 0, NULL, NULL);
 }
 
 /* ---- Answering what waits ---- */

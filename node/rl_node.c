@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "rl_conns.h"
 #include "rl_front.h"
 #include "rl_group.h"
 #include "rl_helper.h"
@@ -32,12 +33,16 @@
 /* Client requests handled between two drives of the group: one proposal's
    entries must not wait behind hundreds of reads. */
 #define S_DRIVE_EVERY 64
+/* Descriptors kept free beyond those open, the client connections and
+   the peer connections allowed: new segments, sockets, a snapshot. */
+#define S_FD_RESERVE 64
 
 struct rl_node {
     rl_config_t config;     /* as parsed (copied) */
     rl_group_t *group;      /* the replicated log */
     rl_peers_t *peers;      /* peer ROUTER + DEALERs */
     rl_front_t *front;      /* client front door */
+    rl_conns_t *peer_conns; /* connections to the peer port */
     rl_helper_t *syncer;    /* fsync helper thread */
     rl_helper_t *sparer;    /* spare segment helper thread */
     zloop_t *loop;          /* the event loop */
@@ -46,13 +51,15 @@ struct rl_node {
     rl_contacts_t contacts; /* last message from each peer */
     int handled;            /* client requests since the last drive */
 
-    bool disk_low;           /* free space under min_free_bytes */
-    uint64_t disk_free;      /* bytes free at the last check */
-    int64_t disk_checked;    /* zclock_mono() of the last check */
-    bool stopping;           /* a signal asked us to stop */
-    int64_t stop_deadline;   /* give up waiting for a transfer then */
-    int64_t started;         /* zclock_mono() at start */
-    uint64_t n_bad_requests; /* for STATUS */
+    bool disk_low;              /* free space under min_free_bytes */
+    uint64_t disk_free;         /* bytes free at the last check */
+    int64_t disk_checked;       /* zclock_mono() of the last check */
+    bool stopping;              /* a signal asked us to stop */
+    int64_t stop_deadline;      /* give up waiting for a transfer then */
+    int64_t started;            /* zclock_mono() at start */
+    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
+    uint64_t fd_limit_at_start; /* the soft limit found at start */
+    uint64_t n_bad_requests;    /* for STATUS */
 };
 
 /* ---- STATUS ---- */
@@ -68,6 +75,18 @@ static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
     in.counters.bad_requests = self->n_bad_requests;
     in.counters.disk_free_bytes = self->disk_free;
     in.counters.uptime_ms = (uint64_t)(in.now - self->started);
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    in.counters.clients = front.clients;
+    in.counters.max_clients = front.max_clients;
+    in.counters.clients_refused = front.clients_refused;
+    in.counters.queued_reply_bytes = front.queued_bytes;
+    in.counters.busy_queue_full = front.busy;
+    in.counters.peer_connections = rl_conns_count(self->peer_conns);
+    in.counters.peer_connections_refused = rl_conns_refused(self->peer_conns);
+    in.counters.fd_limit = self->fd_limit;
+    in.counters.fd_limit_at_start = self->fd_limit_at_start;
+    in.counters.log_lines_suppressed = rl_logging_suppressed();
     rl_status_reply_t reply;
     rl_status_build(&in, id, &reply);
     rl_front_reply(self->front, envelope, &reply.msg);
@@ -97,7 +116,7 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
         rl_group_append(self->group, envelope, msg);
         break;
     case RL_MSG_READ_REQUEST:
-        rl_group_read(self->group, envelope, msg);
+        rl_group_read(self->group, envelope, msg, request->held);
         break;
     case RL_MSG_STATUS_REQUEST:
         s_reply_status(self, envelope, msg->id);
@@ -121,9 +140,11 @@ static int s_take_client(void *arg)
 {
     rl_node_t *self = arg;
     rl_front_request_t request;
-    if (rl_front_recv(self->front, &request) != 0)
+    int rc = rl_front_recv(self->front, &request);
+    if (rc < 0)
         return 0;
-    s_handle_client(self, &request);
+    if (rc == 0)
+        s_handle_client(self, &request);
     rl_front_request_close(&request);
     if (++self->handled % S_DRIVE_EVERY == 0 &&
         rl_group_drive(self->group) != 0)
@@ -142,6 +163,31 @@ static int s_on_client(zloop_t *loop, zsock_t *reader, void *arg)
     if (rl_loop_drain(s_take_client, self) != 0)
         return -1;
     return rl_group_drive(self->group);
+}
+
+/* A client's connection closed: what it held is released. */
+static void s_client_gone(void *arg, rl_front_held_t *held)
+{
+    rl_node_t *self = arg;
+    rl_group_release(self->group, held);
+}
+
+static int s_on_client_events(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    rl_node_t *self = arg;
+    rl_front_process_events(self->front);
+    return 0;
+}
+
+static int s_on_peer_events(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    rl_node_t *self = arg;
+    rl_conns_process(self->peer_conns);
+    return 0;
 }
 
 static int s_on_peer(zloop_t *loop, zsock_t *reader, void *arg)
@@ -178,6 +224,31 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return rl_group_tick(self->group);
 }
 
+/* Keeps the client connection limit below the descriptor limit: what is
+   open now, less the connections counted, plus the peer connections
+   still allowed and a reserve, must stay free. */
+static void s_check_fds(rl_node_t *self)
+{
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    uint32_t peers = rl_conns_count(self->peer_conns);
+    uint32_t peers_allowed = self->config.max_peer_connections > peers
+                                 ? self->config.max_peer_connections - peers
+                                 : 0;
+    uint32_t limit = rl_loop_client_limit(
+        self->config.max_clients, self->fd_limit, rl_loop_open_fds(),
+        (uint32_t)front.clients + peers, S_FD_RESERVE + peers_allowed);
+    if (limit == front.max_clients)
+        return;
+    rl_front_set_max_clients(self->front, limit);
+    if (limit < self->config.max_clients)
+        rl_logf(RL_LOG_WARN,
+                "at most %u client connections (not --max-clients %u): the "
+                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
+                "LimitNOFILE) for more",
+                limit, self->config.max_clients, self->fd_limit);
+}
+
 /* Free space on the data directory's file system. */
 static void s_check_disk(rl_node_t *self)
 {
@@ -205,6 +276,7 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     if (now - self->disk_checked >= S_DISK_CHECK_MS) {
         self->disk_checked = now;
         s_check_disk(self);
+        s_check_fds(self);
     }
     if (rl_group_sweep(self->group, now) != 0)
         return -1;
@@ -288,6 +360,13 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     }
     self->config = *config;
     self->started = zclock_mono();
+    if (rl_loop_raise_fd_limit(&self->fd_limit_at_start, &self->fd_limit) ==
+            0 &&
+        self->fd_limit > self->fd_limit_at_start)
+        rl_logf(RL_LOG_INFO,
+                "descriptor limit raised from %" PRIu64 " to %" PRIu64
+                " (the hard limit)",
+                self->fd_limit_at_start, self->fd_limit);
     self->signal_fd = rl_loop_signals_open();
     if (self->signal_fd < 0) {
         snprintf(err, 512, "cannot create a signalfd: %s", strerror(errno));
@@ -306,7 +385,25 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->front = rl_front_new(config->client, err);
+    self->peer_conns = rl_conns_new(rl_peers_socket(self->peers), "peer",
+                                    "--max-peer-connections",
+                                    config->max_peer_connections, NULL, NULL);
+    if (!self->peer_conns) {
+        snprintf(err, 512, "cannot watch the peer connections: %s",
+                 zmq_strerror(zmq_errno()));
+        rl_node_destroy(&self);
+        return NULL;
+    }
+    rl_front_config_t front = {
+        .endpoint = config->client,
+        .max_message = config->max_message_bytes,
+        .max_clients = config->max_clients,
+        .max_client_queue = config->max_client_queue_bytes,
+        .max_queue = config->max_queue_bytes,
+        .gone = s_client_gone,
+        .gone_arg = self,
+    };
+    self->front = rl_front_new(&front, err);
     if (!self->front) {
         rl_node_destroy(&self);
         return NULL;
@@ -324,6 +421,7 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     self->intake = (rl_intake_t){self->peers, self->config.cluster_id,
                                  &self->contacts, self->group};
     s_check_disk(self);
+    s_check_fds(self);
     self->disk_checked = zclock_mono();
     return self;
 }
@@ -333,6 +431,10 @@ int rl_node_run(rl_node_t *self)
     self->loop = zloop_new();
     zloop_reader(self->loop, rl_peers_socket(self->peers), s_on_peer, self);
     zloop_reader(self->loop, rl_front_socket(self->front), s_on_client, self);
+    zloop_reader(self->loop, rl_front_events(self->front), s_on_client_events,
+                 self);
+    zloop_reader(self->loop, rl_conns_socket(self->peer_conns),
+                 s_on_peer_events, self);
     zloop_reader(self->loop, rl_helper_socket(self->syncer), s_on_synced, self);
     zloop_reader(self->loop, rl_helper_socket(self->sparer), s_on_spared, self);
     zmq_pollitem_t signals = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
@@ -366,6 +468,7 @@ void rl_node_destroy(rl_node_t **self_p)
     rl_helper_destroy(&self->sparer);
     zloop_destroy(&self->loop);
     rl_front_destroy(&self->front);
+    rl_conns_destroy(&self->peer_conns);
     rl_peers_destroy(&self->peers);
     if (self->signal_fd >= 0)
         close(self->signal_fd);

@@ -2,7 +2,8 @@
 
     Two indexed binary min-heaps over the same records: each record knows
     its slot in each, so that a record taken out through one order leaves
-    the other in O(log n) too; and a doubly linked list per kind.
+    the other in O(log n) too; and doubly linked lists per kind and per
+    owner.
 */
 #include "rl_pending.h"
 
@@ -119,6 +120,16 @@ static rl_pending_t *s_take(rl_pending_table_t *self, rl_pending_t *p)
         next->kind_prev = prev;
     p->kind_prev = p->kind_next = NULL;
     self->kind_count[p->kind]--;
+    if (p->owner) {
+        if (p->owner_prev)
+            p->owner_prev->owner_next = p->owner_next;
+        else
+            p->owner->head = p->owner_next;
+        if (p->owner_next)
+            p->owner_next->owner_prev = p->owner_prev;
+        p->owner_prev = p->owner_next = NULL;
+        p->owner->count--;
+    }
     return p;
 }
 
@@ -171,6 +182,14 @@ int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p)
         p->kind_next->kind_prev = p;
     self->kinds[p->kind] = p;
     self->kind_count[p->kind]++;
+    if (p->owner) {
+        p->owner_prev = NULL;
+        p->owner_next = p->owner->head;
+        if (p->owner_next)
+            p->owner_next->owner_prev = p;
+        p->owner->head = p;
+        p->owner->count++;
+    }
     return 0;
 }
 
@@ -194,6 +213,12 @@ rl_pending_t *rl_pending_take_expired(rl_pending_table_t *self, int64_t now)
 rl_pending_t *rl_pending_take_kind(rl_pending_table_t *self, int kind)
 {
     return self->kinds[kind] ? s_take(self, self->kinds[kind]) : NULL;
+}
+
+rl_pending_t *rl_pending_take_owned(rl_pending_table_t *self,
+                                    rl_front_held_t *owner)
+{
+    return owner->head ? s_take(self, owner->head) : NULL;
 }
 
 rl_pending_t *rl_pending_take_any(rl_pending_table_t *self)

@@ -9,7 +9,8 @@
     commit advance and a deadline sweep touch only the records they settle
     (O(log n) each) however many wait: a min-heap by the index each record
     waits for, and a min-heap by deadline; and a list per kind, for the
-    rare events that settle a kind (a leader change, a core restart).
+    rare events that settle a kind (a leader change, a core restart); and
+    a list per owner (a client connection), for the client that goes.
     Transfers wait for no index.
 
     The table only stores and orders: it never sends anything. The node
@@ -27,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rl_front.h"
 #include "rl_msg.h"
 
 typedef enum {
@@ -50,9 +52,13 @@ typedef struct rl_pending {
     uint64_t term;          /* APPEND: term it was appended in */
     bool duplicate;         /* APPEND: a repeat of the producer's seq */
     rl_read_request_t read; /* READ: the request (from moves on) */
+    rl_front_held_t *owner; /* the client's list it is held in, or NULL
+                               (a long poll's: released when the client's
+                               connection closes) */
     /* ---- */
     size_t slot[2]; /* position in each heap, SIZE_MAX when out */
-    struct rl_pending *kind_prev, *kind_next; /* its kind's list */
+    struct rl_pending *kind_prev, *kind_next;   /* its kind's list */
+    struct rl_pending *owner_prev, *owner_next; /* its owner's list */
 } rl_pending_t;
 
 typedef struct rl_pending_table rl_pending_table_t;
@@ -71,7 +77,9 @@ rl_pending_t *rl_pending_new(zmsg_t **envelope, uint64_t id, int kind,
                              int64_t deadline);
 
 /* Puts p into the table (taking it over), ordered by the index it waits
-   for (APPEND and MEMBERS: index, READ: read.from) and its deadline.
+   for (APPEND and MEMBERS: index, READ: read.from) and its deadline,
+   listed with its kind, and with its owner when it has one (then counted
+   in owner->count).
    Returns 0, or -1 when out of memory: p is then not in the table and
    still the caller's. */
 int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p);
@@ -86,6 +94,10 @@ rl_pending_t *rl_pending_take_expired(rl_pending_table_t *self, int64_t now);
 
 /* Takes out a record of kind (the latest put), or NULL. */
 rl_pending_t *rl_pending_take_kind(rl_pending_table_t *self, int kind);
+
+/* Takes out a record of owner, or NULL: for a client that went away. */
+rl_pending_t *rl_pending_take_owned(rl_pending_table_t *self,
+                                    rl_front_held_t *owner);
 
 /* Takes out any record (the earliest deadline), or NULL: for shutdown. */
 rl_pending_t *rl_pending_take_any(rl_pending_table_t *self);

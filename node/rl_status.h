@@ -61,6 +61,21 @@ typedef struct {
     uint64_t pending_requests; /* client requests waiting now */
     uint64_t disk_free_bytes;  /* at the last check */
     uint64_t uptime_ms;        /* since start */
+    /* Limits (docs/SECURITY.md): where each stands, and when hit. */
+    uint64_t parked_reads;             /* long polls waiting now */
+    uint64_t parked_reads_refused;     /* refused BUSY: a cap was reached */
+    uint64_t parked_reads_released;    /* dropped: their client went away */
+    uint64_t read_waits_cut;           /* wait_ms cut to --max-read-wait */
+    uint64_t clients;                  /* client connections now */
+    uint64_t max_clients;              /* their limit in force */
+    uint64_t clients_refused;          /* closed at once: over the limit */
+    uint64_t peer_connections;         /* connections to the peer port */
+    uint64_t peer_connections_refused; /* closed at once: over the limit */
+    uint64_t queued_reply_bytes;       /* replies waiting to be written */
+    uint64_t busy_queue_full;          /* BUSY: replies were waiting */
+    uint64_t fd_limit;                 /* RLIMIT_NOFILE in force */
+    uint64_t fd_limit_at_start;        /* the soft limit found at start */
+    uint64_t log_lines_suppressed;     /* repeated warnings not printed */
 } rl_node_counters_t;
 
 /* Everything a STATUS_OK says, gathered by the node. Borrowed. */
@@ -79,7 +94,7 @@ typedef struct {
 } rl_status_input_t;
 
 /* Counters a STATUS_OK carries at most. */
-#define RL_STATUS_MAX_COUNTERS 32
+#define RL_STATUS_MAX_COUNTERS 48
 
 /* A STATUS_OK with the room its arrays need: keep it alive while msg is
    encoded. */

@@ -282,6 +282,14 @@ static void help_describes_every_option(void **state)
                            "--max-entry",
                            "--max-batch",
                            "--max-uncommitted",
+                           "--max-message",
+                           "--max-clients",
+                           "--max-peer-connections",
+                           "--max-client-queue",
+                           "--max-queue",
+                           "--max-parked-reads",
+                           "--max-client-parked-reads",
+                           "--max-read-wait",
                            "--log-level",
                            "--check",
                            "--help"};
@@ -293,6 +301,47 @@ static void help_describes_every_option(void **state)
     char err[RL_CONFIG_ERROR_SIZE];
     assert_int_equal(s_parse(&c, err, "--help", NULL), 0);
     assert_true(c.help);
+}
+
+static void client_limits_have_defaults_flags_and_checks(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1, NULL),
+                     0);
+    assert_int_equal(c.max_message_bytes, RL_MAX_MESSAGE_SIZE);
+    assert_int_equal(c.max_clients, 10000);
+    assert_int_equal(c.max_peer_connections, 64);
+    assert_int_equal(c.max_client_queue_bytes, 64u << 20);
+    assert_int_equal(c.max_queue_bytes, 512u << 20);
+    assert_int_equal(c.max_parked_reads, 50000);
+    assert_int_equal(c.max_client_parked_reads, 10000);
+    assert_int_equal(c.max_read_wait_ms, 60000);
+    assert_int_equal(
+        s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--max-message", "1M",
+                "--max-clients", "5", "--max-client-queue", "1M", "--max-queue",
+                "2M", "--max-parked-reads", "10", "--max-client-parked-reads",
+                "3", "--max-read-wait", "0", NULL),
+        0);
+    assert_int_equal(c.max_message_bytes, 1u << 20);
+    assert_int_equal(c.max_clients, 5);
+    assert_int_equal(c.max_client_queue_bytes, 1u << 20);
+    assert_int_equal(c.max_queue_bytes, 2u << 20);
+    assert_int_equal(c.max_client_parked_reads, 3);
+    assert_int_equal(c.max_read_wait_ms, 0);
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-message", "65M", NULL),
+                   err, "maximum message size");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-queue", "1M", NULL),
+                   err, "--max-queue");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-parked-reads", "5", NULL),
+                   err, "--max-client-parked-reads");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-clients", "0", NULL),
+                   err, "--max-clients");
 }
 
 int main(void)
@@ -313,6 +362,7 @@ int main(void)
         cmocka_unit_test(a_bad_value_in_the_config_file_names_file_and_key),
         cmocka_unit_test(an_unknown_key_in_the_config_file_is_refused),
         cmocka_unit_test(help_describes_every_option),
+        cmocka_unit_test(client_limits_have_defaults_flags_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,45 @@ static void test_shutdown_takes_out_every_record_once(void **state)
     rl_pending_table_destroy(&t);
 }
 
+static void test_a_client_that_goes_takes_out_its_own_records_only(void **state)
+{
+    (void)state;
+    rl_pending_table_t *t = rl_pending_table_new();
+    rl_front_held_t mine = {0}, theirs = {0};
+    for (int i = 0; i < 50; i++) {
+        zmsg_t *envelope = zmsg_new();
+        rl_pending_t *p =
+            rl_pending_new(&envelope, (uint64_t)i, RL_PENDING_READ, 1000 + i);
+        p->read.from = (uint64_t)(100 + i);
+        p->owner = i % 2 ? &mine : &theirs;
+        assert_int_equal(rl_pending_put(t, p), 0);
+    }
+    s_put(t, RL_PENDING_APPEND, 3, 1000, 99); /* no owner */
+    assert_int_equal(mine.count, 25);
+    assert_int_equal(theirs.count, 25);
+    /* Some of mine are settled by a commit first: they leave my list. */
+    rl_pending_t *p;
+    while ((p = rl_pending_take_committed(t, 110))) {
+        if (p->owner == &mine)
+            assert_true(p->id % 2 == 1);
+        rl_pending_free(&p);
+    }
+    assert_int_equal(mine.count, 20);
+    size_t taken = 0;
+    while ((p = rl_pending_take_owned(t, &mine))) {
+        assert_ptr_equal(p->owner, &mine);
+        taken++;
+        rl_pending_free(&p);
+    }
+    assert_int_equal(taken, 20);
+    assert_int_equal(mine.count, 0);
+    assert_null(mine.head);
+    assert_int_equal(theirs.count, 19);
+    assert_int_equal(rl_pending_count(t), 19); /* the APPEND committed */
+    rl_pending_table_destroy(&t);
+    assert_int_equal(theirs.count, 0);
+}
+
 /* Random puts and takes of every kind against a plain array: the table
    hands out exactly what the model says, in the model's order. */
 typedef struct {
@@ -257,6 +296,8 @@ int main(void)
         cmocka_unit_test(test_transfers_wait_for_no_index_and_come_out_by_kind),
         cmocka_unit_test(test_a_read_put_back_with_a_later_from_waits_for_it),
         cmocka_unit_test(test_shutdown_takes_out_every_record_once),
+        cmocka_unit_test(
+            test_a_client_that_goes_takes_out_its_own_records_only),
         cmocka_unit_test(test_random_operations_match_a_plain_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
