@@ -8,7 +8,8 @@
       - the latest snapshot: its last index and term plus two opaque blobs
         (the configuration and the replicated state), replaced atomically;
       - a marker naming the cluster and node the directory belongs to.
-    The byte layout and the recovery rules are in docs/STORAGE.md.
+    The byte layout and the recovery rules are in docs/STORAGE.md. The
+    directory is private: 0700, its files 0600, whatever the umask.
 
     Threading: an rl_log_t belongs to one thread (the node's event loop)
     and takes no locks. The exceptions are rl_log_sync_run() and
@@ -139,8 +140,11 @@ rl_log_t *rl_log_new(const rl_log_config_t *config);
        (an interrupted rl_log_install_snapshot).
    Everything found on disk is synced once and counts as durable. A
    writable log holds an exclusive flock(2) on the directory until it is
-   destroyed (EBUSY for a second writer). Call once. On failure the log can only
-   be destroyed. */
+   destroyed (EBUSY for a second writer). A new directory is made 0700 and
+   every file 0600, whatever the umask; an existing directory or file with
+   wider permissions (group or other bits, as older versions left them) is
+   tightened, with one warning (read-only: only the warning). Call once. On
+   failure the log can only be destroyed. */
 int rl_log_open(rl_log_t *log);
 
 /* Closes files and frees the log. Idempotent; nulls *log_p. A log must

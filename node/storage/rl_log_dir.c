@@ -1,6 +1,12 @@
-/*  rl_log_dir.c - the data directory as a whole: created, locked against
-    a second writer, and the marker raftlog.id that says which cluster and
-    node it belongs to.
+/*  rl_log_dir.c - the data directory as a whole: created private, locked
+    against a second writer, made private again when an older version left
+    it readable by others, and the marker raftlog.id that says which
+    cluster and node it belongs to.
+
+    Private means the directory 0700 and every file 0600, whatever the
+    umask: the log holds what clients wrote, which is nobody else's to
+    read. mkdir(2) and open(2) modes are masked by the umask, so creation
+    sets the mode explicitly afterwards (chmod, fchmod).
 */
 #include "rl_log_internal.h"
 
@@ -110,14 +116,100 @@ static int s_marker_check(rl_log_t *log)
     return 0;
 }
 
+/* ---- Permissions ---- */
+
+/* True for the names a log creates: the ones whose permissions it owns. */
+static bool s_is_log_file(const char *name)
+{
+    return strcmp(name, MARKER_NAME) == 0 ||
+           strcmp(name, HARDSTATE_NAME) == 0 ||
+           strcmp(name, SNAPSHOT_NAME) == 0 ||
+           s_has_suffix(name, SEGMENT_SUFFIX) ||
+           s_has_suffix(name, TEMP_SUFFIX);
+}
+
+/* Takes the group and other bits off the directory and the log's files
+   (older versions made them 0755 and 0644 under the usual umask), never
+   adding any, and says so in one warning. Read-only, it only says what
+   it would do. A failure to change a mode is part of the warning, not an
+   error: the log works, it is only too readable. */
+static void s_tighten(rl_log_t *log)
+{
+    struct stat st;
+    if (fstat(log->dir_fd, &st) != 0)
+        return;
+    mode_t dir_mode = st.st_mode & 07777;
+    size_t wide = 0, failed = 0;
+    char example[160] = "", failure[PATH_MAX + 64] = "";
+    DIR *dir = opendir(log->dir);
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        struct stat file;
+        if (!s_is_log_file(name) || fstatat(dirfd(dir), name, &file, 0) != 0 ||
+            !S_ISREG(file.st_mode) || !(file.st_mode & 077))
+            continue;
+        if (wide++ == 0)
+            snprintf(example, sizeof example, " such as %s %04o", name,
+                     (unsigned)(file.st_mode & 07777));
+        if (!log->read_only &&
+            fchmodat(dirfd(dir), name, file.st_mode & 07700, 0) != 0 &&
+            failed++ == 0)
+            snprintf(failure, sizeof failure, "%s: %s", name, strerror(errno));
+    }
+    if (dir)
+        closedir(dir);
+    bool dir_wide = dir_mode & 077;
+    if (dir_wide && !log->read_only && fchmod(log->dir_fd, dir_mode & 07700) &&
+        failed++ == 0)
+        snprintf(failure, sizeof failure, "the directory: %s", strerror(errno));
+    if (!dir_wide && wide == 0)
+        return;
+    char dir_part[64] = "";
+    if (dir_wide)
+        snprintf(dir_part, sizeof dir_part, "directory %04o%s",
+                 (unsigned)dir_mode, wide ? ", " : "");
+    char files_part[200] = "";
+    if (wide)
+        snprintf(files_part, sizeof files_part, "%zu files%s", wide, example);
+    if (log->read_only)
+        rl_log_warnf(log,
+                     "data directory %s is readable by others (%s%s); the "
+                     "node makes it 0700 and its files 0600 when it next "
+                     "opens it",
+                     log->dir, dir_part, files_part);
+    else if (failed)
+        rl_log_warnf(log,
+                     "data directory %s was readable by others (%s%s); "
+                     "%zu of them could not be made private (%s): run "
+                     "chmod -R go-rwx %s as its owner",
+                     log->dir, dir_part, files_part, failed, failure, log->dir);
+    else
+        rl_log_warnf(log,
+                     "data directory %s was readable by others (%s%s); made "
+                     "it 0700 and its files 0600, as this version creates "
+                     "them",
+                     log->dir, dir_part, files_part);
+}
+
 /* ---- Open ---- */
 
 int rl_log_dir_open(rl_log_t *log)
 {
-    if (log->create && !log->read_only && mkdir(log->dir, 0755) != 0 &&
-        errno != EEXIST)
-        return rl_log_errorf(log, errno, "cannot create data directory %s: %s",
-                             log->dir, strerror(errno));
+    if (log->create && !log->read_only) {
+        if (mkdir(log->dir, PRIVATE_DIR_MODE) == 0) {
+            /* mkdir's mode went through the umask: set it exactly. */
+            if (chmod(log->dir, PRIVATE_DIR_MODE) != 0)
+                return rl_log_errorf(log, errno,
+                                     "cannot make data directory %s private "
+                                     "(chmod 0700): %s",
+                                     log->dir, strerror(errno));
+        } else if (errno != EEXIST) {
+            return rl_log_errorf(log, errno,
+                                 "cannot create data directory %s: %s",
+                                 log->dir, strerror(errno));
+        }
+    }
     log->dir_fd =
         log->io->open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (log->dir_fd < 0)
@@ -143,5 +235,9 @@ int rl_log_dir_open(rl_log_t *log)
                              "give this node its own directory",
                              log->dir);
     }
-    return s_marker_check(log);
+    int rc = s_marker_check(log);
+    /* Only once the marker says the directory is this node's. */
+    if (rc == 0)
+        s_tighten(log);
+    return rc;
 }

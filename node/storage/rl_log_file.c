@@ -1,6 +1,7 @@
 /*  rl_log_file.c - the file operations every module of the log builds
-    on: whole writes and reads despite short calls, atomic replacement and
-    loading of a small file, the directory fsync, and buffer growth.
+    on: whole writes and reads despite short calls, private file creation,
+    atomic replacement and loading of a small file, the directory fsync,
+    and buffer growth.
 */
 #include "rl_log_internal.h"
 
@@ -77,6 +78,23 @@ int rl_log_grow_slow(void **ptr, size_t *cap, size_t need, size_t unit)
     return 0;
 }
 
+int rl_log_file_create(const rl_io_t *io, const char *path, int flags)
+{
+    int fd = io->open(path, flags | O_CREAT, PRIVATE_FILE_MODE);
+    if (fd < 0)
+        return -1;
+    /* Not through io: fchmod sets permissions only, and has no failure
+       worth simulating on a file we have just opened for writing. */
+    if (fchmod(fd, PRIVATE_FILE_MODE) != 0) {
+        int code = errno;
+        io->close(fd);
+        io->unlink(path);
+        errno = code;
+        return -1;
+    }
+    return fd;
+}
+
 int rl_log_dir_sync(rl_log_t *log)
 {
     log->stats.fsync_calls++;
@@ -96,7 +114,7 @@ int rl_log_file_replace(rl_log_t *log, const char *name, const uint8_t *data,
     rl_log_path(log, path, name);
     rl_log_path(log, temp, temp_name);
     const rl_io_t *io = log->io;
-    int fd = io->open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = rl_log_file_create(io, temp, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return rl_log_errorf(log, errno, "cannot create %s: %s", temp,
                              strerror(errno));

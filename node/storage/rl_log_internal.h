@@ -8,8 +8,8 @@
                           destroy, and the error state every module reports to
       rl_log_file.c       whole reads and writes, private file creation,
                           atomic replacement of small files, directory sync
-      rl_log_dir.c        the data directory: created, locked against a
-                          second writer, the marker
+      rl_log_dir.c        the data directory: created private, locked against
+                          a second writer, permissions tightened, the marker
       rl_log_hard_state.c the Raft hard state file
       rl_log_snapshot.c   the snapshot file; saving and installing snapshots
       rl_log_index.c      the in-memory index: segment offsets, term runs
@@ -58,6 +58,11 @@
 #define SEGMENT_SUFFIX ".log"
 #define TEMP_SUFFIX    ".tmp"
 #define SPARE_NAME     "spare" TEMP_SUFFIX /* removed by open if left over */
+
+/* Permissions of everything in a data directory: the log holds client
+   data, so only the user running the node may read it (umask aside). */
+#define PRIVATE_DIR_MODE  0700
+#define PRIVATE_FILE_MODE 0600
 
 /* ---- Types ---- */
 
@@ -208,6 +213,12 @@ int rl_log_file_pwrite_all(const rl_io_t *io, int fd, const uint8_t *buf,
 int rl_log_file_pread_all(const rl_io_t *io, int fd, uint8_t *buf, size_t size,
                           uint64_t offset, size_t *got);
 
+/* Opens path with flags | O_CREAT and makes it PRIVATE_FILE_MODE whatever
+   the umask (open's mode is masked by it, and O_TRUNC keeps the mode of
+   a file left over by an older version). Returns the fd, or -1 with errno
+   set and nothing left behind. Thread-safe. */
+int rl_log_file_create(const rl_io_t *io, const char *path, int flags);
+
 /* Replaces dir/name with data atomically and durably (temporary file,
    fdatasync, rename, directory fsync). */
 int rl_log_file_replace(rl_log_t *log, const char *name, const uint8_t *data,
@@ -235,8 +246,9 @@ static inline int rl_log_grow(void **ptr, size_t *cap, size_t need, size_t unit)
 
 /* ---- Data directory (rl_log_dir.c) ---- */
 
-/* Creates the directory when asked, opens it, takes the writer's lock,
-   and checks (or writes) the marker. */
+/* Creates the directory when asked (private), opens it, takes the
+   writer's lock, checks (or writes) the marker, and tightens permissions
+   left wider by an older version. */
 int rl_log_dir_open(rl_log_t *log);
 
 /* ---- Hard state and snapshot files ---- */

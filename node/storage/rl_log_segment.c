@@ -63,7 +63,7 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
     } else {
         if (log->spare == RL_LOG_SPARE_FAILED)
             log->spare = RL_LOG_SPARE_NONE; /* one try per segment */
-        fd = log->io->open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        fd = rl_log_file_create(log->io, path, O_RDWR | O_EXCL | O_CLOEXEC);
         if (fd < 0)
             return rl_log_errorf(log, errno, "cannot create segment %s: %s",
                                  path, strerror(errno));

@@ -38,7 +38,7 @@ int rl_log_spare_run(rl_log_spare_t *spare)
     static const uint8_t zeros[64 * 1024];
     const rl_io_t *io = spare->io;
     io->unlink(spare->path); /* a failed try's, if any */
-    int fd = io->open(spare->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = rl_log_file_create(io, spare->path, O_RDWR | O_EXCL | O_CLOEXEC);
     int rc = fd < 0 ? errno : 0;
     const char *what = "create";
     /* A chunk at a time, synced, then a pause: the disk is shared with
