@@ -114,6 +114,13 @@ rl_log_t *rl_log_new(const rl_log_config_t *config)
 int rl_log_open(rl_log_t *log)
 {
     assert(!log->opened && log->dir_fd < 0);
+    /* Open reads a segment whole: the limit bounds that memory, and lets
+       open refuse a file claiming more as damage. */
+    if (log->segment_size > RL_LOG_MAX_SEGMENT_SIZE)
+        return rl_log_errorf(log, EINVAL,
+                             "segment size %" PRIu64 " is above the maximum "
+                             "of %u bytes: configure a smaller one",
+                             log->segment_size, RL_LOG_MAX_SEGMENT_SIZE);
     int rc = rl_log_dir_open(log);
     if (rc == 0)
         rc = rl_log_hard_state_load(log);

@@ -43,6 +43,16 @@
 /* Segment size when the configuration says 0. */
 #define RL_LOG_DEFAULT_SEGMENT_SIZE (64u << 20)
 
+/* The largest segment size rl_log_open accepts (EINVAL above it). Open
+   reads a segment whole, so this bounds its memory; a segment file
+   larger than any this build writes is refused as damage. */
+#define RL_LOG_MAX_SEGMENT_SIZE (1u << 30)
+
+/* The most bytes of blobs (configuration and state together) a snapshot
+   may carry: save and install refuse more (EINVAL), open refuses a
+   snapshot file claiming more as damage. */
+#define RL_LOG_MAX_SNAPSHOT_SIZE (256u << 20)
+
 /* Bytes of the error message buffer, terminator included. */
 #define RL_LOG_ERROR_SIZE 1024
 
@@ -143,8 +153,9 @@ rl_log_t *rl_log_new(const rl_log_config_t *config);
    destroyed (EBUSY for a second writer). A new directory is made 0700 and
    every file 0600, whatever the umask; an existing directory or file with
    wider permissions (group or other bits, as older versions left them) is
-   tightened, with one warning (read-only: only the warning). Call once. On
-   failure the log can only be destroyed. */
+   tightened, with one warning (read-only: only the warning). EINVAL for a
+   segment size above RL_LOG_MAX_SEGMENT_SIZE. Call once. On failure the
+   log can only be destroyed. */
 int rl_log_open(rl_log_t *log);
 
 /* Closes files and frees the log. Idempotent; nulls *log_p. A log must
@@ -348,7 +359,8 @@ void rl_log_hard_state(const rl_log_t *log, uint64_t *term,
 /* Saves a snapshot the node took itself, durably and atomically; the log
    is not changed (compact separately, e.g. keeping a trailing window for
    slow followers). The log must hold (last_index, last_term) or have it
-   as its boundary; EINVAL otherwise. */
+   as its boundary; EINVAL otherwise, and when the blobs exceed
+   RL_LOG_MAX_SNAPSHOT_SIZE. */
 int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
 
 /* Installs a snapshot received from the leader (paper figure 13, steps
@@ -357,7 +369,9 @@ int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
    the segments wholly covered; otherwise discards the entire log, which
    then starts at last_index + 1 with last_term as its boundary. Durable on
    return; a crash in between is finished by rl_log_open(). EINVAL when the
-   snapshot is older than the log's first index - 1. */
+   snapshot is older than the log's first index - 1, when its blobs exceed
+   RL_LOG_MAX_SNAPSHOT_SIZE, or when its last index is 2^63 - 1 or more
+   (beyond any index a log can reach: the log would restart past it). */
 int rl_log_install_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
 
 /* The latest snapshot saved or installed (blobs owned by the log, see

@@ -22,6 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Bytes of the largest marker read; a real one is under 128. */
+#define MARKER_MAX_SIZE 4096u
+
 /* ---- Marker ---- */
 
 static int s_marker_write(rl_log_t *log)
@@ -63,7 +66,8 @@ static int s_marker_check(rl_log_t *log)
     size_t size;
     char path[PATH_MAX];
     rl_log_path(log, path, MARKER_NAME);
-    int rc = rl_log_file_load(log, MARKER_NAME, &data, &size);
+    int rc = rl_log_file_load(log, MARKER_NAME, "marker", MARKER_MAX_SIZE,
+                              &data, &size);
     if (rc == ENOENT) {
         if (s_dir_has_log_files(log))
             return rl_log_errorf(

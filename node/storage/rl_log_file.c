@@ -1,7 +1,7 @@
 /*  rl_log_file.c - the file operations every module of the log builds
     on: whole writes and reads despite short calls, private file creation,
-    atomic replacement and loading of a small file, the directory fsync,
-    and buffer growth.
+    atomic replacement of a small file, bounded loading of one, the
+    directory fsync, and buffer growth.
 */
 #include "rl_log_internal.h"
 
@@ -67,6 +67,10 @@ int rl_log_file_pread_all(const rl_io_t *io, int fd, uint8_t *buf, size_t size,
 
 int rl_log_grow_slow(void **ptr, size_t *cap, size_t need, size_t unit)
 {
+    /* Sizes come from lengths on disk too: refuse what cannot be doubled
+       to instead of wrapping around. */
+    if (need > SIZE_MAX / 2 / unit)
+        return ENOMEM;
     size_t new_cap = *cap ? *cap : 16;
     while (new_cap < need)
         new_cap *= 2;
@@ -142,27 +146,40 @@ int rl_log_file_replace(rl_log_t *log, const char *name, const uint8_t *data,
     return rl_log_dir_sync(log);
 }
 
-int rl_log_file_load(rl_log_t *log, const char *name, uint8_t **data,
-                     size_t *size)
+int rl_log_file_load(rl_log_t *log, const char *name, const char *what,
+                     size_t max_size, uint8_t **data, size_t *size)
 {
     char path[PATH_MAX];
     rl_log_path(log, path, name);
     *data = NULL;
     *size = 0;
-    int fd = log->io->open(path, O_RDONLY | O_CLOEXEC, 0);
+    /* O_NONBLOCK: a FIFO in the file's place must not hang the open. */
+    int fd = log->io->open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0)
         return errno == ENOENT ? ENOENT
                                : rl_log_errorf(log, errno, "cannot open %s: %s",
                                                path, strerror(errno));
     struct stat st;
     int rc = 0;
-    if (fstat(fd, &st) != 0)
+    if (fstat(fd, &st) != 0) {
         rc = errno;
-    else if (!(*data = malloc(st.st_size ? (size_t)st.st_size : 1)))
+    } else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max_size) {
+        /* The size is the disk's word: it must not size an allocation
+           unchecked. */
+        log->io->close(fd);
+        return rl_log_errorf(
+            log, EBADMSG,
+            "%s %s is damaged: %s of %jd bytes where a %s has at most %zu; "
+            "restore it from a backup, or move the data directory away to "
+            "start this node empty (it then catches up from the leader)",
+            what, path, S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+            (intmax_t)st.st_size, what, max_size);
+    } else if (!(*data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
         rc = ENOMEM;
-    else
+    } else {
         rc = rl_log_file_pread_all(log->io, fd, *data, (size_t)st.st_size, 0,
                                    size);
+    }
     log->io->close(fd);
     if (rc != 0) {
         free(*data);

@@ -15,7 +15,8 @@ int rl_log_hard_state_load(rl_log_t *log)
 {
     uint8_t *data;
     size_t size;
-    int rc = rl_log_file_load(log, HARDSTATE_NAME, &data, &size);
+    int rc = rl_log_file_load(log, HARDSTATE_NAME, "hard state", HARDSTATE_SIZE,
+                              &data, &size);
     if (rc == ENOENT)
         return 0;
     if (rc != 0)

@@ -64,6 +64,19 @@
 #define PRIVATE_DIR_MODE  0700
 #define PRIVATE_FILE_MODE 0600
 
+/* The largest segment file this build writes: the segment size limit,
+   or one record past the header when a record is larger than a small
+   configured size. A file claiming more is damage, refused before its
+   size reaches an allocation. */
+#define SEGMENT_MAX_FILE_SIZE                                                  \
+    ((uint64_t)RL_LOG_MAX_SEGMENT_SIZE + SEGMENT_HEADER_SIZE +                 \
+     RECORD_HEADER_SIZE + RECORD_MAX_BODY)
+
+/* Indexes from the disk must lie in [1, MAX_INDEX]: index 0 never exists
+   in Raft, and an index this far from the top can always be counted up
+   from (2^63 entries take 290,000 years at a million a second). */
+#define MAX_INDEX ((uint64_t)INT64_MAX)
+
 /* ---- Types ---- */
 
 /* One segment file and its part of the in-memory index. */
@@ -225,9 +238,11 @@ int rl_log_file_replace(rl_log_t *log, const char *name, const uint8_t *data,
                         size_t size);
 
 /* Reads the whole small file dir/name into a new buffer (*data, free it).
-   ENOENT, with no message, when absent. */
-int rl_log_file_load(rl_log_t *log, const char *name, uint8_t **data,
-                     size_t *size);
+   ENOENT, with no message, when absent. A file that is not a regular
+   file or is over max_size bytes is damage (EBADMSG), refused before it
+   is read: what (e.g. "hard state") names it in the message. */
+int rl_log_file_load(rl_log_t *log, const char *name, const char *what,
+                     size_t max_size, uint8_t **data, size_t *size);
 
 /* fsync of the directory: after creating, renaming or removing a file,
    the directory entry itself must reach the disk. A failure fails the
@@ -235,7 +250,7 @@ int rl_log_file_load(rl_log_t *log, const char *name, uint8_t **data,
 int rl_log_dir_sync(rl_log_t *log);
 
 /* Grows *ptr (an array of *cap items of unit bytes) to hold need items,
-   doubling. 0 or ENOMEM. Inline:
+   doubling. 0, or ENOMEM (also when the size would overflow). Inline:
    the append loop calls it per record and it rarely has work. */
 int rl_log_grow_slow(void **ptr, size_t *cap, size_t need, size_t unit);
 

@@ -1,6 +1,6 @@
 /*  rl_log_read.c - reading entries back: whole runs of records with one
     pread per segment into a batch the caller reuses, then every record
-    verified again (checksum, index) before it is handed out.
+    verified again (checksum, index, length) before it is handed out.
 */
 #include "rl_log_internal.h"
 
@@ -98,25 +98,35 @@ int rl_log_read(rl_log_t *log, uint64_t from, size_t max_entries,
     if (rl_log_grow((void **)&batch->entries, &batch->entries_cap, count,
                     sizeof *batch->entries))
         return rl_log_errorf(log, ENOMEM, "out of memory reading");
-    /* Phase 2: verify and decode. */
+    /* Phase 2: verify and decode. Each record must fill exactly its slot
+       in the index, walked along with it: the disk may have changed since
+       open, and a length read from it must not move the decoding off the
+       bytes phase 1 read. */
+    rl_log_segment_t *segment = rl_log_segment_of(log, from);
+    uint64_t k = from - segment->first_index;
     size_t offset = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++, k++) {
+        if (k == segment->count) {
+            segment++;
+            k = 0;
+        }
+        uint64_t slot =
+            (k + 1 < segment->count ? segment->offsets[k + 1] : segment->size) -
+            segment->offsets[k];
         const uint8_t *p = batch->buf + offset;
-        uint32_t body = rl_log_record_body(p);
+        uint32_t body = slot >= RECORD_HEADER_SIZE ? rl_log_record_body(p) : 0;
         const uint8_t *b = p + RECORD_HEADER_SIZE;
         if (body < RECORD_BODY_FIXED ||
-            offset + RECORD_HEADER_SIZE + body > used ||
+            RECORD_HEADER_SIZE + (uint64_t)body != slot ||
             !rl_log_record_ok(p, body) || rl_log_get64(b) != from + i) {
-            rl_log_segment_t *segment = rl_log_segment_of(log, from + i);
             char path[PATH_MAX];
             rl_log_segment_path(log, path, segment->first_index);
             return rl_log_errorf(
                 log, EBADMSG,
                 "record of index %" PRIu64 " in %s at offset %" PRIu64
-                " is corrupt (checksum or sequence): the disk changed under "
-                "the log; run raftlog-node --check",
-                from + i, path,
-                segment->offsets[from + i - segment->first_index]);
+                " is corrupt (checksum, length or sequence): the disk "
+                "changed under the log; run raftlog-node --check",
+                from + i, path, segment->offsets[k]);
         }
         rl_entry_t *entry = &batch->entries[i];
         entry->index = rl_log_get64(b);

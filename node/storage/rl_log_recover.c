@@ -4,7 +4,9 @@
     (refused, naming file, offset and index); and the offline check
     (rl_log_check), which is the same open read-only.
 
-    The rules are docs/STORAGE.md, "Recovery rules (open)".
+    The rules are docs/STORAGE.md, "Recovery rules (open)". Everything read
+    here is the disk's word: a length or a size is range-checked before it
+    sizes an allocation or moves an offset.
 */
 #include "rl_log_internal.h"
 
@@ -68,6 +70,16 @@ static int s_segment_read(rl_log_t *log, rl_log_segment_t *segment,
     if (fstat(segment->fd, &st) != 0)
         return rl_log_errorf(log, errno, "cannot stat %s: %s", path,
                              strerror(errno));
+    /* The size is the disk's word and is about to size an allocation: no
+       segment this build writes is larger. */
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SEGMENT_MAX_FILE_SIZE)
+        return rl_log_errorf(
+            log, EBADMSG,
+            "segment %s is damaged: %s of %jd bytes, where a segment has at "
+            "most %" PRIu64 "; run raftlog-node --check, restore it from a "
+            "backup, or move the data directory away",
+            path, S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+            (intmax_t)st.st_size, SEGMENT_MAX_FILE_SIZE);
     size_t size = (size_t)st.st_size, got;
     if (rl_log_grow((void **)&log->scan_buf, &log->scan_cap, size + 1, 1))
         return rl_log_errorf(log, ENOMEM, "out of memory reading %s", path);
@@ -208,11 +220,22 @@ static int s_list_segments(rl_log_t *log, uint64_t **firsts, size_t *count)
         if (len != 24 || strcmp(name + 20, SEGMENT_SUFFIX) != 0 ||
             strspn(name, "0123456789") != 20)
             continue;
-        if (rl_log_grow((void **)firsts, &cap, *count + 1, sizeof(uint64_t)))
+        /* Twenty digits can say more than 64 bits hold, or index 0. */
+        errno = 0;
+        uint64_t first = strtoull(name, NULL, 10);
+        if (errno == ERANGE || first == 0 || first > MAX_INDEX)
+            rc =
+                rl_log_errorf(log, EBADMSG,
+                              "segment %s/%s names an index outside 1..%" PRIu64
+                              ": it is damaged or not raftlog's; move it "
+                              "away",
+                              log->dir, name, MAX_INDEX);
+        else if (rl_log_grow((void **)firsts, &cap, *count + 1,
+                             sizeof(uint64_t)))
             rc = rl_log_errorf(log, ENOMEM, "out of memory listing %s",
                                log->dir);
         else
-            (*firsts)[(*count)++] = strtoull(name, NULL, 10);
+            (*firsts)[(*count)++] = first;
     }
     closedir(dir);
     if (rc == 0 && *count > 1)
@@ -269,8 +292,10 @@ int rl_log_segments_load(rl_log_t *log)
     uint64_t *firsts;
     size_t count;
     int rc = s_list_segments(log, &firsts, &count);
-    if (rc != 0)
+    if (rc != 0) {
+        free(firsts);
         return rc;
+    }
     if (count && rl_log_grow((void **)&log->segments, &log->segment_cap, count,
                              sizeof *log->segments)) {
         free(firsts);
@@ -285,8 +310,11 @@ int rl_log_segments_load(rl_log_t *log)
         segment->first_index = firsts[i];
         char path[PATH_MAX];
         rl_log_segment_path(log, path, firsts[i]);
+        /* O_NONBLOCK: a FIFO in a segment's place must not hang the open
+           (it is refused by the scan); regular files ignore the flag. */
         segment->fd = log->io->open(
-            path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+            path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK,
+            0);
         if (segment->fd < 0) {
             rc = rl_log_errorf(log, errno, "cannot open %s: %s", path,
                                strerror(errno));

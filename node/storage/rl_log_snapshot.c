@@ -18,7 +18,9 @@ int rl_log_snapshot_load(rl_log_t *log)
 {
     uint8_t *data;
     size_t size;
-    int rc = rl_log_file_load(log, SNAPSHOT_NAME, &data, &size);
+    int rc = rl_log_file_load(log, SNAPSHOT_NAME, "snapshot",
+                              SNAPSHOT_HEADER + RL_LOG_MAX_SNAPSHOT_SIZE + 4,
+                              &data, &size);
     if (rc == ENOENT)
         return 0;
     if (rc != 0)
@@ -39,8 +41,19 @@ int rl_log_snapshot_load(rl_log_t *log)
             "receives a snapshot from the leader)",
             path);
     }
+    uint64_t last_index = rl_log_get64(data + 8);
+    if (last_index >= MAX_INDEX) {
+        /* The log would start at last_index + 1: past the range. */
+        free(data);
+        return rl_log_errorf(log, EBADMSG,
+                             "snapshot %s has last index %" PRIu64
+                             ", beyond any index a log reaches: it is "
+                             "damaged; move the data directory away to start "
+                             "this node empty",
+                             path, last_index);
+    }
     log->has_snapshot = true;
-    log->snapshot_index = rl_log_get64(data + 8);
+    log->snapshot_index = last_index;
     log->snapshot_term = rl_log_get64(data + 16);
     log->snapshot_config = (size_t)config;
     log->snapshot_state = (size_t)state;
@@ -48,6 +61,26 @@ int rl_log_snapshot_load(rl_log_t *log)
     memmove(data, data + SNAPSHOT_HEADER, (size_t)(config + state));
     free(log->snapshot_blobs);
     log->snapshot_blobs = data;
+    return 0;
+}
+
+/* EINVAL when snapshot could not be loaded back: blobs over the limit,
+   or an index past the range. */
+static int s_snapshot_fits(rl_log_t *log, const rl_log_snapshot_t *snap)
+{
+    if (snap->config_size > RL_LOG_MAX_SNAPSHOT_SIZE ||
+        snap->state_size > RL_LOG_MAX_SNAPSHOT_SIZE - snap->config_size)
+        return rl_log_errorf(log, EINVAL,
+                             "snapshot at index %" PRIu64 " has %zu + %zu "
+                             "bytes of blobs, more than the %u a snapshot "
+                             "file holds",
+                             snap->last_index, snap->config_size,
+                             snap->state_size, RL_LOG_MAX_SNAPSHOT_SIZE);
+    if (snap->last_index >= MAX_INDEX)
+        return rl_log_errorf(log, EINVAL,
+                             "snapshot at index %" PRIu64 " is beyond any "
+                             "index a log reaches (%" PRIu64 ")",
+                             snap->last_index, MAX_INDEX - 1);
     return 0;
 }
 
@@ -107,6 +140,8 @@ int rl_log_snapshot(const rl_log_t *log, rl_log_snapshot_t *snapshot)
 int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot)
 {
     int rc = rl_log_require_writable(log);
+    if (rc == 0)
+        rc = s_snapshot_fits(log, snapshot);
     if (rc != 0)
         return rc;
     uint64_t term;
@@ -149,6 +184,8 @@ static int s_reset(rl_log_t *log, uint64_t index, uint64_t term)
 int rl_log_install_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot)
 {
     int rc = rl_log_require_writable(log);
+    if (rc == 0)
+        rc = s_snapshot_fits(log, snapshot);
     if (rc != 0)
         return rc;
     uint64_t first = rl_log_first_index(log);

@@ -88,7 +88,10 @@ static int s_io_rename(const char *from, const char *to)
 
 static ssize_t s_io_pread(int fd, void *buf, size_t size, off_t off)
 {
-    return pread(fd, buf, size, off);
+    ssize_t done = pread(fd, buf, size, off);
+    if (done > 0)
+        storage_io.pread_bytes += (uint64_t)done;
+    return done;
 }
 
 const rl_io_t storage_faulty_io = {
