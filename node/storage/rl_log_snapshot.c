@@ -64,10 +64,14 @@ int rl_log_snapshot_load(rl_log_t *log)
     return 0;
 }
 
-/* EINVAL when snapshot could not be loaded back: blobs over the limit,
-   or an index past the range. */
-static int s_snapshot_fits(rl_log_t *log, const rl_log_snapshot_t *snap)
+/* 0 when snap may be stored: the log is writable, and snap could be
+   loaded back (blobs within the limit, an index within the range; EINVAL
+   otherwise). */
+static int s_may_store(rl_log_t *log, const rl_log_snapshot_t *snap)
 {
+    int rc = rl_log_require_writable(log);
+    if (rc != 0)
+        return rc;
     if (snap->config_size > RL_LOG_MAX_SNAPSHOT_SIZE ||
         snap->state_size > RL_LOG_MAX_SNAPSHOT_SIZE - snap->config_size)
         return rl_log_errorf(log, EINVAL,
@@ -139,9 +143,7 @@ int rl_log_snapshot(const rl_log_t *log, rl_log_snapshot_t *snapshot)
 
 int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot)
 {
-    int rc = rl_log_require_writable(log);
-    if (rc == 0)
-        rc = s_snapshot_fits(log, snapshot);
+    int rc = s_may_store(log, snapshot);
     if (rc != 0)
         return rc;
     uint64_t term;
@@ -183,9 +185,7 @@ static int s_reset(rl_log_t *log, uint64_t index, uint64_t term)
 
 int rl_log_install_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot)
 {
-    int rc = rl_log_require_writable(log);
-    if (rc == 0)
-        rc = s_snapshot_fits(log, snapshot);
+    int rc = s_may_store(log, snapshot);
     if (rc != 0)
         return rc;
     uint64_t first = rl_log_first_index(log);

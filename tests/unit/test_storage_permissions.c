@@ -64,25 +64,35 @@ static mode_t s_mode(const char *path)
     return st.st_mode & 07777;
 }
 
-/* Asserts dir is 0700 and every file in it 0600; returns the file count. */
-static size_t s_assert_private(const char *dir)
+/* The paths of the files in dir, not . and .. (more than 64 fails the
+   test); how many in *count. Static storage, valid until the next call. */
+static char (*s_files(const char *dir, size_t *count))[PATH_MAX]
 {
-    assert_int_equal(s_mode(dir), 0700);
+    static char paths[64][PATH_MAX];
     DIR *listing = opendir(dir);
     assert_non_null(listing);
-    size_t files = 0;
+    *count = 0;
     struct dirent *entry;
     while ((entry = readdir(listing)) != NULL) {
         if (entry->d_name[0] == '.')
             continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (s_mode(path) != 0600)
-            fail_msg("%s has mode %04o, not 0600", path, s_mode(path));
-        files++;
+        assert_true(*count < 64);
+        snprintf(paths[(*count)++], PATH_MAX, "%s/%s", dir, entry->d_name);
     }
     closedir(listing);
-    return files;
+    return paths;
+}
+
+/* Asserts dir is 0700 and every file in it 0600; returns the file count. */
+static size_t s_assert_private(const char *dir)
+{
+    assert_int_equal(s_mode(dir), 0700);
+    size_t count;
+    char(*paths)[PATH_MAX] = s_files(dir, &count);
+    for (size_t i = 0; i < count; i++)
+        if (s_mode(paths[i]) != 0600)
+            fail_msg("%s has mode %04o, not 0600", paths[i], s_mode(paths[i]));
+    return count;
 }
 
 /* Makes the spare the log asks for, if it asks. */
@@ -165,17 +175,10 @@ test_a_new_log_is_private_whatever_the_umask_temporary_files_too(void **state)
 static void s_widen(const char *dir)
 {
     assert_int_equal(chmod(dir, 0755), 0);
-    DIR *listing = opendir(dir);
-    assert_non_null(listing);
-    struct dirent *entry;
-    while ((entry = readdir(listing)) != NULL) {
-        if (entry->d_name[0] == '.')
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        assert_int_equal(chmod(path, 0644), 0);
-    }
-    closedir(listing);
+    size_t count;
+    char(*paths)[PATH_MAX] = s_files(dir, &count);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(chmod(paths[i], 0644), 0);
 }
 
 static size_t s_lines(const char *text)
