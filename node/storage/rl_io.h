@@ -5,8 +5,8 @@
     (ENOSPC, EIO, short writes, a failing fdatasync) and count syncs,
     as SQLite's test VFS does. Reads of directory listings and fstat go
     to libc directly: they change nothing and have no failure worth
-    simulating. The functions have the libc signatures and errno
-    conventions (-1 and errno set).
+    simulating; so do chmod and fchmod, which only make files private. The
+   functions have the libc signatures and errno conventions (-1 and errno set).
 
     Thread safety: rl_log_sync_run() calls fdatasync, fsync and close
     from a helper thread, so those three must be thread-safe (libc's are).

@@ -8,7 +8,8 @@
       - the latest snapshot: its last index and term plus two opaque blobs
         (the configuration and the replicated state), replaced atomically;
       - a marker naming the cluster and node the directory belongs to.
-    The byte layout and the recovery rules are in docs/STORAGE.md.
+    The byte layout and the recovery rules are in docs/STORAGE.md. The
+    directory is private: 0700, its files 0600, whatever the umask.
 
     Threading: an rl_log_t belongs to one thread (the node's event loop)
     and takes no locks. The exceptions are rl_log_sync_run() and
@@ -41,6 +42,16 @@
 
 /* Segment size when the configuration says 0. */
 #define RL_LOG_DEFAULT_SEGMENT_SIZE (64u << 20)
+
+/* The largest segment size rl_log_open accepts (EINVAL above it). Open
+   reads a segment whole, so this bounds its memory; a segment file
+   larger than any this build writes is refused as damage. */
+#define RL_LOG_MAX_SEGMENT_SIZE (1u << 30)
+
+/* The most bytes of blobs (configuration and state together) a snapshot
+   may carry: save and install refuse more (EINVAL), open refuses a
+   snapshot file claiming more as damage. */
+#define RL_LOG_MAX_SNAPSHOT_SIZE (256u << 20)
 
 /* Bytes of the error message buffer, terminator included. */
 #define RL_LOG_ERROR_SIZE 1024
@@ -139,8 +150,12 @@ rl_log_t *rl_log_new(const rl_log_config_t *config);
        (an interrupted rl_log_install_snapshot).
    Everything found on disk is synced once and counts as durable. A
    writable log holds an exclusive flock(2) on the directory until it is
-   destroyed (EBUSY for a second writer). Call once. On failure the log can only
-   be destroyed. */
+   destroyed (EBUSY for a second writer). A new directory is made 0700 and
+   every file 0600, whatever the umask; an existing directory or file with
+   wider permissions (group or other bits, as older versions left them) is
+   tightened, with one warning (read-only: only the warning). EINVAL for a
+   segment size above RL_LOG_MAX_SEGMENT_SIZE. Call once. On failure the
+   log can only be destroyed. */
 int rl_log_open(rl_log_t *log);
 
 /* Closes files and frees the log. Idempotent; nulls *log_p. A log must
@@ -344,7 +359,8 @@ void rl_log_hard_state(const rl_log_t *log, uint64_t *term,
 /* Saves a snapshot the node took itself, durably and atomically; the log
    is not changed (compact separately, e.g. keeping a trailing window for
    slow followers). The log must hold (last_index, last_term) or have it
-   as its boundary; EINVAL otherwise. */
+   as its boundary; EINVAL otherwise, and when the blobs exceed
+   RL_LOG_MAX_SNAPSHOT_SIZE. */
 int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
 
 /* Installs a snapshot received from the leader (paper figure 13, steps
@@ -353,7 +369,9 @@ int rl_log_save_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
    the segments wholly covered; otherwise discards the entire log, which
    then starts at last_index + 1 with last_term as its boundary. Durable on
    return; a crash in between is finished by rl_log_open(). EINVAL when the
-   snapshot is older than the log's first index - 1. */
+   snapshot is older than the log's first index - 1, when its blobs exceed
+   RL_LOG_MAX_SNAPSHOT_SIZE, or when its last index is 2^63 - 1 or more
+   (beyond any index a log can reach: the log would restart past it). */
 int rl_log_install_snapshot(rl_log_t *log, const rl_log_snapshot_t *snapshot);
 
 /* The latest snapshot saved or installed (blobs owned by the log, see

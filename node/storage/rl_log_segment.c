@@ -1,0 +1,89 @@
+/*  rl_log_segment.c - segment files: a new one created after the last
+    (its header written, or a spare adopted), closed, removed.
+
+    A segment is named by the index of its first entry in 20 digits
+    (00000000000000000001.log), so a listing sorts in log order. Header,
+    32 bytes: magic "RLSG", version, first index, term of the entry before
+    it (the boundary term, which survives compaction), reserved, CRC32C of
+    the 28 bytes before it. Records follow (rl_log_append.c writes them,
+    rl_log_recover.c checks them).
+*/
+#include "rl_log_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rl_log_segment_close(rl_log_t *log, rl_log_segment_t *segment)
+{
+    if (segment->fd >= 0)
+        log->io->close(segment->fd);
+    segment->fd = -1;
+    free(segment->offsets);
+    segment->offsets = NULL;
+    segment->offsets_cap = 0;
+}
+
+int rl_log_segments_remove(rl_log_t *log, size_t from)
+{
+    int rc = 0;
+    for (size_t i = log->segment_count; i-- > from;) {
+        char path[PATH_MAX];
+        rl_log_segment_path(log, path, log->segments[i].first_index);
+        rl_log_segment_close(log, &log->segments[i]);
+        if (log->io->unlink(path) != 0 && rc == 0)
+            rc = rl_log_set_failed(log, errno, "unlink of a segment failed");
+    }
+    if (from < log->segment_count)
+        log->segment_count = from;
+    return rc;
+}
+
+int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
+                          uint64_t prev_term)
+{
+    if (rl_log_grow((void **)&log->segments, &log->segment_cap,
+                    log->segment_count + 1, sizeof *log->segments))
+        return rl_log_errorf(log, ENOMEM, "out of memory adding a segment");
+    char path[PATH_MAX];
+    rl_log_segment_path(log, path, first_index);
+    uint8_t header[SEGMENT_HEADER_SIZE] = {0};
+    rl_log_put32(header, SEGMENT_MAGIC);
+    rl_log_put32(header + 4, FORMAT_VERSION);
+    rl_log_put64(header + 8, first_index);
+    rl_log_put64(header + 16, prev_term);
+    rl_log_put32(header + 28, rl_crc32c(0, header, 28));
+    int fd = log->spare == RL_LOG_SPARE_READY
+                 ? rl_log_spare_adopt(log, path, header)
+                 : -1;
+    if (fd >= 0) {
+        log->stats.spares_used++;
+    } else {
+        if (log->spare == RL_LOG_SPARE_FAILED)
+            log->spare = RL_LOG_SPARE_NONE; /* one try per segment */
+        fd = rl_log_file_create(log->io, path, O_RDWR | O_EXCL | O_CLOEXEC);
+        if (fd < 0)
+            return rl_log_errorf(log, errno, "cannot create segment %s: %s",
+                                 path, strerror(errno));
+        int rc = rl_log_file_pwrite_all(log->io, fd, header, sizeof header, 0);
+        log->stats.write_calls++;
+        if (rc != 0) {
+            log->io->close(fd);
+            log->io->unlink(path);
+            return rl_log_errorf(log, rc,
+                                 "cannot write the header of segment %s: %s",
+                                 path, strerror(rc));
+        }
+    }
+    rl_log_segment_t *segment = &log->segments[log->segment_count++];
+    memset(segment, 0, sizeof *segment);
+    segment->first_index = first_index;
+    segment->prev_term = prev_term;
+    segment->size = SEGMENT_HEADER_SIZE;
+    segment->fd = fd;
+    segment->dirty = true;
+    log->dir_dirty = true;
+    return 0;
+}
