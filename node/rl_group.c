@@ -505,12 +505,17 @@ int rl_group_drive(rl_group_t *self)
 
 /* ---- Inputs ---- */
 
-void rl_group_step(rl_group_t *self, const rl_msg_t *msg)
+bool rl_group_step(rl_group_t *self, const rl_msg_t *msg)
 {
     static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+    rl_raft_status_t before, after;
+    rl_raft_status(self->raft, &before);
     if (rl_raft_step(self->raft, msg) != 0)
         rl_logf_limited(&limit, RL_LOG_WARN, "out of memory handling %s",
                         rl_msg_type_name(msg->type));
+    rl_raft_status(self->raft, &after);
+    return after.dropped_non_member == before.dropped_non_member &&
+           after.dropped_bad_term == before.dropped_bad_term;
 }
 
 int rl_group_tick(rl_group_t *self)

@@ -70,8 +70,10 @@ void rl_group_destroy(rl_group_t **self_p);
    commit settled, and starts the next fsync. 0, or -1 when fatal. */
 int rl_group_drive(rl_group_t *self);
 
-/* A peer message for the core (borrowed). Drive afterwards. */
-void rl_group_step(rl_group_t *self, const rl_msg_t *msg);
+/* A peer message for the core (borrowed). Drive afterwards. Returns false
+   when the core refused it (a sender that is not a member, an impossible
+   term: raft.h rl_raft_step), true when it was heard. */
+bool rl_group_step(rl_group_t *self, const rl_msg_t *msg);
 
 /* One heartbeat's worth of logical time, then drive. 0 or -1. */
 int rl_group_tick(rl_group_t *self);

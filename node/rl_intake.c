@@ -39,9 +39,10 @@ int rl_intake_take(void *arg)
                         rl_log_escape(msg.cluster.ptr, msg.cluster.size, shown,
                                       sizeof(shown)),
                         self->cluster_id);
-    } else {
+    } else if (rl_group_step(self->group, &msg)) {
+        /* Members only: a stranger's claimed ids must not fill the
+           table of last contacts. */
         rl_contacts_touch(self->contacts, msg.from, zclock_mono());
-        rl_group_step(self->group, &msg);
     }
     rl_msg_close(&msg);
     zframe_destroy(&frame);

@@ -124,6 +124,8 @@ void rl_status_build(const rl_status_input_t *in, uint64_t id,
         {rl_str("fd_limit"), c->fd_limit},
         {rl_str("fd_limit_at_start"), c->fd_limit_at_start},
         {rl_str("log_lines_suppressed"), c->log_lines_suppressed},
+        {rl_str("peer_dropped_non_member"), in->raft.dropped_non_member},
+        {rl_str("peer_dropped_bad_term"), in->raft.dropped_bad_term},
     };
     _Static_assert(sizeof(counters) / sizeof(counters[0]) <=
                        RL_STATUS_MAX_COUNTERS,

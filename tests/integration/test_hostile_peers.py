@@ -98,6 +98,11 @@ def test_forged_maximum_terms_then_a_restart_of_the_whole_cluster_elect_a_leader
             wait_for(lambda: s_log_mentions(c, "which is not a member") and
                      s_log_mentions(c, "too far ahead"), 10,
                      "the nodes to log the dropped messages")
+            for i in c.nodes:
+                counters = c.status(i)["counters"]
+                check(counters["peer_dropped_non_member"] >= 3 and
+                      counters["peer_dropped_bad_term"] >= 6,
+                      "node %d counted %r" % (i, counters))
         finally:
             stranger.close()
         terms = s_terms(c)
