@@ -59,8 +59,6 @@ bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
     return false;
 }
 
-/* Snapshot configurations are stored as an encoded MEMBERS_OK message:
-   the codec already knows how to write and check a member list. */
 static int s_fatal(rl_group_t *self, const char *what);
 
 /* A snapshot's configuration is stored in the core's own encoding of a
