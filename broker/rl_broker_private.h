@@ -13,9 +13,13 @@
 #include "rl_broker.h"
 #include "rl_codec.h"
 #include "rl_front.h"
+#include "rl_keys.h"
 
 /* Housekeeping period: heartbeats, deadlines, shutdown progress. */
 #define RL_BROKER_SWEEP_MS 10
+/* How often the keys directory is checked for changes (a removed
+   certificate is refused within twice this). */
+#define RL_BROKER_KEYS_CHECK_MS 500
 
 /* Where a request must go. */
 typedef enum {
@@ -28,6 +32,8 @@ typedef enum {
 typedef struct {
     char endpoint[RL_MAX_ENDPOINT + 1]; /* its client front door */
     zsock_t *dealer;                    /* our connection to it */
+    zsock_t *monitor;                   /* the DEALER's handshake events */
+    bool failing;                       /* its last handshake failed */
     uint64_t id;                        /* its node id, 0 until it answers */
     bool alive;                         /* answering; requests may go to it */
     bool stopping;     /* said SHUTTING_DOWN: dies if it then goes silent */
@@ -60,6 +66,9 @@ typedef struct rl_broker_request {
     uint32_t attempts;  /* times sent to a node */
     uint32_t wait_ms;   /* READ: the client's long-poll time */
     uint64_t last_node; /* id of the node of the last attempt, for errors */
+    /* With CURVE: on whose behalf it is sent (as_key, as_role). */
+    char as_key[RL_KEY_TEXT_SIZE]; /* the client's key, "" without CURVE */
+    char as_role[RL_MAX_ROLE + 1]; /* its role's name */
 } rl_broker_request_t;
 
 struct rl_broker {
@@ -83,6 +92,13 @@ struct rl_broker {
     bool stopping;         /* a signal asked us to stop */
     int64_t stop_deadline; /* answer the rest then */
     int64_t started;       /* zclock_mono() at start */
+
+    /* CURVE (docs/SECURITY.md); all NULL without. */
+    zactor_t *auth;                    /* the ZAP handler */
+    rl_keys_t *keys;                   /* the clients allowed */
+    zcert_t *cert;                     /* the broker's (toward nodes) */
+    zcert_t *front_cert;               /* the front door's */
+    char server_key[RL_KEY_TEXT_SIZE]; /* the nodes' front door's key */
 
     /* Counters for STATUS. */
     uint64_t n_requests, n_retries, n_redirects, n_timeouts, n_no_leader,
@@ -144,8 +160,13 @@ int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint);
 void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
                           const char *why);
 
-/* A new DEALER to a node's client endpoint, or NULL. */
-zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint);
+/* A new DEALER to node n's client endpoint (a CURVE client with the
+   broker's key when CURVE is on), watched for its handshake's outcome:
+   n->dealer and n->monitor. Returns 0, or -1 (both NULL). */
+int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n);
+
+/* Logs what the DEALERs' handshakes reported since the last call. */
+void rl_broker_check_handshakes(rl_broker_t *self);
 
 /* Sends one encoded message to node index without ever blocking. Returns
    0, or -1 when its queue is full. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Counters added to a STATUS reply, at most (and per node). */
-#define S_BROKER_COUNTERS 15
+#define S_BROKER_COUNTERS 18
 #define S_NODE_COUNTERS   3
 
 /* Adds the broker's counters to a STATUS_OK from a node and returns it to
@@ -45,6 +45,11 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
     S_COUNTER("broker_leader_changes", self->n_leader_changes);
     S_COUNTER("broker_node_deaths", self->n_node_deaths);
     S_COUNTER("broker_uptime_ms", zclock_mono() - self->started);
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    S_COUNTER("broker_insecure", self->keys == NULL);
+    S_COUNTER("broker_forbidden", front.forbidden);
+    S_COUNTER("broker_handshakes_failed", front.handshakes_failed);
     for (size_t i = 0; i < self->node_count; i++) {
         const rl_broker_node_t *n = &self->nodes[i];
         const char *what[S_NODE_COUNTERS] = {"id", "alive", "in_flight"};

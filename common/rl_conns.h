@@ -63,6 +63,11 @@ uint32_t rl_conns_limit(const rl_conns_t *self);
 uint32_t rl_conns_count(const rl_conns_t *self);
 uint64_t rl_conns_refused(const rl_conns_t *self);
 
+/* Connections whose ZeroMQ handshake failed: with CURVE, a key the ZAP
+   handler refused, a client with the wrong server key, or one without
+   CURVE. */
+uint64_t rl_conns_handshakes_failed(const rl_conns_t *self);
+
 /* The descriptor a message part came in on (ZMQ_SRCFD), -1 when unknown
    (inproc). */
 int rl_conns_source_fd(zmq_msg_t *part);
