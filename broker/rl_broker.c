@@ -258,14 +258,6 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         rl_broker_destroy(&self);
         return NULL;
     }
-    if (!config->cert[0])
-        rl_logf(RL_LOG_WARN,
-                "running WITHOUT CURVE%s: no authentication, no encryption; "
-                "anyone who reaches %s may read, append and change the "
-                "membership (give --cert, --keys and --server-key; "
-                "docs/SECURITY.md)",
-                config->insecure ? " (--insecure)" : ", on this machine only",
-                config->endpoint);
     self->graveyard = zlist_new();
     self->table = rl_broker_table_new();
     if (!self->graveyard || !self->table) {
@@ -319,6 +311,15 @@ int rl_broker_run(rl_broker_t *self)
     rl_logf(RL_LOG_INFO, "broker listening on %s for %zu nodes%s",
             self->config.endpoint, self->node_count,
             self->keys ? " (CURVE)" : " (no CURVE)");
+    if (!self->keys)
+        rl_logf(RL_LOG_WARN,
+                "running WITHOUT CURVE%s: no authentication, no encryption; "
+                "anyone who reaches %s may read, append and change the "
+                "membership (give --cert, --keys and --server-key; "
+                "docs/SECURITY.md)",
+                self->config.insecure ? " (--insecure)"
+                                      : ", on this machine only",
+                self->config.endpoint);
     zloop_start(self->loop);
 
     /* Whatever is left after the drain gets its one reply now. */

@@ -487,13 +487,6 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    if (!config->cert[0])
-        rl_logf(RL_LOG_WARN,
-                "running WITHOUT CURVE%s: no authentication, no encryption; "
-                "anyone who reaches %s or %s may read, append and change the "
-                "membership (give --cert and --keys; docs/SECURITY.md)",
-                config->insecure ? " (--insecure)" : ", on this machine only",
-                config->peer, config->client);
     self->group = rl_group_new(&self->config, s_test_io(), err);
     if (!self->group) {
         rl_node_destroy(&self);
@@ -575,6 +568,14 @@ int rl_node_run(rl_node_t *self)
             self->config.id, self->config.cluster_id, self->config.peer,
             self->config.client, self->keys ? " (CURVE)" : " (no CURVE)",
             self->config.fsync ? "" : " (fsync OFF: not durable)");
+    if (!self->keys)
+        rl_logf(RL_LOG_WARN,
+                "running WITHOUT CURVE%s: no authentication, no encryption; "
+                "anyone who reaches %s or %s may read, append and change the "
+                "membership (give --cert and --keys; docs/SECURITY.md)",
+                self->config.insecure ? " (--insecure)"
+                                      : ", on this machine only",
+                self->config.peer, self->config.client);
     rl_group_drive(self->group);
     zloop_start(self->loop);
 

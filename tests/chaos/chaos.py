@@ -146,7 +146,8 @@ class Brokers:
         self.procs[k] = subprocess.Popen(
             [self.binary, "--endpoint", self.endpoint(k), "--nodes", nodes,
              "--heartbeat", "50", "--liveness", "3",
-             "--no-leader-timeout", "2500", "--request-timeout", "3000"],
+             "--no-leader-timeout", "2500", "--request-timeout", "3000"]
+            + self.c.broker_args(),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.expected_down.discard(k)
@@ -217,8 +218,7 @@ class Door:
         k = self.rng.randrange(len(self.brokers.procs))
         msg = dict(msg, version=1, id=self.c.next_id)
         self.c.next_id += 1
-        s = self.c.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = self.c.socket(zmq.REQ)
         s.connect(self.brokers.endpoint(k))
         try:
             s.send(msgpack.packb(msg))
