@@ -116,8 +116,10 @@ static void s_check_fds(rl_broker_t *self)
     if (limit == front.max_clients)
         return;
     rl_front_set_max_clients(self->front, limit);
+    /* Said once at warn; later moves (a segment more or less) at debug. */
+    bool first = front.max_clients == self->config.max_clients;
     if (limit < self->config.max_clients)
-        rl_logf(RL_LOG_WARN,
+        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
                 "at most %u client connections (not --max-clients %u): the "
                 "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
                 "LimitNOFILE) for more",
