@@ -26,6 +26,7 @@ struct rl_conns {
     uint32_t limit;             /* connections allowed at once */
     uint32_t count;             /* connections now */
     uint64_t refused;           /* closed for being over the limit */
+    uint32_t closing;           /* of those, not yet disconnected */
     uint64_t handshakes_failed; /* ZMTP handshakes that failed (CURVE) */
     rl_conns_gone_fn *gone;     /* told of disconnects */
     void *gone_arg;             /* its argument */
@@ -97,6 +98,11 @@ uint64_t rl_conns_refused(const rl_conns_t *self)
     return self->refused;
 }
 
+uint32_t rl_conns_closing(const rl_conns_t *self)
+{
+    return self->closing;
+}
+
 uint64_t rl_conns_handshakes_failed(const rl_conns_t *self)
 {
     return self->handshakes_failed;
@@ -164,6 +170,7 @@ static void s_accepted(rl_conns_t *self, int fd, const char *endpoint)
        DISCONNECTED event follows. */
     if (s_is_ours(fd, endpoint) && shutdown(fd, SHUT_RDWR) == 0) {
         self->live[fd] = S_CLOSING;
+        self->closing++;
         self->refused++;
         rl_logf_limited(&limit, RL_LOG_WARN,
                         "closed a new %s connection: %u are open, the "
@@ -176,11 +183,13 @@ static void s_disconnected(rl_conns_t *self, int fd)
 {
     if (fd < 0 || (size_t)fd >= self->live_cap || self->live[fd] == S_NONE)
         return;
-    bool counted = self->live[fd] == S_COUNTED;
+    if (self->live[fd] == S_COUNTED)
+        self->count--;
+    else
+        self->closing--;
     self->live[fd] = S_NONE;
-    if (!counted)
-        return;
-    self->count--;
+    /* Told for a refused connection too: it may have sent a request
+       before it was refused. */
     if (self->gone)
         self->gone(self->gone_arg, fd);
 }

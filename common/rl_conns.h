@@ -32,7 +32,7 @@
 typedef struct rl_conns rl_conns_t;
 
 /* A connection on descriptor fd went away (reported once per connection
-   that was counted). */
+   accepted while watched, refused ones included). */
 typedef void(rl_conns_gone_fn)(void *arg, int fd);
 
 /* Starts watching socket (before it is bound, so that no connection is
@@ -62,6 +62,10 @@ void rl_conns_set_limit(rl_conns_t *self, uint32_t limit);
 uint32_t rl_conns_limit(const rl_conns_t *self);
 uint32_t rl_conns_count(const rl_conns_t *self);
 uint64_t rl_conns_refused(const rl_conns_t *self);
+
+/* Connections shut down for being over the limit whose descriptors
+   ZeroMQ has not closed yet: they still hold a descriptor each. */
+uint32_t rl_conns_closing(const rl_conns_t *self);
 
 /* Connections whose ZeroMQ handshake failed: with CURVE, a key the ZAP
    handler refused, a client with the wrong server key, or one without

@@ -43,6 +43,9 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
     if (self->router) {
         zsock_set_linger(self->router, 0);
         zsock_set_rcvhwm(self->router, 100000);
+        /* Before bind: a frame declaring more is refused by ZeroMQ
+           before anything of it is allocated. */
+        zsock_set_maxmsgsize(self->router, RL_MAX_MESSAGE_SIZE);
         /* Before the bind: options apply to binds made after them. */
         if (self->curve.cert)
             rl_keys_set_server(self->router, self->curve.cert);
