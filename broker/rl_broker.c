@@ -175,11 +175,15 @@ static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
     if (!self->keys)
         return 0;
     int rc = rl_keys_refresh(self->keys);
-    if (rc == 1) {
+    /* By the generation: the front door may have reloaded the map since
+       (rl_keys_lookup_fresh). */
+    if (rl_keys_generation(self->keys) != self->keys_generation) {
+        self->keys_generation = rl_keys_generation(self->keys);
         s_log_key_warnings(self->keys);
         rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
                 rl_keys_count(self->keys), rl_keys_directory(self->keys));
-    } else if (rc < 0) {
+    }
+    if (rc < 0) {
         static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
         rl_logf_limited(&limit, RL_LOG_WARN,
                         "%s; the %zu keys loaded before stay in force",
@@ -258,6 +262,7 @@ static int s_start_curve(rl_broker_t *self, char *err)
         return -1;
     }
     s_log_key_warnings(self->keys);
+    self->keys_generation = rl_keys_generation(self->keys);
     self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
     if (!self->auth) {
         snprintf(err, 512, "--keys: %s", why);

@@ -104,6 +104,7 @@ struct rl_broker {
     zcert_t *cert;                     /* the broker's (toward nodes) */
     zcert_t *front_cert;               /* the front door's */
     char server_key[RL_KEY_TEXT_SIZE]; /* the nodes' front door's key */
+    uint64_t keys_generation;          /* of the map last logged */
 
     /* Counters for STATUS. */
     uint64_t n_requests, n_retries, n_redirects, n_timeouts, n_no_leader,

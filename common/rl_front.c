@@ -407,7 +407,8 @@ static int s_admit(rl_front_t *self, rl_front_request_t *request,
                             "not use CURVE; send the request without them");
         return 0;
     }
-    const rl_key_t *k = rl_keys_lookup(self->config.keys, key);
+    const rl_key_t *k =
+        rl_keys_lookup_fresh(self->config.keys, key, zclock_mono());
     if (!k)
         return s_forbid(self, request,
                         "your key %s is not in this server's --keys "

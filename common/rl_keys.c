@@ -47,6 +47,8 @@ struct _rl_keys_t {
     uint64_t signature;   /* of the listing the map was loaded from */
     bool loaded;          /* a load has happened */
     uint64_t generation;  /* loads so far */
+    int64_t retried_ms;   /* when rl_keys_lookup_fresh last reloaded */
+    bool retried;         /* it has */
     char error[RL_KEYS_ERROR_SIZE]; /* why the last refresh failed */
 };
 
@@ -705,6 +707,20 @@ const rl_key_t *rl_keys_lookup(const rl_keys_t *self, const char *key)
     if (!key || strlen(key) != 40)
         return NULL;
     return zhashx_lookup(self->by_key, key);
+}
+
+const rl_key_t *rl_keys_lookup_fresh(rl_keys_t *self, const char *key,
+                                     int64_t now_ms)
+{
+    const rl_key_t *k = rl_keys_lookup(self, key);
+    if (k || !key || strlen(key) != 40 ||
+        (self->retried && now_ms - self->retried_ms < RL_KEYS_RETRY_MS))
+        return k;
+    self->retried = true;
+    self->retried_ms = now_ms;
+    if (rl_keys_refresh(self) != 1)
+        return NULL;
+    return rl_keys_lookup(self, key);
 }
 
 const rl_key_t *rl_keys_node(const rl_keys_t *self, uint64_t node_id)

@@ -165,6 +165,19 @@ const rl_key_t *rl_keys_at(const rl_keys_t *self, size_t index);
    the next load. */
 const rl_key_t *rl_keys_lookup(const rl_keys_t *self, const char *key);
 
+/* Reloads before a lookup that would fail: rl_keys_lookup, and when key
+   is not in the map, one rl_keys_refresh first, provided the last one
+   this function made is RL_KEYS_RETRY_MS or more before now_ms (any
+   monotonic clock, ms). The ZAP handler reads the directory at every
+   handshake, the daemon's map every 500 ms: without this, a key added a
+   moment ago would pass the handshake and then be refused message by
+   message until the next reload. The bound keeps a revoked client from
+   making every request a directory scan. Like rl_keys_refresh, a reload
+   invalidates every rl_key_t pointer (rl_keys_generation tells). */
+#define RL_KEYS_RETRY_MS 100
+const rl_key_t *rl_keys_lookup_fresh(rl_keys_t *self, const char *key,
+                                     int64_t now_ms);
+
 /* The certificate of node node_id (role node), for connecting to that
    node's peer port as a CURVE client: its key is the server key. NULL when
    none. With two, the newer file's (see rl_keys_refresh). */

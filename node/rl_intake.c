@@ -15,8 +15,10 @@ static bool s_sender_allowed(rl_intake_t *self, zframe_t *frame,
 {
     static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
     char why[RL_KEYS_ERROR_SIZE];
-    if (rl_keys_peer_allowed(self->keys, rl_keys_frame_key(frame), msg->from,
-                             why, sizeof(why)))
+    const char *key = rl_keys_frame_key(frame);
+    /* A node key added a moment ago is in the map before it is judged. */
+    rl_keys_lookup_fresh(self->keys, key, zclock_mono());
+    if (rl_keys_peer_allowed(self->keys, key, msg->from, why, sizeof(why)))
         return true;
     self->dropped_key++;
     /* Anyone with a key in the directory can cause this: limited, and

@@ -66,10 +66,11 @@ struct rl_node {
     uint64_t n_bad_requests;    /* for STATUS */
 
     /* CURVE (docs/SECURITY.md); all NULL without. */
-    zactor_t *auth;      /* the ZAP handler */
-    rl_keys_t *keys;     /* the --keys directory, refreshed by a timer */
-    zcert_t *cert;       /* this node's certificate (peers) */
-    zcert_t *front_cert; /* the client front door's */
+    zactor_t *auth;           /* the ZAP handler */
+    rl_keys_t *keys;          /* the --keys directory, refreshed by a timer */
+    zcert_t *cert;            /* this node's certificate (peers) */
+    zcert_t *front_cert;      /* the client front door's */
+    uint64_t keys_generation; /* of the map the peers last followed */
 };
 
 /* ---- STATUS ---- */
@@ -329,12 +330,16 @@ static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
     if (!self->keys)
         return 0;
     int rc = rl_keys_refresh(self->keys);
-    if (rc == 1) {
+    /* By the generation: the front door or the intake may have reloaded
+       the map since (rl_keys_lookup_fresh). */
+    if (rl_keys_generation(self->keys) != self->keys_generation) {
+        self->keys_generation = rl_keys_generation(self->keys);
         s_log_key_warnings(self->keys);
         rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
                 rl_keys_count(self->keys), rl_keys_directory(self->keys));
         rl_peers_keys_changed(self->peers);
-    } else if (rc < 0) {
+    }
+    if (rc < 0) {
         /* Every 500 ms while it lasts: limited. */
         static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
         rl_logf_limited(&limit, RL_LOG_WARN,
@@ -445,6 +450,7 @@ static int s_start_curve(rl_node_t *self, char *err)
         return -1;
     }
     s_log_key_warnings(self->keys);
+    self->keys_generation = rl_keys_generation(self->keys);
     self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
     if (!self->auth) {
         snprintf(err, 512, "--keys: %s", why);

@@ -339,6 +339,35 @@ static void the_map_is_reloaded_only_when_the_directory_changed(void **state)
     free(dir);
 }
 
+static void a_key_added_a_moment_ago_is_found_by_a_fresh_lookup(void **state)
+{
+    (void)state;
+    char *dir = s_tempdir();
+    rl_keys_t *keys = rl_keys_new(dir);
+    assert_int_equal(rl_keys_refresh(keys), 1);
+    char alice[41], bob[41], carol[41];
+    s_public(dir, "alice", "producer", NULL, alice);
+    /* Not in the map yet; a fresh lookup reloads once and finds it. */
+    assert_null(rl_keys_lookup(keys, alice));
+    assert_non_null(rl_keys_lookup_fresh(keys, alice, 1000));
+    assert_int_equal(rl_keys_generation(keys), 2);
+    /* Within RL_KEYS_RETRY_MS of that reload, a miss does not reload. */
+    s_public(dir, "bob", "consumer", NULL, bob);
+    assert_null(rl_keys_lookup_fresh(keys, bob, 1000 + RL_KEYS_RETRY_MS - 1));
+    assert_int_equal(rl_keys_generation(keys), 2);
+    assert_non_null(rl_keys_lookup_fresh(keys, bob, 1000 + RL_KEYS_RETRY_MS));
+    /* A key found needs no reload; one nowhere costs one per period. */
+    s_public(dir, "carol", "consumer", NULL, carol);
+    assert_non_null(rl_keys_lookup_fresh(keys, alice, 5000));
+    assert_int_equal(rl_keys_generation(keys), 3);
+    assert_null(rl_keys_lookup_fresh(keys, "nobody", 5000));
+    assert_non_null(rl_keys_lookup_fresh(keys, carol, 5000));
+    assert_int_equal(rl_keys_generation(keys), 4);
+    rl_keys_destroy(&keys);
+    s_remove_tree(dir);
+    free(dir);
+}
+
 static void an_unreadable_directory_keeps_the_map_and_says_why(void **state)
 {
     (void)state;
@@ -815,6 +844,7 @@ int main(void)
             a_public_file_holding_a_secret_key_is_used_and_warned_about),
         cmocka_unit_test(two_files_with_one_key_keep_the_first_and_warn),
         cmocka_unit_test(the_map_is_reloaded_only_when_the_directory_changed),
+        cmocka_unit_test(a_key_added_a_moment_ago_is_found_by_a_fresh_lookup),
         cmocka_unit_test(an_unreadable_directory_keeps_the_map_and_says_why),
         cmocka_unit_test(a_node_with_two_keys_is_reached_with_the_newer_one),
         cmocka_unit_test(
