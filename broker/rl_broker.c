@@ -238,18 +238,18 @@ static int s_start_curve(rl_broker_t *self, char *err)
     }
     self->cert = rl_keys_load_own(c->cert, RL_ROLE_BROKER, 0, why, sizeof(why));
     if (!self->cert) {
-        snprintf(err, 512, "--cert: %s", why);
+        snprintf(err, 512, "--cert: %.490s", why);
         return -1;
     }
     if (c->front_cert[0] &&
         !(self->front_cert = rl_keys_load_own(c->front_cert, RL_ROLE_NONE, 0,
                                               why, sizeof(why)))) {
-        snprintf(err, 512, "--front-cert: %s", why);
+        snprintf(err, 512, "--front-cert: %.490s", why);
         return -1;
     }
     if (rl_keys_load_public(c->server_key, self->server_key, why,
                             sizeof(why)) != 0) {
-        snprintf(err, 512, "--server-key: %s", why);
+        snprintf(err, 512, "--server-key: %.490s", why);
         return -1;
     }
     self->keys = rl_keys_new(c->keys_dir);
@@ -258,14 +258,14 @@ static int s_start_curve(rl_broker_t *self, char *err)
         return -1;
     }
     if (rl_keys_refresh(self->keys) < 0) {
-        snprintf(err, 512, "--keys: %s", rl_keys_error(self->keys));
+        snprintf(err, 512, "--keys: %.490s", rl_keys_error(self->keys));
         return -1;
     }
     s_log_key_warnings(self->keys);
     self->keys_generation = rl_keys_generation(self->keys);
     self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
     if (!self->auth) {
-        snprintf(err, 512, "--keys: %s", why);
+        snprintf(err, 512, "--keys: %.490s", why);
         return -1;
     }
     rl_logf(RL_LOG_INFO,

@@ -567,7 +567,9 @@ static void s_load_file(rl_keys_t *self, s_load_t *load, const s_file_t *file)
     strcpy(k->key, cert.public_key);
     k->role = role;
     k->node_id = node_id;
-    snprintf(k->name, sizeof(k->name), "%s", cert.name[0] ? cert.name : shown);
+    /* Cut to the field (a path is longer): "%.64s" says so to the compiler. */
+    snprintf(k->name, sizeof(k->name), "%.64s",
+             cert.name[0] ? cert.name : shown);
     strcpy(k->file, file->name);
     k->modified_ns = file->modified_ns;
     if (zhashx_insert(load->by_key, k->key, k) != 0)
