@@ -333,4 +333,17 @@ void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg)
         rl_broker_settle(self, index, msg);
     else if (msg->type == RL_MSG_STATUS_OK)
         rl_broker_learn_status(self, index, &msg->body.status_ok);
+    else if (msg->type == RL_MSG_ERROR &&
+             msg->body.error.code == RL_ERR_FORBIDDEN) {
+        /* The node refuses the broker itself: its key was removed from
+           the node's --keys after the connection was made. Said, since
+           clients then only see NO_LEADER. */
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_ERROR_MESSAGE)];
+        rl_logf_limited(
+            &limit, RL_LOG_WARN,
+            "the node at %s refuses the broker's own STATUS: %s", n->endpoint,
+            rl_log_escape(msg->body.error.message.ptr,
+                          msg->body.error.message.size, shown, sizeof(shown)));
+    }
 }

@@ -391,16 +391,18 @@ static int s_forbid(rl_front_t *self, rl_front_request_t *request,
     return -1;
 }
 
-/* Whether a decoded request may be carried out, by the key of the
-   connection it came on (docs/SECURITY.md, "Roles"): 0 with request->key
-   and ->role set, or -1 when it was answered FORBIDDEN here. */
+/* Whether a request may be carried out, by the key of the connection it
+   came on (docs/SECURITY.md, "Roles"): 0 with request->key and ->role set
+   (or, for a request that did not decode, with its error left for the
+   daemon to answer), or -1 when it was answered FORBIDDEN here. A key
+   no longer allowed gets FORBIDDEN whatever it sent. */
 static int s_admit(rl_front_t *self, rl_front_request_t *request,
                    const char *key)
 {
     const rl_msg_t *msg = &request->msg;
     bool as = msg->as_key.size != 0;
     if (!self->config.keys) {
-        if (as)
+        if (as && !request->error)
             return s_forbid(self, request,
                             "as_key and as_role are taken only from a "
                             "broker's CURVE connection, and this server does "
@@ -417,6 +419,9 @@ static int s_admit(rl_front_t *self, rl_front_request_t *request,
                         key[0] ? key : "(none)");
     rl_role_t role = k->role;
     snprintf(request->key, sizeof(request->key), "%s", k->key);
+    request->role = role;
+    if (request->error)
+        return 0;
     if (as) {
         /* A broker speaks for its client: only a broker may. */
         if (role != RL_ROLE_BROKER)
@@ -500,7 +505,7 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
     request->error = rl_codec_decode(zframe_data(request->payload),
                                      zframe_size(request->payload),
                                      &request->msg, request->why);
-    if (request->error == 0 && s_admit(self, request, curve_key) != 0) {
+    if (s_admit(self, request, curve_key) != 0) {
         rl_front_request_close(request);
         return 1;
     }
