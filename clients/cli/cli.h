@@ -46,7 +46,9 @@ enum {
     CLI_O_FROM_END,
     CLI_O_FOLLOW,
     CLI_O_MAX,
-    CLI_O_JSON
+    CLI_O_JSON,
+    CLI_O_ONCE,    /* top */
+    CLI_O_INTERVAL /* top */
 };
 
 /* One option of a command; a table ends with a NULL name. */
@@ -75,6 +77,8 @@ typedef struct {
     bool follow;                /* --follow */
     uint64_t max;               /* --max, 0: no limit */
     bool json;                  /* --json */
+    bool once;                  /* --once (top) */
+    int interval_ms;            /* --interval (top), 0: its default */
     bool help;                  /* --help */
     bool version;               /* --version */
     char **args;                /* positional arguments */
@@ -97,6 +101,7 @@ extern const cli_command_t cli_status;
 extern const cli_command_t cli_health;
 extern const cli_command_t cli_members;
 extern const cli_command_t cli_transfer;
+extern const cli_command_t cli_top;
 
 /* ---- options.c ---- */
 

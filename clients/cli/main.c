@@ -24,7 +24,7 @@
 
 static const cli_command_t *const s_commands[] = {
     &cli_append,  &cli_tail,     &cli_status, &cli_health,
-    &cli_members, &cli_transfer, NULL};
+    &cli_members, &cli_transfer, &cli_top,    NULL};
 
 static const char s_exit_codes[] =
     "Exit status: 0 done; 1 failed otherwise (bad input data, I/O); 2 usage "
@@ -65,7 +65,7 @@ static void s_usage(FILE *out)
 /* The command called name, or NULL with the error printed. */
 static const cli_command_t *s_lookup(const char *name)
 {
-    const char *names[8];
+    const char *names[16];
     size_t n = 0;
     for (const cli_command_t *const *c = s_commands; *c; c++) {
         if (strcmp((*c)->name, name) == 0)
