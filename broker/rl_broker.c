@@ -15,6 +15,11 @@
 #include "rl_logging.h"
 #include "rl_loop.h"
 
+/* Descriptors kept free beyond those open and the client connections:
+   replaced DEALERs, reconnections. */
+#define S_FD_RESERVE 64
+/* How often the client limit is checked against the descriptors. */
+#define S_FD_CHECK_MS 1000
 static int s_node_index(rl_broker_t *self, zsock_t *reader)
 {
     for (size_t i = 0; i < self->node_count; i++)
@@ -92,6 +97,35 @@ static int s_on_front(zloop_t *loop, zsock_t *reader, void *arg)
     return rl_loop_drain(s_take_request, arg);
 }
 
+/* A client's connection closed: the requests held for it go. */
+static void s_client_gone(void *arg, rl_front_held_t *held)
+{
+    rl_broker_release(arg, held);
+}
+
+/* Keeps the client connection limit below the descriptor limit: what is
+   open now (the nodes' DEALERs among it), less the client connections,
+   plus a reserve for replaced DEALERs, must stay free. */
+static void s_check_fds(rl_broker_t *self)
+{
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    uint32_t limit = rl_loop_client_limit(
+        self->config.max_clients, self->fd_limit, rl_loop_open_fds(),
+        (uint32_t)(front.clients + front.clients_closing), S_FD_RESERVE);
+    if (limit == front.max_clients)
+        return;
+    rl_front_set_max_clients(self->front, limit);
+    /* Said once at warn; later moves (a segment more or less) at debug. */
+    bool first = front.max_clients == self->config.max_clients;
+    if (limit < self->config.max_clients)
+        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
+                "at most %u client connections (not --max-clients %u): the "
+                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
+                "LimitNOFILE) for more",
+                limit, self->config.max_clients, self->fd_limit);
+}
+
 static int s_on_front_events(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
@@ -110,6 +144,10 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     while ((old = zlist_pop(self->graveyard)))
         zsock_destroy(&old);
     int64_t now = zclock_mono();
+    if (now - self->fds_checked >= S_FD_CHECK_MS) {
+        self->fds_checked = now;
+        s_check_fds(self);
+    }
     rl_broker_sweep_nodes(self, now);
     rl_broker_sweep_requests(self, now);
     if (self->stopping &&
@@ -157,6 +195,13 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         return NULL;
     }
     self->config = *config;
+    if (rl_loop_raise_fd_limit(&self->fd_limit_at_start, &self->fd_limit) ==
+            0 &&
+        self->fd_limit > self->fd_limit_at_start)
+        rl_logf(RL_LOG_INFO,
+                "descriptor limit raised from %" PRIu64 " to %" PRIu64
+                " (the hard limit)",
+                self->fd_limit_at_start, self->fd_limit);
     self->leader = -1;
     self->next_bid = 1;
     self->started = zclock_mono();
@@ -177,10 +222,12 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
     }
     rl_front_config_t front = {
         .endpoint = config->endpoint,
-        .max_message = RL_MAX_MESSAGE_SIZE,
-        .max_clients = 10000,
-        .max_client_queue = 64u << 20,
-        .max_queue = 512u << 20,
+        .max_message = config->max_message_bytes,
+        .max_clients = config->max_clients,
+        .max_client_queue = config->max_client_queue_bytes,
+        .max_queue = config->max_queue_bytes,
+        .gone = s_client_gone,
+        .gone_arg = self,
     };
     self->front = rl_front_new(&front, err);
     if (!self->front) {
@@ -201,6 +248,8 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
             return NULL;
         }
     }
+    s_check_fds(self);
+    self->fds_checked = zclock_mono();
     return self;
 }
 

@@ -87,6 +87,33 @@ S_U32_SETTER(s_set_drain, drain_ms, "drain timeout", 0, 3600000)
 S_U32_SETTER(s_set_max_in_flight, max_in_flight, "maximum in flight", 1,
              10000000)
 S_U32_SETTER(s_set_node_queue, node_queue, "node queue", 1, 10000000)
+S_U32_SETTER(s_set_max_clients, max_clients, "maximum clients", 1, 10000000)
+S_U32_SETTER(s_set_max_client_requests, max_client_requests,
+             "maximum requests per client", 1, 10000000)
+S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", 0,
+             UINT32_MAX)
+
+static int s_set_max_message(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return rl_options_u32("maximum message size", v, 64u << 10,
+                          RL_MAX_MESSAGE_SIZE, true, &c->max_message_bytes,
+                          err);
+}
+
+static int s_set_max_client_queue(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return rl_options_u64("maximum client queue", v, 64u << 10, UINT64_MAX,
+                          true, &c->max_client_queue_bytes, err);
+}
+
+static int s_set_max_queue(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return rl_options_u64("maximum queue", v, 64u << 10, UINT64_MAX, true,
+                          &c->max_queue_bytes, err);
+}
 
 static int s_set_log_level(void *config, const char *v, char *err)
 {
@@ -128,6 +155,27 @@ static const rl_option_t s_options[] = {
     {"node-queue", "limits/node_queue", "N", "10000",
      "messages queued to one node; a full queue is not waited on",
      s_set_node_queue, false},
+    {"max-message", "limits/max_message_bytes", "BYTES", "64M",
+     "largest message a client may send (at most 64M); a bigger one closes "
+     "its connection",
+     s_set_max_message, false},
+    {"max-clients", "limits/max_clients", "N", "10000",
+     "client connections at once (fewer when the descriptor limit is "
+     "lower); more are closed when they connect",
+     s_set_max_clients, false},
+    {"max-client-requests", "limits/max_client_requests", "N", "10000",
+     "requests held for one client connection; more get BUSY",
+     s_set_max_client_requests, false},
+    {"max-client-queue", "limits/max_client_queue_bytes", "BYTES", "64M",
+     "replies waiting to be read by one client connection; past it its "
+     "requests get BUSY",
+     s_set_max_client_queue, false},
+    {"max-queue", "limits/max_queue_bytes", "BYTES", "512M",
+     "replies waiting to be read by all clients; past it requests get BUSY",
+     s_set_max_queue, false},
+    {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
+     "a long poll waits at most this long (a longer wait_ms is cut to it)",
+     s_set_max_read_wait, false},
     {"log-level", "log/level", "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
     RL_OPTION_HELP,
@@ -189,6 +237,12 @@ static void s_defaults(rl_broker_config_t *c)
     c->drain_ms = 5000;
     c->max_in_flight = 100000;
     c->node_queue = 10000;
+    c->max_message_bytes = RL_MAX_MESSAGE_SIZE;
+    c->max_clients = 10000;
+    c->max_client_requests = 10000;
+    c->max_client_queue_bytes = 64u << 20;
+    c->max_queue_bytes = 512u << 20;
+    c->max_read_wait_ms = 60000;
     c->log_level = RL_LOG_INFO;
 }
 
@@ -205,6 +259,9 @@ int rl_broker_config_parse(rl_broker_config_t *c, int argc, char **argv,
             err, "no nodes: give --nodes with the client endpoints "
                  "of the cluster's nodes (or a nodes section in "
                  "the config file)");
+    if (c->max_queue_bytes < c->max_client_queue_bytes)
+        return rl_options_fail(err, "--max-queue must be at least "
+                                    "--max-client-queue");
     for (size_t i = 0; i < c->node_count; i++)
         if (strcmp(c->nodes[i], c->endpoint) == 0)
             return rl_options_fail(

@@ -25,17 +25,23 @@ typedef struct {
     char endpoint[RL_MAX_ENDPOINT + 1];              /* front door to bind */
     char nodes[RL_MAX_MEMBERS][RL_MAX_ENDPOINT + 1]; /* nodes' client doors */
     size_t node_count;                               /* number of nodes */
-    uint32_t heartbeat_ms;       /* STATUS poll period per node */
-    uint32_t liveness;           /* missed heartbeats before a node is dead */
-    uint32_t request_timeout_ms; /* a request's time in the broker, all
-                                    attempts included */
-    uint32_t no_leader_ms;       /* wait this long for a leader, then
-                                    NO_LEADER */
-    uint32_t drain_ms;           /* graceful shutdown bound */
-    uint32_t max_in_flight;      /* requests held at once; BUSY past it */
-    uint32_t node_queue;         /* messages queued to one node (HWM) */
-    int log_level;               /* rl_log_level_t */
-    bool help;                   /* --help was asked for */
+    uint32_t heartbeat_ms;        /* STATUS poll period per node */
+    uint32_t liveness;            /* missed heartbeats before a node is dead */
+    uint32_t request_timeout_ms;  /* a request's time in the broker, all
+                                     attempts included */
+    uint32_t no_leader_ms;        /* wait this long for a leader, then
+                                     NO_LEADER */
+    uint32_t drain_ms;            /* graceful shutdown bound */
+    uint32_t max_in_flight;       /* requests held at once; BUSY past it */
+    uint32_t node_queue;          /* messages queued to one node (HWM) */
+    uint32_t max_message_bytes;   /* largest frame a client may send */
+    uint32_t max_clients;         /* client connections at once */
+    uint32_t max_client_requests; /* requests held for one connection */
+    uint64_t max_client_queue_bytes; /* replies waiting for one client */
+    uint64_t max_queue_bytes;        /* replies waiting for all clients */
+    uint32_t max_read_wait_ms;       /* a long poll waits at most this long */
+    int log_level;                   /* rl_log_level_t */
+    bool help;                       /* --help was asked for */
 } rl_broker_config_t;
 
 /* Room for a configuration error message. */

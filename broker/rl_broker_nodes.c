@@ -110,6 +110,8 @@ zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint)
         return NULL;
     zsock_set_linger(dealer, 0);
     zsock_set_sndhwm(dealer, (int)self->config.node_queue);
+    /* A node's reply is never larger than the protocol allows. */
+    zsock_set_maxmsgsize(dealer, (int)RL_MAX_MESSAGE_SIZE);
     zsock_set_rcvhwm(dealer, 0);
     /* Reconnect fast: a restarted node should be used again quickly. */
     zsock_set_reconnect_ivl(dealer, 100);

@@ -45,21 +45,23 @@ typedef struct {
 typedef struct rl_broker_request {
     struct rl_broker_request *prev, *next; /* the list of all requests */
     uint64_t bid;                          /* broker id: the table's key */
-    zmsg_t *envelope;   /* the client's routing frames (owned) */
-    uint64_t client_id; /* the id the client chose, echoed */
-    uint8_t type;       /* rl_msg_type_t of the request */
-    int route;          /* rl_broker_route_t */
-    bool idempotent;    /* may be sent again after an attempt whose outcome
-                           is unknown (producer appends, reads, lists) */
-    zframe_t *payload;  /* the client's encoded request (owned) */
-    int node;           /* node it is in flight on, -1: waiting */
-    int64_t started;    /* zclock_mono() when it arrived */
-    int64_t deadline;   /* answered with TIMEOUT by then */
-    int64_t waiting;    /* when it began waiting for a node, 0 in flight */
-    int64_t retry_at;   /* not sent again before (back-off) */
-    uint32_t attempts;  /* times sent to a node */
-    uint32_t wait_ms;   /* READ: the client's long-poll time */
-    uint64_t last_node; /* id of the node of the last attempt, for errors */
+    zmsg_t *envelope;       /* the client's routing frames (owned) */
+    uint64_t client_id;     /* the id the client chose, echoed */
+    uint8_t type;           /* rl_msg_type_t of the request */
+    int route;              /* rl_broker_route_t */
+    bool idempotent;        /* may be sent again after an attempt whose outcome
+                               is unknown (producer appends, reads, lists) */
+    zframe_t *payload;      /* the client's encoded request (owned) */
+    int node;               /* node it is in flight on, -1: waiting */
+    int64_t started;        /* zclock_mono() when it arrived */
+    int64_t deadline;       /* answered with TIMEOUT by then */
+    int64_t waiting;        /* when it began waiting for a node, 0 in flight */
+    int64_t retry_at;       /* not sent again before (back-off) */
+    uint32_t attempts;      /* times sent to a node */
+    uint32_t wait_ms;       /* READ: the client's long-poll time */
+    uint64_t last_node;     /* id of the node of the last attempt, for errors */
+    rl_front_held_t *owner; /* its client connection's list, or NULL */
+    struct rl_broker_request *owner_prev, *owner_next; /* that list */
 } rl_broker_request_t;
 
 struct rl_broker {
@@ -76,17 +78,23 @@ struct rl_broker {
     int signal_fd;                 /* SIGINT and SIGTERM, read as a file */
     rl_buf_t buf;                  /* encoding buffer, reused */
 
-    int leader;            /* index of the node that leads, -1 unknown */
-    uint64_t leader_term;  /* highest term seen in any STATUS */
-    int64_t leaderless;    /* zclock_mono() since no leader known, 0 */
-    size_t read_cursor;    /* round robin among followers for READs */
-    bool stopping;         /* a signal asked us to stop */
-    int64_t stop_deadline; /* answer the rest then */
-    int64_t started;       /* zclock_mono() at start */
+    int leader;                 /* index of the node that leads, -1 unknown */
+    uint64_t leader_term;       /* highest term seen in any STATUS */
+    int64_t leaderless;         /* zclock_mono() since no leader known, 0 */
+    size_t read_cursor;         /* round robin among followers for READs */
+    bool stopping;              /* a signal asked us to stop */
+    int64_t stop_deadline;      /* answer the rest then */
+    int64_t started;            /* zclock_mono() at start */
+    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
+    int64_t fds_checked;        /* zclock_mono() of the last check */
+    uint64_t fd_limit_at_start; /* the soft limit found at start */
 
     /* Counters for STATUS. */
     uint64_t n_requests, n_retries, n_redirects, n_timeouts, n_no_leader,
         n_bad_requests, n_busy, n_leader_changes, n_node_deaths;
+    uint64_t n_client_busy; /* BUSY: a connection held too many requests */
+    uint64_t n_released;    /* requests of clients that went away */
+    uint64_t n_waits_cut;   /* wait_ms cut to --max-read-wait */
 };
 
 /* ---- rl_broker.c ---- */
@@ -131,6 +139,10 @@ void rl_broker_settle(rl_broker_t *self, int index, rl_msg_t *msg);
 /* Takes a client request into the table and sends it on, or answers it
    at once. */
 void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request);
+
+/* The client of held went away: its requests are forgotten, unanswered
+   (a node's late reply to one is dropped). */
+void rl_broker_release(rl_broker_t *self, rl_front_held_t *held);
 
 /* Deadlines, no-leader waits and retries that are due. */
 void rl_broker_sweep_requests(rl_broker_t *self, int64_t now);

@@ -55,6 +55,15 @@ zhashx_t *rl_broker_table_new(void)
 /* Removes r from the table and the list and frees it. */
 void rl_broker_forget(rl_broker_t *self, rl_broker_request_t *r)
 {
+    if (r->owner) {
+        if (r->owner_prev)
+            r->owner_prev->owner_next = r->owner_next;
+        else
+            r->owner->head = r->owner_next;
+        if (r->owner_next)
+            r->owner_next->owner_prev = r->owner_prev;
+        r->owner->count--;
+    }
     if (r->node >= 0 && self->nodes[r->node].in_flight)
         self->nodes[r->node].in_flight--;
     zhashx_delete(self->table, &r->bid);
@@ -219,7 +228,7 @@ static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r,
         decoded = &msg;
     }
     decoded->id = r->bid;
-    if (r->type == RL_MSG_READ_REQUEST && r->wait_ms) {
+    if (r->type == RL_MSG_READ_REQUEST) {
         /* A retried long-poll waits only what is left of its time. */
         int64_t left = (int64_t)r->wait_ms - (now - r->started);
         decoded->body.read_request.wait_ms = left > 0 ? (uint32_t)left : 0;
@@ -402,6 +411,24 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
                           "a pause");
         return;
     }
+    if (request->held &&
+        request->held->count >= self->config.max_client_requests) {
+        self->n_client_busy++;
+        char text[RL_MAX_ERROR_MESSAGE];
+        snprintf(text, sizeof(text),
+                 "the broker holds %zu requests of this connection (at "
+                 "most %u: --max-client-requests); wait for their replies, "
+                 "then retry",
+                 request->held->count, self->config.max_client_requests);
+        s_error_to_client(self, envelope, msg->id, RL_ERR_BUSY, text);
+        return;
+    }
+    if (msg->type == RL_MSG_READ_REQUEST &&
+        msg->body.read_request.wait_ms > self->config.max_read_wait_ms) {
+        /* Cut like a node cuts it: answered empty at the cut. */
+        msg->body.read_request.wait_ms = self->config.max_read_wait_ms;
+        self->n_waits_cut++;
+    }
     rl_broker_request_t *r = calloc(1, sizeof(*r));
     if (!r) {
         s_error_to_client(self, envelope, msg->id, RL_ERR_INTERNAL,
@@ -426,8 +453,24 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
         r->next->prev = r;
     self->requests = r;
     self->request_count++;
+    r->owner = request->held;
+    if (r->owner) {
+        r->owner_next = r->owner->head;
+        if (r->owner_next)
+            r->owner_next->owner_prev = r;
+        r->owner->head = r;
+        r->owner->count++;
+    }
     zhashx_insert(self->table, &r->bid, r);
     s_dispatch(self, r, msg);
+}
+
+void rl_broker_release(rl_broker_t *self, rl_front_held_t *held)
+{
+    while (held->head) {
+        self->n_released++;
+        rl_broker_forget(self, held->head);
+    }
 }
 
 void rl_broker_sweep_requests(rl_broker_t *self, int64_t now)

@@ -6,8 +6,9 @@
 
 #include <string.h>
 
+#include "rl_logging.h"
 /* Counters added to a STATUS reply, at most (and per node). */
-#define S_BROKER_COUNTERS 15
+#define S_BROKER_COUNTERS 26
 #define S_NODE_COUNTERS   3
 
 /* Adds the broker's counters to a STATUS_OK from a node and returns it to
@@ -45,6 +46,19 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
     S_COUNTER("broker_leader_changes", self->n_leader_changes);
     S_COUNTER("broker_node_deaths", self->n_node_deaths);
     S_COUNTER("broker_uptime_ms", zclock_mono() - self->started);
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    S_COUNTER("broker_clients", front.clients);
+    S_COUNTER("broker_max_clients", front.max_clients);
+    S_COUNTER("broker_clients_refused", front.clients_refused);
+    S_COUNTER("broker_queued_reply_bytes", front.queued_bytes);
+    S_COUNTER("broker_busy_queue_full", front.busy);
+    S_COUNTER("broker_busy_client_requests", self->n_client_busy);
+    S_COUNTER("broker_requests_released", self->n_released);
+    S_COUNTER("broker_read_waits_cut", self->n_waits_cut);
+    S_COUNTER("broker_fd_limit", self->fd_limit);
+    S_COUNTER("broker_fd_limit_at_start", self->fd_limit_at_start);
+    S_COUNTER("broker_log_lines_suppressed", rl_logging_suppressed());
     for (size_t i = 0; i < self->node_count; i++) {
         const rl_broker_node_t *n = &self->nodes[i];
         const char *what[S_NODE_COUNTERS] = {"id", "alive", "in_flight"};

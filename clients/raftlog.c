@@ -60,6 +60,8 @@ const char *raftlog_error_name(int code)
         return "INVALID";
     case RAFTLOG_ERR_INTERRUPTED:
         return "INTERRUPTED";
+    case RAFTLOG_ERR_AUTH:
+        return "AUTH";
     default:
         return rl_error_name(code);
     }
@@ -116,6 +118,7 @@ void raftlog_destroy(raftlog_t **self_p)
     if (!self)
         return;
     rl_link_close(&self->link);
+    zcert_destroy(&self->curve.cert);
     rl_attempt_release(&self->last);
     rl_buf_close(&self->request);
     rl_buf_close(&self->append);
@@ -174,6 +177,164 @@ int raftlog_connect(raftlog_t *self, const char *endpoints)
     if (self->endpoint_count == 0)
         return rl_client_fail(self, RAFTLOG_ERR_INVALID, "no endpoints given");
     self->error[0] = '\0';
+    return 0;
+}
+
+/* ---- CURVE ---- */
+
+/* Reads the certificate at path (named what in messages, e.g. "--key
+   FILE" is the caller's; here "the client's certificate") into *cert.
+   A file that plainly is no certificate is refused before czmq parses it:
+   zconfig logs its syntax errors on czmq's log stream. Returns 0, or
+   RAFTLOG_ERR_INVALID with self->error. */
+static int s_load_cert(raftlog_t *self, const char *path, const char *what,
+                       bool need_secret, zcert_t **cert)
+{
+    *cert = NULL;
+    FILE *file = fopen(path, "re");
+    if (!file)
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s %s: %s", what,
+                              path, strerror(errno));
+    char text[8192];
+    size_t length = fread(text, 1, sizeof(text) - 1, file);
+    bool whole = feof(file) && !ferror(file);
+    int error = ferror(file) ? errno : 0;
+    fclose(file);
+    text[length] = '\0';
+    if (error)
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s %s: %s", what,
+                              path, strerror(error));
+    bool looks_right = whole && strlen(text) == length &&
+                       strstr(text, "curve") && strstr(text, "public-key");
+    bool has_secret = looks_right && strstr(text, "secret-key");
+    memset(text, 0, sizeof(text)); /* it may hold a secret key */
+    /* zcert_load would read PATH_secret instead when there is one; the
+       file named is the one meant. */
+    zconfig_t *root = looks_right ? zconfig_load(path) : NULL;
+    const char *public_text =
+        root ? zconfig_get(root, "curve/public-key", NULL) : NULL;
+    const char *secret_text =
+        root ? zconfig_get(root, "curve/secret-key", NULL) : NULL;
+    uint8_t public_key[32], secret_key[32] = {0};
+    static const uint8_t zero[32];
+    int rc = 0;
+    if (!public_text || strlen(public_text) != 40 ||
+        !zmq_z85_decode(public_key, public_text))
+        rc = rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                            "%s %s is not a CURVE certificate (czmq's zcert "
+                            "format, as `raftlog keygen` writes it)",
+                            what, path);
+    else if (need_secret &&
+             (!has_secret || !secret_text || strlen(secret_text) != 40 ||
+              !zmq_z85_decode(secret_key, secret_text) ||
+              memcmp(secret_key, zero, sizeof(zero)) == 0))
+        rc = rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                            "%s %s holds no secret key: give the NAME_secret "
+                            "file that `raftlog keygen NAME` wrote",
+                            what, path);
+    else if (!(*cert = zcert_new_from(public_key, secret_key)))
+        rc = rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
+    zconfig_t *secret_item =
+        root ? zconfig_locate(root, "curve/secret-key") : NULL;
+    if (secret_item && zconfig_value(secret_item))
+        memset(zconfig_value(secret_item), 0,
+               strlen(zconfig_value(secret_item)));
+    zconfig_destroy(&root);
+    memset(secret_key, 0, sizeof(secret_key));
+    return rc;
+}
+
+/* Loads both files into self->curve. Returns 0 or an error code. */
+static int s_set_curve(raftlog_t *self, const char *key_file,
+                       const char *server_key_file)
+{
+    if (!key_file || !server_key_file || !*key_file || !*server_key_file)
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                              "CURVE needs two files: the client's "
+                              "certificate (its _secret file) and the "
+                              "server's public certificate");
+    if (!zsys_has_curve())
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                              "this libzmq has no CURVE (it was built "
+                              "without libsodium): a client with keys "
+                              "needs one that has");
+    zcert_t *cert, *server;
+    int rc =
+        s_load_cert(self, key_file, "the client's certificate", true, &cert);
+    if (rc)
+        return rc;
+    rc = s_load_cert(self, server_key_file, "the server's certificate", false,
+                     &server);
+    if (rc) {
+        zcert_destroy(&cert);
+        return rc;
+    }
+    self->curve.cert = cert;
+    snprintf(self->curve.server_key, sizeof(self->curve.server_key), "%s",
+             zcert_public_txt(server));
+    zcert_destroy(&server);
+    snprintf(self->curve.key_file, sizeof(self->curve.key_file), "%s",
+             key_file);
+    snprintf(self->curve.server_key_file, sizeof(self->curve.server_key_file),
+             "%s", server_key_file);
+    return 0;
+}
+
+/* Keys that could not be set leave the client refusing every request
+   (with why) until they are: never a silent fall back to no security. */
+static int s_curve_failed(raftlog_t *self, int rc)
+{
+    self->curve_failed = true;
+    snprintf(self->curve_why, sizeof(self->curve_why), "%s", self->error);
+    return rc;
+}
+
+int raftlog_set_curve(raftlog_t *self, const char *key_file,
+                      const char *server_key_file)
+{
+    assert(self);
+    rl_link_close(&self->link); /* its connection used the old keys */
+    zcert_destroy(&self->curve.cert);
+    self->curve_set = true;
+    self->curve_failed = false;
+    if (!key_file && !server_key_file)
+        return 0;
+    int rc = s_set_curve(self, key_file, server_key_file);
+    if (rc)
+        return s_curve_failed(self, rc);
+    self->error[0] = '\0';
+    return 0;
+}
+
+int rl_client_secure(raftlog_t *self)
+{
+    if (!self->curve_set) {
+        self->curve_set = true;
+        const char *key = getenv(RAFTLOG_KEY_ENV);
+        const char *server_key = getenv(RAFTLOG_SERVER_KEY_ENV);
+        key = key && *key ? key : NULL;
+        server_key = server_key && *server_key ? server_key : NULL;
+        if (!key != !server_key)
+            return s_curve_failed(
+                self, rl_client_fail(
+                          self, RAFTLOG_ERR_INVALID,
+                          "$%s is set and $%s is not: a client with a key "
+                          "needs both (its own certificate and the server's "
+                          "public one)",
+                          key ? RAFTLOG_KEY_ENV : RAFTLOG_SERVER_KEY_ENV,
+                          key ? RAFTLOG_SERVER_KEY_ENV : RAFTLOG_KEY_ENV));
+        int rc = key ? s_set_curve(self, key, server_key) : 0;
+        if (rc) {
+            char message[sizeof(self->error)];
+            snprintf(message, sizeof(message), "%s", self->error);
+            return s_curve_failed(
+                self,
+                rl_client_fail(self, rc, "%.900s (from $%s and $%s)", message,
+                               RAFTLOG_KEY_ENV, RAFTLOG_SERVER_KEY_ENV));
+        }
+    }
+    if (self->curve_failed)
+        return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s", self->curve_why);
     return 0;
 }
 
@@ -367,6 +528,15 @@ static int s_give_up(raftlog_t *self, int attempts, bool all_refused,
                           attempts, list);
 }
 
+/* Whether mask has the bit of every endpoint. */
+static bool s_every_endpoint(const raftlog_t *self, uint64_t mask)
+{
+    for (size_t i = 0; i < self->endpoint_count; i++)
+        if (!(mask & ((uint64_t)1 << i)))
+            return false;
+    return true;
+}
+
 int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                    uint64_t request_id, uint8_t expect, uint32_t extra_wait_ms)
 {
@@ -375,6 +545,9 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
         if (rc)
             return rc;
     }
+    int secure = rl_client_secure(self);
+    if (secure)
+        return secure;
     char why[768] = "";
     const char *hint = "";
     char reached[768] = ""; /* the last failure at a node that was reached */
@@ -385,9 +558,16 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
     int failed = 0;          /* attempts that failed */
     int redirects = 0;       /* redirects followed since the last failure */
     bool all_refused = true; /* every failed attempt was refused */
+    /* Endpoints that refused the connection or our key since the last
+       answer, and the last refusal of our key: once every endpoint has
+       turned us away and one of them for our key, the call fails at once
+       with RAFTLOG_ERR_AUTH, as no retry will change a key. */
+    uint64_t turned_away = 0;
+    char key_refused[512] = "";
     rl_attempt_t *a = &self->last;
     for (;;) {
         a->link = &self->link;
+        a->curve = &self->curve;
         a->endpoint = self->endpoints[self->current];
         a->request = request;
         a->request_id = request_id;
@@ -400,6 +580,8 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
         bool move = true;
         if (a->result == RL_ATTEMPT_ANSWERED) {
             self->ever_answered = true;
+            turned_away = 0;
+            key_refused[0] = '\0';
             const rl_msg_t *reply = &a->reply;
             if (reply->type == expect) {
                 snprintf(self->answered, sizeof(self->answered), "%s",
@@ -433,9 +615,20 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
         }
         hint = s_hint(a);
         bool refused = a->result == RL_ATTEMPT_REFUSED;
+        /* A handshake that failed without saying why is final too until a
+           first answer (a wrong server key); after one it may as well be
+           a node dying during the handshake, and is retried. */
+        bool key = a->result == RL_ATTEMPT_AUTH ||
+                   (a->result == RL_ATTEMPT_HANDSHAKE && !self->ever_answered);
         if (!refused && a->result != RL_ATTEMPT_NO_CONNECTION)
             snprintf(reached, sizeof(reached), "%s%s", why, hint);
         all_refused = all_refused && refused;
+        if (refused || key)
+            turned_away |= (uint64_t)1 << self->current;
+        if (key)
+            snprintf(key_refused, sizeof(key_refused), "%s", a->why);
+        if (*key_refused && s_every_endpoint(self, turned_away))
+            return rl_client_fail(self, RAFTLOG_ERR_AUTH, "%s", key_refused);
         failed++;
         redirects = 0;
         if (failed > self->retries)
@@ -444,8 +637,10 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
             s_next_endpoint(self);
         /* Nothing listens, and nothing ever answered this client: a
            wrong endpoint or a cluster that is not running. Try the others
-           at once, so that the call fails fast. */
-        if (refused && !self->ever_answered)
+           at once, so that the call fails fast. A server that refused our
+           key: the others may not (one whose --keys directory is behind),
+           so ask them, at once too. */
+        if ((refused && !self->ever_answered) || key)
             continue;
         if (self->progress) {
             char message[1024];
@@ -459,6 +654,8 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
             return rc;
         pause = pause * 2 > S_PAUSE_MAX ? S_PAUSE_MAX : pause * 2;
     }
+    if (*key_refused)
+        return rl_client_fail(self, RAFTLOG_ERR_AUTH, "%s", key_refused);
     return s_give_up(self, failed, all_refused, why, hint, reached);
 }
 

@@ -21,7 +21,16 @@
     commit is not appended twice, and the call returns its original
     indexes.
 
-    Errors: every call returns 0 or a positive raftlog_error_t; codes 1..14
+    Security: with raftlog_set_curve (or $RAFTLOG_KEY and
+    $RAFTLOG_SERVER_KEY) every connection is CURVE-encrypted and
+    authenticated with the client's certificate. A server that refuses
+    the key, or a handshake that fails (a wrong server key, CURVE on one
+    side only), is seen at once by the socket monitor: the call fails with
+    RAFTLOG_ERR_AUTH and says which, without waiting for a timeout. A
+    request the key's role does not allow gets RAFTLOG_ERR_FORBIDDEN, never
+    retried.
+
+    Errors: every call returns 0 or a positive raftlog_error_t; codes 1..15
     are the cluster's own (PROTOCOL.md section 4, ERROR), codes from 100 are
     the client's. raftlog_error() gives a one-line message for the last
     failed call.
@@ -55,8 +64,12 @@ extern "C" {
     "tcp://127.0.0.1:7101,tcp://127.0.0.1:7102,tcp://127.0.0.1:7103"
 #define RAFTLOG_DEFAULT_BROKER "tcp://127.0.0.1:7100"
 #define RAFTLOG_ENDPOINTS_ENV  "RAFTLOG_ENDPOINTS"
+/* The client's certificate (its _secret file) and the server's public
+   certificate, when raftlog_set_curve() was not called. */
+#define RAFTLOG_KEY_ENV        "RAFTLOG_KEY"
+#define RAFTLOG_SERVER_KEY_ENV "RAFTLOG_SERVER_KEY"
 
-/* Error codes. 1..14 come from the cluster, with the same numbers as on the
+/* Error codes. 1..15 come from the cluster, with the same numbers as on the
    wire; the others are the client's own. */
 typedef enum {
     RAFTLOG_OK = 0,
@@ -74,11 +87,14 @@ typedef enum {
     RAFTLOG_ERR_STALE_SEQUENCE = 12,     /* producer seq already passed */
     RAFTLOG_ERR_WRONG_CLUSTER = 13,      /* meant for another cluster */
     RAFTLOG_ERR_INTERNAL = 14,           /* a bug or I/O failure on a node */
+    RAFTLOG_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
     RAFTLOG_ERR_UNAVAILABLE = 100,       /* no usable answer after retries */
     RAFTLOG_ERR_PROTOCOL = 101,          /* a reply that makes no sense */
     RAFTLOG_ERR_NO_MEMORY = 102,         /* out of memory in the client */
     RAFTLOG_ERR_INVALID = 103,           /* a bad argument (e.g. endpoint) */
-    RAFTLOG_ERR_INTERRUPTED = 104        /* a signal interrupted the call */
+    RAFTLOG_ERR_INTERRUPTED = 104,       /* a signal interrupted the call */
+    RAFTLOG_ERR_AUTH = 105 /* the server refused our key, or the CURVE
+                              handshake failed: not sent */
 } raftlog_error_t;
 
 /* A client: endpoints, the current connection, the producer identity and
@@ -166,6 +182,27 @@ void raftlog_destroy(raftlog_t **self_p);
    RAFTLOG_ERR_INVALID when an endpoint is malformed or there are more than
    32 of them. Nodes named by NOT_LEADER redirects are added as found. */
 int raftlog_connect(raftlog_t *self, const char *endpoints);
+
+/* Secures every connection the client makes from now on with CURVE:
+   key_file is the client's certificate, the NAME_secret file that
+   `raftlog keygen NAME` wrote (it holds the secret key); server_key_file
+   is the server's public certificate (a node's front door, or the
+   broker's). Both are read now: returns 0, or RAFTLOG_ERR_INVALID with
+   raftlog_error() saying which file is missing, unreadable or not a
+   certificate of the right kind, or that this libzmq has no CURVE. Both
+   NULL: no CURVE, whatever the environment says.
+
+   A client on which this was never called takes $RAFTLOG_KEY and
+   $RAFTLOG_SERVER_KEY at its first request (as raftlog_connect takes
+   $RAFTLOG_ENDPOINTS): both set, CURVE as above (a bad file fails that
+   request with RAFTLOG_ERR_INVALID); neither, no CURVE; only one,
+   RAFTLOG_ERR_INVALID.
+
+   czmq parses the files; one that looks like a certificate but has a
+   syntax error may make czmq log a line on its log stream (stdout unless
+   zsys_set_logstream says otherwise). */
+int raftlog_set_curve(raftlog_t *self, const char *key_file,
+                      const char *server_key_file);
 
 /* Time to wait for one reply, in ms (default 6000: a bit more than a
    node's own request timeout, so the node's TIMEOUT answer comes first).

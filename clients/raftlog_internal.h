@@ -13,6 +13,15 @@
 
 #define RL_CLIENT_MAX_ENDPOINTS 32
 
+/* The keys a client's sockets use (raftlog_set_curve). */
+typedef struct {
+    zcert_t *cert;             /* the client's certificate, with its secret
+                                  key; NULL: no CURVE */
+    char server_key[41];       /* the server's public key, Z85 */
+    char key_file[256];        /* where cert came from, for messages */
+    char server_key_file[256]; /* where server_key came from */
+} rl_curve_t;
+
 /* A REQ socket to one endpoint, and the monitor that reports its
    connection events (a refused connection, a lost one) as they happen. */
 typedef struct {
@@ -27,13 +36,19 @@ typedef enum {
     RL_ATTEMPT_REFUSED,       /* the connection was refused: not sent */
     RL_ATTEMPT_NO_CONNECTION, /* no connection in time: not sent */
     RL_ATTEMPT_NO_REPLY,      /* sent, but no valid reply came in time */
+    RL_ATTEMPT_AUTH,          /* the server refused our key, or one side
+                                 has CURVE and the other not: not sent */
+    RL_ATTEMPT_HANDSHAKE,     /* the handshake failed otherwise (a wrong
+                                 server key, or the server closed the
+                                 connection during it): not sent */
     RL_ATTEMPT_INTERRUPTED    /* a signal came first; sent says if it left */
 } rl_attempt_result_t;
 
 /* One request sent over one link, alone or alongside others
-   (rl_attempts_run). The caller fills the first five fields. */
+   (rl_attempts_run). The caller fills the first six fields. */
 typedef struct {
     rl_link_t *link;            /* opened to endpoint when its socket is NULL */
+    const rl_curve_t *curve;    /* the keys to open it with (borrowed) */
     const char *endpoint;       /* where to (borrowed) */
     const rl_buf_t *request;    /* the encoded request (borrowed) */
     uint64_t request_id;        /* the id a reply must carry */
@@ -61,6 +76,12 @@ struct _raftlog_t {
     raftlog_progress_fn *progress; /* hears of retries, NULL none */
     void *progress_arg;            /* its argument */
     bool ever_answered;            /* some endpoint has answered this client */
+    rl_curve_t curve;              /* CURVE keys; curve.cert NULL: none */
+    bool curve_set;                /* raftlog_set_curve was called, or the
+                                      environment was taken */
+    bool curve_failed;             /* the keys could not be set: every
+                                      request fails, with curve_why */
+    char curve_why[1024];          /* why */
     bool unknown;             /* the last failed call may have taken effect */
     uint64_t producer_id;     /* this client's producer id, never 0 */
     uint64_t next_seq;        /* seq of the next batch */
@@ -79,6 +100,11 @@ struct _raftlog_t {
 /* Sets self->error from a format; returns code. */
 int rl_client_fail(raftlog_t *self, int code, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Takes $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY when raftlog_set_curve was
+   never called (once); every path that opens sockets calls it first.
+   Returns 0 or an error code with self->error. */
+int rl_client_secure(raftlog_t *self);
 
 /* Encodes msg (giving it the next request id) into buf. */
 int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,

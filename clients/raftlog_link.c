@@ -11,6 +11,13 @@
     timeout. Everything else is bounded by the two timeouts. Several
     attempts share one zmq_poll loop, so asking every member of a cluster
     takes as long as the slowest one, not the sum.
+
+    With CURVE keys (raftlog_set_curve) each socket gets them before it
+    connects. The monitor also reports a failed handshake: a server that
+    refused our key (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), one that does not
+    speak CURVE while we do or the other way round (a mechanism mismatch),
+    or a handshake that failed otherwise (a wrong server key). Each ends
+    the attempt at once as RL_ATTEMPT_AUTH, with a message saying which.
 */
 #include "raftlog_internal.h"
 
@@ -50,8 +57,8 @@ void rl_attempt_release(rl_attempt_t *attempt)
 
 /* Opens link to endpoint, with a monitor when one can be had. Returns 0,
    or -1 with why filled. */
-static int s_open(rl_link_t *link, const char *endpoint, char *why,
-                  size_t why_size)
+static int s_open(rl_link_t *link, const char *endpoint,
+                  const rl_curve_t *curve, char *why, size_t why_size)
 {
     link->socket = zsock_new(ZMQ_REQ);
     if (!link->socket) {
@@ -60,6 +67,11 @@ static int s_open(rl_link_t *link, const char *endpoint, char *why,
     }
     zsock_set_linger(link->socket, 0);
     zsock_set_immediate(link->socket, 1);
+    /* Security options apply to connections made after them. */
+    if (curve && curve->cert) {
+        zcert_apply(curve->cert, link->socket);
+        zsock_set_curve_serverkey(link->socket, curve->server_key);
+    }
     /* The monitor's inproc name must be unique in the process; a random
        part keeps it so without any global state. */
     uint64_t unique = 0;
@@ -84,8 +96,10 @@ static int s_open(rl_link_t *link, const char *endpoint, char *why,
     return 0;
 }
 
-/* Reads one event off a monitor: its number, or 0 when none could be read. */
-static unsigned s_event(zsock_t *monitor)
+/* Reads one event off a monitor: its number, or 0 when none could be
+   read; *value (may be NULL) gets its value (for a failed handshake, the
+   ZMQ_PROTOCOL_ERROR_... or the ZAP status code). */
+static unsigned s_event(zsock_t *monitor, uint32_t *value)
 {
     zmq_msg_t part;
     zmq_msg_init(&part);
@@ -95,6 +109,9 @@ static unsigned s_event(zsock_t *monitor)
         uint16_t number;
         memcpy(&number, zmq_msg_data(&part), sizeof(number));
         event = number;
+        if (value)
+            memcpy(value, (const uint8_t *)zmq_msg_data(&part) + 2,
+                   sizeof(*value));
     }
     /* The second part names the endpoint; drop it. */
     while (zmq_msg_more(&part) &&
@@ -148,9 +165,68 @@ static void s_receive(rl_attempt_t *a, int64_t started)
     s_end(a, RL_ATTEMPT_ANSWERED, started);
 }
 
-/* The monitor reported event. */
-static void s_on_event(rl_attempt_t *a, unsigned event, int64_t now,
-                       int64_t started)
+/* A failed handshake: says why in a->why and ends the attempt. A refused
+   key or CURVE on one side only ends it as RL_ATTEMPT_AUTH: trying again
+   will not help. Any other failure (libzmq gives no detail) ends it as
+   RL_ATTEMPT_HANDSHAKE: with CURVE it is mostly a wrong server key, but a
+   server that closes the connection during the handshake (a mechanism
+   mismatch seen first by the server, a server dying) looks the same, so
+   the caller decides (rl_client_call: final until the first answer). */
+static void s_on_handshake_failed(rl_attempt_t *a, unsigned event,
+                                  uint32_t value, int64_t started)
+{
+    bool secured = a->curve && a->curve->cert;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && secured) {
+        snprintf(a->why, sizeof(a->why),
+                 "the server at %s refused our key (%s, from %s): it is not "
+                 "in the server's --keys directory, or was removed; ask an "
+                 "operator to put our public certificate there",
+                 a->endpoint, zcert_public_txt(a->curve->cert),
+                 a->curve->key_file);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        snprintf(a->why, sizeof(a->why),
+                 "the server at %s refused us (ZAP status %u): it wants a "
+                 "key this client does not have",
+                 a->endpoint, value);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+               value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH && secured) {
+        snprintf(a->why, sizeof(a->why),
+                 "%s does not use CURVE, and this client does (its key is "
+                 "from %s): is that the right endpoint, and was its server "
+                 "started with keys?",
+                 a->endpoint, a->curve->key_file);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+               value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        snprintf(a->why, sizeof(a->why),
+                 "%s requires CURVE, and this client has no key: give it the "
+                 "client's certificate and the server's public certificate "
+                 "(--key and --server-key, $" RAFTLOG_KEY_ENV
+                 " and $" RAFTLOG_SERVER_KEY_ENV ", or raftlog_set_curve)",
+                 a->endpoint);
+    } else if (secured) {
+        /* Mostly a wrong server key; also a server without CURVE that
+           closed the connection before its greeting was read. */
+        snprintf(a->why, sizeof(a->why),
+                 "CURVE handshake with %s failed: is the server key (%s) "
+                 "that server's public certificate, and does it use CURVE?",
+                 a->endpoint, a->curve->server_key_file);
+        s_end(a, RL_ATTEMPT_HANDSHAKE, started);
+        return;
+    } else {
+        snprintf(a->why, sizeof(a->why),
+                 "%s accepts connections but the ZeroMQ handshake failed: "
+                 "is it a raftlog node or broker, and does it require CURVE "
+                 "(then give this client keys)?",
+                 a->endpoint);
+        s_end(a, RL_ATTEMPT_HANDSHAKE, started);
+        return;
+    }
+    s_end(a, RL_ATTEMPT_AUTH, started);
+}
+
+/* The monitor reported event, with value. */
+static void s_on_event(rl_attempt_t *a, unsigned event, uint32_t value,
+                       int64_t now, int64_t started)
 {
     if (a->state == S_CONNECTING && event == ZMQ_EVENT_CONNECT_RETRIED) {
         snprintf(a->why, sizeof(a->why),
@@ -160,11 +236,7 @@ static void s_on_event(rl_attempt_t *a, unsigned event, int64_t now,
                (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))) {
-        snprintf(a->why, sizeof(a->why),
-                 "%s accepts connections but does not speak ZeroMQ's "
-                 "protocol as a raftlog node does (handshake failed)",
-                 a->endpoint);
-        s_end(a, RL_ATTEMPT_NO_CONNECTION, started);
+        s_on_handshake_failed(a, event, value, started);
     } else if (a->state == S_WAITING && event == ZMQ_EVENT_DISCONNECTED &&
                a->deadline > now + S_GRACE_MS) {
         snprintf(a->why, sizeof(a->why),
@@ -187,13 +259,14 @@ int rl_attempts_run(rl_attempt_t *attempts, size_t count,
         a->state = S_CONNECTING;
         a->deadline = start + connect_timeout_ms;
         if (!a->link->socket) {
-            if (s_open(a->link, a->endpoint, a->why, sizeof(a->why)) != 0)
+            if (s_open(a->link, a->endpoint, a->curve, a->why,
+                       sizeof(a->why)) != 0)
                 s_end(a, RL_ATTEMPT_NO_CONNECTION, started);
         } else if (a->link->monitor) {
             /* A link kept from an earlier call may have events queued
                from then (a node restarted and reconnected since): they
                say nothing about this attempt. */
-            while (s_event(a->link->monitor)) {
+            while (s_event(a->link->monitor, NULL)) {
             }
         }
     }
@@ -277,8 +350,10 @@ int rl_attempts_run(rl_attempt_t *attempts, size_t count,
             if (!is_monitor[k] || a->state == S_DONE || !items[k].revents)
                 continue;
             unsigned event;
-            while (a->state != S_DONE && (event = s_event(a->link->monitor)))
-                s_on_event(a, event, now, started);
+            uint32_t value = 0;
+            while (a->state != S_DONE &&
+                   (event = s_event(a->link->monitor, &value)))
+                s_on_event(a, event, value, now, started);
         }
     }
 }

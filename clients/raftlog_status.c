@@ -67,7 +67,10 @@ static int s_judge(const rl_attempt_t *attempt, char *message, size_t size)
     }
     if (attempt->result != RL_ATTEMPT_ANSWERED) {
         snprintf(message, size, "%s", attempt->why);
-        return RAFTLOG_ERR_UNAVAILABLE;
+        return attempt->result == RL_ATTEMPT_AUTH ||
+                       attempt->result == RL_ATTEMPT_HANDSHAKE
+                   ? RAFTLOG_ERR_AUTH
+                   : RAFTLOG_ERR_UNAVAILABLE;
     }
     const rl_msg_t *reply = &attempt->reply;
     if (reply->type == RL_MSG_ERROR) {
@@ -106,9 +109,13 @@ int raftlog_status(raftlog_t *self, const char *endpoint,
         s_status(status, &self->last.reply.body.status_ok);
         return 0;
     }
+    rc = rl_client_secure(self);
+    if (rc)
+        return rc;
     rl_link_t link = {NULL, NULL};
     rl_attempt_t *a = &self->last;
     a->link = &link;
+    a->curve = &self->curve;
     a->endpoint = endpoint;
     a->request = &self->request;
     a->request_id = id;
@@ -159,6 +166,7 @@ int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
         }
         rl_attempt_t *a = &attempts[asked];
         a->link = &links[asked];
+        a->curve = &self->curve;
         a->endpoint = m->member.client;
         a->request = &self->request;
         a->request_id = id;

@@ -26,6 +26,7 @@ struct rl_conns {
     uint32_t limit;         /* connections allowed at once */
     uint32_t count;         /* connections now */
     uint64_t refused;       /* closed for being over the limit */
+    uint32_t closing;       /* of those, not yet disconnected */
     rl_conns_gone_fn *gone; /* told of disconnects */
     void *gone_arg;         /* its argument */
     uint8_t *live;          /* live[fd]: S_COUNTED or S_CLOSING */
@@ -93,6 +94,11 @@ uint64_t rl_conns_refused(const rl_conns_t *self)
     return self->refused;
 }
 
+uint32_t rl_conns_closing(const rl_conns_t *self)
+{
+    return self->closing;
+}
+
 int rl_conns_source_fd(zmq_msg_t *part)
 {
     return zmq_msg_get(part, ZMQ_SRCFD);
@@ -155,6 +161,7 @@ static void s_accepted(rl_conns_t *self, int fd, const char *endpoint)
        DISCONNECTED event follows. */
     if (s_is_ours(fd, endpoint) && shutdown(fd, SHUT_RDWR) == 0) {
         self->live[fd] = S_CLOSING;
+        self->closing++;
         self->refused++;
         rl_logf_limited(&limit, RL_LOG_WARN,
                         "closed a new %s connection: %u are open, the "
@@ -169,8 +176,10 @@ static void s_disconnected(rl_conns_t *self, int fd)
         return;
     bool counted = self->live[fd] == S_COUNTED;
     self->live[fd] = S_NONE;
-    if (!counted)
+    if (!counted) {
+        self->closing--;
         return;
+    }
     self->count--;
     if (self->gone)
         self->gone(self->gone_arg, fd);

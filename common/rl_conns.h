@@ -63,6 +63,10 @@ uint32_t rl_conns_limit(const rl_conns_t *self);
 uint32_t rl_conns_count(const rl_conns_t *self);
 uint64_t rl_conns_refused(const rl_conns_t *self);
 
+/* Connections shut down for being over the limit whose descriptors
+   ZeroMQ has not closed yet: they still hold a descriptor each. */
+uint32_t rl_conns_closing(const rl_conns_t *self);
+
 /* The descriptor a message part came in on (ZMQ_SRCFD), -1 when unknown
    (inproc). */
 int rl_conns_source_fd(zmq_msg_t *part);

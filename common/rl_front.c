@@ -320,6 +320,7 @@ void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats)
     stats->clients = rl_conns_count(self->conns);
     stats->max_clients = rl_conns_limit(self->conns);
     stats->clients_refused = rl_conns_refused(self->conns);
+    stats->clients_closing = rl_conns_closing(self->conns);
     stats->queued_bytes = atomic_load(&self->total->queued);
     stats->busy = self->busy;
 }

@@ -70,6 +70,7 @@ typedef struct {
     uint64_t clients;         /* connections now */
     uint64_t max_clients;     /* the limit in force */
     uint64_t clients_refused; /* connections closed at once, over it */
+    uint64_t clients_closing; /* of those, still holding a descriptor */
     uint64_t queued_bytes;    /* reply bytes waiting to be written */
     uint64_t busy;            /* requests and READ replies answered BUSY
                                  because replies were waiting */

@@ -59,17 +59,53 @@ bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
     return false;
 }
 
-/* Snapshot configurations are stored as an encoded MEMBERS_OK message:
-   the codec already knows how to write and check a member list. */
-static int s_encode_members(rl_group_t *self, const rl_member_t *members,
-                            size_t count)
+static int s_fatal(rl_group_t *self, const char *what);
+
+/* A snapshot's configuration is stored in the core's own encoding of a
+   member list (the one of CONFIG entries, docs/RAFT.md), not in a client
+   message: the disk format does not follow the client protocol. Data
+   written before stored an encoded MEMBERS_OK (msgpack), still read by
+   s_decode_members. Stores the snapshot (install: replacing the log). */
+static int s_store_snapshot(rl_group_t *self, const rl_raft_snapshot_t *s,
+                            bool install)
 {
-    rl_msg_t msg;
-    rl_msg_init(&msg, RL_MSG_MEMBERS_OK);
-    msg.body.members_ok.members = (rl_member_t *)members;
-    msg.body.members_ok.member_count = count;
-    rl_buf_reset(&self->buf);
-    return rl_codec_encode(&msg, &self->buf, NULL);
+    uint8_t *config = NULL;
+    size_t config_size = 0;
+    if (rl_raft_members_encode(s->members, s->member_count, &config,
+                               &config_size) != 0)
+        return s_fatal(self, "cannot encode a snapshot configuration");
+    rl_log_snapshot_t snap = {s->last_index, s->last_term, config,
+                              config_size,   s->data,      s->size};
+    int rc = install ? rl_log_install_snapshot(self->log, &snap)
+                     : rl_log_save_snapshot(self->log, &snap);
+    free(config);
+    if (rc != 0)
+        return s_fatal(self, install ? "cannot install a snapshot"
+                                     : "cannot save a snapshot");
+    return 0;
+}
+
+/* Reads a stored snapshot configuration into members[RL_MAX_MEMBERS]
+   (endpoints borrowed from data, or from *legacy, closed by the caller).
+   0, or -1 with the reason in why. */
+static int s_decode_members(const uint8_t *data, size_t size,
+                            rl_member_t *members, size_t *count,
+                            rl_msg_t *legacy, char *why)
+{
+    rl_msg_init(legacy, 0);
+    if (rl_raft_members_decode(data, size, members, count) == 0)
+        return 0;
+    if (rl_codec_decode(data, size, legacy, why) != 0 ||
+        legacy->type != RL_MSG_MEMBERS_OK ||
+        legacy->body.members_ok.member_count > RL_MAX_MEMBERS) {
+        if (!why[0])
+            snprintf(why, RL_CODEC_ERROR_SIZE, "not a member list");
+        return -1;
+    }
+    *count = legacy->body.members_ok.member_count;
+    memcpy(members, legacy->body.members_ok.members,
+           *count * sizeof(rl_member_t));
+    return 0;
 }
 
 static int s_fatal(rl_group_t *self, const char *what)
@@ -163,13 +199,14 @@ static int s_open_core(rl_group_t *self, char *err)
 
     rl_log_snapshot_t stored;
     rl_raft_snapshot_t snapshot;
+    rl_member_t snap_members[RL_MAX_MEMBERS];
+    size_t snap_count = 0;
     rl_msg_t members;
     rl_msg_init(&members, 0);
     if (rl_log_snapshot(self->log, &stored) == 0) {
         char why[RL_CODEC_ERROR_SIZE] = "";
-        if (rl_codec_decode(stored.config, stored.config_size, &members, why) !=
-                0 ||
-            members.type != RL_MSG_MEMBERS_OK) {
+        if (s_decode_members(stored.config, stored.config_size, snap_members,
+                             &snap_count, &members, why) != 0) {
             snprintf(err, 512,
                      "the snapshot in %.120s has an unreadable configuration "
                      "(%.80s); run raftlog-node --check %.120s",
@@ -177,12 +214,9 @@ static int s_open_core(rl_group_t *self, char *err)
             rl_msg_close(&members);
             return -1;
         }
-        snapshot = (rl_raft_snapshot_t){stored.last_index,
-                                        stored.last_term,
-                                        members.body.members_ok.members,
-                                        members.body.members_ok.member_count,
-                                        stored.state,
-                                        stored.state_size};
+        snapshot = (rl_raft_snapshot_t){stored.last_index, stored.last_term,
+                                        snap_members,      snap_count,
+                                        stored.state,      stored.state_size};
         cfg.snapshot = &snapshot;
     }
     int rc = 0;
@@ -405,12 +439,8 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
 {
     if (ready->snapshot_install) {
         const rl_raft_snapshot_t *s = ready->snapshot;
-        if (s_encode_members(self, s->members, s->member_count) != 0)
-            return s_fatal(self, "cannot encode a snapshot configuration");
-        rl_log_snapshot_t snap = {s->last_index,  s->last_term, self->buf.data,
-                                  self->buf.size, s->data,      s->size};
-        if (rl_log_install_snapshot(self->log, &snap) != 0)
-            return s_fatal(self, "cannot install a snapshot");
+        if (s_store_snapshot(self, s, true) != 0)
+            return -1;
         rl_logf(RL_LOG_INFO, "installed a snapshot up to index %" PRIu64,
                 s->last_index);
         self->n_snapshots_received++;
@@ -449,12 +479,8 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
         s_on_role(self, ready);
     if (ready->snapshot_taken) {
         const rl_raft_snapshot_t *s = ready->snapshot;
-        if (s_encode_members(self, s->members, s->member_count) != 0)
-            return s_fatal(self, "cannot encode a snapshot configuration");
-        rl_log_snapshot_t snap = {s->last_index,  s->last_term, self->buf.data,
-                                  self->buf.size, s->data,      s->size};
-        if (rl_log_save_snapshot(self->log, &snap) != 0)
-            return s_fatal(self, "cannot save a snapshot");
+        if (s_store_snapshot(self, s, false) != 0)
+            return -1;
         self->n_snapshots_taken++;
     }
     return 0;

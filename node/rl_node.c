@@ -316,19 +316,23 @@ static void s_check_fds(rl_node_t *self)
 {
     rl_front_stats_t front;
     rl_front_stats(self->front, &front);
-    uint32_t peers = rl_conns_count(self->peer_conns);
+    uint32_t peers =
+        rl_conns_count(self->peer_conns) + rl_conns_closing(self->peer_conns);
     uint32_t peers_allowed = self->config.max_peer_connections > peers
                                  ? self->config.max_peer_connections - peers
                                  : 0;
     self->open_fds = rl_loop_open_fds();
     uint32_t limit = rl_loop_client_limit(
         self->config.max_clients, self->fd_limit, self->open_fds,
-        (uint32_t)front.clients + peers, S_FD_RESERVE + peers_allowed);
+        (uint32_t)(front.clients + front.clients_closing) + peers,
+        S_FD_RESERVE + peers_allowed);
     if (limit == front.max_clients)
         return;
     rl_front_set_max_clients(self->front, limit);
+    /* Said once at warn; later moves (a segment more or less) at debug. */
+    bool first = front.max_clients == self->config.max_clients;
     if (limit < self->config.max_clients)
-        rl_logf(RL_LOG_WARN,
+        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
                 "at most %u client connections (not --max-clients %u): the "
                 "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
                 "LimitNOFILE) for more",

@@ -71,7 +71,8 @@ rl_str_t rl_str(const char *cstr)
     X(RL_ERR_REJECTED, "REJECTED")                                             \
     X(RL_ERR_STALE_SEQUENCE, "STALE_SEQUENCE")                                 \
     X(RL_ERR_WRONG_CLUSTER, "WRONG_CLUSTER")                                   \
-    X(RL_ERR_INTERNAL, "INTERNAL")
+    X(RL_ERR_INTERNAL, "INTERNAL")                                             \
+    X(RL_ERR_FORBIDDEN, "FORBIDDEN")
 
 const char *rl_error_name(int code)
 {

@@ -445,4 +445,5 @@ const cli_command_t cli_append = {
     "says whether its outcome is unknown (it may be in the log) or it\nwas "
     "not appended.",
     s_options,
-    s_append};
+    s_append,
+    false};

@@ -3,10 +3,11 @@
     helpers for errors, JSON output and the cluster view.
 
     One file per command (append.c, tail.c, status.c, health.c,
-    members.c, transfer.c) defines its cli_command_t; main.c dispatches;
-    options.c parses with getopt_long and prints help; output.c holds
-    errors, exit codes and JSON; connect.c sets up the client; cluster.c
-    asks every member and judges the quorum.
+    members.c, transfer.c, keygen.c) defines its cli_command_t; main.c
+    dispatches; options.c parses with getopt_long and prints help;
+    output.c holds errors, exit codes and JSON; connect.c sets up the
+    client (endpoints, keys); cluster.c asks every member and judges the
+    quorum.
 */
 #ifndef RAFTLOG_CLI_H
 #define RAFTLOG_CLI_H
@@ -47,6 +48,12 @@ enum {
     CLI_O_FOLLOW,
     CLI_O_MAX,
     CLI_O_JSON,
+    CLI_O_KEY,
+    CLI_O_SERVER_KEY,
+    CLI_O_ROLE,
+    CLI_O_NODE_ID,
+    CLI_O_DIR,
+    CLI_O_FORCE,
     CLI_O_ONCE,    /* top */
     CLI_O_INTERVAL /* top */
 };
@@ -68,6 +75,8 @@ typedef struct {
     int timeout_ms;             /* --timeout, 0: the library's default */
     int connect_timeout_ms;     /* --connect-timeout, 0: the default */
     int retries;                /* --retries, -1: the library's default */
+    const char *key;            /* --key, NULL: $RAFTLOG_KEY */
+    const char *server_key;     /* --server-key, NULL: $RAFTLOG_SERVER_KEY */
     const char *format;         /* --format */
     long batch;                 /* --batch */
     bool quiet;                 /* --quiet */
@@ -77,6 +86,10 @@ typedef struct {
     bool follow;                /* --follow */
     uint64_t max;               /* --max, 0: no limit */
     bool json;                  /* --json */
+    const char *role;           /* keygen --role, NULL: consumer */
+    uint64_t node_id;           /* keygen --node-id, 0: none */
+    const char *dir;            /* keygen --dir, NULL: "." */
+    bool force;                 /* keygen --force */
     bool once;                  /* --once (top) */
     int interval_ms;            /* --interval (top), 0: its default */
     bool help;                  /* --help */
@@ -91,8 +104,11 @@ typedef struct {
     const char *synopsis;        /* after "raftlog NAME " in its usage */
     const char *summary;         /* one line for the command list */
     const char *details;         /* paragraphs for its --help */
-    const cli_option_t *options; /* its own options (the common ones too) */
+    const cli_option_t *options; /* its own options (the common ones too,
+                                    unless local) */
     int (*run)(raftlog_t *client, cli_args_t *args);
+    bool local; /* talks to no server: no client (run gets NULL), no
+                   connection options */
 } cli_command_t;
 
 extern const cli_command_t cli_append;
@@ -101,6 +117,7 @@ extern const cli_command_t cli_status;
 extern const cli_command_t cli_health;
 extern const cli_command_t cli_members;
 extern const cli_command_t cli_transfer;
+extern const cli_command_t cli_keygen;
 extern const cli_command_t cli_top;
 
 /* ---- options.c ---- */
@@ -173,8 +190,8 @@ int cli_json_print(json_t *value);
 
 /* ---- connect.c ---- */
 
-/* Sets the client up from the options: endpoints, timeouts, retries, and
-   progress reports on stderr. Returns 0 or an exit code. */
+/* Sets the client up from the options: endpoints, CURVE keys, timeouts,
+   retries, and progress reports on stderr. Returns 0 or an exit code. */
 int cli_connect(raftlog_t *client, const cli_args_t *args);
 
 /* Where the endpoints came from, for error messages: "" when unknown. */

@@ -106,4 +106,5 @@ const cli_command_t cli_health = {
     "majority of the\nvoting members follow it, else 3 (no quorum, no leader, "
     "or too few\nfollowing), like 'etcdctl endpoint health'.",
     s_options,
-    s_health};
+    s_health,
+    false};

@@ -14,7 +14,8 @@
         3  unavailable: no node answered, no leader, no quorum, or not
            committed in time
         4  rejected: the cluster refused the request (too large, out of
-           range, a membership change under way, ...)
+           range, a membership change under way, FORBIDDEN by the key's
+           role, ...), or refused our key
 */
 #include "cli.h"
 
@@ -23,13 +24,14 @@
 #include <string.h>
 
 static const cli_command_t *const s_commands[] = {
-    &cli_append,  &cli_tail,     &cli_status, &cli_health,
-    &cli_members, &cli_transfer, &cli_top,    NULL};
+    &cli_append,   &cli_tail,   &cli_status, &cli_health, &cli_members,
+    &cli_transfer, &cli_keygen, &cli_top,    NULL};
 
 static const char s_exit_codes[] =
     "Exit status: 0 done; 1 failed otherwise (bad input data, I/O); 2 usage "
     "error;\n3 unavailable (no node answered, no leader, no quorum, or not "
-    "committed in\ntime); 4 rejected by the cluster.\n";
+    "committed in\ntime); 4 rejected (the cluster refused the request, or "
+    "our key).\n";
 
 static void s_command_help(const cli_command_t *c)
 {
@@ -38,6 +40,11 @@ static void s_command_help(const cli_command_t *c)
         printf("Options:\n");
         cli_print_options(stdout, c->options);
         printf("\n");
+    }
+    if (c->local) {
+        printf("Exit status: 0 done; 1 failed (I/O, a file in the way); 2 "
+               "usage error.\n");
+        return;
     }
     printf("Connection options:\n");
     cli_print_options(stdout, cli_common_options);
@@ -58,14 +65,16 @@ static void s_usage(FILE *out)
     cli_print_options(out, cli_common_options);
     fprintf(out,
             "\nEndpoints: --cluster, else --broker, else $%s, else\n%s.\n"
+            "Keys (CURVE): --key and --server-key, else $%s and $%s.\n"
             "A flag beats the environment.\n\n%s",
-            RAFTLOG_ENDPOINTS_ENV, RAFTLOG_DEFAULT_NODES, s_exit_codes);
+            RAFTLOG_ENDPOINTS_ENV, RAFTLOG_DEFAULT_NODES, RAFTLOG_KEY_ENV,
+            RAFTLOG_SERVER_KEY_ENV, s_exit_codes);
 }
 
 /* The command called name, or NULL with the error printed. */
 static const cli_command_t *s_lookup(const char *name)
 {
-    const char *names[16];
+    const char *names[sizeof(s_commands) / sizeof(s_commands[0]) + 1];
     size_t n = 0;
     for (const cli_command_t *const *c = s_commands; *c; c++) {
         if (strcmp((*c)->name, name) == 0)
@@ -110,6 +119,8 @@ static int s_run(const cli_command_t *c, int argc, char **argv, cli_args_t *a)
         s_command_help(c);
         return 0;
     }
+    if (c->local)
+        return c->run(NULL, a);
     raftlog_t *client = raftlog_new();
     if (!client)
         return cli_fail(CLI_EXIT_FAILED, "out of memory");
@@ -125,6 +136,10 @@ int main(int argc, char **argv)
     /* A command line tool dies on Ctrl-C like any other; czmq must not
        catch the signal. */
     zsys_handler_set(NULL);
+    /* czmq logs on stdout by default (a parse error in a certificate
+       file, for one): stdout is the command's output, and every error
+       the command line has is said on stderr in its own words. */
+    zsys_set_logstream(NULL);
     cli_args_t a;
     memset(&a, 0, sizeof(a));
     a.retries = -1;

@@ -86,4 +86,5 @@ const cli_command_t cli_members = {
     "remove\ntakes one out. Both return once the change has committed and "
     "print the new\nconfiguration; one change at a time.",
     s_options,
-    s_members};
+    s_members,
+    false};

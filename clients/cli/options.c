@@ -29,6 +29,17 @@ const cli_option_t cli_common_options[] = {
     {CLI_O_RETRIES, "retries", 0, "N",
      "give up after N retries (default 10; pauses grow to 1 s; following "
      "a redirect to the leader is not a retry)"},
+    {CLI_O_KEY, "key", 0, "FILE",
+     "this client's certificate, the NAME_secret file of `raftlog keygen "
+     "NAME` (default $" RAFTLOG_KEY_ENV "): connect with CURVE"},
+    {CLI_O_SERVER_KEY, "server-key", 0, "FILE",
+     "the server's public certificate (the nodes' front door, or the "
+     "broker's; default $" RAFTLOG_SERVER_KEY_ENV ")"},
+    {CLI_O_HELP, "help", 'h', NULL, "show this help and exit"},
+    {0, NULL, 0, NULL, NULL}};
+
+/* What a local command (keygen) accepts besides its own options. */
+static const cli_option_t s_help_only[] = {
     {CLI_O_HELP, "help", 'h', NULL, "show this help and exit"},
     {0, NULL, 0, NULL, NULL}};
 
@@ -39,8 +50,8 @@ static const cli_option_t s_global_only[] = {
 
 /* Every option of every command, for telling "unknown" from "misplaced". */
 static const cli_command_t *const s_commands[] = {
-    &cli_append,  &cli_tail,     &cli_status, &cli_health,
-    &cli_members, &cli_transfer, &cli_top,    NULL};
+    &cli_append,   &cli_tail,   &cli_status, &cli_health, &cli_members,
+    &cli_transfer, &cli_keygen, &cli_top,    NULL};
 
 #define S_MAX_OPTIONS 32
 
@@ -232,6 +243,25 @@ static int s_apply(cli_args_t *a, const cli_option_t *o, const char *value)
     case CLI_O_JSON:
         a->json = true;
         break;
+    case CLI_O_KEY:
+        a->key = value;
+        break;
+    case CLI_O_SERVER_KEY:
+        a->server_key = value;
+        break;
+    case CLI_O_ROLE:
+        a->role = value;
+        break;
+    case CLI_O_NODE_ID:
+        if (cli_number(o->name, value, 1, UINT64_MAX, &a->node_id))
+            return CLI_EXIT_USAGE;
+        break;
+    case CLI_O_DIR:
+        a->dir = value;
+        break;
+    case CLI_O_FORCE:
+        a->force = true;
+        break;
     case CLI_O_ONCE:
         a->once = true;
         break;
@@ -288,7 +318,8 @@ int cli_parse(const cli_command_t *command, int argc, char **argv,
     strcpy(accepted.shorts, command ? ":" : "+:");
     if (command)
         s_accept(&accepted, command->options);
-    s_accept(&accepted, cli_common_options);
+    s_accept(&accepted,
+             command && command->local ? s_help_only : cli_common_options);
     if (!command)
         s_accept(&accepted, s_global_only);
     optind = 0; /* glibc: start afresh (the previous parse used another

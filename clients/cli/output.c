@@ -73,6 +73,9 @@ int cli_exit_code(int code)
     case RAFTLOG_ERR_PROTOCOL:
     case RAFTLOG_ERR_NO_MEMORY:
         return CLI_EXIT_FAILED;
+    case RAFTLOG_ERR_AUTH:      /* the server refused our key */
+    case RAFTLOG_ERR_FORBIDDEN: /* our key's role may not do this */
+        return CLI_EXIT_REJECTED;
     default:
         return CLI_EXIT_REJECTED;
     }

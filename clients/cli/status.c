@@ -153,4 +153,5 @@ const cli_command_t cli_status = {
     "majority of the voting members answers (no\nquorum), else 0; 'raftlog "
     "health' judges whether appends can commit.",
     s_options,
-    s_status};
+    s_status,
+    false};

@@ -201,4 +201,5 @@ const cli_command_t cli_tail = {
     "committed index) is an\nerror (exit 4) that names the last index; with "
     "-f it is waited for.",
     s_options,
-    s_tail};
+    s_tail,
+    false};

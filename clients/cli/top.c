@@ -384,4 +384,5 @@ const cli_command_t cli_top = {
     "the\nvoting members answers, else 0. --json prints one object per "
     "refresh.",
     s_options,
-    s_top};
+    s_top,
+    false};

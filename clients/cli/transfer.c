@@ -35,4 +35,5 @@ const cli_command_t cli_transfer = {
     "Asks the leader to hand over to node ID, or with no ID to the most\n"
     "up-to-date follower, and prints the new leader.",
     s_options,
-    s_transfer};
+    s_transfer,
+    false};

@@ -21,6 +21,14 @@ Behaves as the C library does: following a NOT_LEADER redirect is not a
 retry; a socket monitor sees a refused connection at once, so a client
 that has never reached any endpoint fails fast when nothing listens; and
 Client(progress=callable) hears of every retry that waits.
+
+Security: Client(key=PATH, server_key=PATH), or $RAFTLOG_KEY and
+$RAFTLOG_SERVER_KEY, makes every connection CURVE: key is this client's
+certificate (the NAME_secret file of `raftlog keygen NAME`), server_key
+the server's public certificate (czmq's zcert files, which
+zmq.auth.load_certificate reads). A server that refuses the key, or a
+CURVE handshake that fails, raises RaftlogError AUTH at once (the socket
+monitor sees it); a request the key's role may not make raises FORBIDDEN.
 """
 import os
 import random
@@ -28,6 +36,8 @@ import time
 
 import msgpack
 import zmq
+import zmq.auth
+from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
 DEFAULT_ENDPOINTS = \
@@ -41,9 +51,14 @@ RETRY_HERE = {4: "TIMEOUT", 8: "BUSY", 10: "NO_LEADER"}
 RETRY_ELSEWHERE = {5: "SHUTTING_DOWN", 9: "NO_SPACE", 14: "INTERNAL"}
 NAMES = {1: "BAD_REQUEST", 2: "TOO_LARGE", 3: "OUT_OF_RANGE",
          6: "UNSUPPORTED_VERSION", 7: "UNKNOWN_TYPE", 11: "REJECTED",
-         12: "STALE_SEQUENCE", 13: "WRONG_CLUSTER", 100: "UNAVAILABLE",
-         **RETRY_HERE, **RETRY_ELSEWHERE}
+         12: "STALE_SEQUENCE", 13: "WRONG_CLUSTER", 15: "FORBIDDEN",
+         100: "UNAVAILABLE", 105: "AUTH", **RETRY_HERE, **RETRY_ELSEWHERE}
 UNAVAILABLE = 100                                   # the client gave up
+AUTH = 105                   # the server refused our key, or the CURVE
+#                              handshake failed
+HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 # Answers that leave a request's outcome open: it may have been done.
 OUTCOME_UNKNOWN = {4, 5, 9, 10, 14}  # TIMEOUT, SHUTTING_DOWN, NO_SPACE,
 #                                      NO_LEADER (a broker's), INTERNAL
@@ -67,9 +82,35 @@ class RaftlogError(Exception):
         self.message, self.first, self.unknown = message, first, unknown
 
 
+def _load_key(path, what, secret):
+    """(public, secret) of the zcert file at path, both Z85 bytes; raises
+    ValueError saying what is wrong with it."""
+    try:
+        public, secret_key = zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as e:
+        raise ValueError("%s %s: %s" % (what, path, e)) from None
+    def valid(key):
+        try:
+            return key is not None and len(key) == 40 and \
+                len(z85.decode(key)) == 32
+        except (ValueError, KeyError, TypeError):
+            return False
+    if not valid(public):
+        raise ValueError("%s %s is not a CURVE certificate (czmq's zcert "
+                         "format, as `raftlog keygen` writes it)"
+                         % (what, path))
+    if secret and not (valid(secret_key) and
+                       z85.decode(secret_key) != bytes(32)):
+        raise ValueError("%s %s holds no secret key: give the NAME_secret "
+                         "file that `raftlog keygen NAME` wrote"
+                         % (what, path))
+    return public, secret_key
+
+
 class Client:
     def __init__(self, endpoints=None, timeout=6.0, connect_timeout=1.0,
-                 retries=10, producer=None, progress=None):
+                 retries=10, producer=None, progress=None, key=None,
+                 server_key=None):
         endpoints = (endpoints or os.environ.get("RAFTLOG_ENDPOINTS")
                      or DEFAULT_ENDPOINTS)
         if isinstance(endpoints, str):
@@ -85,6 +126,29 @@ class Client:
         # and every retry of a batch resends the same id, seq and entries.
         self.producer = producer or random.getrandbits(64) or 1
         self.seq = 0
+        # CURVE: this client's certificate and the server's public one,
+        # each from its argument, else its environment variable.
+        names = ("key=" if key is not None else "$RAFTLOG_KEY",
+                 "server_key=" if server_key is not None
+                 else "$RAFTLOG_SERVER_KEY")
+        key = key if key is not None else os.environ.get("RAFTLOG_KEY")
+        server_key = server_key if server_key is not None else \
+            os.environ.get("RAFTLOG_SERVER_KEY")
+        # (public, secret, server public, key file, server key file)
+        self.curve = None
+        if bool(key) != bool(server_key):
+            raise ValueError("%s gives this client's certificate and %s no "
+                             "server's certificate: CURVE needs both" % (
+                                 names if key else names[::-1]))
+        if key:
+            if not zmq.has("curve"):
+                raise RuntimeError("this libzmq has no CURVE (built without "
+                                   "libsodium): a client with keys needs one "
+                                   "that has")
+            public, secret = _load_key(key, "the client's certificate", True)
+            server, _ = _load_key(server_key, "the server's certificate",
+                                  False)
+            self.curve = (public, secret, server, key, server_key)
         self.context = zmq.Context()
         self.socket = None
         self.monitor = None
@@ -183,20 +247,65 @@ class Client:
         self._drop_socket()
         self.current = (self.current + 1) % len(self.endpoints)
 
+    def _handshake_failed(self, endpoint, event, value):
+        """What a failed handshake means: (why, kind). kind "auth": a
+        refused key or CURVE on one side only, which no retry mends
+        (RaftlogError AUTH); "handshake": libzmq gave no detail -- mostly
+        a wrong server key, but a server closing the connection during the
+        handshake (a mechanism mismatch it saw first, a server dying)
+        looks the same: final only until a first answer."""
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH and self.curve:
+            return ("the server at %s refused our key (%s, from %s): it is "
+                    "not in the server's --keys directory, or was removed; "
+                    "ask an operator to put our public certificate there"
+                    % (endpoint, self.curve[0].decode(), self.curve[3]),
+                    "auth")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            return ("the server at %s refused us (ZAP status %d): it wants a "
+                    "key this client does not have" % (endpoint, value),
+                    "auth")
+        mismatch = event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and \
+            value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+        if mismatch and self.curve:
+            return ("%s does not use CURVE, and this client does (its key "
+                    "is from %s): is that the right endpoint, and was its "
+                    "server started with keys?" % (endpoint, self.curve[3]),
+                    "auth")
+        if mismatch:
+            return ("%s requires CURVE, and this client has no key: give "
+                    "it the client's certificate and the server's public "
+                    "certificate (key= and server_key=, or $RAFTLOG_KEY and "
+                    "$RAFTLOG_SERVER_KEY)" % endpoint, "auth")
+        if self.curve:             # mostly a wrong server key
+            return ("CURVE handshake with %s failed: is the server key (%s) "
+                    "that server's public certificate, and does it use "
+                    "CURVE?" % (endpoint, self.curve[4]), "handshake")
+        return ("%s accepts connections but the ZeroMQ handshake failed: is "
+                "it a raftlog node or broker, and does it require CURVE "
+                "(then give this client keys)?" % endpoint, "handshake")
+
     def _exchange(self, payload, timeout):
-        """One attempt: (reply, outcome, sent). outcome is None when the
-        reply came, else what happened ("nothing listens at ...", "no
-        reply from ..."). On failure the socket is closed: a REQ socket
-        that missed its reply cannot be reused."""
+        """One attempt: (reply, outcome, sent, failed). outcome is None
+        when the reply came, else what happened ("nothing listens at ...",
+        "no reply from ..."); failed: "auth" or "handshake" when the
+        handshake failed (see _handshake_failed), else None. On failure
+        the socket is closed: a REQ socket that missed its reply cannot be
+        reused."""
         endpoint = self.endpoints[self.current]
         if self.socket is None:
             self.socket = self.context.socket(zmq.REQ)
             self.socket.setsockopt(zmq.LINGER, 0)
             self.socket.setsockopt(zmq.IMMEDIATE, 1)  # writable once connected
-            # The monitor reports a refused connection at once, and a lost
-            # one while the reply is awaited.
+            if self.curve:         # before connecting: options apply then
+                public, secret, server = self.curve[:3]
+                self.socket.curve_publickey = public
+                self.socket.curve_secretkey = secret
+                self.socket.curve_serverkey = server
+            # The monitor reports a refused connection at once, a lost
+            # one while the reply is awaited, and a failed handshake.
             self.monitor = self.socket.get_monitor_socket(
-                zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED)
+                zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+                | HANDSHAKE_FAILED)
             self.socket.connect(endpoint)
         else:
             # Events queued by an earlier call (a node that restarted and
@@ -223,21 +332,27 @@ class Client:
                 reply = msgpack.unpackb(self.socket.recv())
                 if isinstance(reply, dict) and \
                         reply.get("id") == self.request_id:
-                    return reply, None, True
+                    return reply, None, True, None
                 why = "%s sent a reply to another request" % endpoint
                 break
             if self.monitor in ready:
-                event = recv_monitor_message(self.monitor)["event"]
+                message = recv_monitor_message(self.monitor)
+                event = message["event"]
                 if not sent and event == zmq.EVENT_CONNECT_RETRIED:
                     self._drop_socket()
                     return None, "nothing listens at %s (connection " \
-                        "refused)" % endpoint, False
+                        "refused)" % endpoint, False, None
+                if not sent and event & HANDSHAKE_FAILED:
+                    self._drop_socket()
+                    why, kind = self._handshake_failed(endpoint, event,
+                                                       message["value"])
+                    return None, why, False, kind
                 if sent and event == zmq.EVENT_DISCONNECTED:
                     # A reply may still be on its way: a moment more.
                     why = "%s closed the connection before replying" % endpoint
                     deadline = min(deadline, time.monotonic() + 0.1)
         self._drop_socket()
-        return None, why, sent
+        return None, why, sent, None
 
     def _call(self, request, expect, extra_wait=0.0):
         self.request_id += 1
@@ -246,20 +361,35 @@ class Client:
         pause, why, hint = 0.05, "", ""
         failed, redirects, unknown, all_refused = 0, 0, False, True
         reached = ""
+        # Endpoints that refused the connection or our key since the last
+        # answer, and the last refusal of our key: once every endpoint has
+        # turned us away and one for our key, fail with AUTH at once.
+        turned_away, key_refused = set(), None
         while True:
             endpoint = self.endpoints[self.current]
-            reply, why, sent = self._exchange(payload,
-                                              self.timeout + extra_wait)
+            reply, why, sent, failed_how = self._exchange(
+                payload, self.timeout + extra_wait)
+            # A handshake that failed without detail is final too until a
+            # first answer; after one it may be a node dying, and retried.
+            auth = failed_how == "auth" or (failed_how == "handshake"
+                                           and not self.answered)
             kind = reply and reply.get("type")
             move, refused, hint = True, why is not None and not sent and \
                 why.startswith("nothing listens"), ""
             if reply is not None:
                 self.answered = True
+                turned_away, key_refused = set(), None
             if kind == expect:
                 return reply
+            if refused or auth:
+                turned_away.add(endpoint)
+            if auth:
+                key_refused = why
+            if key_refused and turned_away >= set(self.endpoints):
+                raise RaftlogError(AUTH, key_refused)
             if reply is None:
                 unknown = unknown or sent
-                hint = "" if refused else (
+                hint = "" if refused or auth else (
                     " (is that the client endpoint of a node or broker, not "
                     "a node's peer endpoint?)" if sent else
                     " (is a node running there, and reachable from here?)")
@@ -298,14 +428,17 @@ class Client:
                 break
             if move:
                 self._next_endpoint()
-            if refused and not self.answered:
-                continue               # nothing listens: fail fast
+            if (refused and not self.answered) or auth:
+                continue               # nothing listens, or our key was
+                #                        refused: ask the others at once
             if self.progress:
                 self.progress("%s; retrying (%d/%d) on %s in %d ms" % (
                     why, failed, self.retries, self.endpoints[self.current],
                     pause * 1000))
             time.sleep(pause)
             pause = min(2 * pause, 1.0)
+        if key_refused:
+            raise RaftlogError(AUTH, key_refused)
         if all_refused:
             raise RaftlogError(UNAVAILABLE, "gave up after %d attempts: nothing "
                                "listens at %s (connection refused); is the "

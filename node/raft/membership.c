@@ -143,12 +143,12 @@ int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
     return 0;
 }
 
-/* Decodes a CONFIG entry into c (cleared first); RL_ERR_BAD_REQUEST when
-   malformed: it came from the network. */
-int rl_raft_config_decode(const uint8_t *data, size_t size,
-                          rl_raft_members_t *c)
+/* Parses the encoding into members[RL_MAX_MEMBERS] (endpoints point into
+   data) and *count; RL_ERR_BAD_REQUEST when malformed: it came from the
+   network or the disk. */
+static int s_parse(const uint8_t *data, size_t size, rl_member_t *members,
+                   size_t *count_out)
 {
-    rl_member_t members[RL_MAX_MEMBERS];
     if (!data || size < 8 || rl_raft_get32(data) != RL_CONFIG_MAGIC) {
         return RL_ERR_BAD_REQUEST;
     }
@@ -182,7 +182,36 @@ int rl_raft_config_decode(const uint8_t *data, size_t size,
     if (pos != size) {
         return RL_ERR_BAD_REQUEST;
     }
-    return rl_raft_members_copy(c, members, count);
+    *count_out = count;
+    return 0;
+}
+
+/* Decodes a CONFIG entry into c (cleared first); RL_ERR_BAD_REQUEST when
+   malformed. */
+int rl_raft_config_decode(const uint8_t *data, size_t size,
+                          rl_raft_members_t *c)
+{
+    rl_member_t members[RL_MAX_MEMBERS];
+    size_t count = 0;
+    int rc = s_parse(data, size, members, &count);
+    return rc != 0 ? rc : rl_raft_members_copy(c, members, count);
+}
+
+int rl_raft_members_encode(const rl_member_t *members, size_t count,
+                           uint8_t **data, size_t *size)
+{
+    rl_raft_members_t c;
+    int rc = rl_raft_members_copy(&c, members, count);
+    return rc != 0 ? rc : rl_raft_config_encode(&c, data, size);
+}
+
+int rl_raft_members_decode(const uint8_t *data, size_t size,
+                           rl_member_t *members, size_t *count)
+{
+    rl_raft_members_t check;
+    int rc = s_parse(data, size, members, count);
+    /* The same rules as any configuration: ids, duplicates, lengths. */
+    return rc != 0 ? rc : rl_raft_members_copy(&check, members, *count);
 }
 
 /* Makes c the configuration in effect (appended at index, 0 for a

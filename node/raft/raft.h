@@ -317,4 +317,15 @@ uint64_t rl_raft_match_of(const rl_raft_t *self, uint64_t id);
 /* Name of a role ("leader"). */
 const char *rl_raft_role_name(rl_raft_role_t role);
 
+/* The one on-disk encoding of a member list, the one CONFIG entries use
+   (docs/RAFT.md): a host stores a snapshot's configuration with it.
+   encode: *data is malloc'ed, the caller frees it; RL_ERR_BAD_REQUEST for
+   an invalid list. decode: members must hold RL_MAX_MEMBERS; their
+   endpoints point into data (borrowed); RL_ERR_BAD_REQUEST when data is
+   not a valid encoding. */
+int rl_raft_members_encode(const rl_member_t *members, size_t count,
+                           uint8_t **data, size_t *size);
+int rl_raft_members_decode(const uint8_t *data, size_t size,
+                           rl_member_t *members, size_t *count);
+
 #endif

@@ -1,7 +1,8 @@
 /*  client_driver.c - drives libraftlog for the integration tests.
 
         client_driver [--timeout MS] [--connect-timeout MS] [--retries N]
-                      [--progress 1] ENDPOINTS COMMAND [ARGS]
+                      [--progress 1] [--key FILE --server-key FILE]
+                      ENDPOINTS COMMAND [ARGS]
 
     test_clients.py runs it against real nodes; it calls the library and
     prints what came back, one line per result, flushed at once so that the
@@ -20,7 +21,10 @@
     library's code (100 for UNAVAILABLE, ...); after a failed append the
     line ends with " [outcome unknown]" or " [not appended]"
     (raftlog_outcome_unknown). --progress 1 prints each retry the library
-    reports as "progress: message" on stderr.
+    reports as "progress: message" on stderr. --key and --server-key go
+    to raftlog_set_curve (given both, or neither: then the library takes
+    $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY); a bad file is an error before
+    the command, "error INVALID: ...".
 
     Why a driver rather than cmocka tests that start nodes: the harness
     already knows how to start, kill and pause real raftlog-node processes
@@ -139,10 +143,15 @@ static int s_run(raftlog_t *client, int argc, char **argv)
 int main(int argc, char **argv)
 {
     raftlog_t *client = raftlog_new();
+    const char *key = NULL, *server_key = NULL;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         int value = atoi(argv[i + 1]);
-        if (strcmp(argv[i], "--timeout") == 0)
+        if (strcmp(argv[i], "--key") == 0)
+            key = argv[i + 1];
+        else if (strcmp(argv[i], "--server-key") == 0)
+            server_key = argv[i + 1];
+        else if (strcmp(argv[i], "--timeout") == 0)
             raftlog_set_timeout(client, value);
         else if (strcmp(argv[i], "--connect-timeout") == 0)
             raftlog_set_connect_timeout(client, value);
@@ -154,6 +163,8 @@ int main(int argc, char **argv)
     int rc = 2;
     if (i + 1 < argc) {
         rc = raftlog_connect(client, argv[i]);
+        if (!rc && (key || server_key))
+            rc = raftlog_set_curve(client, key, server_key);
         if (rc)
             s_fail(client, rc);
         else

@@ -15,6 +15,17 @@ rl_add_python_tests(clients ${CMAKE_CURRENT_LIST_DIR}/test_clients.py 120
                     --driver $<TARGET_FILE:client_driver>
                     --python-dir ${PROJECT_SOURCE_DIR}/clients/python)
 
+# CURVE from the clients' side (test_clients_curve.py, issue 14): raftlog
+# keygen, and the three clients against a CURVE stand-in server (pyzmq's
+# ZAP handler): allowed and refused keys, FORBIDDEN. No node needed.
+# Entries clients_curve_<function>.
+rl_add_python_tests(clients_curve ${CMAKE_CURRENT_LIST_DIR}/test_clients_curve.py
+                    60
+                    --cli $<TARGET_FILE:raftlog>
+                    --driver $<TARGET_FILE:client_driver>
+                    --python-dir ${PROJECT_SOURCE_DIR}/clients/python
+                    --readme ${PROJECT_SOURCE_DIR}/README.md)
+
 # libraftlog as users get it (test_install.py): cmake --install into a
 # temporary prefix, the README's C example built with only the installed
 # raftlog.pc, then run against a real cluster. The example is compiled by

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Hostile clients against real raftlog-node processes (issue 12, items 3
 and 5; docs/SECURITY.md, "Limits"): one test per attack a client, or
-anyone who reaches a port, can make on what a node holds.
+anyone who reaches a port, can make on what a node holds.    test_hostile_clients.py --binary NODE [--broker BROKER] TEST
+    test_hostile_clients.py --binary NODE --list    the tests
 
-    test_hostile_clients.py --binary PATH TEST      run one test
-    test_hostile_clients.py --binary PATH --list    the tests
+The broker_ tests make the same attacks on raftlog-broker's front door.
 
 After each attack the cluster must still elect a leader within the usual
 time and take appends (within the test's deadline; no latency figures
@@ -36,6 +36,7 @@ from harness import (APPEND, APPEND_OK, Cluster, ERROR, READ, READ_OK, STATUS,
                      TestFailure, check, run_tests, wait_for)
 
 BINARY = None
+BROKER = None
 ERR_BUSY = 8
 FAR = 10 ** 12          # an index no test reaches: a READ from it parks
 FOREVER = 2 ** 32 - 1   # the largest wait_ms (49 days)
@@ -245,15 +246,19 @@ def s_unread_replies(reads, read_bytes, budget, bound_mib):
         # A client that reads nothing: ZeroMQ buffers at most one message
         # on its side, the kernel a few hundred KiB.
         s = dealer(c, follower, RCVHWM=1, RCVBUF=65536)
+        reads_before = counters(c, follower)["reads"]
         for k in range(reads):
             send_request(s, {"type": READ, "id": k + 1, "from": first,
                              "max_bytes": read_bytes})
-        # Served: what fits in the budget, one reply past it, and one or
-        # two the client's side took in before it stopped reading.
+        wait_counter(c, follower, "reads",
+                     lambda v: v >= reads_before + reads, 60,
+                     "node %d to answer every READ" % follower)
+        # Sent: what fits in the budget, one reply past it, and one or
+        # two the client's side took in before it stopped reading. The
+        # rest went out as BUSY.
         served = budget // read_bytes + 3
-        wait_counter(c, follower, "busy_queue_full",
-                     lambda v: v >= reads - served, 30,
-                     "the reads past the budget to get BUSY")
+        check(counters(c, follower)["busy_queue_full"] >= reads - served,
+              "fewer than %d READs got BUSY" % (reads - served))
         got = counters(c, follower)
         check(got["queued_reply_bytes"] <= budget + read_bytes + (1 << 20),
               "%d reply bytes queued for one connection, over the budget "
@@ -461,9 +466,12 @@ def s_idle_connections(count, nofile, bound_mib):
                   "an append on a connection made before the attack "
                   "failed: %r" % reply)
             got = regular_counters()
-            check(got["clients"] <= limit,
+            # The limit follows the descriptors open (a segment more, a
+            # peer reconnecting): a connection is refused when over the
+            # limit in force as it is accepted.
+            check(got["clients"] <= max(limit, got["max_clients"]) + 2,
                   "%d client connections open, over the limit %d"
-                  % (got["clients"], limit))
+                  % (got["clients"], got["max_clients"]))
             check(open_fds(pid) < nofile - 16,
                   "node %d holds %d descriptors of %d"
                   % (leader, open_fds(pid), nofile))
@@ -553,5 +561,173 @@ def test_slow_a_hundred_thousand_messages_from_another_cluster():
     s_log_flood(100000, 64)
 
 
+# ---- the same attacks on the broker's front door ----
+
+def broker_cluster(broker_extra):
+    """A 3-node cluster with a leader and a broker in front of it (test
+    build: the broker's AddressSanitizer quarantine at 16 MiB too)."""
+    import test_broker
+    check(BROKER is not None, "the broker_ tests need --broker")
+    test_broker.BINARY, test_broker.BROKER = BINARY, BROKER
+    options = os.environ.get("ASAN_OPTIONS", "")
+    os.environ["ASAN_OPTIONS"] = (options + ":" if options else "") + \
+        "quarantine_size_mb=16"
+    c = test_broker.BrokerCluster(3)
+    c.start_all()
+    c.wait_leader()
+    c.start_broker(extra=broker_extra)
+    wait_for(lambda: (c.via({"type": STATUS}, timeout=2) or {})
+             .get("type") == 67, 20, "the broker to answer STATUS")
+    return c
+
+
+def broker_counters(c):
+    return (c.via({"type": STATUS}) or {}).get("counters", {})
+
+
+def broker_dealer(c, **options):
+    s = c.context.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    for name, value in options.items():
+        s.setsockopt(getattr(zmq, name), value)
+    s.connect(c.brokers[0]["endpoint"])
+    return s
+
+
+def broker_still_serves(c):
+    reply = c.via({"type": APPEND, "entries": [b"after the attack"]},
+                  timeout=15)
+    check(reply is not None and reply["type"] == APPEND_OK,
+          "no append through the broker after the attack: %r" % reply)
+
+
+def test_broker_caps_one_clients_requests_and_forgets_them_when_it_goes():
+    # 3,000 long polls with the longest wait from one connection against
+    # --max-client-requests 1000: 1,000 held (their waits cut to 60 s),
+    # 2,000 BUSY; gone, the 1,000 are forgotten at once.
+    with broker_cluster(["--max-client-requests", "1000"]) as c:
+        pid = c.brokers[0]["proc"].pid
+        rss = Bounded(pid, 48, "the broker's held requests")
+        s = broker_dealer(c, SNDHWM=0)
+        for k in range(3000):
+            send_request(s, {"type": READ, "id": k + 1, "from": FAR,
+                             "wait_ms": FOREVER})
+        wait_for(lambda: broker_counters(c).get(
+                     "broker_busy_client_requests", 0) == 2000, 30,
+                 "2,000 long polls over the cap to get BUSY")
+        got = broker_counters(c)
+        check(got["broker_read_waits_cut"] == 1000,
+              "%d waits cut, expected 1000" % got["broker_read_waits_cut"])
+        check(got["broker_in_flight"] == 1001,  # and this STATUS
+              "%d requests held, expected 1000" % got["broker_in_flight"])
+        s.close(linger=0)
+        wait_for(lambda: broker_counters(c).get(
+                     "broker_requests_released", 0) == 1000, 10,
+                 "the gone client's requests to be forgotten")
+        check(broker_counters(c)["broker_in_flight"] == 1,
+              "requests of the gone client are still held")
+        rss.stop()
+        broker_still_serves(c)
+
+
+def test_broker_closes_a_frame_declaring_one_gib_unallocated():
+    with broker_cluster([]) as c:
+        pid = c.brokers[0]["proc"].pid
+        rss = Bounded(pid, 24, "a declared 1 GiB frame at the broker")
+        s = zmtp_connect(c.brokers[0]["endpoint"])
+        s.sendall(b"\x02" + struct.pack(">Q", 1 << 30))
+        closed = False
+        try:
+            for _ in range(256):
+                s.sendall(b"\0" * (1 << 20))
+        except OSError:
+            closed = True
+        s.close()
+        check(closed, "the broker kept the connection of a 1 GiB frame")
+        rss.stop()
+        broker_still_serves(c)
+
+
+def test_broker_bounds_unread_replies_and_answers_busy():
+    # 30 READs of 4 MiB never read (120 MiB unbounded), against an 8 MiB
+    # budget. A slower heartbeat than the other broker tests': large
+    # reads keep a node of the test build busy for more than 150 ms.
+    budget, read_bytes, reads = 8 << 20, 4 << 20, 30
+    with broker_cluster(["--max-client-queue", str(budget),
+                         "--heartbeat", "500", "--request-timeout",
+                         "30000"]) as c:
+        big = [os.urandom(1 << 20) for _ in range(read_bytes >> 20)]
+        reply = c.append(big, timeout=30)
+        first = reply["first"]
+        for i in c.nodes:
+            c.wait_commit(i, reply["last"])
+        pid = c.brokers[0]["proc"].pid
+        rss = Bounded(pid, 96, "unread replies at the broker")
+        s = broker_dealer(c, RCVHWM=1, RCVBUF=65536)
+        for k in range(reads):
+            send_request(s, {"type": READ, "id": k + 1, "from": first,
+                             "max_bytes": read_bytes})
+        wait_for(lambda: broker_counters(c).get("broker_in_flight", 0) == 1,
+                 60, "the broker to answer every READ")
+        got = broker_counters(c)
+        served = budget // read_bytes + 3
+        check(got["broker_busy_queue_full"] >= reads - served,
+              "fewer than %d READs got BUSY: %r"
+              % (reads - served, {k: v for k, v in got.items()
+                                  if k.startswith("broker_")}))
+        check(got["broker_queued_reply_bytes"] <=
+              budget + read_bytes + (1 << 20),
+              "%d reply bytes queued at the broker for one connection"
+              % got["broker_queued_reply_bytes"])
+        s.close(linger=0)
+        wait_for(lambda: broker_counters(c).get(
+                     "broker_queued_reply_bytes", 1 << 30) < (1 << 20), 10,
+                 "the replies of the gone client to be dropped")
+        rss.stop()
+        broker_still_serves(c)
+
+
+def test_broker_refuses_connections_over_its_limit():
+    with broker_cluster(["--max-clients", "20"]) as c:
+        pid = c.brokers[0]["proc"].pid
+        rss = Bounded(pid, 24, "connections to the broker")
+        regular = broker_dealer(c)
+        check(ask(regular, {"type": STATUS, "id": 1})["type"] == 67,
+              "STATUS failed before the attack")
+        swarm = zmq.Context()
+        attackers = []
+        for k in range(200):
+            a = swarm.socket(zmq.DEALER)
+            a.setsockopt(zmq.LINGER, 0)
+            a.connect(c.brokers[0]["endpoint"])
+            attackers.append(a)
+
+        def regular_counters():
+            regular_counters.id += 1
+            return ask(regular, {"type": STATUS,
+                                 "id": regular_counters.id})["counters"]
+        regular_counters.id = 1
+        wait_for(lambda: regular_counters()["broker_clients_refused"] > 0,
+                 30, "the broker to refuse connections over its limit")
+        got = regular_counters()
+        check(got["broker_clients"] <= 20 and got["broker_max_clients"] == 20,
+              "%d connections kept, limit %d"
+              % (got["broker_clients"], got["broker_max_clients"]))
+        reply = ask(regular, {"type": APPEND, "id": 500,
+                              "entries": [b"during the attack"]}, 10)
+        check(reply["type"] == APPEND_OK,
+              "an append on a connection made before the attack failed: %r"
+              % reply)
+        for a in attackers:
+            a.close(linger=0)
+        swarm.term()
+        regular.close(linger=0)
+        wait_for(lambda: (broker_counters(c).get("broker_clients", 99)
+                          <= 2), 10, "the attackers' connections to go")
+        rss.stop()
+        broker_still_serves(c)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests(globals(), sys.argv[1:], {"--binary": "BINARY"}))
+    sys.exit(run_tests(globals(), sys.argv[1:],
+                       {"--binary": "BINARY", "--broker": ("BROKER", None)}))

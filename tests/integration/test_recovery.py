@@ -16,6 +16,8 @@ import os
 import struct
 import sys
 
+import msgpack
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Cluster, check, run_tests, wait_for  # noqa: E402
 
@@ -99,6 +101,59 @@ def test_a_follower_whose_last_record_was_cut_gets_it_again():
         wait_for(lambda: s_caught_up(c, f, reply["last"]), 15,
                  "node %d to get index %d again" % (f, cut))
         s_assert_same_leader(c, leader, term)
+
+
+def s_crc32c(data):
+    """CRC32C (Castagnoli), as docs/STORAGE.md uses it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def s_legacy_snapshot(path, members):
+    """Rewrites a snapshot file's configuration in the layout of data
+    written before the node stored it in the core's own encoding: an
+    encoded MEMBERS_OK client message (docs/STORAGE.md, `snapshot`)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, version, last, term, csize, ssize = struct.unpack_from(
+        "<4sIQQQQ", data)
+    check(magic == b"RLSN" and data[40:44] == b"RLC1",
+          "unexpected snapshot layout in %s" % path)
+    state = data[40 + csize:40 + csize + ssize]
+    config = msgpack.packb({"version": 1, "type": 68, "members": [
+        {"id": m["id"], "voter": m["voter"], "peer": m["peer"],
+         "client": m["client"]} for m in members]})
+    body = struct.pack("<4sIQQQQ", magic, version, last, term, len(config),
+                       len(state)) + config + state
+    with open(path, "wb") as f:
+        f.write(body + struct.pack("<I", s_crc32c(body)))
+
+
+def test_a_snapshot_written_before_the_core_encoding_of_members_is_read():
+    with Cluster(3, BINARY, extra=["--segment-size", "1M", "--max-entry",
+                                   "64K", "--retention", "2M"]) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        for k in range(0, 1280, 16):
+            last = c.append([b"%06d" % j + b"r" * 3994
+                             for j in range(k, k + 16)])["last"]
+        wait_for(lambda: os.path.exists(os.path.join(
+            c.nodes[leader].data_dir, "snapshot")), 10, "a snapshot")
+        members = c.request(leader, {"type": 36, "op": "list"})["members"]
+        c.stop(leader)
+        s_legacy_snapshot(os.path.join(c.nodes[leader].data_dir, "snapshot"),
+                          members)
+        c.start(leader)
+        wait_for(lambda: (c.status(leader) or {}).get("last", 0) >= last, 10,
+                 "node %d to restart on the older snapshot" % leader)
+        status = c.status(leader)
+        check(sorted(m["id"] for m in status["members"]) == [1, 2, 3],
+              "members after the restart: %r" % status["members"])
+        c.append([b"after"])
 
 
 if __name__ == "__main__":

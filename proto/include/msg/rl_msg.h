@@ -83,6 +83,7 @@ typedef enum {
     RL_ERR_STALE_SEQUENCE = 12,     /* producer sequence already passed */
     RL_ERR_WRONG_CLUSTER = 13,      /* message for another cluster */
     RL_ERR_INTERNAL = 14,           /* a bug or an I/O failure here */
+    RL_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
     RL_ERR__COUNT
 } rl_error_t;
 
