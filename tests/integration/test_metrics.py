@@ -6,7 +6,7 @@ appends made; the leader-changes counter after a kill; /readyz on a node
 left with a minority; the port's answers and bounds; `raftlog top` in
 one-shot, JSON and terminal mode.
 
-    test_metrics.py --node PATH --cli PATH TEST
+    test_metrics.py --node PATH --cli PATH --broker PATH TEST
     test_metrics.py --list
 
 Every process is stopped by PID (the nodes by the harness); every wait
@@ -30,7 +30,7 @@ import zmq
 from harness import (APPEND, APPEND_OK, ERROR, Cluster, TestFailure, check,
                      free_ports, run_tests, wait_for)
 
-NODE = CLI = None
+NODE = CLI = BROKER = None
 
 
 # ---- The Prometheus text format, read strictly ----
@@ -422,6 +422,73 @@ def test_a_port_in_use_stops_start_up():
         holder.close()
 
 
+# ---- The broker ----
+
+def test_the_broker_exports_its_view_of_the_nodes_and_readiness():
+    with MetricsCluster(3) as c:
+        c.start_all()
+        leader = c.wait_leader()
+        front, http_port = free_ports(2)
+        broker = subprocess.Popen(
+            [BROKER, "--endpoint", "tcp://127.0.0.1:%d" % front,
+             "--nodes", endpoints(c), "--heartbeat", "50",
+             "--metrics-endpoint", "127.0.0.1:%d" % http_port],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def get(path):
+                connection = http.client.HTTPConnection(
+                    "127.0.0.1", http_port, timeout=5)
+                try:
+                    connection.request("GET", path)
+                    r = connection.getresponse()
+                    return r.status, r.read().decode()
+                except OSError:
+                    return None, ""
+                finally:
+                    connection.close()
+
+            def scrape():
+                status, text = get("/metrics")
+                check(status == 200, "broker /metrics: %r" % status)
+                return parse_exposition(text)[0]
+            status, body = wait_for(
+                lambda: (lambda r: r if r[0] == 200 else None)(
+                    get("/readyz")), 20, "the broker ready")
+            check(body.startswith("ready: node %d leads" % leader),
+                  "broker ready: %r" % body)
+            sock = c.context.socket(zmq.REQ)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect("tcp://127.0.0.1:%d" % front)
+            for n in range(5):
+                sock.send(msgpack.packb({"version": 1, "type": APPEND,
+                                         "id": n + 1, "entries": [b"b"]}))
+                check(sock.poll(10000), "no reply through the broker")
+                check(msgpack.unpackb(sock.recv())["type"] == APPEND_OK,
+                      "append through the broker")
+            sock.close()
+            s = wait_for(lambda: (lambda s: s if value(
+                s, "raftlog_broker_requests_total") >= 5 else None)(scrape()),
+                10, "the broker's page to count the appends")
+            check(value(s, "raftlog_broker_nodes_alive") == 3
+                  and value(s, "raftlog_broker_leader_id") == leader
+                  and value(s, "raftlog_broker_ready") == 1
+                  and value(s, "raftlog_broker_errors_total",
+                            code="TIMEOUT") == 0,
+                  "the broker's view")
+            for i, n in c.nodes.items():
+                check(value(s, "raftlog_broker_node_up", endpoint=n.client,
+                            node=i) == 1, "node %d up" % i)
+            changes = value(s, "raftlog_broker_leader_changes_total")
+            c.kill(leader)
+            wait_for(lambda: value(
+                scrape(), "raftlog_broker_leader_changes_total") > changes
+                and value(scrape(), "raftlog_broker_nodes_alive") == 2,
+                20, "the broker to see the leader go")
+        finally:
+            broker.send_signal(signal.SIGTERM)
+            check(broker.wait(timeout=30) == 0, "the broker's exit status")
+
+
 # ---- raftlog top ----
 
 TOP_ROW = re.compile(r"^(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)"
@@ -546,4 +613,5 @@ def test_top_on_a_terminal_refreshes_in_place_and_quits_on_q():
 
 if __name__ == "__main__":
     sys.exit(run_tests(globals(), sys.argv[1:],
-                       {"--node": "NODE", "--cli": "CLI"}))
+                       {"--node": "NODE", "--cli": "CLI",
+                        "--broker": "BROKER"}))
