@@ -110,7 +110,7 @@ static int s_resolve(const char *listen, struct addrinfo **out, char *err)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int rc = getaddrinfo(host, port, &hints, out);
     if (rc != 0) {
-        snprintf(err, 256, "'%.100s': cannot resolve '%s': %s", listen, host,
+        snprintf(err, 256, "'%.100s': cannot resolve '%.60s': %s", listen, host,
                  gai_strerror(rc));
         return -1;
     }

@@ -2,7 +2,6 @@
  */
 #include "rl_metrics.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,7 +103,10 @@ static bool s_valid_name(const char *name)
 void rl_metrics_family(rl_metrics_t *self, const char *name, const char *type,
                        const char *help)
 {
-    assert(s_valid_name(name));
+    if (!s_valid_name(name)) {
+        self->overflow = true; /* a bug: never serve a malformed page */
+        return;
+    }
     s_printf(self, "# HELP %s ", name);
     /* HELP text escapes backslash and newline (not quotes). */
     for (const char *c = help; *c; c++) {
@@ -134,7 +136,10 @@ static void s_label_put(rl_labels_t *self, const char *text, size_t size)
 rl_labels_t *rl_labels_add(rl_labels_t *self, const char *key,
                            const char *value)
 {
-    assert(s_valid_name(key) && !strchr(key, ':'));
+    if (!s_valid_name(key) || strchr(key, ':')) {
+        self->overflow = true; /* a bug: the set is not used */
+        return self;
+    }
     if (self->size)
         s_label_put(self, ",", 1);
     s_label_put(self, key, strlen(key));

@@ -63,7 +63,8 @@ void rl_metrics_close(rl_metrics_t *self);
 #define RL_METRICS_HISTOGRAM "histogram"
 
 /* Announces a family: its HELP line (help escaped) and TYPE line. name
-   must be a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*; asserted). */
+   must be a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*); an invalid one
+   marks the text overflow (never served). */
 void rl_metrics_family(rl_metrics_t *self, const char *name, const char *type,
                        const char *help);
 
@@ -77,7 +78,8 @@ typedef struct {
 } rl_labels_t;
 
 /* Appends key="value" (value escaped: backslash, double quote and newline
-   become \\, \" and \n). Returns self, for chaining onto a copy. */
+   become \\, \" and \n); an invalid key marks the set overflow. Returns
+   self, for chaining onto a copy. */
 rl_labels_t *rl_labels_add(rl_labels_t *self, const char *key,
                            const char *value);
 
