@@ -366,6 +366,10 @@ static int s_top(raftlog_t *client, cli_args_t *a)
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     sigprocmask(SIG_SETMASK, &open, NULL);
+    /* Said again on the normal screen: the first time it went to the
+       alternate one, gone with it. */
+    if (rc && top.terminal && rc != CLI_EXIT_USAGE)
+        cli_client_fail(client, rc, NULL);
     return rc;
 }
 
