@@ -111,24 +111,14 @@ static void s_render(const rl_broker_t *self, bool ready, rl_metrics_t *m)
           self->n_released);
     s_one(m, "raftlog_broker_read_waits_cut_total", C,
           "READ wait_ms cut to --max-read-wait.", self->n_waits_cut);
-    const struct {
-        int code;
-        uint64_t value;
-    } errors[] = {
-        {RL_ERR_TIMEOUT, self->n_timeouts},
-        {RL_ERR_NO_LEADER, self->n_no_leader},
-        {RL_ERR_BUSY, self->n_busy + self->n_client_busy + front.busy},
-        {RL_ERR_BAD_REQUEST, self->n_bad_requests},
-    };
     rl_metrics_family(m, "raftlog_broker_errors_total", C,
                       "Requests the broker itself answered with an error, by "
                       "code (nodes' errors are passed on, not counted).");
-    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+    for (int code = 1; code < RL_ERR__COUNT; code++) {
         rl_labels_t labels = {0};
-        rl_metrics_u64(
-            m, "raftlog_broker_errors_total",
-            rl_labels_add(&labels, "code", rl_error_name(errors[i].code)),
-            errors[i].value);
+        rl_metrics_u64(m, "raftlog_broker_errors_total",
+                       rl_labels_add(&labels, "code", rl_error_name(code)),
+                       front.errors[code]);
     }
     s_one(m, "raftlog_broker_client_connections", G, "Client connections open.",
           front.clients);

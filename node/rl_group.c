@@ -693,7 +693,6 @@ void rl_group_metrics(rl_group_t *self, rl_group_metrics_t *out, int64_t now_us)
     *out = (rl_group_metrics_t){
         .append_latency = &self->append_histogram,
         .fsync_latency = &self->fsync_histogram,
-        .errors = self->n_errors,
         .not_leader = self->n_not_leader,
         .snapshots_sent = self->n_snapshots_sent,
         .snapshot_bytes_sent = self->n_snapshot_bytes_sent,

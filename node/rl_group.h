@@ -128,8 +128,7 @@ rl_raft_role_t rl_group_role(const rl_group_t *self);
 typedef struct {
     const rl_histogram_t *append_latency; /* accepted to APPEND_OK, us */
     const rl_histogram_t *fsync_latency;  /* each fdatasync ticket, us */
-    const uint64_t *errors;       /* ERROR replies by code, RL_ERR__COUNT */
-    uint64_t not_leader;          /* NOT_LEADER replies */
+    uint64_t not_leader;                  /* NOT_LEADER replies */
     uint64_t snapshots_sent;      /* snapshot transfers begun (chunk 0) */
     uint64_t snapshot_bytes_sent; /* chunk bytes sent */
     uint64_t snapshots_received;  /* snapshots installed from a leader */

@@ -42,15 +42,14 @@ struct rl_group {
     /* Counters for STATUS. */
     uint64_t n_append_requests, n_appended, n_append_bytes, n_reads,
         n_elections, n_leader_changes, n_timeouts;
-    uint64_t n_parked_refused;        /* long polls refused: caps reached */
-    uint64_t n_waits_cut;             /* wait_ms cut to --max-read-wait */
-    uint64_t n_parked_released;       /* long polls of clients that went away */
-    uint64_t n_errors[RL_ERR__COUNT]; /* ERROR replies by code (0: other) */
-    uint64_t n_not_leader;            /* NOT_LEADER replies */
-    uint64_t n_snapshots_sent;        /* snapshot transfers begun */
-    uint64_t n_snapshot_bytes_sent;   /* their chunks' bytes */
-    uint64_t n_snapshots_received;    /* snapshots installed */
-    uint64_t n_snapshots_taken;       /* snapshots of our own */
+    uint64_t n_parked_refused;      /* long polls refused: caps reached */
+    uint64_t n_waits_cut;           /* wait_ms cut to --max-read-wait */
+    uint64_t n_parked_released;     /* long polls of clients that went away */
+    uint64_t n_not_leader;          /* NOT_LEADER replies */
+    uint64_t n_snapshots_sent;      /* snapshot transfers begun */
+    uint64_t n_snapshot_bytes_sent; /* their chunks' bytes */
+    uint64_t n_snapshots_received;  /* snapshots installed */
+    uint64_t n_snapshots_taken;     /* snapshots of our own */
 };
 
 /* rl_group.c */

@@ -19,12 +19,8 @@ void rl_group_reply(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
     rl_front_reply(self->links.front, envelope, msg);
 }
 
-/* Every ERROR reply of the group goes through here, counted by code for
-   /metrics (raftlog_errors_total). */
 #define S_ERROR(self, envelope, id, code, first, ...)                          \
-    ((self)->n_errors[(unsigned)(code) < RL_ERR__COUNT ? (code) : 0]++,        \
-     rl_front_error((self)->links.front, envelope, id, code, first,            \
-                    __VA_ARGS__))
+    rl_front_error((self)->links.front, envelope, id, code, first, __VA_ARGS__)
 
 void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
                                uint64_t leader)

@@ -63,21 +63,20 @@ struct rl_node {
     rl_contacts_t contacts; /* last message from each peer */
     int handled;            /* client requests since the last drive */
 
-    bool disk_low;                    /* free space under min_free_bytes */
-    uint64_t disk_free;               /* bytes free at the last check */
-    int64_t disk_checked;             /* zclock_mono() of the last check */
-    bool stopping;                    /* a signal asked us to stop */
-    int64_t stop_deadline;            /* give up waiting for a transfer then */
-    int64_t started;                  /* zclock_mono() at start */
-    uint64_t fd_limit;                /* RLIMIT_NOFILE in force */
-    uint64_t fd_limit_at_start;       /* the soft limit found at start */
-    uint64_t n_bad_requests;          /* for STATUS */
-    uint64_t n_errors[RL_ERR__COUNT]; /* ERROR replies sent here, by code */
-    long open_fds;                    /* at the last descriptor check */
-    rl_http_t *http;                  /* the monitoring port, or NULL */
-    rl_metrics_t page;                /* the next page, rendered here */
-    int64_t watchdog_ms;              /* systemd watchdog ping period, 0 */
-    int64_t watchdog_pinged;          /* zclock_mono() of the last ping */
+    bool disk_low;              /* free space under min_free_bytes */
+    uint64_t disk_free;         /* bytes free at the last check */
+    int64_t disk_checked;       /* zclock_mono() of the last check */
+    bool stopping;              /* a signal asked us to stop */
+    int64_t stop_deadline;      /* give up waiting for a transfer then */
+    int64_t started;            /* zclock_mono() at start */
+    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
+    uint64_t fd_limit_at_start; /* the soft limit found at start */
+    uint64_t n_bad_requests;    /* for STATUS */
+    long open_fds;              /* at the last descriptor check */
+    rl_http_t *http;            /* the monitoring port, or NULL */
+    rl_metrics_t page;          /* the next page, rendered here */
+    int64_t watchdog_ms;        /* systemd watchdog ping period, 0 */
+    int64_t watchdog_pinged;    /* zclock_mono() of the last ping */
 };
 
 /* ---- STATUS ---- */
@@ -148,7 +147,9 @@ static void s_publish(rl_node_t *self)
         .stopping = self->stopping,
         .open_fds = self->open_fds,
     };
-    memcpy(in.node_errors, self->n_errors, sizeof(in.node_errors));
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    memcpy(in.errors, front.errors, sizeof(in.errors));
     rl_readiness_t readiness;
     rl_node_readiness(&in, &readiness);
     rl_service_status(readiness.reason);
@@ -182,13 +183,11 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
     zmsg_t **envelope = &request->envelope;
     if (request->error) {
         self->n_bad_requests++;
-        self->n_errors[request->error < RL_ERR__COUNT ? request->error : 0]++;
         rl_front_error(self->front, envelope, msg->id, request->error, 0, "%s",
                        request->why);
         return;
     }
     if (self->stopping) {
-        self->n_errors[RL_ERR_SHUTTING_DOWN]++;
         rl_front_error(self->front, envelope, msg->id, RL_ERR_SHUTTING_DOWN, 0,
                        "node %" PRIu64 " is shutting down; retry on another "
                        "node",
@@ -213,7 +212,6 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
         break;
     default:
         self->n_bad_requests++;
-        self->n_errors[RL_ERR_BAD_REQUEST]++;
         rl_front_error(self->front, envelope, msg->id, RL_ERR_BAD_REQUEST, 0,
                        "%s is not a client request; see docs/PROTOCOL.md",
                        rl_msg_type_name(msg->type));

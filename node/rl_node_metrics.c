@@ -325,9 +325,10 @@ static void s_render_group_families(const rl_node_metrics_input_t *in,
 
 /* ---- Families of the node ---- */
 
-/* ERROR replies by code: the groups' and the node's own, with the front
-   door's BUSY (replies waiting) added to BUSY. Every code is written,
-   zeros included, so that rate() works from the first error. */
+/* ERROR replies by code, as the front door counted them: every error a
+   client got from this node, BUSY of the front door's own budgets
+   included. Every code is written, zeros included, so that rate() works
+   from the first error. */
 static void s_render_errors(const rl_node_metrics_input_t *in,
                             rl_metrics_t *out)
 {
@@ -335,16 +336,10 @@ static void s_render_errors(const rl_node_metrics_input_t *in,
                       "ERROR replies sent to clients, by code "
                       "(docs/PROTOCOL.md).");
     for (int code = 1; code < RL_ERR__COUNT; code++) {
-        uint64_t total = in->node_errors[code];
-        for (size_t k = 0; k < in->group_count; k++) {
-            total += in->groups[k].group->errors[code];
-            if (code == RL_ERR_BUSY)
-                total += in->groups[k].status->counters.busy_queue_full;
-        }
         rl_labels_t labels = in->labels;
         rl_metrics_u64(out, "raftlog_errors_total",
                        rl_labels_add(&labels, "code", rl_error_name(code)),
-                       total);
+                       in->errors[code]);
     }
 }
 

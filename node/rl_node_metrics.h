@@ -39,9 +39,9 @@ typedef struct {
     const char *cluster_id;                /* --cluster-id */
     const rl_node_metrics_group_t *groups; /* the logs (one today) */
     size_t group_count;                    /* their number */
-    uint64_t node_errors[RL_ERR__COUNT];   /* ERROR replies the node sent
-                                              itself (bad requests, shutting
-                                              down), by code */
+    uint64_t errors[RL_ERR__COUNT];        /* ERROR replies sent, by code
+                                              (the front door counts them
+                                              all: rl_front_stats) */
     uint64_t peer_dropped_bad;             /* undecodable peer messages */
     uint64_t peer_dropped_wrong_cluster;   /* from another cluster */
     uint32_t election_timeout_ms;          /* --election-timeout */

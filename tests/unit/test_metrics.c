@@ -175,7 +175,6 @@ typedef struct {
     rl_status_input_t status;
     rl_group_metrics_t group;
     rl_histogram_t append, fsync;
-    uint64_t errors[RL_ERR__COUNT];
     uint64_t match[3];
     rl_contacts_t contacts;
     rl_latencies_t latencies;
@@ -210,8 +209,7 @@ static void s_node(s_node_t *n)
     rl_contacts_touch(&n->contacts, 2, 9900);
     rl_contacts_touch(&n->contacts, 3, 9900);
     n->group = (rl_group_metrics_t){.append_latency = &n->append,
-                                    .fsync_latency = &n->fsync,
-                                    .errors = n->errors};
+                                    .fsync_latency = &n->fsync};
     n->groups[0].status = s;
     n->groups[0].group = &n->group;
     rl_labels_add(&n->groups[0].labels, "node", "1");
@@ -358,10 +356,9 @@ static void test_the_node_exports_its_figures_by_family(void **state)
     s_node(&n);
     n.status.counters.appended_entries = 77;
     n.status.counters.leader_changes = 2;
-    n.status.counters.busy_queue_full = 3;
-    n.errors[RL_ERR_BUSY] = 4;
-    n.errors[RL_ERR_TIMEOUT] = 1;
-    n.in.node_errors[RL_ERR_SHUTTING_DOWN] = 6;
+    n.in.errors[RL_ERR_BUSY] = 7;
+    n.in.errors[RL_ERR_TIMEOUT] = 1;
+    n.in.errors[RL_ERR_SHUTTING_DOWN] = 6;
     n.in.peer_dropped_wrong_cluster = 9;
     n.status.raft.dropped_bad_term = 5;
     rl_histogram_observe(&n.append, 700);
