@@ -174,13 +174,13 @@ static void s_disconnected(rl_conns_t *self, int fd)
 {
     if (fd < 0 || (size_t)fd >= self->live_cap || self->live[fd] == S_NONE)
         return;
-    bool counted = self->live[fd] == S_COUNTED;
-    self->live[fd] = S_NONE;
-    if (!counted) {
+    if (self->live[fd] == S_COUNTED)
+        self->count--;
+    else
         self->closing--;
-        return;
-    }
-    self->count--;
+    self->live[fd] = S_NONE;
+    /* Told for a refused connection too: it may have sent a request
+       before it was refused. */
     if (self->gone)
         self->gone(self->gone_arg, fd);
 }

@@ -32,7 +32,7 @@
 typedef struct rl_conns rl_conns_t;
 
 /* A connection on descriptor fd went away (reported once per connection
-   that was counted). */
+   accepted while watched, refused ones included). */
 typedef void(rl_conns_gone_fn)(void *arg, int fd);
 
 /* Starts watching socket (before it is bound, so that no connection is

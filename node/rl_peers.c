@@ -33,6 +33,9 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err)
     if (self->router) {
         zsock_set_linger(self->router, 0);
         zsock_set_rcvhwm(self->router, 100000);
+        /* Before bind: a frame declaring more is refused by ZeroMQ
+           before anything of it is allocated. */
+        zsock_set_maxmsgsize(self->router, RL_MAX_MESSAGE_SIZE);
     }
     if (!self->router || zsock_bind(self->router, "%s", endpoint) < 0) {
         snprintf(err, 256,

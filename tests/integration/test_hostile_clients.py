@@ -308,16 +308,18 @@ def zmtp_connect(endpoint):
     return s
 
 
-def s_declared_frame(declared, sent_mib, bound_mib):
+def s_declared_frame(declared, sent_mib, bound_mib, peer_port=False):
     """A frame whose header declares `declared` bytes, followed by
-    sent_mib MiB of it. Issue 12: 1 GiB declared and 1 GiB - 1 sent cost
-    a node 1 GB for as long as the connection stayed open."""
+    sent_mib MiB of it, at the client port (or the peer port). Issue 12:
+    1 GiB declared and 1 GiB - 1 sent cost a node 1 GB for as long as the
+    connection stayed open."""
     with Cluster(3, BINARY) as c:
         c.start_all()
         leader = prime(c)
         pid = c.nodes[leader].proc.pid
         rss = Bounded(pid, bound_mib, "a declared 1 GiB frame")
-        s = zmtp_connect(c.nodes[leader].client)
+        s = zmtp_connect(c.nodes[leader].peer if peer_port
+                         else c.nodes[leader].client)
         # A final message frame with an 8-byte size (ZMTP 3.0: flags 0x02).
         s.sendall(b"\x02" + struct.pack(">Q", declared))
         chunk = b"\0" * (1 << 20)
@@ -351,6 +353,10 @@ def test_a_frame_declaring_one_gib_closes_its_connection_unallocated():
     # 256 MiB of a declared 1 GiB: the node refuses at the header; the
     # kernel's buffers take a few MiB before the reset.
     s_declared_frame(1 << 30, 256, 24)
+
+
+def test_a_frame_declaring_one_gib_at_the_peer_port_closes_its_connection():
+    s_declared_frame(1 << 30, 256, 24, peer_port=True)
 
 
 def test_slow_a_frame_declaring_one_gib_with_one_gib_sent():
