@@ -52,6 +52,8 @@ typedef struct {
     uint32_t max_parked_reads;        /* long-poll READs waiting, in total */
     uint32_t max_client_parked_reads; /* long-poll READs of one client */
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
+    uint32_t max_metrics_connections; /* HTTP connections at once */
     int log_level;                    /* rl_log_level_t */
     char check_dir[4096];             /* --check DIR: verify a data dir, exit */
     bool help;                        /* --help was asked for */
