@@ -107,6 +107,7 @@ struct sim {
     size_t table_count;
     uint64_t *committed;      /* committed[i] = chain at i */
     uint64_t *committed_time; /* committed_time[i] = time of entry i + 1 */
+    uint64_t *committed_term; /* committed_term[i] = term of entry i + 1 */
     uint64_t *consumer_hash;  /* [i]: 1 + hash of the consumer table as of
                                  commit index i, 0: not seen yet */
     size_t committed_cap;
@@ -639,6 +640,19 @@ static void s_send(sim_t *s, uint64_t from, const rl_raft_envelope_t *env)
     }
 }
 
+/* Forgets the proposals no longer waiting, so that each commit step
+   scans only those that are. */
+static void s_pending_compact(sim_t *s)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < s->pending_count; k++) {
+        if (s->pending[k].waiting) {
+            s->pending[kept++] = s->pending[k];
+        }
+    }
+    s->pending_count = kept;
+}
+
 static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
 {
     if (commit < n->commit) {
@@ -653,10 +667,12 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
         }
         s->committed = realloc(s->committed, cap * sizeof(uint64_t));
         s->committed_time = realloc(s->committed_time, cap * sizeof(uint64_t));
+        s->committed_term = realloc(s->committed_term, cap * sizeof(uint64_t));
         s->consumer_hash = realloc(s->consumer_hash, cap * sizeof(uint64_t));
         size_t grown = (cap - s->committed_cap) * sizeof(uint64_t);
         memset(s->committed + s->committed_cap, 0, grown);
         memset(s->committed_time + s->committed_cap, 0, grown);
+        memset(s->committed_term + s->committed_cap, 0, grown);
         memset(s->consumer_hash + s->committed_cap, 0, grown);
         s->committed_cap = cap;
     }
@@ -693,6 +709,9 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
         }
         s->committed[i - 1] = c;
         s->committed_time[i - 1] = t;
+        s->committed_term[i - 1] = i >= n->first && i < n->first + n->count
+                                       ? n->log[i - n->first].term
+                                       : n->snap.last_term;
         if (i > s->max_commit) {
             s->max_commit = i;
         }
@@ -716,6 +735,7 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
             s->ack_count++;
         }
     }
+    s_pending_compact(s);
 }
 
 /* The verb of a CONSUMER entry on a disk ('RLO1', u8 verb, u64 index,
@@ -1229,6 +1249,7 @@ void sim_destroy(sim_t **sim_p)
     free(s->table);
     free(s->committed);
     free(s->committed_time);
+    free(s->committed_term);
     free(s->consumer_hash);
     free(s->leaders);
     free(s->pending);
@@ -1270,6 +1291,7 @@ void sim_crash(sim_t *s, uint64_t id)
             s->pending[k].waiting = false;
         }
     }
+    s_pending_compact(s);
 }
 
 void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep)
@@ -1467,6 +1489,7 @@ static void s_after_proposal(sim_t *s, sim_node_t *n, int rc,
                 }
             }
         }
+        s_pending_compact(s);
     }
 }
 
@@ -1545,6 +1568,14 @@ uint64_t sim_clock(sim_t *s, uint64_t id)
 {
     sim_node_t *n = s_node(s, id);
     return n ? s_wall(s, n) : 0;
+}
+
+uint64_t sim_committed_term(sim_t *s, uint64_t index)
+{
+    if (index == 0 || index > s->max_commit || s->committed[index - 1] == 0) {
+        return 0;
+    }
+    return s->committed_term[index - 1];
 }
 
 uint64_t sim_time_at(sim_t *s, uint64_t id, uint64_t index)

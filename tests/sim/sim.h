@@ -111,6 +111,10 @@ int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
    the node is down). */
 bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,
                            uint64_t *index);
+/* The term of the entry committed at index (by any node), 0 while none
+   has committed it: a proposal (index, term) succeeded iff this returns
+   its term. */
+uint64_t sim_committed_term(sim_t *s, uint64_t index);
 /* Acknowledged entries so far. */
 size_t sim_acked(sim_t *s);
 

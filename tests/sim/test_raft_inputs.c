@@ -529,13 +529,23 @@ static void test_consumer_entries_are_validated_where_applied(void **state)
     m.body.append.prev_term = st.last_term;
     m.body.append.entries = e;
     m.body.append.entry_count = n;
-    m.body.append.commit = at + n - 1;
+    /* committed up to entry 8 first: a is at 2, b nowhere */
+    m.body.append.commit = at + 8;
     rl_raft_t *fr = sim_raft(s, f);
     assert_int_equal(rl_raft_step(fr, &m), 0);
     rl_raft_status(fr, &st);
-    assert_int_equal(st.commit, at + n - 1);
+    assert_int_equal(st.commit, at + 8);
     size_t count = 0;
     const rl_raft_consumer_t *t = rl_raft_consumers(fr, &count);
+    assert_int_equal(count, 1);
+    assert_string_equal(t[0].name, "a");
+    assert_int_equal(t[0].index, 2);
+    /* then the rest: the reset moves a back */
+    m.body.append.commit = at + n - 1;
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    rl_raft_status(fr, &st);
+    assert_int_equal(st.commit, at + n - 1);
+    t = rl_raft_consumers(fr, &count);
     assert_int_equal(count, 2);
     assert_string_equal(t[0].name, "a");
     assert_int_equal(t[0].index, 1);

@@ -293,6 +293,42 @@ test_the_number_of_consumers_is_bounded_and_none_evicted(void **state)
     sim_destroy(&s);
 }
 
+/* A server forgets consumer changes truncated from its log (its table
+   as of its last entry is rebuilt from the committed one): leading again,
+   it judges a commit by the position that was committed, not by a reset
+   that never was. */
+static void test_a_truncated_reset_is_forgotten(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 410, 0);
+    uint64_t done = s_commit_entries(s, 5);
+    assert_int_equal(s_consumer(s, SIM_CONSUMER_COMMIT, "x", done), 0);
+    uint64_t l = sim_leader(s);
+    sim_isolate(s, l);
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_RESET, "x", 1, &out), 0);
+    sim_run(s, 1500);
+    uint64_t l2 = sim_leader(s);
+    assert_true(l2 != 0 && l2 != l);
+    uint64_t idx = sim_propose_leader(s, 7, 1000);
+    assert_true(idx != 0);
+    sim_run(s, 200);
+    for (uint64_t i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_link(s, l, i, true);
+        sim_link(s, i, l, true);
+    }
+    assert_true(sim_wait_commit(s, idx, 3000));
+    assert_true(sim_term_at(s, l, out.last) != out.term); /* truncated */
+    assert_int_equal(rl_raft_transfer(sim_raft(s, l2), l), 0);
+    sim_flush(s, l2);
+    sim_run(s, 500);
+    assert_int_equal(sim_leader(s), l);
+    assert_int_equal(s_consumer(s, SIM_CONSUMER_COMMIT, "x", done - 1),
+                     RL_ERR_STALE_SEQUENCE);
+    assert_int_equal(s_position_everywhere(s, "x"), done);
+    sim_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_a_new_leader_knows_every_position),
         cmocka_unit_test(test_a_commit_after_an_uncommitted_reset_is_accepted),
         cmocka_unit_test(test_a_lagging_follower_gets_positions_by_snapshot),
+        cmocka_unit_test(test_a_truncated_reset_is_forgotten),
         cmocka_unit_test(
             test_the_number_of_consumers_is_bounded_and_none_evicted),
     };
