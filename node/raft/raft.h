@@ -285,8 +285,10 @@ typedef struct {
 void rl_raft_config_defaults(rl_raft_config_t *cfg);
 
 /* Creates a core from its restored state: hard state, snapshot and the log
-   view (reads the log after the snapshot once, to rebuild configuration
-   and producer table). Returns NULL and sets *error on failure. */
+   view (reads the log after the snapshot once, to rebuild configuration,
+   producer and consumer tables and learn the last entry's time). Returns
+   NULL and sets *error on failure: RL_ERR_BAD_REQUEST for a bad
+   configuration or snapshot data that does not decode. */
 rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error);
 
 /* Destroys the core and nulls *self_p. Idempotent. */
