@@ -38,6 +38,7 @@ typedef struct {
     double warmup;         /* unmeasured start */
     double rate;           /* open loop: requests per second, 0 closed */
     const char *csv;       /* per-second rows to this file, or NULL */
+    const char *latencies; /* the latency distribution to this file */
     int watch_pid;         /* report this process's RSS, 0 none */
 } s_options_t;
 
@@ -86,6 +87,28 @@ static double s_quantile_ms(s_samples_t *s, size_t from, double q)
     if (k > 0)
         k--;
     return s->values[from + (k < n ? k : n - 1)] / 1000.0;
+}
+
+/* Writes the distribution of every measured latency (sorted by now):
+   quantile,latency_ms, at 1 - 10^(-k/10) for k = 0..50 (0 to 99.999%),
+   then the maximum at 1 -- an HdrHistogram-style percentile plot. */
+static int s_write_latencies(const char *path, const s_samples_t *s)
+{
+    FILE *file = fopen(path, "w");
+    if (!file)
+        return -1;
+    fprintf(file, "quantile,latency_ms\n");
+    for (int k = 0; k <= 50 && s->count; k++) {
+        double q = 1.0 - pow(10.0, -k / 10.0);
+        size_t at = (size_t)ceil(q * (double)s->count);
+        at = at ? at - 1 : 0;
+        if (at >= s->count)
+            break;
+        fprintf(file, "%.6f,%.3f\n", q, s->values[at] / 1000.0);
+    }
+    if (s->count)
+        fprintf(file, "1,%.3f\n", s->values[s->count - 1] / 1000.0);
+    return fclose(file);
 }
 
 static long s_rss_kib(int pid)
@@ -208,6 +231,8 @@ static void s_usage(FILE *out)
             "  --seconds S          measured time (default 10)\n"
             "  --warmup S           unmeasured time first (default 1)\n"
             "  --csv FILE           one row per second\n"
+            "  --latencies FILE     the latency distribution: one row per "
+            "quantile\n"
             "  --watch-pid PID      report that process's resident size\n"
             "with $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY: CURVE\n");
 }
@@ -222,6 +247,7 @@ static int s_parse(s_options_t *o, int argc, char **argv)
                        10,
                        1,
                        0,
+                       NULL,
                        NULL,
                        0};
     static char endpoint[512];
@@ -256,6 +282,8 @@ static int s_parse(s_options_t *o, int argc, char **argv)
             o->warmup = atof(value);
         else if (strcmp(arg, "--csv") == 0)
             o->csv = value;
+        else if (strcmp(arg, "--latencies") == 0)
+            o->latencies = value;
         else if (strcmp(arg, "--watch-pid") == 0)
             o->watch_pid = atoi(value);
         else {
@@ -462,6 +490,8 @@ int bench_append(int argc, char **argv)
     printf("\n");
     if (csv)
         fclose(csv);
+    if (o.latencies && s_write_latencies(o.latencies, &samples) != 0)
+        fprintf(stderr, "raftlog-bench: cannot write %s\n", o.latencies);
     free(samples.values);
     rl_buf_close(&buf);
     free(slot);

@@ -14,12 +14,15 @@
 
 #include "rl_logging.h"
 #include "rl_loop.h"
+#include "rl_service.h"
 
 /* Descriptors kept free beyond those open and the client connections:
    replaced DEALERs, reconnections. */
 #define S_FD_RESERVE 64
 /* How often the client limit is checked against the descriptors. */
 #define S_FD_CHECK_MS 1000
+/* How often the metrics page and readiness are published (rl_http.h). */
+#define S_PUBLISH_MS 500
 static int s_node_index(rl_broker_t *self, zsock_t *reader)
 {
     for (size_t i = 0; i < self->node_count; i++)
@@ -144,6 +147,10 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     while ((old = zlist_pop(self->graveyard)))
         zsock_destroy(&old);
     int64_t now = zclock_mono();
+    if (self->watchdog_ms && now - self->watchdog_pinged >= self->watchdog_ms) {
+        self->watchdog_pinged = now;
+        rl_service_watchdog();
+    }
     if (now - self->fds_checked >= S_FD_CHECK_MS) {
         self->fds_checked = now;
         s_check_fds(self);
@@ -192,6 +199,14 @@ static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    rl_broker_publish(arg);
+    return 0;
+}
+
 static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void)loop;
@@ -220,6 +235,8 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     rl_logf(RL_LOG_INFO, "stopping: %zu requests in flight may finish",
             drained);
+    rl_service_stopping("stopping");
+    rl_broker_publish(self); /* /readyz fails at once */
     return self->request_count == 0 ? -1 : 0;
 }
 
@@ -344,6 +361,15 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
             return NULL;
         }
     }
+    if (config->metrics_endpoint[0]) {
+        rl_http_config_t http = {config->metrics_endpoint,
+                                 config->max_metrics_connections, 10, 10000};
+        self->http = rl_http_new(&http, err);
+        if (!self->http) {
+            rl_broker_destroy(&self);
+            return NULL;
+        }
+    }
     s_check_fds(self);
     self->fds_checked = zclock_mono();
     return self;
@@ -362,6 +388,8 @@ int rl_broker_run(rl_broker_t *self)
     zloop_poller(self->loop, &signals, s_on_signal, self);
     zloop_timer(self->loop, RL_BROKER_SWEEP_MS, 0, s_on_sweep, self);
     zloop_timer(self->loop, RL_BROKER_KEYS_CHECK_MS, 0, s_on_keys, self);
+    zloop_timer(self->loop, S_PUBLISH_MS, 0, s_on_publish, self);
+    self->watchdog_ms = rl_service_watchdog_ms();
     rl_logf(RL_LOG_INFO, "broker listening on %s for %zu nodes%s",
             self->config.endpoint, self->node_count,
             self->keys ? " (CURVE)" : " (no CURVE)");
@@ -374,6 +402,12 @@ int rl_broker_run(rl_broker_t *self)
                 self->config.insecure ? " (--insecure)"
                                       : ", on this machine only",
                 self->config.endpoint);
+    if (self->http)
+        rl_logf(RL_LOG_INFO,
+                "metrics on http://%s/metrics (also /healthz, /readyz)",
+                self->config.metrics_endpoint);
+    rl_broker_publish(self);
+    rl_service_ready(NULL);
     zloop_start(self->loop);
 
     /* Whatever is left after the drain gets its one reply now. */
@@ -392,6 +426,8 @@ void rl_broker_destroy(rl_broker_t **self_p)
     rl_broker_t *self = *self_p;
     if (!self)
         return;
+    rl_http_destroy(&self->http);
+    rl_metrics_close(&self->page);
     while (self->requests)
         rl_broker_forget(self, self->requests);
     zloop_destroy(&self->loop);

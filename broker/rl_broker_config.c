@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "rl_http.h"
 #include "rl_logging.h"
 #include "rl_options.h"
 
@@ -167,6 +168,26 @@ static int s_set_log_level(void *config, const char *v, char *err)
     return rl_options_log_level(v, &c->log_level, err);
 }
 
+/* --metrics-endpoint HOST:PORT; "off" (or empty) turns it off. */
+static int s_set_metrics(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    char why[256];
+    if (!v[0] || strcmp(v, "off") == 0)
+        c->metrics_endpoint[0] = '\0';
+    else if (rl_http_check_listen(v, why) != 0)
+        return rl_options_fail(err, "metrics endpoint: %s", why);
+    else if (strlen(v) >= sizeof(c->metrics_endpoint))
+        return rl_options_fail(err, "metrics endpoint: '%.40s...' is too long",
+                               v);
+    else
+        snprintf(c->metrics_endpoint, sizeof(c->metrics_endpoint), "%s", v);
+    return 0;
+}
+
+S_U32_SETTER(s_set_max_metrics_connections, max_metrics_connections,
+             "maximum metrics connections", 1, 1024)
+
 /* The options, in --help order. "config" is handled before the others. */
 static const rl_option_t s_options[] = {
     RL_OPTION_CONFIG,
@@ -222,6 +243,13 @@ static const rl_option_t s_options[] = {
     {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
      "a long poll waits at most this long (a longer wait_ms is cut to it)",
      s_set_max_read_wait, false},
+    {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
+     "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
+     "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
+     s_set_metrics, false},
+    {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
+     "HTTP connections to the metrics endpoint at once (1-1024)",
+     s_set_max_metrics_connections, false},
     {"cert", "security/cert", "FILE", NULL,
      "the broker's CURVE certificate (the NAME_secret file of raftlog "
      "keygen NAME --role broker): its identity to the nodes, and the front "
@@ -310,6 +338,7 @@ static void s_defaults(rl_broker_config_t *c)
     c->max_client_queue_bytes = 64u << 20;
     c->max_queue_bytes = 512u << 20;
     c->max_read_wait_ms = 60000;
+    c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
 }
 

@@ -37,9 +37,11 @@ typedef struct {
     uint32_t max_message_bytes;   /* largest frame a client may send */
     uint32_t max_clients;         /* client connections at once */
     uint32_t max_client_requests; /* requests held for one connection */
-    uint64_t max_client_queue_bytes; /* replies waiting for one client */
-    uint64_t max_queue_bytes;        /* replies waiting for all clients */
-    uint32_t max_read_wait_ms;       /* a long poll waits at most this long */
+    uint64_t max_client_queue_bytes;  /* replies waiting for one client */
+    uint64_t max_queue_bytes;         /* replies waiting for all clients */
+    uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
+    uint32_t max_metrics_connections; /* HTTP connections at once */
     /* Keys (docs/SECURITY.md, docs/BROKER.md): all empty without CURVE. */
     char cert[4096];       /* the broker's certificate (role broker) */
     char front_cert[4096]; /* the front door's, "" for cert's */

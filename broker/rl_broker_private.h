@@ -13,6 +13,7 @@
 #include "rl_broker.h"
 #include "rl_codec.h"
 #include "rl_front.h"
+#include "rl_http.h"
 #include "rl_keys.h"
 
 /* Housekeeping period: heartbeats, deadlines, shutdown progress. */
@@ -112,6 +113,11 @@ struct rl_broker {
     uint64_t n_client_busy; /* BUSY: a connection held too many requests */
     uint64_t n_released;    /* requests of clients that went away */
     uint64_t n_waits_cut;   /* wait_ms cut to --max-read-wait */
+
+    rl_http_t *http;         /* the monitoring port, or NULL */
+    rl_metrics_t page;       /* the next metrics page, rendered here */
+    int64_t watchdog_ms;     /* systemd watchdog ping period, 0: off */
+    int64_t watchdog_pinged; /* zclock_mono() of the last ping */
 };
 
 /* ---- rl_broker.c ---- */
@@ -200,6 +206,12 @@ void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg);
 
 /* Polls that are due, nodes that missed too many. */
 void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now);
+
+/* ---- rl_broker_metrics.c ---- */
+
+/* Renders the metrics page and judges readiness, hands both to the
+   monitoring port (when on) and tells systemd the verdict. */
+void rl_broker_publish(rl_broker_t *self);
 
 /* ---- rl_broker_status.c ---- */
 

@@ -66,7 +66,7 @@ struct rl_front {
     s_budget_t *total;        /* every reply waiting */
     s_budget_t *nobody;       /* replies to connections without a record */
     uint64_t busy;            /* answered BUSY for waiting replies */
-    uint64_t forbidden;       /* answered FORBIDDEN */
+    uint64_t errors[RL_ERR__COUNT]; /* ERROR replies sent, by code */
 };
 
 /* ---- Budgets (touched by ZeroMQ's thread too: atomics only) ---- */
@@ -327,7 +327,9 @@ void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats)
     stats->clients_closing = rl_conns_closing(self->conns);
     stats->queued_bytes = atomic_load(&self->total->queued);
     stats->busy = self->busy;
-    stats->forbidden = self->forbidden;
+    memcpy(stats->errors, self->errors, sizeof(stats->errors));
+    /* FORBIDDEN is the front door's own (s_admit). */
+    stats->forbidden = self->errors[RL_ERR_FORBIDDEN];
     stats->handshakes_failed = rl_conns_handshakes_failed(self->conns);
 }
 
@@ -385,7 +387,6 @@ static int s_forbid(rl_front_t *self, rl_front_request_t *request,
     va_start(args, format);
     vsnprintf(text, sizeof(text), format, args);
     va_end(args);
-    self->forbidden++;
     rl_front_error(self, &request->envelope, request->msg.id, RL_ERR_FORBIDDEN,
                    0, "%s", text);
     return -1;
@@ -606,6 +607,7 @@ int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
     va_start(args, format);
     vsnprintf(text, sizeof(text), format, args);
     va_end(args);
+    self->errors[code > 0 && code < RL_ERR__COUNT ? code : 0]++;
     rl_msg_t msg;
     rl_msg_init(&msg, RL_MSG_ERROR);
     msg.id = id;

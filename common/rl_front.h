@@ -82,15 +82,18 @@ typedef struct {
 
 /* What the front door has done, for STATUS. */
 typedef struct {
-    uint64_t clients;           /* connections now */
-    uint64_t max_clients;       /* the limit in force */
-    uint64_t clients_refused;   /* connections closed at once, over it */
-    uint64_t clients_closing;   /* of those, still holding a descriptor */
-    uint64_t queued_bytes;      /* reply bytes waiting to be written */
-    uint64_t busy;              /* requests and READ replies answered BUSY
-                                   because replies were waiting */
-    uint64_t forbidden;         /* requests answered FORBIDDEN */
-    uint64_t handshakes_failed; /* connections whose handshake failed */
+    uint64_t clients;               /* connections now */
+    uint64_t max_clients;           /* the limit in force */
+    uint64_t clients_refused;       /* connections closed at once, over it */
+    uint64_t clients_closing;       /* of those, still holding a descriptor */
+    uint64_t queued_bytes;          /* reply bytes waiting to be written */
+    uint64_t busy;                  /* requests and READ replies answered BUSY
+                                       because replies were waiting */
+    uint64_t errors[RL_ERR__COUNT]; /* ERROR replies sent, by code (all of
+                                       them: rl_front_error's; 0: a code
+                                       out of the table) */
+    uint64_t forbidden;             /* requests answered FORBIDDEN */
+    uint64_t handshakes_failed;     /* connections whose handshake failed */
 } rl_front_stats_t;
 
 /* A request taken off the front door. Close it with

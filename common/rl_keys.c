@@ -567,8 +567,8 @@ static void s_load_file(rl_keys_t *self, s_load_t *load, const s_file_t *file)
     strcpy(k->key, cert.public_key);
     k->role = role;
     k->node_id = node_id;
-    /* Cut to the field (a path is longer): "%.64s" says so to the compiler. */
-    snprintf(k->name, sizeof(k->name), "%.64s",
+    /* Cut to fit, said to gcc by the precision (-Wformat-truncation). */
+    snprintf(k->name, sizeof(k->name), "%.*s", (int)sizeof(k->name) - 1,
              cert.name[0] ? cert.name : shown);
     strcpy(k->file, file->name);
     k->modified_ns = file->modified_ns;

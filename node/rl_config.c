@@ -20,6 +20,8 @@
 
 #include <string.h>
 
+#include "rl_http.h"
+
 static int s_copy(const char *name, const char *value, char *dest, size_t size,
                   char *err)
 {
@@ -164,6 +166,24 @@ S_U32_SETTER(s_set_max_client_parked, max_client_parked_reads,
 S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", false)
 
 /* "always" is an older spelling of "on". */
+/* --metrics-endpoint HOST:PORT; "off" (or empty) turns it off. */
+static int s_set_metrics(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    if (!v[0] || strcmp(v, "off") == 0) {
+        c->metrics_endpoint[0] = '\0';
+        return 0;
+    }
+    char why[256];
+    if (rl_http_check_listen(v, why) != 0)
+        return rl_options_fail(err, "metrics endpoint: %s", why);
+    return s_copy("metrics endpoint", v, c->metrics_endpoint,
+                  sizeof(c->metrics_endpoint), err);
+}
+
+S_U32_SETTER(s_set_max_metrics_connections, max_metrics_connections,
+             "maximum metrics connections", false)
+
 static int s_set_fsync(void *config, const char *v, char *err)
 {
     rl_config_t *c = config;
@@ -291,6 +311,13 @@ static const rl_option_t s_options[] = {
     {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
      "a long poll waits at most this long (a longer wait_ms is cut to it)",
      s_set_max_read_wait, false},
+    {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
+     "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
+     "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
+     s_set_metrics, false},
+    {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
+     "HTTP connections to the metrics endpoint at once; more are closed",
+     s_set_max_metrics_connections, false},
     {"cert", "security/cert", "FILE", NULL,
      "this node's CURVE certificate (the NAME_secret file of raftlog keygen "
      "NAME --role node --node-id ID): its identity to peers, and the front "
@@ -384,6 +411,7 @@ static void s_defaults(rl_config_t *c)
     c->max_parked_reads = 50000;
     c->max_client_parked_reads = 10000;
     c->max_read_wait_ms = 60000;
+    c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
 }
 
@@ -500,6 +528,11 @@ static int s_validate(rl_config_t *c, char *err)
         return rl_options_fail(
             err, "--max-client-queue must be at least 64K, and --max-queue "
                  "at least --max-client-queue");
+    if (c->max_metrics_connections == 0 || c->max_metrics_connections > 1024)
+        return rl_options_fail(err,
+                               "--max-metrics-connections %u must be 1 "
+                               "to 1024",
+                               c->max_metrics_connections);
     if (c->max_client_parked_reads > c->max_parked_reads)
         return rl_options_fail(err,
                                "--max-client-parked-reads %u is over "

@@ -52,6 +52,8 @@ typedef struct {
     uint32_t max_parked_reads;        /* long-poll READs waiting, in total */
     uint32_t max_client_parked_reads; /* long-poll READs of one client */
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
+    uint32_t max_metrics_connections; /* HTTP connections at once */
     /* Keys (docs/SECURITY.md): all three paths empty without CURVE. */
     char cert[4096];       /* this node's certificate (the _secret file) */
     char front_cert[4096]; /* the client front door's, "" for cert's */

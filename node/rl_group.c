@@ -426,6 +426,10 @@ static void s_send_messages(rl_group_t *self, const rl_raft_ready_t *ready)
             continue;
         }
         rl_peers_send(self->links.peers, e->to, self->buf.data, self->buf.size);
+        if (e->msg.type == RL_MSG_SNAPSHOT) {
+            self->n_snapshots_sent += e->msg.body.snapshot.offset == 0;
+            self->n_snapshot_bytes_sent += e->msg.body.snapshot.size;
+        }
     }
 }
 
@@ -439,6 +443,7 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
             return -1;
         rl_logf(RL_LOG_INFO, "installed a snapshot up to index %" PRIu64,
                 s->last_index);
+        self->n_snapshots_received++;
     }
     if (ready->hard_state_changed) {
         /* Nothing of this batch may go out before the term and vote are
@@ -476,6 +481,7 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
         const rl_raft_snapshot_t *s = ready->snapshot;
         if (s_store_snapshot(self, s, false) != 0)
             return -1;
+        self->n_snapshots_taken++;
     }
     return 0;
 }
@@ -552,7 +558,9 @@ int rl_group_tick(rl_group_t *self)
 
 int rl_group_synced(rl_group_t *self)
 {
-    rl_latencies_add(&self->latencies, zclock_usecs() - self->sync_started);
+    int64_t took = zclock_usecs() - self->sync_started;
+    rl_latencies_add(&self->latencies, took);
+    rl_histogram_observe(&self->fsync_histogram, took);
     if (s_finish_sync(self) != 0)
         return s_fatal(self, "fdatasync failed; durability cannot be "
                              "promised any more");
@@ -678,6 +686,27 @@ int rl_group_finish(rl_group_t *self)
 rl_raft_role_t rl_group_role(const rl_group_t *self)
 {
     return self->role;
+}
+
+void rl_group_metrics(rl_group_t *self, rl_group_metrics_t *out, int64_t now_us)
+{
+    *out = (rl_group_metrics_t){
+        .append_latency = &self->append_histogram,
+        .fsync_latency = &self->fsync_histogram,
+        .not_leader = self->n_not_leader,
+        .snapshots_sent = self->n_snapshots_sent,
+        .snapshot_bytes_sent = self->n_snapshot_bytes_sent,
+        .snapshots_received = self->n_snapshots_received,
+        .snapshots_taken = self->n_snapshots_taken,
+        .durable_index = self->config->fsync ? rl_log_durable_index(self->log)
+                                             : rl_log_last_index(self->log),
+        .segments = rl_log_segment_count(self->log),
+        .log_bytes = rl_log_bytes(self->log),
+        .sync_running_us = rl_helper_busy(self->links.syncer)
+                               ? now_us - self->sync_started
+                               : 0,
+        .failed = self->failed,
+    };
 }
 
 void rl_group_status(rl_group_t *self, rl_status_input_t *in, uint64_t *match)

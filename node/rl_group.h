@@ -35,6 +35,7 @@
 #include "rl_front.h"
 #include "rl_helper.h"
 #include "rl_log.h"
+#include "rl_metrics.h"
 #include "rl_peers.h"
 #include "rl_status.h"
 
@@ -121,6 +122,27 @@ void rl_group_transfer(rl_group_t *self, zmsg_t **envelope,
 
 /* The role the core last reported. */
 rl_raft_role_t rl_group_role(const rl_group_t *self);
+
+/* What a group counts for /metrics beyond STATUS (rl_node_metrics.h).
+   Pointers are into the group, valid until its next input. */
+typedef struct {
+    const rl_histogram_t *append_latency; /* accepted to APPEND_OK, us */
+    const rl_histogram_t *fsync_latency;  /* each fdatasync ticket, us */
+    uint64_t not_leader;                  /* NOT_LEADER replies */
+    uint64_t snapshots_sent;      /* snapshot transfers begun (chunk 0) */
+    uint64_t snapshot_bytes_sent; /* chunk bytes sent */
+    uint64_t snapshots_received;  /* snapshots installed from a leader */
+    uint64_t snapshots_taken;     /* snapshots of its own (retention) */
+    uint64_t durable_index;       /* last index on disk (fsynced) */
+    uint64_t segments;            /* segment files of the log */
+    uint64_t log_bytes;           /* bytes of log on disk */
+    int64_t sync_running_us;      /* age of the fsync in flight, 0: none */
+    bool failed;                  /* a fatal storage error */
+} rl_group_metrics_t;
+
+/* Fills *out at now_us (zclock_usecs). */
+void rl_group_metrics(rl_group_t *self, rl_group_metrics_t *out,
+                      int64_t now_us);
 
 /* Fills the group's part of a STATUS: core, configuration (with each
    member's match index in match, RL_MAX_MEMBERS slots), log, fsync

@@ -21,10 +21,12 @@ struct rl_group {
     rl_entry_t *proposal;        /* entries of one APPEND_REQUEST, reused */
     size_t proposal_cap;         /* slots in proposal */
 
-    rl_log_sync_ticket_t ticket; /* the ticket with the fsync helper */
-    rl_log_spare_t spare;        /* the job with the spare maker */
-    int64_t sync_started;        /* zclock_usecs() when it was handed over */
-    rl_latencies_t latencies;    /* recent fsync times */
+    rl_log_sync_ticket_t ticket;    /* the ticket with the fsync helper */
+    rl_log_spare_t spare;           /* the job with the spare maker */
+    int64_t sync_started;           /* zclock_usecs() when it was handed over */
+    rl_latencies_t latencies;       /* recent fsync times */
+    rl_histogram_t fsync_histogram; /* every fsync time, for /metrics */
+    rl_histogram_t append_histogram; /* accepted to APPEND_OK, /metrics */
 
     rl_raft_role_t role;              /* last role reported by the core */
     uint64_t leader;                  /* last leader reported */
@@ -40,9 +42,14 @@ struct rl_group {
     /* Counters for STATUS. */
     uint64_t n_append_requests, n_appended, n_append_bytes, n_reads,
         n_elections, n_leader_changes, n_timeouts;
-    uint64_t n_parked_refused;  /* long polls refused: caps reached */
-    uint64_t n_waits_cut;       /* wait_ms cut to --max-read-wait */
-    uint64_t n_parked_released; /* long polls of clients that went away */
+    uint64_t n_parked_refused;      /* long polls refused: caps reached */
+    uint64_t n_waits_cut;           /* wait_ms cut to --max-read-wait */
+    uint64_t n_parked_released;     /* long polls of clients that went away */
+    uint64_t n_not_leader;          /* NOT_LEADER replies */
+    uint64_t n_snapshots_sent;      /* snapshot transfers begun */
+    uint64_t n_snapshot_bytes_sent; /* their chunks' bytes */
+    uint64_t n_snapshots_received;  /* snapshots installed */
+    uint64_t n_snapshots_taken;     /* snapshots of our own */
 };
 
 /* rl_group.c */

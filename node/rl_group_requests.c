@@ -30,6 +30,7 @@ void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
         rl_group_endpoint(self, leader, false, endpoint, sizeof(endpoint));
     else
         leader = 0;
+    self->n_not_leader++;
     rl_msg_t msg;
     rl_msg_init(&msg, RL_MSG_NOT_LEADER);
     msg.id = id;
@@ -79,6 +80,7 @@ static rl_pending_t *s_park(rl_group_t *self, zmsg_t **envelope, uint64_t id,
     }
     p->index = index;
     p->owner = owner;
+    p->accepted_us = zclock_usecs();
     if (read)
         p->read = *read;
     if (rl_pending_put(self->pending, p) != 0) {
@@ -366,6 +368,8 @@ static void s_answer_append(rl_group_t *self, rl_pending_t *p)
         msg.body.append_ok.last = p->index;
         msg.body.append_ok.duplicate = p->duplicate;
         rl_group_reply(self, &p->envelope, &msg);
+        rl_histogram_observe(&self->append_histogram,
+                             zclock_usecs() - p->accepted_us);
     } else {
         /* Another leader's entries replaced ours: not appended. */
         rl_group_reply_not_leader(self, &p->envelope, p->id, self->leader);

@@ -46,6 +46,7 @@ int rl_intake_take(void *arg)
             0 ||
         !rl_msg_is_peer(msg.type)) {
         char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
+        self->dropped_bad++;
         rl_logf_limited(&bad_limit, RL_LOG_DEBUG,
                         "dropped a bad peer message: %s",
                         rl_log_escape(err, strlen(err), shown, sizeof(shown)));
@@ -53,6 +54,7 @@ int rl_intake_take(void *arg)
                memcmp(msg.cluster.ptr, self->cluster_id, msg.cluster.size) !=
                    0) {
         char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_CLUSTER_ID)];
+        self->dropped_wrong_cluster++;
         rl_logf_limited(&cluster_limit, RL_LOG_WARN,
                         "dropped a message from node %" PRIu64 " of cluster "
                         "'%s'; this node is in cluster '%s': check its "

@@ -18,13 +18,15 @@
 #include "rl_status.h"
 
 typedef struct {
-    rl_peers_t *peers;       /* where messages come from */
-    const char *cluster_id;  /* this node's cluster */
-    rl_contacts_t *contacts; /* noted for every accepted message */
-    rl_group_t *group;       /* whose core takes them */
-    rl_keys_t *keys;         /* with CURVE: the allowed keys; NULL without */
-    uint64_t dropped_key;    /* dropped: the connection's key is not the
-                                sender's node certificate (STATUS) */
+    rl_peers_t *peers;              /* where messages come from */
+    const char *cluster_id;         /* this node's cluster */
+    rl_contacts_t *contacts;        /* noted for every accepted message */
+    rl_group_t *group;              /* whose core takes them */
+    uint64_t dropped_bad;           /* undecodable, or not a peer message */
+    uint64_t dropped_wrong_cluster; /* from another cluster */
+    rl_keys_t *keys;      /* with CURVE: the allowed keys; NULL without */
+    uint64_t dropped_key; /* dropped: the connection's key is not the
+                             sender's node certificate (STATUS) */
 } rl_intake_t;
 
 /* Takes one message off the peer socket and handles it. Returns 1 when

@@ -2,10 +2,12 @@
 
     The node owns what does not belong to one replicated log: the peer and
     client sockets, the event loop, the helper threads, signals, the disk
-    check and STATUS. Its one group (rl_group.h) holds the Raft core, the
-    file log and the waiting client requests. Every handler ends by
-    driving the group, so that the core's ready batches are carried out
-    after each input or drained batch of inputs.
+    check, STATUS, and the monitoring port (a page of metrics and the
+    readiness verdict published every S_PUBLISH_MS, rl_http.h) with its
+    systemd notifications (rl_service.h). Its one group (rl_group.h) holds the
+   Raft core, the file log and the waiting client requests. Every handler ends
+   by driving the group, so that the core's ready batches are carried out after
+   each input or drained batch of inputs.
 */
 #include "rl_node.h"
 
@@ -20,11 +22,14 @@
 #include "rl_front.h"
 #include "rl_group.h"
 #include "rl_helper.h"
+#include "rl_http.h"
 #include "rl_intake.h"
 #include "rl_keys.h"
 #include "rl_logging.h"
 #include "rl_loop.h"
+#include "rl_node_metrics.h"
 #include "rl_peers.h"
+#include "rl_service.h"
 #include "rl_status.h"
 
 /* Housekeeping period: deadlines, disk checks, shutdown progress. */
@@ -40,6 +45,13 @@
 /* How often the keys directory is checked for changes (a removed
    certificate is refused within twice this). */
 #define S_KEYS_CHECK_MS 500
+/* How often the loop publishes its metrics page and readiness to the
+   monitoring port (rl_http.h): a scrape sees values at most this old. */
+#define S_PUBLISH_MS 500
+/* /healthz fails once the loop has not published for this long. */
+#define S_STALE_MS 10000
+/* An idle monitoring connection is closed after this many seconds. */
+#define S_HTTP_TIMEOUT_S 10
 
 struct rl_node {
     rl_config_t config;     /* as parsed (copied) */
@@ -71,14 +83,20 @@ struct rl_node {
     zcert_t *cert;            /* this node's certificate (peers) */
     zcert_t *front_cert;      /* the client front door's */
     uint64_t keys_generation; /* of the map the peers last followed */
+    long open_fds;            /* at the last descriptor check */
+    rl_http_t *http;          /* the monitoring port, or NULL */
+    rl_metrics_t page;        /* the next page, rendered here */
+    int64_t watchdog_ms;      /* systemd watchdog ping period, 0 */
+    int64_t watchdog_pinged;  /* zclock_mono() of the last ping */
 };
 
 /* ---- STATUS ---- */
 
-static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
+/* Gathers what STATUS reports (and /metrics, with more). */
+static void s_gather_status(rl_node_t *self, rl_status_input_t *in_p,
+                            uint64_t *match)
 {
     rl_status_input_t in = {0};
-    uint64_t match[RL_MAX_MEMBERS];
     rl_group_status(self->group, &in, match);
     in.node_id = self->config.id;
     in.contacts = &self->contacts;
@@ -105,9 +123,74 @@ static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
         front.handshakes_failed + rl_conns_handshakes_failed(self->peer_conns);
     in.counters.keys_refused = rl_keys_auth_refused();
     in.counters.peer_dropped_key = self->intake.dropped_key;
+    *in_p = in;
+}
+
+static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
+{
+    rl_status_input_t in;
+    uint64_t match[RL_MAX_MEMBERS];
+    s_gather_status(self, &in, match);
     rl_status_reply_t reply;
     rl_status_build(&in, id, &reply);
     rl_front_reply(self->front, envelope, &reply.msg);
+}
+
+/* ---- Metrics, readiness, systemd ---- */
+
+/* Renders the metrics page and judges readiness (rl_node_metrics.h),
+   hands both to the monitoring port (rl_http.h), and tells systemd the
+   verdict as the unit's status line. Every S_PUBLISH_MS, at start and
+   when a stop begins. */
+static void s_publish(rl_node_t *self)
+{
+    rl_status_input_t status;
+    uint64_t match[RL_MAX_MEMBERS];
+    s_gather_status(self, &status, match);
+    rl_group_metrics_t group;
+    rl_group_metrics(self->group, &group, zclock_usecs());
+    rl_node_metrics_group_t groups[1] = {{.status = &status, .group = &group}};
+    rl_labels_add_u64(&groups[0].labels, "node", self->config.id);
+    rl_node_metrics_input_t in = {
+        .labels = groups[0].labels,
+        .version = RL_VERSION,
+        .cluster_id = self->config.cluster_id,
+        .groups = groups,
+        .group_count = 1,
+        .peer_dropped_bad = self->intake.dropped_bad,
+        .peer_dropped_wrong_cluster = self->intake.dropped_wrong_cluster,
+        .election_timeout_ms = self->config.election_timeout_ms,
+        .min_free_bytes = self->config.min_free_bytes,
+        .disk_low = self->disk_low,
+        .stopping = self->stopping,
+        .open_fds = self->open_fds,
+    };
+    rl_front_stats_t front;
+    rl_front_stats(self->front, &front);
+    memcpy(in.errors, front.errors, sizeof(in.errors));
+    rl_readiness_t readiness;
+    rl_node_readiness(&in, &readiness);
+    rl_service_status(readiness.reason);
+    if (!self->http)
+        return;
+    rl_http_stats_t http;
+    rl_http_stats(self->http, &http);
+    in.http_requests = http.requests;
+    rl_metrics_reset(&self->page);
+    rl_node_metrics_render(&in, &readiness, &self->page);
+    if (self->page.overflow)
+        rl_logf(RL_LOG_ERROR, "the metrics page could not be rendered (out "
+                              "of memory); /metrics answers 500");
+    rl_http_publish(self->http, &self->page, readiness.ready, readiness.reason,
+                    rl_http_now_ms());
+}
+
+static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_publish(arg);
+    return 0;
 }
 
 /* ---- Client requests ---- */
@@ -254,8 +337,9 @@ static void s_check_fds(rl_node_t *self)
     uint32_t peers_allowed = self->config.max_peer_connections > peers
                                  ? self->config.max_peer_connections - peers
                                  : 0;
+    self->open_fds = rl_loop_open_fds();
     uint32_t limit = rl_loop_client_limit(
-        self->config.max_clients, self->fd_limit, rl_loop_open_fds(),
+        self->config.max_clients, self->fd_limit, self->open_fds,
         (uint32_t)(front.clients + front.clients_closing) + peers,
         S_FD_RESERVE + peers_allowed);
     if (limit == front.max_clients)
@@ -295,6 +379,10 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     rl_node_t *self = arg;
     int64_t now = zclock_mono();
+    if (self->watchdog_ms && now - self->watchdog_pinged >= self->watchdog_ms) {
+        self->watchdog_pinged = now;
+        rl_service_watchdog();
+    }
     if (now - self->disk_checked >= S_DISK_CHECK_MS) {
         self->disk_checked = now;
         s_check_disk(self);
@@ -363,6 +451,8 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     rl_logf(RL_LOG_INFO, "stopping: %s",
             leads ? "handing leadership over first"
                   : "answering waiting clients");
+    rl_service_stopping("stopping");
+    s_publish(self); /* /readyz fails at once: load balancers move away */
     return rl_group_stop(self->group);
 }
 
@@ -546,9 +636,21 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     rl_group_links_t links = {self->front, self->peers, self->syncer,
                               self->sparer, &self->contacts};
     rl_group_attach(self->group, &links);
-    self->intake = (rl_intake_t){self->peers,     self->config.cluster_id,
-                                 &self->contacts, self->group,
-                                 self->keys,      0};
+    self->intake = (rl_intake_t){.peers = self->peers,
+                                 .cluster_id = self->config.cluster_id,
+                                 .contacts = &self->contacts,
+                                 .group = self->group,
+                                 .keys = self->keys};
+    if (config->metrics_endpoint[0]) {
+        rl_http_config_t http = {config->metrics_endpoint,
+                                 config->max_metrics_connections,
+                                 S_HTTP_TIMEOUT_S, S_STALE_MS};
+        self->http = rl_http_new(&http, err);
+        if (!self->http) {
+            rl_node_destroy(&self);
+            return NULL;
+        }
+    }
     s_check_disk(self);
     s_check_fds(self);
     self->disk_checked = zclock_mono();
@@ -571,6 +673,8 @@ int rl_node_run(rl_node_t *self)
     zloop_timer(self->loop, self->config.heartbeat_ms, 0, s_on_tick, self);
     zloop_timer(self->loop, S_SWEEP_MS, 0, s_on_sweep, self);
     zloop_timer(self->loop, S_KEYS_CHECK_MS, 0, s_on_keys, self);
+    zloop_timer(self->loop, S_PUBLISH_MS, 0, s_on_publish, self);
+    self->watchdog_ms = rl_service_watchdog_ms();
 
     rl_logf(RL_LOG_INFO,
             "node %" PRIu64 " of cluster '%s' listening: peers %s, clients "
@@ -586,7 +690,13 @@ int rl_node_run(rl_node_t *self)
                 self->config.insecure ? " (--insecure)"
                                       : ", on this machine only",
                 self->config.peer, self->config.client);
+    if (self->http)
+        rl_logf(RL_LOG_INFO,
+                "metrics on http://%s/metrics (also /healthz, /readyz)",
+                self->config.metrics_endpoint);
     rl_group_drive(self->group);
+    s_publish(self); /* also the unit's first status line */
+    rl_service_ready(NULL);
     zloop_start(self->loop);
 
     /* Shutting down: finish the fsync in flight, answer everyone. */
@@ -600,6 +710,10 @@ void rl_node_destroy(rl_node_t **self_p)
     rl_node_t *self = *self_p;
     if (!self)
         return;
+    /* The monitoring port holds nothing of the node's but its own copy
+       of the page. */
+    rl_http_destroy(&self->http);
+    rl_metrics_close(&self->page);
     /* The group first: it waits for the helpers' jobs in hand. */
     rl_group_destroy(&self->group);
     rl_helper_destroy(&self->syncer);

@@ -47,6 +47,8 @@ typedef struct rl_pending {
     uint64_t id;            /* request id to echo */
     int kind;               /* rl_pending_kind_t */
     int64_t deadline;       /* when it times out (the caller's clock, ms) */
+    int64_t accepted_us;    /* when it was accepted (zclock_usecs), for
+                               the append latency histogram */
     uint64_t first;         /* APPEND: first index */
     uint64_t index;         /* APPEND: last index; MEMBERS: entry index */
     uint64_t term;          /* APPEND: term it was appended in */

@@ -18,8 +18,8 @@
     returns (entries, members, counters), one per array field, each made
     after its count has been checked against the field's limit and against
     the bytes that could hold that many valid items. So a message costs at
-    most those arrays: 56 bytes an entry, with an entry taking 3 bytes of
-    input at least, and 65,536 entries at most (3.5 MiB).
+    most those arrays: 64 bytes an entry, with an entry taking 3 bytes of
+    input at least, and 65,536 entries at most (4 MiB).
 
     Zero-copy: byte strings point into the input buffer.
 */
@@ -183,27 +183,32 @@ static int s_decode_member(rl_mp_reader_t *reader, const rl_field_t *field,
                         member, field->name);
 }
 
-/* One item of an entries array: [term, type, producer, seq, data] from a
-   peer, [index, data] in READ_OK. */
+/* One item of an entries array: [term, type, producer, seq, data, time]
+   from a peer, where time is optional (a node from before timestamps
+   sends five items: time 0), [index, data] in READ_OK. */
 static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
                           rl_entry_t *entry)
 {
     rl_mp_value_t value;
-    uint32_t want = peer ? 5 : 2;
     int rc = rl_mp_read(reader, &value);
     if (rc)
         return rc;
-    if (value.type != RL_MP_ARRAY || value.length != want)
+    bool fits =
+        value.type == RL_MP_ARRAY &&
+        (peer ? value.length == 5 || value.length == 6 : value.length == 2);
+    if (!fits)
         return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
-                             "entry %u must be an array of %u items%s", i, want,
-                             peer ? " [term, type, producer, seq, data]"
-                                  : " [index, data]");
+                             "entry %u must %s", i,
+                             peer ? "be an array of 5 or 6 items [term, type, "
+                                    "producer, seq, data, time]"
+                                  : "be an array of 2 items [index, data]");
+    uint32_t items = value.length;
     uint64_t type = 0;
     if (peer) {
         if ((rc = s_read_uint(reader, "entries.term", UINT64_MAX,
                               &entry->term)) ||
-            (rc =
-                 s_read_uint(reader, "entries.type", RL_ENTRY_CONFIG, &type)) ||
+            (rc = s_read_uint(reader, "entries.type", RL_ENTRY_CONSUMER,
+                              &type)) ||
             (rc = s_read_uint(reader, "entries.producer", UINT64_MAX,
                               &entry->producer_id)) ||
             (rc = s_read_uint(reader, "entries.seq", UINT64_MAX, &entry->seq)))
@@ -219,6 +224,9 @@ static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
                           &data, &entry->size)))
         return rc;
     entry->data = (const uint8_t *)data;
+    entry->time = 0;
+    if (peer && items == 6)
+        return s_read_uint(reader, "entries.time", UINT64_MAX, &entry->time);
     return 0;
 }
 

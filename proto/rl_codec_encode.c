@@ -215,12 +215,15 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
                     ctx, RL_ERR_TOO_LARGE,
                     "entry %zu is %zu bytes, over the limit of %u", i,
                     entry->size, RL_MAX_ENTRY_SIZE);
-            if (peer && entry->type > RL_ENTRY_CONFIG)
+            if (peer && entry->type > RL_ENTRY_CONSUMER)
                 return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
                                      "entry %zu has unknown type %u", i,
                                      entry->type);
             if (peer) {
-                rc = msgpack_pack_array(pk, 5) ||
+                /* time is the optional sixth item, omitted when 0 (an
+                   entry written before timestamps existed), as optional
+                   fields of maps are. */
+                rc = msgpack_pack_array(pk, entry->time ? 6 : 5) ||
                      msgpack_pack_uint64(pk, entry->term) ||
                      msgpack_pack_uint8(pk, entry->type) ||
                      msgpack_pack_uint64(pk, entry->producer_id) ||
@@ -231,6 +234,8 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
             }
             if (rc == 0)
                 rc = s_pack_bin(pk, entry->data, entry->size);
+            if (rc == 0 && peer && entry->time)
+                rc = msgpack_pack_uint64(pk, entry->time);
         }
         return rc;
     }

@@ -40,7 +40,8 @@ typedef enum {
     RL_FIELD_MEMBER_STATUSES,
     /* map str -> uint -> rl_counter_t * + size_t */
     RL_FIELD_COUNTERS,
-    /* array of [term, type, producer, seq, data] -> rl_entry_t * + size_t */
+    /* array of [term, type, producer, seq, data, time?] -> rl_entry_t *
+       + size_t (time optional, 0 when absent) */
     RL_FIELD_PEER_ENTRIES,
     /* array of str/bin -> rl_str_t * + size_t */
     RL_FIELD_CLIENT_ENTRIES,

@@ -5,8 +5,8 @@
 # Everything the build, the tests and the Python client need. The README
 # lists the same packages.
 RL_PACKAGES="cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libjansson-dev libcmocka-dev python3-zmq python3-msgpack clang \
-libclang-rt-14-dev"
+libjansson-dev libcmocka-dev libmicrohttpd-dev libsystemd-dev python3-zmq \
+python3-msgpack clang libclang-rt-14-dev"
 
 rl_say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 

@@ -53,7 +53,9 @@ enum {
     CLI_O_ROLE,
     CLI_O_NODE_ID,
     CLI_O_DIR,
-    CLI_O_FORCE
+    CLI_O_FORCE,
+    CLI_O_ONCE,    /* top */
+    CLI_O_INTERVAL /* top */
 };
 
 /* One option of a command; a table ends with a NULL name. */
@@ -88,6 +90,8 @@ typedef struct {
     uint64_t node_id;           /* keygen --node-id, 0: none */
     const char *dir;            /* keygen --dir, NULL: "." */
     bool force;                 /* keygen --force */
+    bool once;                  /* --once (top) */
+    int interval_ms;            /* --interval (top), 0: its default */
     bool help;                  /* --help */
     bool version;               /* --version */
     char **args;                /* positional arguments */
@@ -114,6 +118,7 @@ extern const cli_command_t cli_health;
 extern const cli_command_t cli_members;
 extern const cli_command_t cli_transfer;
 extern const cli_command_t cli_keygen;
+extern const cli_command_t cli_top;
 
 /* ---- options.c ---- */
 

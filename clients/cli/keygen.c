@@ -171,7 +171,7 @@ static int s_print(const cli_args_t *a, const char *role, zcert_t *cert,
 static int s_keygen(raftlog_t *client, cli_args_t *a)
 {
     (void)client;
-    const char *role = NULL; /* set by s_check when it returns 0 */
+    const char *role = NULL; /* gcc -O2 cannot see s_role sets it */
     int rc = s_check(a, &role);
     if (rc)
         return rc;

@@ -50,8 +50,8 @@ static const cli_option_t s_global_only[] = {
 
 /* Every option of every command, for telling "unknown" from "misplaced". */
 static const cli_command_t *const s_commands[] = {
-    &cli_append,  &cli_tail,     &cli_status, &cli_health,
-    &cli_members, &cli_transfer, &cli_keygen, NULL};
+    &cli_append,   &cli_tail,   &cli_status, &cli_health, &cli_members,
+    &cli_transfer, &cli_keygen, &cli_top,    NULL};
 
 #define S_MAX_OPTIONS 32
 
@@ -261,6 +261,14 @@ static int s_apply(cli_args_t *a, const cli_option_t *o, const char *value)
         break;
     case CLI_O_FORCE:
         a->force = true;
+        break;
+    case CLI_O_ONCE:
+        a->once = true;
+        break;
+    case CLI_O_INTERVAL:
+        if (cli_number(o->name, value, 100, 3600000, &n))
+            return CLI_EXIT_USAGE;
+        a->interval_ms = (int)n;
         break;
     }
     return 0;

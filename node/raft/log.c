@@ -38,6 +38,37 @@ int rl_raft_log_term(rl_raft_t *r, uint64_t index, uint64_t *term)
     return 0;
 }
 
+/* Time of the entry at index (0 for index 0; at the snapshot's index,
+   the time its data records). RL_ERR_OUT_OF_RANGE outside the log,
+   RL_ERR_INTERNAL when the view cannot read it. */
+int rl_raft_log_time(rl_raft_t *r, uint64_t index, uint64_t *time)
+{
+    *time = 0;
+    if (index == 0) {
+        return 0;
+    }
+    if (index == r->snap_index) {
+        *time = r->snap_time;
+        return 0;
+    }
+    if (index > r->last_index || index < r->snap_index) {
+        return RL_ERR_OUT_OF_RANGE;
+    }
+    if (index >= r->pend_first) {
+        *time = r->pend[index - r->pend_first].time;
+        return 0;
+    }
+    rl_entry_t e;
+    memset(&e, 0, sizeof(e));
+    size_t count = 0;
+    if (r->cfg.view.read(r->cfg.view.ctx, index, 1, 0, &e, &count) != 0 ||
+        count != 1) {
+        return RL_ERR_INTERNAL;
+    }
+    *time = e.time;
+    return 0;
+}
+
 /* First index the core can read: above the snapshot, in the view. */
 uint64_t rl_raft_log_first(rl_raft_t *r)
 {
@@ -175,6 +206,7 @@ int rl_raft_log_append(rl_raft_t *r, const rl_entry_t *entries, size_t count)
     r->pend_count += count;
     r->last_index = entries[count - 1].index;
     r->last_term = entries[count - 1].term;
+    r->last_time = entries[count - 1].time;
     return 0;
 }
 
@@ -203,6 +235,13 @@ void rl_raft_log_truncate(rl_raft_t *r, uint64_t from)
         term = 0;
     }
     r->last_term = term;
+    /* When the view cannot read it back, the time we had is kept: times
+       never decrease along a log, so it bounds the new last entry's from
+       above, and stamps taken from it still never go back. */
+    uint64_t time = 0;
+    if (rl_raft_log_time(r, r->last_index, &time) == 0) {
+        r->last_time = time;
+    }
     if (r->persisted > r->last_index) {
         r->persisted = r->last_index;
     }

@@ -13,20 +13,19 @@
     lowest index (least recently appended), a function of the log alone.
 
     The tail records one run per batch past the commit index (metadata, no
-    payload) so that truncation can roll the tip table and the
-    configuration back (thesis 4.1: configurations take effect when
-    appended, and are undone when the entry is removed).
+    payload) so that truncation can roll the tip tables (producers and
+    consumers, consumers.c) and the configuration back (thesis 4.1:
+    configurations take effect when appended, and are undone when the
+    entry is removed), and so that committing applies them to the
+    committed tables.
 
-    Snapshot encoding (fixed-width little endian, no msgpack):
-      u32 magic 'RLP1', u32 count, then count x (u64 id, u64 seq,
-      u64 first, u64 last).
+    The committed table goes into snapshots: snapshot_data.c encodes it.
 */
 #include "raft_internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RL_PRODUCERS_MAGIC 0x31504c52u /* "RLP1" */
 
 int rl_raft_producers_init(rl_raft_producers_t *t, size_t max)
 {
@@ -89,52 +88,6 @@ int rl_raft_producers_copy(rl_raft_producers_t *dst,
     return 0;
 }
 
-int rl_raft_producers_encode(const rl_raft_producers_t *t, uint8_t **data,
-                             size_t *size)
-{
-    size_t n = 8 + t->count * 32;
-    uint8_t *p = malloc(n);
-    if (!p) {
-        return RL_ERR_INTERNAL;
-    }
-    rl_raft_put32(p, RL_PRODUCERS_MAGIC);
-    rl_raft_put32(p + 4, (uint32_t)t->count);
-    for (size_t i = 0; i < t->count; i++) {
-        uint8_t *q = p + 8 + i * 32;
-        rl_raft_put64(q, t->items[i].id);
-        rl_raft_put64(q + 8, t->items[i].seq);
-        rl_raft_put64(q + 16, t->items[i].first);
-        rl_raft_put64(q + 24, t->items[i].last);
-    }
-    *data = p;
-    *size = n;
-    return 0;
-}
-
-/* Decodes a table; RL_ERR_BAD_REQUEST for anything malformed. An empty
-   buffer is an empty table (the bootstrap snapshot). */
-int rl_raft_producers_decode(rl_raft_producers_t *t, const uint8_t *data,
-                             size_t size)
-{
-    t->count = 0;
-    if (size == 0) {
-        return 0;
-    }
-    if (size < 8 || rl_raft_get32(data) != RL_PRODUCERS_MAGIC) {
-        return RL_ERR_BAD_REQUEST;
-    }
-    uint32_t count = rl_raft_get32(data + 4);
-    if ((size - 8) / 32 != count || (size - 8) % 32 != 0) {
-        return RL_ERR_BAD_REQUEST;
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *q = data + 8 + (size_t)i * 32;
-        rl_raft_producers_apply(t, rl_raft_get64(q), rl_raft_get64(q + 8),
-                                rl_raft_get64(q + 16), rl_raft_get64(q + 24));
-    }
-    return 0;
-}
-
 static int s_tail_push(rl_raft_t *r, rl_raft_record_t rec)
 {
     if (r->tail_count == r->tail_cap && r->tail_first > 0) {
@@ -158,18 +111,67 @@ static int s_tail_push(rl_raft_t *r, rl_raft_record_t rec)
     return 0;
 }
 
+/* A CONSUMER entry's run: its decoded operation (NULL when malformed:
+   ignored), with room reserved in the consumer tables for a consumer it
+   adds. No producer: a consumer entry cannot touch producer sessions. */
+static int s_consumer_record(rl_raft_t *r, const rl_entry_t *e,
+                             rl_raft_record_t *rec)
+{
+    rec->producer_id = 0;
+    rec->seq = 0;
+    rl_raft_consumer_op_t op;
+    if (!rl_raft_consumer_op_decode(e, &op)) {
+        rl_raft_trace(r, RL_RAFT_TRACE_WARN,
+                      "ignored consumer entry %" PRIu64
+                      " from the leader: malformed (a bug in the leader?)",
+                      e->index);
+        return 0;
+    }
+    if (op.verb != RL_RAFT_CONSUMER_DELETE &&
+        !rl_raft_consumers_find(&r->cons_tip, op.name, strlen(op.name))) {
+        int rc = rl_raft_consumers_reserve(r, r->cons_tip.count + 1);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    rec->consumer = malloc(sizeof(*rec->consumer));
+    if (!rec->consumer) {
+        return RL_ERR_INTERNAL;
+    }
+    *rec->consumer = op;
+    return 0;
+}
+
+static void s_record_free(rl_raft_record_t *rec)
+{
+    if (rec->config) {
+        rl_raft_members_clear(rec->config);
+        free(rec->config);
+        rec->config = NULL;
+    }
+    free(rec->consumer);
+    rec->consumer = NULL;
+}
+
 /* Records newly appended entries (already in the log): runs of one
-   producer batch, configuration entries, and the tip producer table.
-   Called after rl_raft_log_append. A configuration entry that does not
-   decode is kept as a run without configuration (it came from a leader
-   and is ignored, never asserted). */
+   producer batch, configuration and consumer entries, and the tip
+   tables. Called after rl_raft_log_append. A configuration or consumer
+   entry that does not decode is kept as a run without effect (it came
+   from a leader and is ignored, never asserted). */
 int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
 {
     size_t i = 0;
     while (i < count) {
         rl_raft_record_t rec = {e[i].index, e[i].index, e[i].producer_id,
-                                e[i].seq,   e[i].size,  NULL};
-        if (e[i].type == RL_ENTRY_CONFIG) {
+                                e[i].seq,   e[i].size,  NULL,
+                                NULL};
+        if (e[i].type == RL_ENTRY_CONSUMER) {
+            int rc = s_consumer_record(r, &e[i], &rec);
+            if (rc != 0) {
+                return rc;
+            }
+            i++;
+        } else if (e[i].type == RL_ENTRY_CONFIG) {
             rec.config = malloc(sizeof(*rec.config));
             if (!rec.config) {
                 return RL_ERR_INTERNAL;
@@ -202,11 +204,12 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
         }
         /* A continuation of the previous run (a batch split across two
            APPEND messages) extends it. */
-        if (!rec.config && rec.producer_id != 0 &&
+        if (!rec.config && !rec.consumer && rec.producer_id != 0 &&
             r->tail_count > r->tail_first) {
             rl_raft_record_t *prev = &r->tail[r->tail_count - 1];
-            if (!prev->config && prev->producer_id == rec.producer_id &&
-                prev->seq == rec.seq && prev->last + 1 == rec.first) {
+            if (!prev->config && !prev->consumer &&
+                prev->producer_id == rec.producer_id && prev->seq == rec.seq &&
+                prev->last + 1 == rec.first) {
                 prev->last = rec.last;
                 prev->bytes += rec.bytes;
                 r->tail_bytes += rec.bytes;
@@ -217,15 +220,15 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
         }
         int rc = s_tail_push(r, rec);
         if (rc != 0) {
-            if (rec.config) {
-                rl_raft_members_clear(rec.config);
-                free(rec.config);
-            }
+            s_record_free(&rec);
             return rc;
         }
         if (rec.producer_id != 0) {
             rl_raft_producers_apply(&r->prod_tip, rec.producer_id, rec.seq,
                                     rec.first, rec.last);
+        }
+        if (rec.consumer) {
+            rl_raft_consumers_apply(&r->cons_tip, rec.consumer);
         }
         if (rec.config) {
             rc = rl_raft_config_apply(r, rec.config, rec.first);
@@ -237,17 +240,8 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
     return 0;
 }
 
-static void s_record_free(rl_raft_record_t *rec)
-{
-    if (rec->config) {
-        rl_raft_members_clear(rec->config);
-        free(rec->config);
-        rec->config = NULL;
-    }
-}
-
-/* Drops the runs from index `from` on and rebuilds the tip table from the
-   committed one (paper 5.3 truncation; thesis 4.1 rollback). */
+/* Drops the runs from index `from` on and rebuilds the tip tables from
+   the committed ones (paper 5.3 truncation; thesis 4.1 rollback). */
 void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from)
 {
     while (r->tail_count > r->tail_first &&
@@ -263,11 +257,15 @@ void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from)
         rec->last = from - 1;
     }
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
+    rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
     for (size_t i = r->tail_first; i < r->tail_count; i++) {
         if (r->tail[i].producer_id != 0) {
             rl_raft_producers_apply(&r->prod_tip, r->tail[i].producer_id,
                                     r->tail[i].seq, r->tail[i].first,
                                     r->tail[i].last);
+        }
+        if (r->tail[i].consumer) {
+            rl_raft_consumers_apply(&r->cons_tip, r->tail[i].consumer);
         }
     }
     rl_raft_config_rollback(r);
@@ -289,9 +287,11 @@ int rl_raft_tail_commit(rl_raft_t *r, uint64_t commit)
         }
         if (rec->config) {
             rl_raft_members_assign(&r->base_config, rec->config);
-            free(rec->config);
-            rec->config = NULL;
         }
+        if (rec->consumer) {
+            rl_raft_consumers_apply(&r->cons_commit, rec->consumer);
+        }
+        s_record_free(rec);
         r->tail_bytes -= rec->bytes;
         n++;
     }

@@ -106,14 +106,17 @@ void rl_raft_config_defaults(rl_raft_config_t *cfg)
     cfg->max_batch_entries = 1024;
     cfg->max_uncommitted = 64u << 20;
     cfg->max_producers = 1024;
+    cfg->max_consumers = 1024;
     cfg->snapshot_chunk = 1u << 20;
 }
 
-/* Reads the log after the snapshot once: configuration entries and
-   producer runs, all uncommitted as far as a restarted server knows. */
+/* Reads the log after the snapshot once: configuration entries,
+   producer runs and consumer entries, all uncommitted as far as a
+   restarted server knows; and the time of the last entry. */
 static int s_scan(rl_raft_t *r)
 {
     uint64_t from = r->snap_index + 1;
+    r->last_time = r->snap_time;
     while (from <= r->last_index) {
         rl_entry_t *entries = NULL;
         size_t count = 0;
@@ -123,6 +126,9 @@ static int s_scan(rl_raft_t *r)
                                   &count);
         if (rc == 0) {
             rc = rl_raft_tail_add(r, entries, count);
+        }
+        if (rc == 0 && count > 0) {
+            r->last_time = entries[count - 1].time;
         }
         rl_msg_close(&holder);
         if (rc != 0) {
@@ -149,7 +155,8 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
         cfg->heartbeat_ticks == 0 ||
         cfg->heartbeat_ticks >= cfg->election_ticks || !cfg->view.term_at ||
         !cfg->view.read || !cfg->view.first_index || !cfg->view.last_index ||
-        cfg->max_inflight == 0 || cfg->snapshot_chunk == 0) {
+        cfg->max_inflight == 0 || cfg->snapshot_chunk == 0 ||
+        cfg->max_consumers > RL_RAFT_CONSUMER_LIMIT) {
         goto fail;
     }
     rc = RL_ERR_INTERNAL;
@@ -191,7 +198,12 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
         rc = rl_raft_snapshot_set(r, s->last_index, s->last_term, s->members,
                                   s->member_count, s->data, s->size);
         if (rc == 0) {
-            rc = rl_raft_producers_decode(&r->prod_commit, s->data, s->size);
+            rc = rl_raft_state_decode(s->data, s->size, s->last_index,
+                                      &r->prod_commit, &r->cons_commit,
+                                      &r->snap_time);
+        }
+        if (rc == 0) {
+            rc = rl_raft_consumers_reserve(r, r->cons_commit.count);
         }
         if (rc == 0) {
             rc = rl_raft_members_copy(&r->base_config, s->members,
@@ -215,6 +227,7 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
         goto fail;
     }
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
+    rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
     r->commit = r->snap_index;
     r->last_index = cfg->view.last_index(cfg->view.ctx);
     if (r->last_index < r->snap_index) {
@@ -266,6 +279,8 @@ void rl_raft_destroy(rl_raft_t **self_p)
     free(r->tail);
     rl_raft_producers_close(&r->prod_commit);
     rl_raft_producers_close(&r->prod_tip);
+    rl_raft_consumers_close(&r->cons_commit);
+    rl_raft_consumers_close(&r->cons_tip);
     rl_raft_members_clear(&r->config);
     rl_raft_members_clear(&r->base_config);
     rl_raft_members_clear(&r->in_config);
@@ -273,6 +288,11 @@ void rl_raft_destroy(rl_raft_t **self_p)
     free(r->in_data);
     free(r);
     *self_p = NULL;
+}
+
+void rl_raft_set_clock(rl_raft_t *r, uint64_t now_ms)
+{
+    r->clock = now_ms;
 }
 
 int rl_raft_tick(rl_raft_t *r)
@@ -595,6 +615,9 @@ void rl_raft_status(const rl_raft_t *r, rl_raft_status_t *st)
     st->voter = self && self->voter;
     st->dropped_non_member = r->dropped_non_member;
     st->dropped_bad_term = r->dropped_bad_term;
+    st->consumer_count = r->cons_commit.count;
+    st->clock = r->clock;
+    st->last_time = r->last_time;
 }
 
 const rl_member_t *rl_raft_members(const rl_raft_t *r, size_t *count)

@@ -4,9 +4,12 @@
     daemon, or the simulator in tests/sim) feeds it inputs and carries out
     what it asks for:
 
-      inputs   rl_raft_tick()        one unit of logical time
+      inputs   rl_raft_set_clock()   the wall clock, before the others
+               rl_raft_tick()        one unit of logical time
                rl_raft_step()        a peer message received
                rl_raft_propose()     a batch of user entries (leader only)
+               rl_raft_consumer_commit(), rl_raft_consumer_reset(),
+               rl_raft_consumer_delete()  durable consumers (leader only)
                rl_raft_add_member(), rl_raft_remove_member(),
                rl_raft_transfer()    admin calls (leader only)
                rl_raft_persisted()   entries durable up to (index, term)
@@ -68,6 +71,25 @@
     rl_raft_ready() or rl_raft_destroy(). Entries returned by the view are
     borrowed by the core until the next view call.
 
+    Entry timestamps. The core reads no clock: the host passes its wall
+    clock (ms since the Unix epoch) with rl_raft_set_clock() before its
+    input calls, at least before each tick, step and proposal. A leader
+    stamps every entry it appends (user batches, its no-op,
+    configuration and consumer entries) with max(clock, time of its last
+    entry), so times never decrease along a log, across leader changes
+    too (the proof is at rl_raft_append_local in replication.c), even
+    when clocks are skewed or step back. Followers keep the leader's
+    stamps. The host stores entry.time with the entry and returns it
+    through the view: the core reads the last entry's time back after a
+    restart and the time of a snapshot's last entry when compacting.
+
+    Durable consumers. A consumer's position (the last index it has
+    processed) is replicated state, like producer sessions: CONSUMER
+    entries, applied in log order when committed, make the committed table
+    (name -> index) that rl_raft_consumers() and
+    rl_raft_consumer_position() read on any server, as of its commit
+    index; snapshots carry it. See consumers.c for the rules.
+
     Tracing. An optional callback (rl_raft_config_t.trace) gets a line of
     text for each notable event, with a level: what a host should log.
 
@@ -98,6 +120,14 @@
    node restarted empty, at term 0, still follows any real cluster). */
 #define RL_RAFT_MAX_TERM      (UINT64_C(1) << 48)
 #define RL_RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
+
+/* Durable consumers: a name is 1..RL_RAFT_CONSUMER_NAME_MAX bytes of
+   [a-z0-9._-]. Whatever cfg.max_consumers says, no table holds more than
+   RL_RAFT_CONSUMER_LIMIT consumers: the bound every server applies
+   entries with, so that servers configured with different max_consumers
+   still derive the same table. */
+#define RL_RAFT_CONSUMER_NAME_MAX 64
+#define RL_RAFT_CONSUMER_LIMIT    65536
 
 /* Levels of the core's trace lines (rl_raft_config_t.trace). */
 typedef enum {
@@ -140,7 +170,9 @@ typedef struct {
     uint64_t last_term;   /* term of that entry */
     rl_member_t *members; /* configuration as of last_index */
     size_t member_count;  /* number of members */
-    const uint8_t *data;  /* producer table, see producers.c */
+    const uint8_t *data;  /* the replicated state below last_index (time
+                             of its entry, producers, consumers): see
+                             snapshot_data.c */
     size_t size;          /* bytes of data */
 } rl_raft_snapshot_t;
 
@@ -164,6 +196,8 @@ typedef struct {
     size_t max_batch_entries; /* entries per APPEND */
     size_t max_uncommitted;   /* leader: uncommitted bytes before BUSY */
     size_t max_producers;     /* producer sessions kept */
+    size_t max_consumers;     /* durable consumers a leader lets exist,
+                                 at most RL_RAFT_CONSUMER_LIMIT (0: none) */
     size_t snapshot_chunk;    /* bytes per SNAPSHOT chunk */
     rl_raft_log_view_t view;  /* the log, see above */
     uint64_t term;            /* restored hard state: term */
@@ -234,19 +268,40 @@ typedef struct {
     bool member;                 /* this server is in that configuration */
     uint64_t dropped_non_member; /* peer messages from non-members */
     uint64_t dropped_bad_term;   /* peer messages with an impossible term */
+    size_t consumer_count;       /* consumers in the committed table */
+    uint64_t clock;              /* the host's clock, last set */
+    uint64_t last_time;          /* time of the last entry */
 } rl_raft_status_t;
 
+/* One durable consumer in the committed table. */
+typedef struct {
+    char name[RL_RAFT_CONSUMER_NAME_MAX + 1]; /* NUL-terminated */
+    uint64_t index; /* last index it processed (0: none yet) */
+} rl_raft_consumer_t;
+
 /* Fills cfg with defaults (ticks 10/1, pre_vote and check_quorum on,
-   limits); the caller sets id, view and the rest. */
+   limits: 1024 producers, 1024 consumers); the caller sets id, view and
+   the rest. */
 void rl_raft_config_defaults(rl_raft_config_t *cfg);
 
 /* Creates a core from its restored state: hard state, snapshot and the log
-   view (reads the log after the snapshot once, to rebuild configuration
-   and producer table). Returns NULL and sets *error on failure. */
+   view (reads the log after the snapshot once, to rebuild configuration,
+   producer and consumer tables and learn the last entry's time). Returns
+   NULL and sets *error on failure: RL_ERR_BAD_REQUEST for a bad
+   configuration or snapshot data that does not decode. */
 rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error);
 
 /* Destroys the core and nulls *self_p. Idempotent. */
 void rl_raft_destroy(rl_raft_t **self_p);
+
+/* The host's wall clock, in milliseconds since the Unix epoch: call it
+   before the other input calls (at least before each tick, step and
+   proposal; the core uses the value last set). Entries a leader appends
+   are stamped max(now_ms, time of the previous entry): a clock that
+   steps back, or lags another server's, never makes times decrease along
+   the log (it only holds them until the clock catches up), and one far
+   ahead drags later stamps with it. Never fails. */
+void rl_raft_set_clock(rl_raft_t *self, uint64_t now_ms);
 
 /* One unit of logical time: election timeout, heartbeats, CheckQuorum,
    transfer abort. */
@@ -275,6 +330,51 @@ int rl_raft_propose(rl_raft_t *self, const rl_entry_t *entries, size_t count,
                     uint64_t producer_id, uint64_t seq,
                     rl_raft_proposal_t *out);
 
+/* Durable consumers, leader only (like propose: RL_RAFT_NOT_LEADER with
+   out->leader otherwise). Each appends one CONSUMER entry; out->last is
+   its index and out->term its term: the change is made iff the entry at
+   out->last has out->term once committed (then answer the client).
+   name is borrowed for the call. Errors, in the order checked:
+     RL_ERR_BAD_REQUEST  name not 1..64 bytes of [a-z0-9._-]
+     RL_ERR_BUSY         this leader has not yet committed an entry of its
+                         term (its commit index may lag the cluster's), or
+                         uncommitted bytes above max_uncommitted: retry
+     RL_ERR_REJECTED     index above the leader's commit index: nothing
+                         not yet committed can have been processed
+     RL_ERR_STALE_SEQUENCE  commit: index below the consumer's position
+                         (as of the leader's last entry): positions never
+                         move back but by reset
+     RL_ERR_TOO_LARGE    a new name while max_consumers consumers exist:
+                         delete one first (no position is ever evicted)
+   commit sets the position to index (or keeps a higher one: the applied
+   table only ever takes the maximum, whatever the order of entries) and
+   creates the consumer if need be; an equal index is accepted (a
+   retry). reset sets it to any index up to the commit index, creating
+   the consumer if need be. delete removes it; deleting a name that does
+   not exist is accepted and changes nothing, so that a retry after a
+   leader change is safe (the host may check rl_raft_consumer_position
+   first to tell a user that there was no such consumer). */
+int rl_raft_consumer_commit(rl_raft_t *self, rl_str_t name, uint64_t index,
+                            rl_raft_proposal_t *out);
+int rl_raft_consumer_reset(rl_raft_t *self, rl_str_t name, uint64_t index,
+                           rl_raft_proposal_t *out);
+int rl_raft_consumer_delete(rl_raft_t *self, rl_str_t name,
+                            rl_raft_proposal_t *out);
+
+/* The committed position of consumer name (borrowed) on this server, as
+   of its commit index: true and *index set when it exists. */
+bool rl_raft_consumer_position(const rl_raft_t *self, rl_str_t name,
+                               uint64_t *index);
+
+/* The committed consumer table on this server, sorted by name (byte
+   order); borrowed until the next input call. */
+const rl_raft_consumer_t *rl_raft_consumers(const rl_raft_t *self,
+                                            size_t *count);
+
+/* True when name is a valid consumer name (1..64 bytes of [a-z0-9._-]):
+   the rule the core applies, for the host to check client input with. */
+bool rl_raft_consumer_name_valid(rl_str_t name);
+
 /* Membership, one server at a time (thesis 4.1). add_member adds a
    learner; the leader promotes it to voter once it has caught up
    (thesis 4.2.1). RL_ERR_BUSY while another change is uncommitted or no
@@ -293,7 +393,8 @@ int rl_raft_transfer(rl_raft_t *self, uint64_t target);
    when the log no longer has that entry (it was truncated since). */
 int rl_raft_persisted(rl_raft_t *self, uint64_t index, uint64_t term);
 
-/* Takes a snapshot at the commit index (producer table and configuration
+/* Takes a snapshot at the commit index (producer and consumer tables,
+   the time of the entry at the snapshot's index, and the configuration,
    as of then), handed out as ready.snapshot_taken; the host stores it
    durably and may then drop the entries it covers. When the commit index
    falls inside a producer's batch the snapshot stops before that batch.

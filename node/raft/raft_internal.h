@@ -78,16 +78,44 @@ typedef struct {
     unsigned snap_idle; /* SNAPSHOT: ticks without a reply */
 } rl_raft_progress_t;
 
-/* One run of appended entries past the commit index: the metadata the
-   core needs to roll back configuration and producer table on truncation
-   and to count uncommitted bytes, without keeping payloads. */
+/* What a CONSUMER entry does (consumers.c). */
+typedef enum {
+    RL_RAFT_CONSUMER_COMMIT = 1, /* position = max(position, index) */
+    RL_RAFT_CONSUMER_RESET = 2,  /* position = index */
+    RL_RAFT_CONSUMER_DELETE = 3  /* forget the consumer */
+} rl_raft_consumer_verb_t;
+
+/* A decoded CONSUMER entry. */
 typedef struct {
-    uint64_t first;            /* first index of the run */
-    uint64_t last;             /* last index of the run */
-    uint64_t producer_id;      /* producer, 0 for none */
-    uint64_t seq;              /* its seq */
-    size_t bytes;              /* payload bytes of the run */
-    rl_raft_members_t *config; /* CONFIG entry: the configuration, owned */
+    uint8_t verb;                             /* rl_raft_consumer_verb_t */
+    uint64_t index;                           /* position it names */
+    char name[RL_RAFT_CONSUMER_NAME_MAX + 1]; /* NUL-terminated */
+} rl_raft_consumer_op_t;
+
+/* A consumer table, sorted by name. Both of the core's tables (as of the
+   commit index, as of the last index) have room for every consumer they
+   can hold before the next rl_raft_consumers_reserve(), so applying an
+   entry or copying one table into the other never allocates and so never
+   fails half way (see consumers.c). */
+typedef struct {
+    rl_raft_consumer_t *items; /* sorted by name (strcmp) */
+    size_t count;              /* used */
+    size_t cap;                /* allocated */
+} rl_raft_consumers_t;
+
+/* One run of appended entries past the commit index: the metadata the
+   core needs to roll back configuration, producer and consumer tables on
+   truncation and to count uncommitted bytes, without keeping payloads. */
+typedef struct {
+    uint64_t first;                  /* first index of the run */
+    uint64_t last;                   /* last index of the run */
+    uint64_t producer_id;            /* producer, 0 for none */
+    uint64_t seq;                    /* its seq */
+    size_t bytes;                    /* payload bytes of the run */
+    rl_raft_members_t *config;       /* CONFIG entry: the configuration,
+                                        owned */
+    rl_raft_consumer_op_t *consumer; /* CONSUMER entry: what it does, owned
+                                        (NULL when malformed: ignored) */
 } rl_raft_record_t;
 
 /* One producer session (the replicated state, see producers.c). */
@@ -144,6 +172,15 @@ struct rl_raft {
     size_t tail_bytes;               /* their payload bytes */
     rl_raft_producers_t prod_commit; /* sessions as of commit */
     rl_raft_producers_t prod_tip;    /* sessions as of last_index */
+    rl_raft_consumers_t cons_commit; /* consumers as of commit */
+    rl_raft_consumers_t cons_tip;    /* consumers as of last_index */
+
+    /* Entry timestamps (log.c, replication.c). */
+    uint64_t clock;     /* the host's wall clock, last set */
+    uint64_t last_time; /* time of the entry at last_index (an upper bound
+                           if it could not be read back after a
+                           truncation) */
+    uint64_t snap_time; /* time of the entry at snap_index */
 
     /* Snapshots (snapshot.c). */
     rl_raft_snapshot_t snap;       /* latest snapshot, owned */
@@ -217,6 +254,7 @@ void rl_raft_set_term(rl_raft_t *r, uint64_t term);
 
 /* log.c */
 int rl_raft_log_term(rl_raft_t *r, uint64_t index, uint64_t *term);
+int rl_raft_log_time(rl_raft_t *r, uint64_t index, uint64_t *time);
 uint64_t rl_raft_log_first(rl_raft_t *r);
 int rl_raft_log_read(rl_raft_t *r, uint64_t from, size_t max_count,
                      size_t max_bytes, rl_msg_t *owner, rl_entry_t **out,
@@ -289,14 +327,30 @@ void rl_raft_producers_apply(rl_raft_producers_t *t, uint64_t id, uint64_t seq,
                              uint64_t first, uint64_t last);
 int rl_raft_producers_copy(rl_raft_producers_t *dst,
                            const rl_raft_producers_t *src);
-int rl_raft_producers_encode(const rl_raft_producers_t *t, uint8_t **data,
-                             size_t *size);
-int rl_raft_producers_decode(rl_raft_producers_t *t, const uint8_t *data,
-                             size_t size);
 int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count);
 void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from);
 int rl_raft_tail_commit(rl_raft_t *r, uint64_t commit);
 void rl_raft_tail_clear(rl_raft_t *r);
+
+/* consumers.c */
+bool rl_raft_consumer_op_decode(const rl_entry_t *e, rl_raft_consumer_op_t *op);
+void rl_raft_consumers_close(rl_raft_consumers_t *t);
+int rl_raft_consumers_reserve(rl_raft_t *r, size_t count);
+const rl_raft_consumer_t *rl_raft_consumers_find(const rl_raft_consumers_t *t,
+                                                 const char *name, size_t len);
+void rl_raft_consumers_apply(rl_raft_consumers_t *t,
+                             const rl_raft_consumer_op_t *op);
+void rl_raft_consumers_copy(rl_raft_consumers_t *dst,
+                            const rl_raft_consumers_t *src);
+bool rl_raft_consumer_name_ok(const char *name, size_t len);
+
+/* snapshot_data.c */
+int rl_raft_state_encode(const rl_raft_producers_t *producers,
+                         const rl_raft_consumers_t *consumers, uint64_t time,
+                         uint8_t **data, size_t *size);
+int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
+                         rl_raft_producers_t *producers,
+                         rl_raft_consumers_t *consumers, uint64_t *time);
 
 /* snapshot.c */
 int rl_raft_send_snapshot(rl_raft_t *r, rl_raft_progress_t *pr);

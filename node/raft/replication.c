@@ -184,13 +184,39 @@ static int s_append(rl_raft_t *r, const rl_entry_t *entries, size_t count)
     return rc;
 }
 
-/* Leader: appends entries of its term (index and term are set here) and
-   starts replicating them. */
+/* Leader: appends entries of its term (index, term and time are set
+   here) and starts replicating them.
+
+   Entry timestamps: every entry is stamped max(clock, time of the last
+   entry), so along this leader's log times never decrease. They never
+   decrease along any log, nor along the committed log, across leader
+   changes too:
+   - Every server's log is nondecreasing in time. By induction on its
+     changes: a leader's append keeps it so (the stamp above); an APPEND
+     a follower accepts leaves its log unchanged (every entry matched) or
+     makes it a prefix of the sending leader's log (the consistency check
+     and Log Matching, paper 5.3), which was nondecreasing; a truncation
+     leaves a prefix; a snapshot
+     install leaves no entries, the snapshot recording the time of its
+     last entry, which stamps start from.
+   - A new leader's last entry is at least as late as every committed
+     entry: by Leader Completeness (paper 5.4.1) its log holds every
+     committed entry, at or below its last index, and its log is
+     nondecreasing. So what it appends is stamped no earlier than
+     anything committed before it.
+   - For committed entries i < j: the leader that appended j held i (j's
+     prefix is committed, and by Log Matching is in every log holding j),
+     and its log was nondecreasing: time(i) <= time(j).
+   Entries written before timestamps (time 0) fit: 0 is the least time.
+   The clock is the host's: skew between servers or a clock that steps
+   back only holds stamps where they are until it catches up. */
 int rl_raft_append_local(rl_raft_t *r, rl_entry_t *entries, size_t count)
 {
+    uint64_t time = r->clock > r->last_time ? r->clock : r->last_time;
     for (size_t i = 0; i < count; i++) {
         entries[i].index = r->last_index + 1 + i;
         entries[i].term = r->term;
+        entries[i].time = time;
     }
     int rc = s_append(r, entries, count);
     if (rc != 0) {
@@ -274,7 +300,7 @@ static bool s_valid_append(const rl_append_t *a)
     for (size_t i = 0; i < a->entry_count; i++) {
         const rl_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i || e->term < term ||
-            e->term > a->term || e->type > RL_ENTRY_CONFIG ||
+            e->term > a->term || e->type > RL_ENTRY_CONSUMER ||
             e->size > RL_MAX_ENTRY_SIZE || (e->size > 0 && !e->data)) {
             return false;
         }

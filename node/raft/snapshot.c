@@ -1,8 +1,9 @@
 /*  snapshot.c - compaction and InstallSnapshot (paper 7, thesis 5).
 
     For a log service the snapshot is small: the retention boundary
-    (last_index, last_term), the configuration as of it, and the producer
-    table below it (producers.c encodes it). The leader sends it when a
+    (last_index, last_term), the configuration as of it, and its data:
+    the time of its last entry and the producer and consumer tables as of
+    it (snapshot_data.c encodes them). The leader sends it when a
     follower needs an entry below the first one it retains, in chunks of
     snapshot_chunk bytes, one chunk in flight, resent after a few idle
     heartbeats. The follower rebuilds the snapshot from chunks in order;
@@ -131,8 +132,9 @@ static int s_reply(rl_raft_t *r, uint64_t to, uint64_t index, uint64_t next,
     return rl_raft_send(r, to, &msg);
 }
 
-/* Replaces the log, configuration and producer table by the snapshot
-   received in in_*. */
+/* Replaces the log, configuration, producer and consumer tables by the
+   snapshot received in in_*. Everything that can fail comes first: the
+   core is unchanged on failure. */
 static int s_install(rl_raft_t *r)
 {
     rl_raft_producers_t table;
@@ -140,19 +142,29 @@ static int s_install(rl_raft_t *r)
     if (rc != 0) {
         return rc;
     }
-    if (rl_raft_producers_decode(&table, r->in_data, r->in_size) != 0) {
-        rl_raft_producers_close(&table);
-        return RL_ERR_BAD_REQUEST;
+    rl_raft_consumers_t consumers;
+    uint64_t time = 0;
+    rc = rl_raft_state_decode(r->in_data, r->in_size, r->in_index, &table,
+                              &consumers, &time);
+    if (rc == 0) {
+        /* The tip table gets room for them; the committed one is this. */
+        rc = rl_raft_consumers_reserve(r, consumers.count);
     }
-    rc = rl_raft_snapshot_set(r, r->in_index, r->in_term, r->in_config.members,
-                              r->in_config.count, r->in_data, r->in_size);
+    if (rc == 0) {
+        rc = rl_raft_snapshot_set(r, r->in_index, r->in_term,
+                                  r->in_config.members, r->in_config.count,
+                                  r->in_data, r->in_size);
+    }
     if (rc != 0) {
         rl_raft_producers_close(&table);
+        rl_raft_consumers_close(&consumers);
         return rc;
     }
     rl_raft_log_truncate(r, 1);
     r->snap_index = r->in_index;
     r->snap_term = r->in_term;
+    r->snap_time = time;
+    r->last_time = time;
     r->last_index = r->in_index;
     r->last_term = r->in_term;
     r->pend_first = r->last_index + 1;
@@ -162,6 +174,9 @@ static int s_install(rl_raft_t *r)
     rl_raft_producers_close(&r->prod_commit);
     r->prod_commit = table;
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
+    rl_raft_consumers_close(&r->cons_commit);
+    r->cons_commit = consumers;
+    rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
     rl_raft_members_assign(&r->base_config, &r->in_config);
     memset(&r->in_config, 0, sizeof(r->in_config));
     rl_raft_config_apply(r, &r->base_config, 0);
@@ -297,13 +312,18 @@ int rl_raft_compact(rl_raft_t *r)
         return RL_ERR_REJECTED;
     }
     uint64_t term = 0;
+    uint64_t time = 0;
     int rc = rl_raft_log_term(r, index, &term);
+    if (rc == 0) {
+        rc = rl_raft_log_time(r, index, &time);
+    }
     if (rc != 0) {
         return RL_ERR_INTERNAL;
     }
     uint8_t *data = NULL;
     size_t size = 0;
-    rc = rl_raft_producers_encode(&r->prod_commit, &data, &size);
+    rc = rl_raft_state_encode(&r->prod_commit, &r->cons_commit, time, &data,
+                              &size);
     if (rc != 0) {
         return rc;
     }
@@ -315,6 +335,7 @@ int rl_raft_compact(rl_raft_t *r)
     }
     r->snap_index = index;
     r->snap_term = term;
+    r->snap_time = time;
     r->snap_taken = true;
     return 0;
 }

@@ -257,6 +257,9 @@ uint64_t rl_log_retention_index(const rl_log_t *log, uint64_t keep_bytes);
 /* Bytes of log on disk (all segments). */
 uint64_t rl_log_bytes(const rl_log_t *log);
 
+/* Segment files in use (the spare, not yet adopted, is not one). */
+size_t rl_log_segment_count(const rl_log_t *log);
+
 /* ---- Group commit ----
 
    Appends only write; syncing is separate, so that many appends share

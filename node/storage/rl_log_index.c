@@ -118,3 +118,8 @@ uint64_t rl_log_bytes(const rl_log_t *log)
         bytes += log->segments[i].size;
     return bytes;
 }
+
+size_t rl_log_segment_count(const rl_log_t *log)
+{
+    return log->segment_count;
+}

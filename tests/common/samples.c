@@ -8,15 +8,19 @@
 
 static const uint8_t s_bytes[] = "hello\0world"; /* contains a NUL */
 
+/* Times: 0 (an entry from before timestamps: five items on the wire), a
+   real one, the largest. */
 static rl_entry_t s_peer_entries[] = {
-    {0, 1, RL_ENTRY_NOOP, 0, 0, NULL, 0},
-    {0, 1, RL_ENTRY_NORMAL, 42, 7, s_bytes, sizeof(s_bytes)},
-    {0, UINT64_MAX, RL_ENTRY_CONFIG, UINT64_MAX, UINT64_MAX, s_bytes, 1},
+    {0, 1, RL_ENTRY_NOOP, 0, 0, NULL, 0, 0},
+    {0, 1, RL_ENTRY_NORMAL, 42, 7, s_bytes, sizeof(s_bytes), 1767225600000},
+    {0, UINT64_MAX, RL_ENTRY_CONFIG, UINT64_MAX, UINT64_MAX, s_bytes, 1,
+     UINT64_MAX},
+    {0, UINT64_MAX, RL_ENTRY_CONSUMER, 0, 0, s_bytes, 5, 1},
 };
 
 static rl_entry_t s_read_entries[] = {
-    {1, 0, 0, 0, 0, s_bytes, 5},
-    {UINT64_MAX, 0, 0, 0, 0, NULL, 0},
+    {1, 0, 0, 0, 0, s_bytes, 5, 0},
+    {UINT64_MAX, 0, 0, 0, 0, NULL, 0, 0},
 };
 
 static rl_str_t s_client_entries[] = {
@@ -209,7 +213,7 @@ static bool s_entries_equal(const rl_entry_t *a, size_t a_count,
     for (size_t i = 0; i < a_count; i++)
         if (a[i].index != b[i].index || a[i].term != b[i].term ||
             a[i].type != b[i].type || a[i].producer_id != b[i].producer_id ||
-            a[i].seq != b[i].seq ||
+            a[i].seq != b[i].seq || a[i].time != b[i].time ||
             !s_bytes_equal(a[i].data, a[i].size, b[i].data, b[i].size))
             return false;
     return true;

@@ -17,6 +17,7 @@ typedef struct {
     uint64_t seq;
     uint8_t *data;
     size_t size;
+    uint64_t time;  /* the leader's stamp */
     uint64_t chain; /* hash of the whole prefix up to this entry */
 } sim_entry_t;
 
@@ -38,9 +39,16 @@ typedef struct {
     bool has_snap;
     rl_raft_snapshot_t snap;
     uint64_t snap_chain;
+    uint64_t snap_time; /* time of the entry at snap.last_index */
     /* clock */
     unsigned tick_period;
     unsigned tick_phase;
+    int64_t skew; /* wall clock = SIM_EPOCH_MS + now + skew */
+    /* durable consumers, the committed table last seen (at commit) */
+    rl_raft_consumer_t *consumers;
+    size_t consumer_count;
+    size_t consumer_cap;
+    uint64_t consumer_table_hash; /* of that table */
     /* observed */
     uint64_t commit;
     uint64_t led_term; /* term it led at its last batch, 0: not leader */
@@ -99,7 +107,11 @@ struct sim {
     sim_slot_t *table; /* (index, term) -> chain */
     size_t table_cap;
     size_t table_count;
-    uint64_t *committed; /* committed[i] = chain at i */
+    uint64_t *committed;      /* committed[i] = chain at i */
+    uint64_t *committed_time; /* committed_time[i] = time of entry i + 1 */
+    uint64_t *committed_term; /* committed_term[i] = term of entry i + 1 */
+    uint64_t *consumer_hash;  /* [i]: 1 + hash of the consumer table as of
+                                 commit index i, 0: not seen yet */
     size_t committed_cap;
     uint64_t max_commit;
     uint64_t *leaders; /* leaders[term] = id */
@@ -231,6 +243,15 @@ uint64_t sim_random(sim_t *s, uint64_t below)
     return below ? z % below : 0;
 }
 
+static uint64_t s_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
 static uint64_t s_mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
@@ -245,6 +266,7 @@ static uint64_t s_chain(uint64_t prev, uint64_t index, const rl_entry_t *e)
     h = s_mix(h, e->type);
     h = s_mix(h, e->producer_id);
     h = s_mix(h, e->seq);
+    h = s_mix(h, e->time);
     for (size_t i = 0; i < e->size; i++) {
         h = s_mix(h, e->data[i]);
     }
@@ -452,6 +474,7 @@ static int v_read(void *ctx, uint64_t from, size_t max_count, size_t max_bytes,
         o->seq = e->seq;
         o->data = e->data;
         o->size = e->size;
+        o->time = e->time;
         bytes += e->size;
     }
     return 0;
@@ -463,6 +486,19 @@ static sim_node_t *s_node(sim_t *s, uint64_t id)
         return NULL;
     }
     return &s->nodes[id - 1];
+}
+
+/* Node n's wall clock, in ms since the epoch (a time unit is a ms). */
+static uint64_t s_wall(sim_t *s, sim_node_t *n)
+{
+    int64_t t = (int64_t)SIM_EPOCH_MS + (int64_t)s->now + n->skew;
+    return t > 0 ? (uint64_t)t : 0;
+}
+
+/* Before every input call, as a host does (raft.h). */
+static void s_set_clock(sim_t *s, sim_node_t *n)
+{
+    rl_raft_set_clock(n->raft, s_wall(s, n));
 }
 
 static uint64_t s_chain_at(sim_node_t *n, uint64_t index)
@@ -557,6 +593,21 @@ static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
                n->id, sn.last_index, sn.last_term);
     }
     n->snap_chain = slot->chain;
+    /* The snapshot's data records the time of its last entry (version 2,
+       snapshot_data.c): it must be that entry's, or a leader elected with
+       only the snapshot would stamp from a wrong time. */
+    n->snap_time = 0;
+    if (sn.size >= 12 && memcmp(sn.data, "RLS2", 4) == 0) {
+        n->snap_time = s_get64(sn.data + 4);
+    }
+    uint64_t at = sn.last_index;
+    if (at <= s->max_commit && s->committed[at - 1] != 0 &&
+        s->committed_time[at - 1] != n->snap_time) {
+        s_fail(s,
+               "node %" PRIu64 " got a snapshot at %" PRIu64 " recording time "
+               "%" PRIu64 ", but that entry is stamped %" PRIu64,
+               n->id, at, n->snap_time, s->committed_time[at - 1]);
+    }
 }
 
 /* ---- carrying out a ready batch, checking as we go ---- */
@@ -591,6 +642,19 @@ static void s_send(sim_t *s, uint64_t from, const rl_raft_envelope_t *env)
     }
 }
 
+/* Forgets the proposals no longer waiting, so that each commit step
+   scans only those that are. */
+static void s_pending_compact(sim_t *s)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < s->pending_count; k++) {
+        if (s->pending[k].waiting) {
+            s->pending[kept++] = s->pending[k];
+        }
+    }
+    s->pending_count = kept;
+}
+
 static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
 {
     if (commit < n->commit) {
@@ -604,8 +668,14 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
             cap *= 2;
         }
         s->committed = realloc(s->committed, cap * sizeof(uint64_t));
-        memset(s->committed + s->committed_cap, 0,
-               (cap - s->committed_cap) * sizeof(uint64_t));
+        s->committed_time = realloc(s->committed_time, cap * sizeof(uint64_t));
+        s->committed_term = realloc(s->committed_term, cap * sizeof(uint64_t));
+        s->consumer_hash = realloc(s->consumer_hash, cap * sizeof(uint64_t));
+        size_t grown = (cap - s->committed_cap) * sizeof(uint64_t);
+        memset(s->committed + s->committed_cap, 0, grown);
+        memset(s->committed_time + s->committed_cap, 0, grown);
+        memset(s->committed_term + s->committed_cap, 0, grown);
+        memset(s->consumer_hash + s->committed_cap, 0, grown);
         s->committed_cap = cap;
     }
     for (uint64_t i = n->commit + 1; i <= commit; i++) {
@@ -622,7 +692,28 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
             s_fail(s, "committed entry %" PRIu64 " differs on node %" PRIu64, i,
                    n->id);
         }
+        /* Entry timestamps: committed times never decrease with the
+           index (the chain covers the time, so this holds for every
+           node's committed prefix). */
+        uint64_t t = i >= n->first && i < n->first + n->count
+                         ? n->log[i - n->first].time
+                         : n->snap_time; /* i is its snapshot's index */
+        if ((i >= 2 && s->committed[i - 2] != 0 &&
+             s->committed_time[i - 2] > t) ||
+            (i < s->max_commit && s->committed[i] != 0 &&
+             s->committed_time[i] < t)) {
+            s_fail(s,
+                   "committed entry %" PRIu64 " (node %" PRIu64
+                   ") is stamped %" PRIu64 ", out of order with its "
+                   "neighbours (%" PRIu64 " before, %" PRIu64 " after)",
+                   i, n->id, t, i >= 2 ? s->committed_time[i - 2] : 0,
+                   i < s->max_commit ? s->committed_time[i] : 0);
+        }
         s->committed[i - 1] = c;
+        s->committed_time[i - 1] = t;
+        s->committed_term[i - 1] = i >= n->first && i < n->first + n->count
+                                       ? n->log[i - n->first].term
+                                       : n->snap.last_term;
         if (i > s->max_commit) {
             s->max_commit = i;
         }
@@ -645,6 +736,134 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
             s->acks[s->ack_count].term = p->term;
             s->ack_count++;
         }
+    }
+    s_pending_compact(s);
+}
+
+/* The verb of a CONSUMER entry on a disk ('RLO1', u8 verb, u64 index,
+   u8 name_len, name: consumers.c) and its name; 0 when malformed. */
+static unsigned s_consumer_verb(const sim_entry_t *e, const char **name,
+                                size_t *len)
+{
+    if (e->type != RL_ENTRY_CONSUMER || e->size < 15 ||
+        memcmp(e->data, "RLO1", 4) != 0 || 14u + e->data[13] != e->size) {
+        return 0;
+    }
+    *name = (const char *)e->data + 14;
+    *len = e->data[13];
+    return e->data[4];
+}
+
+#define SIM_RESETS 64 /* reset or delete entries followed per commit step */
+
+/* Durable consumers, after node n's commit index moved from `from` to
+   `to` (by a snapshot when installed): every position is at most the
+   commit index; nodes at the same commit index have the same table
+   (their committed prefixes are identical, so must their tables be); a
+   position never goes back, nor a consumer vanish, but by a reset or a
+   delete entry among the entries just committed; with no consumer entry
+   among them the table does not change at all. */
+static void s_check_consumers(sim_t *s, sim_node_t *n, uint64_t from,
+                              uint64_t to, bool installed)
+{
+    size_t count = 0;
+    const rl_raft_consumer_t *t = rl_raft_consumers(n->raft, &count);
+    bool known = !installed && to >= from;
+    bool any = false;
+    const char *names[SIM_RESETS];
+    size_t lens[SIM_RESETS];
+    size_t resets = 0;
+    for (uint64_t i = from + 1; known && i <= to; i++) {
+        if (i < n->first || i >= n->first + n->count) {
+            known = false;
+            break;
+        }
+        const sim_entry_t *e = &n->log[i - n->first];
+        const char *name = NULL;
+        size_t len = 0;
+        unsigned verb = s_consumer_verb(e, &name, &len);
+        any = any || e->type == RL_ENTRY_CONSUMER;
+        if (verb == 2 || verb == 3) {
+            if (resets == SIM_RESETS) {
+                known = false;
+                break;
+            }
+            names[resets] = name;
+            lens[resets++] = len;
+        }
+    }
+    uint64_t h = n->consumer_table_hash;
+    if (known && !any) {
+        bool same = count == n->consumer_count;
+        for (size_t i = 0; same && i < count; i++) {
+            same = t[i].index == n->consumers[i].index &&
+                   strcmp(t[i].name, n->consumers[i].name) == 0;
+        }
+        if (!same) {
+            s_fail(s,
+                   "node %" PRIu64 "'s consumer table changed (commit %" PRIu64
+                   " to %" PRIu64 ") without a consumer entry committed",
+                   n->id, from, to);
+        }
+    } else {
+        h = 0x5bd1e995;
+        for (size_t i = 0; i < count; i++) {
+            if (t[i].index > to) {
+                s_fail(s,
+                       "consumer %s is at %" PRIu64 " on node %" PRIu64
+                       ", beyond its commit index %" PRIu64,
+                       t[i].name, t[i].index, n->id, to);
+            }
+            if (i > 0 && strcmp(t[i - 1].name, t[i].name) >= 0) {
+                s_fail(s, "node %" PRIu64 "'s consumers are not sorted", n->id);
+            }
+            for (const char *c = t[i].name; *c; c++) {
+                h = s_mix(h, (uint8_t)*c);
+            }
+            h = s_mix(s_mix(h, 0x100), t[i].index);
+        }
+        h = s_mix(h, count);
+        h = h ? h : 1;
+        for (size_t k = 0; known && k < n->consumer_count; k++) {
+            const rl_raft_consumer_t *p = &n->consumers[k];
+            bool reset = false;
+            for (size_t j = 0; j < resets && !reset; j++) {
+                reset = lens[j] == strlen(p->name) &&
+                        memcmp(names[j], p->name, lens[j]) == 0;
+            }
+            if (reset) {
+                continue;
+            }
+            uint64_t now = 0;
+            bool found =
+                rl_raft_consumer_position(n->raft, rl_str(p->name), &now);
+            if (!found || now < p->index) {
+                s_fail(s,
+                       "consumer %s %s on node %" PRIu64 " (commit %" PRIu64
+                       " to %" PRIu64 ") without a reset or delete entry",
+                       p->name, found ? "went back" : "vanished", n->id, from,
+                       to);
+            }
+        }
+        if (count > n->consumer_cap) {
+            free(n->consumers);
+            n->consumers = malloc(count * sizeof(*t));
+            n->consumer_cap = count;
+        }
+        if (count > 0) {
+            memcpy(n->consumers, t, count * sizeof(*t));
+        }
+        n->consumer_count = count;
+        n->consumer_table_hash = h;
+    }
+    if (to > 0 && to < s->committed_cap) {
+        if (s->consumer_hash[to] != 0 && s->consumer_hash[to] != h) {
+            s_fail(s,
+                   "node %" PRIu64 " has another consumer table than a node "
+                   "before it at the same commit index %" PRIu64,
+                   n->id, to);
+        }
+        s->consumer_hash[to] = h;
     }
 }
 
@@ -725,6 +944,7 @@ static void s_sync(sim_t *s, sim_node_t *n)
     uint64_t term = n->log[n->count - 1].term;
     if (s->o.disk_delay == 0) {
         n->durable = last;
+        s_set_clock(s, n);
         sim_in_core++;
         rl_raft_persisted(n->raft, last, term);
         sim_in_core--;
@@ -823,12 +1043,34 @@ static void s_process(sim_t *s, sim_node_t *n)
                 d->producer_id = e->producer_id;
                 d->seq = e->seq;
                 d->size = e->size;
+                d->time = e->time;
                 d->data = NULL;
                 if (e->size) {
                     d->data = malloc(e->size);
                     memcpy(d->data, e->data, e->size);
                 }
                 d->chain = s_chain(prev, e->index, e);
+                /* Entry timestamps never decrease along a log: what a
+                   leader appends is stamped at or after the entry before
+                   it, and followers copy prefixes of leaders' logs. */
+                uint64_t before = 0;
+                bool have = true;
+                if (n->count > 0) {
+                    before = n->log[n->count - 1].time;
+                } else if (n->has_snap && n->snap.last_index == e->index - 1) {
+                    before = n->snap_time;
+                } else {
+                    have = e->index == 1;
+                }
+                if (have && e->time < before) {
+                    bool own = rd.role == RL_RAFT_LEADER && e->term == rd.term;
+                    s_fail(s,
+                           "%s %" PRIu64 " writes entry %" PRIu64
+                           " (term %" PRIu64 ") stamped %" PRIu64
+                           ", before the entry ahead of it (%" PRIu64 ")",
+                           own ? "leader" : "node", n->id, e->index, e->term,
+                           e->time, before);
+                }
                 n->count++;
                 s_check_matching(s, n->id, e->index, e->term, d->chain);
             }
@@ -845,7 +1087,9 @@ static void s_process(sim_t *s, sim_node_t *n)
                        " by counting replicas",
                        n->id, rd.term, rd.commit, s_term_of(n, rd.commit));
             }
+            uint64_t was = n->commit;
             s_check_commit(s, n, rd.commit);
+            s_check_consumers(s, n, was, rd.commit, rd.snapshot_install);
             if (rd.role == RL_RAFT_LEADER) {
                 s_check_quorum_durable(s, n, rd.commit);
             }
@@ -908,6 +1152,9 @@ static void s_start(sim_t *s, sim_node_t *n)
         cfg.max_uncommitted = s->o.max_uncommitted;
     }
     cfg.max_producers = s->o.max_producers ? s->o.max_producers : 64;
+    if (s->o.max_consumers) {
+        cfg.max_consumers = s->o.max_consumers;
+    }
     cfg.snapshot_chunk = s->o.snapshot_chunk ? s->o.snapshot_chunk : 64;
     cfg.view.ctx = n;
     cfg.view.first_index = v_first;
@@ -944,6 +1191,11 @@ static void s_start(sim_t *s, sim_node_t *n)
     n->up = true;
     n->led_term = 0;
     n->commit = n->has_snap ? n->snap.last_index : 0;
+    s_set_clock(s, n);
+    /* The consumer table restarts with the commit index: at the
+       snapshot's. */
+    n->consumer_count = 0;
+    s_check_consumers(s, n, n->commit, n->commit, true);
     n->tick_phase = (unsigned)sim_random(s, n->tick_period);
 }
 
@@ -993,6 +1245,7 @@ static void s_free_node(sim_node_t *n)
         s_snap_free(&n->snap);
     }
     free(n->read_buf);
+    free(n->consumers);
 }
 
 void sim_destroy(sim_t **sim_p)
@@ -1010,6 +1263,9 @@ void sim_destroy(sim_t **sim_p)
     free(s->heap);
     free(s->table);
     free(s->committed);
+    free(s->committed_time);
+    free(s->committed_term);
+    free(s->consumer_hash);
     free(s->leaders);
     free(s->pending);
     free(s->acks);
@@ -1050,6 +1306,7 @@ void sim_crash(sim_t *s, uint64_t id)
             s->pending[k].waiting = false;
         }
     }
+    s_pending_compact(s);
 }
 
 void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep)
@@ -1081,6 +1338,7 @@ void sim_crash_losing_everything(sim_t *s, uint64_t id)
         n->has_snap = false;
     }
     n->snap_chain = 0;
+    n->snap_time = 0;
 }
 
 void sim_restart(sim_t *s, uint64_t id)
@@ -1111,6 +1369,7 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
             if (ev->index > n->durable) {
                 n->durable = ev->index;
             }
+            s_set_clock(s, n);
             sim_in_core++;
             rl_raft_persisted(n->raft, ev->index, ev->term);
             sim_in_core--;
@@ -1120,6 +1379,7 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
     }
     if (n && n->up && s->link[ev->msg.from][ev->to]) {
         ev->msg.cluster = rl_str("sim");
+        s_set_clock(s, n);
         sim_in_core++;
         rl_raft_step(n->raft, &ev->msg);
         sim_in_core--;
@@ -1134,6 +1394,7 @@ static void s_step_time(sim_t *s)
     for (unsigned i = 0; i < s->n; i++) {
         sim_node_t *n = &s->nodes[i];
         if (n->up && (s->now + n->tick_phase) % n->tick_period == 0) {
+            s_set_clock(s, n);
             sim_in_core++;
             rl_raft_tick(n->raft);
             sim_in_core--;
@@ -1203,6 +1464,50 @@ bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max)
     return false;
 }
 
+/* After a proposal to node n: tracks it for acknowledgement (the entry
+   is acknowledged once n sees it committed in the term it was proposed
+   in) and carries out n's work. */
+static void s_after_proposal(sim_t *s, sim_node_t *n, int rc,
+                             const rl_raft_proposal_t *out)
+{
+    if (rc == 0) {
+        if (s->pending_count == s->pending_cap) {
+            s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 64;
+            s->pending =
+                realloc(s->pending, s->pending_cap * sizeof(*s->pending));
+        }
+        sim_pending_t *p = &s->pending[s->pending_count++];
+        p->node = n->id;
+        p->first = out->first;
+        p->last = out->last;
+        p->term = out->term;
+        p->waiting = true;
+    }
+    s_process(s, n);
+    if (rc == 0 && n->commit >= out->last) {
+        /* Already committed (a duplicate): acknowledge now. */
+        uint64_t c = n->commit;
+        for (size_t k = 0; k < s->pending_count; k++) {
+            sim_pending_t *p = &s->pending[k];
+            if (p->waiting && p->node == n->id && p->last <= c) {
+                p->waiting = false;
+                if (p->last >= n->first && p->last < n->first + n->count &&
+                    n->log[p->last - n->first].term == p->term) {
+                    if (s->ack_count == s->ack_cap) {
+                        s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
+                        s->acks =
+                            realloc(s->acks, s->ack_cap * sizeof(*s->acks));
+                    }
+                    s->acks[s->ack_count].index = p->last;
+                    s->acks[s->ack_count].term = p->term;
+                    s->ack_count++;
+                }
+            }
+        }
+        s_pending_compact(s);
+    }
+}
+
 int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
                 uint64_t seq, rl_raft_proposal_t *out)
 {
@@ -1223,45 +1528,78 @@ int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
     memset(&e, 0, sizeof(e));
     e.data = data;
     e.size = sizeof(data);
+    s_set_clock(s, n);
     sim_in_core++;
     int rc = rl_raft_propose(n->raft, &e, 1, producer, seq, out);
     sim_in_core--;
-    if (rc == 0) {
-        if (s->pending_count == s->pending_cap) {
-            s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 64;
-            s->pending =
-                realloc(s->pending, s->pending_cap * sizeof(*s->pending));
-        }
-        sim_pending_t *p = &s->pending[s->pending_count++];
-        p->node = id;
-        p->first = out->first;
-        p->last = out->last;
-        p->term = out->term;
-        p->waiting = true;
-    }
-    s_process(s, n);
-    if (rc == 0 && n->commit >= out->last) {
-        /* Already committed (a duplicate): acknowledge now. */
-        uint64_t c = n->commit;
-        for (size_t k = 0; k < s->pending_count; k++) {
-            sim_pending_t *p = &s->pending[k];
-            if (p->waiting && p->node == id && p->last <= c) {
-                p->waiting = false;
-                if (p->last >= n->first && p->last < n->first + n->count &&
-                    n->log[p->last - n->first].term == p->term) {
-                    if (s->ack_count == s->ack_cap) {
-                        s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
-                        s->acks =
-                            realloc(s->acks, s->ack_cap * sizeof(*s->acks));
-                    }
-                    s->acks[s->ack_count].index = p->last;
-                    s->acks[s->ack_count].term = p->term;
-                    s->ack_count++;
-                }
-            }
-        }
-    }
+    s_after_proposal(s, n, rc, out);
     return rc;
+}
+
+int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
+                 const char *name, uint64_t index, rl_raft_proposal_t *out)
+{
+    sim_node_t *n = s_node(s, id);
+    rl_raft_proposal_t tmp;
+    if (!out) {
+        out = &tmp;
+    }
+    if (!n || !n->up) {
+        memset(out, 0, sizeof(*out));
+        return RL_ERR_NO_LEADER;
+    }
+    s_set_clock(s, n);
+    sim_in_core++;
+    int rc;
+    if (verb == SIM_CONSUMER_COMMIT) {
+        rc = rl_raft_consumer_commit(n->raft, rl_str(name), index, out);
+    } else if (verb == SIM_CONSUMER_RESET) {
+        rc = rl_raft_consumer_reset(n->raft, rl_str(name), index, out);
+    } else {
+        rc = rl_raft_consumer_delete(n->raft, rl_str(name), out);
+    }
+    sim_in_core--;
+    s_after_proposal(s, n, rc, out);
+    return rc;
+}
+
+bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,
+                           uint64_t *index)
+{
+    sim_node_t *n = s_node(s, id);
+    return n && n->up &&
+           rl_raft_consumer_position(n->raft, rl_str(name), index);
+}
+
+void sim_set_clock_skew(sim_t *s, uint64_t id, int64_t skew_ms)
+{
+    sim_node_t *n = s_node(s, id);
+    if (n) {
+        n->skew = skew_ms;
+    }
+}
+
+uint64_t sim_clock(sim_t *s, uint64_t id)
+{
+    sim_node_t *n = s_node(s, id);
+    return n ? s_wall(s, n) : 0;
+}
+
+uint64_t sim_committed_term(sim_t *s, uint64_t index)
+{
+    if (index == 0 || index > s->max_commit || s->committed[index - 1] == 0) {
+        return 0;
+    }
+    return s->committed_term[index - 1];
+}
+
+uint64_t sim_time_at(sim_t *s, uint64_t id, uint64_t index)
+{
+    sim_node_t *n = s_node(s, id);
+    if (!n || index < n->first || index >= n->first + n->count) {
+        return 0;
+    }
+    return n->log[index - n->first].time;
 }
 
 uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max)
@@ -1333,6 +1671,7 @@ int sim_compact(sim_t *s, uint64_t id)
     if (!n || !n->up) {
         return RL_ERR_REJECTED;
     }
+    s_set_clock(s, n);
     sim_in_core++;
     int rc = rl_raft_compact(n->raft);
     sim_in_core--;
@@ -1352,6 +1691,7 @@ void sim_deliver(sim_t *s, uint64_t id, const rl_msg_t *msg)
 {
     sim_node_t *n = s_node(s, id);
     if (n && n->up) {
+        s_set_clock(s, n);
         sim_in_core++;
         rl_raft_step(n->raft, msg);
         sim_in_core--;

@@ -7,7 +7,9 @@
     matrix gives partitions of any shape, asymmetric included. Each node
     has an in-memory disk: a log (the core's log view), the hard state and
     a snapshot; entries become durable when a simulated fsync completes,
-    and a crash keeps only durable state.
+    and a crash keeps only durable state. Each node has a wall clock (the
+    simulated time in ms from SIM_EPOCH_MS, plus a skew that tests change
+    to any value, backwards too), set before every call into its core.
 
     After every step the invariants are checked (sim.c, s_check_*):
     at most one leader per term; Log Matching (same index and term, same
@@ -16,10 +18,14 @@
     identical everywhere; commit never decreases on a node; no double vote
     in a term; a leader advances its commit index only onto an entry of its
     own term (Figure 8, paper 5.4.2); an acknowledged entry is never lost
-    or changed. A failure prints the seed and the command replaying it,
-    then aborts; so does a crash, an assertion or a sanitizer report while
-    a simulation is alive (a signal handler and the sanitizer's death
-    callback print them).
+    or changed; entry times never decrease along any node's log nor along
+    the committed log, and a snapshot records the time of its last entry;
+    durable consumers: positions are at most the node's commit index, go
+    back (or vanish) only by a reset (or delete) entry just committed, and
+    nodes at one commit index hold one table. A failure prints the seed and the
+   command replaying it, then aborts; so does a crash, an assertion or a
+   sanitizer report while a simulation is alive (a signal handler and the
+   sanitizer's death callback print them).
 */
 #ifndef RL_SIM_H
 #define RL_SIM_H
@@ -57,7 +63,17 @@ typedef struct {
     size_t max_batch_entries; /* core option (0: default) */
     size_t snapshot_chunk;    /* core option (0: default) */
     size_t max_producers;     /* core option (0: 64) */
+    size_t max_consumers;     /* core option (0: the core's default) */
 } sim_options_t;
+
+/* The wall clock of simulated time 0 (2026-01-01T00:00:00Z). */
+#define SIM_EPOCH_MS 1767225600000ULL
+
+typedef enum {
+    SIM_CONSUMER_COMMIT, /* rl_raft_consumer_commit */
+    SIM_CONSUMER_RESET,  /* rl_raft_consumer_reset */
+    SIM_CONSUMER_DELETE  /* rl_raft_consumer_delete (index unused) */
+} sim_consumer_verb_t;
 
 typedef struct {
     uint64_t sent[16];       /* messages sent, by type (index = type) */
@@ -87,6 +103,18 @@ int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
 /* Proposes to the current leader, retrying for up to max units; returns
    the index or 0. */
 uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max);
+/* A durable consumer call on node id (its clock set first), tracked for
+   acknowledgement like sim_propose. */
+int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
+                 const char *name, uint64_t index, rl_raft_proposal_t *out);
+/* The committed position of consumer name on node id (false: none, or
+   the node is down). */
+bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,
+                           uint64_t *index);
+/* The term of the entry committed at index (by any node), 0 while none
+   has committed it: a proposal (index, term) succeeded iff this returns
+   its term. */
+uint64_t sim_committed_term(sim_t *s, uint64_t index);
 /* Acknowledged entries so far. */
 size_t sim_acked(sim_t *s);
 
@@ -111,6 +139,12 @@ void sim_set_faults(sim_t *s, unsigned drop_pct, unsigned dup_pct,
                     unsigned min_delay, unsigned max_delay);
 /* Clock skew: node ticks every period units. */
 void sim_set_tick_period(sim_t *s, uint64_t id, unsigned period);
+/* Wall clocks: node id reads SIM_EPOCH_MS + sim time + skew_ms (any
+   value; changing it makes the clock jump, backwards too). */
+void sim_set_clock_skew(sim_t *s, uint64_t id, int64_t skew_ms);
+uint64_t sim_clock(sim_t *s, uint64_t id);
+/* Time stamped on entry index in node id's log, 0 if absent. */
+uint64_t sim_time_at(sim_t *s, uint64_t id, uint64_t index);
 
 /* Adds a node with an empty configuration (it waits to be contacted);
    returns its id. */

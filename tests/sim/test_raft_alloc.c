@@ -5,7 +5,8 @@
     seeded share of allocations fails. The core must return errors, never
     crash or leak, and every safety invariant of the simulated cluster must
     still hold; once failures stop, the cluster must converge (liveness)
-    with every acknowledged entry kept. RL_ALLOC_SEEDS=N runs N seeds
+    with every acknowledged entry kept. Producers append and durable
+    consumers commit, reset and delete. RL_ALLOC_SEEDS=N runs N seeds
     (default 6) at failure rates from 1% to 15%.
 */
 #include "sim.h"
@@ -81,6 +82,20 @@ static void s_run(uint64_t seed, unsigned pct)
         uint64_t l = sim_leader(s);
         if (l) {
             sim_propose(s, l, 1000 + it, 1 + it % 3, 1 + it, NULL);
+        }
+        l = sim_leader(s);
+        if (l) {
+            /* durable consumers, with new names enough to grow the tables
+               (reserving room is one of the allocations that fail) */
+            char name[16];
+            snprintf(name, sizeof(name), "c%u", it % 20);
+            rl_raft_status_t st;
+            sim_status(s, l, &st);
+            sim_consumer(s, l,
+                         it % 7 == 0   ? SIM_CONSUMER_DELETE
+                         : it % 3 == 0 ? SIM_CONSUMER_RESET
+                                       : SIM_CONSUMER_COMMIT,
+                         name, st.commit, NULL);
         }
         sim_run(s, 10 + sim_random(s, 40));
     }

@@ -373,6 +373,442 @@ static void test_compaction_needs_something_new_and_durable(void **state)
     sim_destroy(&s);
 }
 
+/* ---- durable consumers ---- */
+
+static void test_consumer_calls_need_the_leader_and_a_valid_name(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 112, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_consumer(s, f, SIM_CONSUMER_COMMIT, "ok", 1, &out),
+                     RL_RAFT_NOT_LEADER);
+    assert_int_equal(out.leader, l);
+    assert_int_equal(sim_consumer(s, f, SIM_CONSUMER_DELETE, "ok", 0, &out),
+                     RL_RAFT_NOT_LEADER);
+    char longest[RL_RAFT_CONSUMER_NAME_MAX + 2];
+    memset(longest, 'x', sizeof(longest));
+    longest[RL_RAFT_CONSUMER_NAME_MAX] = '\0';
+    const char *bad[] = {"", "Upper", "a b", "x/y", "tab\t", "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(rl_raft_consumer_name_valid(rl_str(bad[i])));
+        for (int verb = SIM_CONSUMER_COMMIT; verb <= SIM_CONSUMER_DELETE;
+             verb++) {
+            assert_int_equal(
+                sim_consumer(s, l, (sim_consumer_verb_t)verb, bad[i], 1, &out),
+                RL_ERR_BAD_REQUEST);
+        }
+    }
+    rl_str_t null_name = {NULL, 3};
+    assert_false(rl_raft_consumer_name_valid(null_name));
+    assert_int_equal(
+        rl_raft_consumer_commit(sim_raft(s, l), null_name, 1, &out),
+        RL_ERR_BAD_REQUEST);
+    assert_true(rl_raft_consumer_name_valid(rl_str("a.b_c-9")));
+    assert_true(rl_raft_consumer_name_valid(rl_str(longest))); /* 64 */
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_COMMIT, longest, 1, &out),
+                     0);
+    longest[RL_RAFT_CONSUMER_NAME_MAX] = 'x'; /* 65 */
+    longest[RL_RAFT_CONSUMER_NAME_MAX + 1] = '\0';
+    assert_false(rl_raft_consumer_name_valid(rl_str(longest)));
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_COMMIT, longest, 1, &out),
+                     RL_ERR_BAD_REQUEST);
+    assert_false(
+        rl_raft_consumer_position(sim_raft(s, l), rl_str("Upper"), NULL));
+    sim_destroy(&s);
+}
+
+/* A new leader's commit index may lag the cluster's until an entry of its
+   term commits: a valid index could look uncommitted, so it asks to retry
+   rather than refuse. */
+static void
+test_a_new_leader_asks_consumers_to_retry_until_its_first_commit(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 113, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    rl_raft_status_t st;
+    sim_status(s, l, &st);
+    assert_true(st.commit < st.last_index); /* its no-op is not committed */
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_COMMIT, "early", 0, &out),
+                     RL_ERR_BUSY);
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_RESET, "early", 0, &out),
+                     RL_ERR_BUSY);
+    assert_true(sim_wait_commit(s, st.last_index, 1000));
+    assert_int_equal(sim_consumer(s, l, SIM_CONSUMER_COMMIT, "early", 0, &out),
+                     0);
+    sim_destroy(&s);
+}
+
+/* A CONSUMER entry of the wire format of consumers.c. */
+static size_t s_consumer_data(uint8_t *p, const char *magic, uint8_t verb,
+                              uint64_t index, const char *name)
+{
+    size_t len = strlen(name);
+    memcpy(p, magic, 4);
+    p[4] = verb;
+    for (int i = 0; i < 8; i++) {
+        p[5 + i] = (uint8_t)(index >> (8 * i));
+    }
+    p[13] = (uint8_t)len;
+    memcpy(p + 14, name, len);
+    return 14 + len;
+}
+
+/* What a buggy leader could send: every CONSUMER entry is validated where
+   it is applied, the malformed ones are ignored, and positions only move
+   forward by commits, in log order. Stepped into a follower's core and
+   not flushed: the simulation never sees the bogus entries. */
+static void test_consumer_entries_are_validated_where_applied(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 114, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_status_t st;
+    sim_status(s, f, &st);
+    enum { N = 12 };
+    uint8_t data[N][80];
+    rl_entry_t e[N];
+    memset(e, 0, sizeof(e));
+    uint64_t at = st.last_index + 1;
+    size_t n = 0;
+    /* 0: commit a at 2 */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, 2, "a");
+    n++;
+    /* 1: commit a at 1, later in the log: a stays at 2 */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, 1, "a");
+    n++;
+    /* 2: bad magic */
+    e[n].size = s_consumer_data(data[n], "RLX1", 1, 1, "b");
+    n++;
+    /* 3: a name that is not valid */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, 1, "Bad");
+    n++;
+    /* 4: an index not below the entry's own */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, at + n, "b");
+    n++;
+    /* 5: a delete with an index */
+    e[n].size = s_consumer_data(data[n], "RLO1", 3, 1, "a");
+    n++;
+    /* 6: an unknown verb */
+    e[n].size = s_consumer_data(data[n], "RLO1", 9, 1, "b");
+    n++;
+    /* 7: a name length that does not match the size */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, 1, "bb") - 1;
+    n++;
+    /* 8: nothing but the magic */
+    e[n].size = 4;
+    memcpy(data[n], "RLO1", 4);
+    n++;
+    /* 9: reset a to 1 */
+    e[n].size = s_consumer_data(data[n], "RLO1", 2, 1, "a");
+    n++;
+    /* 10: commit c at 0 */
+    e[n].size = s_consumer_data(data[n], "RLO1", 1, 0, "c");
+    n++;
+    /* 11: delete an unknown name */
+    e[n].size = s_consumer_data(data[n], "RLO1", 3, 0, "zz");
+    n++;
+    for (size_t i = 0; i < n; i++) {
+        e[i].index = at + i;
+        e[i].term = st.term;
+        e[i].type = RL_ENTRY_CONSUMER;
+        e[i].data = data[i];
+        e[i].time = st.last_time;
+    }
+    rl_msg_t m = s_peer(RL_MSG_APPEND, l);
+    m.body.append.term = st.term;
+    m.body.append.prev_index = st.last_index;
+    m.body.append.prev_term = st.last_term;
+    m.body.append.entries = e;
+    m.body.append.entry_count = n;
+    /* committed up to entry 8 first: a is at 2, b nowhere */
+    m.body.append.commit = at + 8;
+    rl_raft_t *fr = sim_raft(s, f);
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    rl_raft_status(fr, &st);
+    assert_int_equal(st.commit, at + 8);
+    size_t count = 0;
+    const rl_raft_consumer_t *t = rl_raft_consumers(fr, &count);
+    assert_int_equal(count, 1);
+    assert_string_equal(t[0].name, "a");
+    assert_int_equal(t[0].index, 2);
+    /* then the rest: the reset moves a back */
+    m.body.append.commit = at + n - 1;
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    rl_raft_status(fr, &st);
+    assert_int_equal(st.commit, at + n - 1);
+    t = rl_raft_consumers(fr, &count);
+    assert_int_equal(count, 2);
+    assert_string_equal(t[0].name, "a");
+    assert_int_equal(t[0].index, 1);
+    assert_string_equal(t[1].name, "c");
+    assert_int_equal(t[1].index, 0);
+    sim_destroy(&s);
+}
+
+/* Servers apply entries with one bound whatever their configuration: past
+   RL_RAFT_CONSUMER_LIMIT consumers a new name is ignored, never evicting
+   a position. */
+static void test_no_table_holds_more_than_the_consumer_limit(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 115, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_status_t st;
+    sim_status(s, f, &st);
+    size_t n = RL_RAFT_CONSUMER_LIMIT;
+    rl_entry_t *e = calloc(n, sizeof(*e));
+    uint8_t(*data)[32] = calloc(n, sizeof(*data));
+    assert_non_null(e);
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%05zu", i); /* ascending */
+        e[i].index = st.last_index + 1 + i;
+        e[i].term = st.term;
+        e[i].type = RL_ENTRY_CONSUMER;
+        e[i].size = s_consumer_data(data[i], "RLO1", 1, 1, name);
+        e[i].data = data[i];
+    }
+    rl_msg_t m = s_peer(RL_MSG_APPEND, l);
+    m.body.append.term = st.term;
+    m.body.append.prev_index = st.last_index;
+    m.body.append.prev_term = st.last_term;
+    m.body.append.entries = e;
+    m.body.append.entry_count = n;
+    m.body.append.commit = st.last_index + n;
+    rl_raft_t *fr = sim_raft(s, f);
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    /* one more name, and a commit of an existing one */
+    rl_entry_t more[2];
+    uint8_t more_data[2][32];
+    memset(more, 0, sizeof(more));
+    for (size_t i = 0; i < 2; i++) {
+        more[i].index = st.last_index + n + 1 + i;
+        more[i].term = st.term;
+        more[i].type = RL_ENTRY_CONSUMER;
+        more[i].size = s_consumer_data(more_data[i], "RLO1", 1, 7,
+                                       i == 0 ? "zzz" : "n00003");
+        more[i].data = more_data[i];
+    }
+    m.body.append.prev_index = st.last_index + n;
+    m.body.append.prev_term = st.term;
+    m.body.append.entries = more;
+    m.body.append.entry_count = 2;
+    m.body.append.commit = st.last_index + n + 2;
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    size_t count = 0;
+    const rl_raft_consumer_t *t = rl_raft_consumers(fr, &count);
+    assert_int_equal(count, RL_RAFT_CONSUMER_LIMIT);
+    assert_false(rl_raft_consumer_position(fr, rl_str("zzz"), NULL));
+    uint64_t index = 0;
+    assert_true(rl_raft_consumer_position(fr, rl_str("n00003"), &index));
+    assert_int_equal(index, 7);
+    assert_string_equal(t[0].name, "n00000");
+    assert_string_equal(t[count - 1].name, "n65535");
+    free(e);
+    free(data);
+    sim_destroy(&s);
+}
+
+/* ---- snapshot data: a core restarted from a snapshot ---- */
+
+static uint64_t v_first(void *ctx)
+{
+    return *(uint64_t *)ctx + 1;
+}
+
+static uint64_t v_last(void *ctx)
+{
+    return *(uint64_t *)ctx;
+}
+
+static int v_term(void *ctx, uint64_t index, uint64_t *term)
+{
+    (void)ctx;
+    (void)index;
+    (void)term;
+    return -1;
+}
+
+static int v_read(void *ctx, uint64_t from, size_t max_count, size_t max_bytes,
+                  rl_entry_t *out, size_t *count)
+{
+    (void)ctx;
+    (void)from;
+    (void)max_count;
+    (void)max_bytes;
+    (void)out;
+    *count = 0;
+    return -1;
+}
+
+/* Starts a core whose log is only a snapshot at index 100 with data;
+   returns it or NULL with *err. */
+static rl_raft_t *s_core_from(const uint8_t *data, size_t size, int *err)
+{
+    static uint64_t last = 100;
+    static rl_member_t member;
+    member.id = 1;
+    member.voter = true;
+    rl_raft_snapshot_t snap = {100, 3, &member, 1, data, size};
+    rl_raft_config_t cfg;
+    rl_raft_config_defaults(&cfg);
+    cfg.id = 1;
+    cfg.view.ctx = &last;
+    cfg.view.first_index = v_first;
+    cfg.view.last_index = v_last;
+    cfg.view.term_at = v_term;
+    cfg.view.read = v_read;
+    cfg.snapshot = &snap;
+    cfg.term = 3;
+    *err = 0;
+    return rl_raft_new(&cfg, err);
+}
+
+/* Appends little-endian fields to a buffer. */
+typedef struct {
+    uint8_t bytes[512];
+    size_t size;
+} s_buf_t;
+
+static void s_put(s_buf_t *b, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++) {
+        b->bytes[b->size++] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void s_put_consumer(s_buf_t *b, const char *name, uint64_t index)
+{
+    size_t len = strlen(name);
+    s_put(b, len, 1);
+    memcpy(b->bytes + b->size, name, len);
+    b->size += len;
+    s_put(b, index, 8);
+}
+
+/* Version 2 with one producer; consumers added by the caller. */
+static void s_v2(s_buf_t *b, uint32_t consumers)
+{
+    b->size = 0;
+    memcpy(b->bytes, "RLS2", 4);
+    b->size = 4;
+    s_put(b, SIM_EPOCH_MS + 5, 8); /* time */
+    s_put(b, 1, 4);                /* one producer */
+    s_put(b, 42, 8);
+    s_put(b, 7, 8);
+    s_put(b, 90, 8);
+    s_put(b, 91, 8);
+    s_put(b, consumers, 4);
+}
+
+static void test_snapshot_data_is_read_in_both_versions(void **state)
+{
+    (void)state;
+    int err = 0;
+    s_buf_t b;
+    s_v2(&b, 2);
+    s_put_consumer(&b, "alpha", 99);
+    s_put_consumer(&b, "beta", 0);
+    rl_raft_t *r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    size_t count = 0;
+    const rl_raft_consumer_t *t = rl_raft_consumers(r, &count);
+    assert_int_equal(count, 2);
+    assert_string_equal(t[0].name, "alpha");
+    assert_int_equal(t[0].index, 99);
+    assert_string_equal(t[1].name, "beta");
+    rl_raft_status_t st;
+    rl_raft_status(r, &st);
+    assert_int_equal(st.last_time, SIM_EPOCH_MS + 5);
+    assert_int_equal(st.consumer_count, 2);
+    rl_raft_destroy(&r);
+    /* version 1: producers only, from before timestamps and consumers */
+    b.size = 0;
+    memcpy(b.bytes, "RLP1", 4);
+    b.size = 4;
+    s_put(&b, 1, 4);
+    s_put(&b, 42, 8);
+    s_put(&b, 7, 8);
+    s_put(&b, 90, 8);
+    s_put(&b, 91, 8);
+    r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    rl_raft_consumers(r, &count);
+    assert_int_equal(count, 0);
+    rl_raft_status(r, &st);
+    assert_int_equal(st.last_time, 0);
+    rl_raft_destroy(&r);
+    r = s_core_from(NULL, 0, &err); /* empty: the bootstrap state */
+    assert_non_null(r);
+    rl_raft_destroy(&r);
+}
+
+static void test_malformed_snapshot_data_is_refused(void **state)
+{
+    (void)state;
+    s_buf_t b;
+    int err = 0;
+    struct {
+        const char *what;
+        const char *first;
+        uint64_t first_index;
+        const char *second;
+        uint64_t second_index;
+        int extra; /* 1: a trailing byte, -1: one byte short */
+    } cases[] = {
+        {"unsorted", "beta", 1, "alpha", 1, 0},
+        {"duplicate", "alpha", 1, "alpha", 2, 0},
+        {"position at the snapshot's index", "alpha", 100, "beta", 1, 0},
+        {"invalid name", "alpha", 1, "Beta", 1, 0},
+        {"trailing byte", "alpha", 1, "beta", 1, 1},
+        {"truncated", "alpha", 1, "beta", 1, -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_v2(&b, 2);
+        s_put_consumer(&b, cases[i].first, cases[i].first_index);
+        s_put_consumer(&b, cases[i].second, cases[i].second_index);
+        if (cases[i].extra > 0) {
+            s_put(&b, 0, 1);
+        } else if (cases[i].extra < 0) {
+            b.size--;
+        }
+        rl_raft_t *r = s_core_from(b.bytes, b.size, &err);
+        if (r || err != RL_ERR_BAD_REQUEST) {
+            fail_msg("%s: accepted", cases[i].what);
+        }
+    }
+    s_v2(&b, 1000); /* more consumers than bytes */
+    s_put_consumer(&b, "alpha", 1);
+    assert_null(s_core_from(b.bytes, b.size, &err));
+    assert_int_equal(err, RL_ERR_BAD_REQUEST);
+    s_v2(&b, 0);
+    memcpy(b.bytes, "RLS3", 4); /* a version not known */
+    assert_null(s_core_from(b.bytes, b.size, &err));
+    b.size = 0;
+    memcpy(b.bytes, "RLP1", 4); /* version 1 with a count too large */
+    b.size = 4;
+    s_put(&b, 2, 4);
+    s_put(&b, 42, 8); /* one producer of the two */
+    s_put(&b, 7, 8);
+    s_put(&b, 90, 8);
+    s_put(&b, 91, 8);
+    assert_null(s_core_from(b.bytes, b.size, &err));
+    assert_null(s_core_from((const uint8_t *)"RLS2", 4, &err));
+}
+
 static void test_a_core_refuses_a_bad_configuration(void **state)
 {
     (void)state;
@@ -382,6 +818,21 @@ static void test_a_core_refuses_a_bad_configuration(void **state)
     assert_null(rl_raft_new(&cfg, &err)); /* id 0, no view */
     assert_int_equal(err, RL_ERR_BAD_REQUEST);
     assert_null(rl_raft_new(NULL, NULL));
+    /* more consumers than any table holds */
+    uint64_t last = 0;
+    cfg.id = 1;
+    cfg.view.ctx = &last;
+    cfg.view.first_index = v_first;
+    cfg.view.last_index = v_last;
+    cfg.view.term_at = v_term;
+    cfg.view.read = v_read;
+    cfg.max_consumers = RL_RAFT_CONSUMER_LIMIT + 1;
+    assert_null(rl_raft_new(&cfg, &err));
+    assert_int_equal(err, RL_ERR_BAD_REQUEST);
+    cfg.max_consumers = RL_RAFT_CONSUMER_LIMIT;
+    rl_raft_t *ok = rl_raft_new(&cfg, &err);
+    assert_non_null(ok);
+    rl_raft_destroy(&ok);
     rl_raft_t *none = NULL;
     rl_raft_destroy(&none);
     rl_raft_destroy(NULL);
@@ -404,6 +855,13 @@ int main(void)
             test_a_transfer_without_target_picks_the_most_up_to_date),
         cmocka_unit_test(test_a_truncated_configuration_entry_is_rolled_back),
         cmocka_unit_test(test_compaction_needs_something_new_and_durable),
+        cmocka_unit_test(test_consumer_calls_need_the_leader_and_a_valid_name),
+        cmocka_unit_test(
+            test_a_new_leader_asks_consumers_to_retry_until_its_first_commit),
+        cmocka_unit_test(test_consumer_entries_are_validated_where_applied),
+        cmocka_unit_test(test_no_table_holds_more_than_the_consumer_limit),
+        cmocka_unit_test(test_snapshot_data_is_read_in_both_versions),
+        cmocka_unit_test(test_malformed_snapshot_data_is_refused),
         cmocka_unit_test(test_a_core_refuses_a_bad_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

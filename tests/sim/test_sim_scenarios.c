@@ -1066,6 +1066,7 @@ test_a_retried_batch_cut_short_by_a_leader_change_is_not_acked(void **state)
         sent[i].type = RL_ENTRY_NORMAL;
         sent[i].producer_id = 9;
         sent[i].seq = 1;
+        sent[i].time = sim_time_at(s, l, sent[i].index); /* as stamped */
     }
     rl_msg_t m;
     rl_msg_init(&m, RL_MSG_APPEND);

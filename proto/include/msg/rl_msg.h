@@ -92,15 +92,20 @@ typedef enum {
 /* Kinds of log entries. Only NORMAL entries are the users'; the others
    are Raft's own and are skipped by READ. */
 typedef enum {
-    RL_ENTRY_NORMAL = 0, /* a producer's payload */
-    RL_ENTRY_NOOP = 1,   /* appended by each new leader (paper 8) */
-    RL_ENTRY_CONFIG = 2  /* a cluster configuration (thesis 4.1) */
+    RL_ENTRY_NORMAL = 0,  /* a producer's payload */
+    RL_ENTRY_NOOP = 1,    /* appended by each new leader (paper 8) */
+    RL_ENTRY_CONFIG = 2,  /* a cluster configuration (thesis 4.1) */
+    RL_ENTRY_CONSUMER = 3 /* a durable consumer's position (docs/RAFT.md) */
 } rl_entry_type_t;
 
 /* One log entry. data is borrowed (see ownership above). The producer
    fields travel with the entry so that every node can rebuild the table of
    idempotent producers from its log alone: all entries of one APPEND_REQUEST
-   batch carry the same (producer_id, seq). */
+   batch carry the same (producer_id, seq). time is the leader's wall clock
+   when it appended the entry, never lower than the time of the entry
+   before it (docs/RAFT.md, "Entry timestamps"); 0 for an entry written
+   before timestamps existed. Last, so that initializers by position
+   written before it still compile and leave it 0. */
 typedef struct {
     uint64_t index;       /* position in the log, from 1 */
     uint64_t term;        /* term of the leader that created it */
@@ -109,6 +114,7 @@ typedef struct {
     uint64_t seq;         /* that producer's sequence number, 0 for none */
     const uint8_t *data;  /* payload, may be NULL when size is 0 */
     size_t size;          /* bytes of payload */
+    uint64_t time;        /* ms since the Unix epoch, 0: not stamped */
 } rl_entry_t;
 
 /* A borrowed byte string; not NUL-terminated. */
