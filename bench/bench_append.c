@@ -14,6 +14,10 @@
 
     Every producer is idempotent (producer id + seq), so the benchmark
     exercises the same path as a careful client.
+
+    CURVE: with $RAFTLOG_KEY (the client's _secret certificate) and
+    $RAFTLOG_SERVER_KEY (the server's public one) set, as for every
+    client, every socket connects with CURVE (scripts/bench compares).
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -123,6 +127,42 @@ static long s_rss_kib(int pid)
     return kib;
 }
 
+/* The client's and the server's certificates from $RAFTLOG_KEY and
+   $RAFTLOG_SERVER_KEY, both or neither (a benchmark, not a client: no
+   more checks than loading them). */
+static zcert_t *s_key, *s_server_key;
+
+static int s_load_keys(void)
+{
+    const char *key = getenv("RAFTLOG_KEY");
+    const char *server = getenv("RAFTLOG_SERVER_KEY");
+    if (!key && !server)
+        return 0;
+    s_key = key ? zcert_load(key) : NULL;
+    s_server_key = server ? zcert_load(server) : NULL;
+    if (!s_key || !s_server_key) {
+        fprintf(stderr, "raftlog-bench: $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY "
+                        "must both name certificates\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* A socket of type to endpoint, with CURVE when keys were given. */
+static zsock_t *s_connect(int type, const char *endpoint)
+{
+    zsock_t *socket = zsock_new(type);
+    if (!socket)
+        return NULL;
+    if (s_key) {
+        zcert_apply(s_key, socket);
+        zsock_set_curve_serverkey(socket, zcert_public_txt(s_server_key));
+    }
+    if (zsock_connect(socket, "%s", endpoint) != 0)
+        zsock_destroy(&socket);
+    return socket;
+}
+
 /* Asks each endpoint for STATUS until one says who leads; returns its
    client endpoint in out. */
 static int s_find_leader(const char *endpoints, char *out, size_t size)
@@ -132,7 +172,7 @@ static int s_find_leader(const char *endpoints, char *out, size_t size)
     for (int attempt = 0; attempt < 50; attempt++) {
         for (char *save = NULL, *e = strtok_r(list, ",", &save); e;
              e = strtok_r(NULL, ",", &save)) {
-            zsock_t *req = zsock_new_req(e);
+            zsock_t *req = s_connect(ZMQ_REQ, e);
             if (!req)
                 continue;
             zsock_set_linger(req, 0);
@@ -193,7 +233,8 @@ static void s_usage(FILE *out)
             "  --csv FILE           one row per second\n"
             "  --latencies FILE     the latency distribution: one row per "
             "quantile\n"
-            "  --watch-pid PID      report that process's resident size\n");
+            "  --watch-pid PID      report that process's resident size\n"
+            "with $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY: CURVE\n");
 }
 
 static int s_parse(s_options_t *o, int argc, char **argv)
@@ -270,6 +311,8 @@ int bench_append(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     zsys_handler_set(NULL);
+    if (s_load_keys() != 0)
+        return 2;
     char leader[512];
     if (o.endpoints[0] == '=')
         snprintf(leader, sizeof(leader), "%s", o.endpoints + 1);
@@ -293,6 +336,10 @@ int bench_append(int argc, char **argv)
     zsock_set_linger(dealer, 0);
     zsock_set_sndhwm(dealer, 0);
     zsock_set_rcvhwm(dealer, 0);
+    if (s_key) {
+        zcert_apply(s_key, dealer);
+        zsock_set_curve_serverkey(dealer, zcert_public_txt(s_server_key));
+    }
     zsock_connect(dealer, "%s", leader);
     void *socket = zsock_resolve(dealer);
 
@@ -451,5 +498,7 @@ int bench_append(int argc, char **argv)
     free(entries);
     free(payload);
     zsock_destroy(&dealer);
+    zcert_destroy(&s_key);
+    zcert_destroy(&s_server_key);
     return requests > 0 ? 0 : 1;
 }

@@ -163,6 +163,42 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/* Logs what a load of the keys directory warned about. */
+static void s_log_key_warnings(const rl_keys_t *keys)
+{
+    for (size_t i = 0; i < rl_keys_warning_count(keys); i++)
+        rl_logf(RL_LOG_WARN, "%s", rl_keys_warning(keys, i));
+}
+
+/* The keys timer: the clients' directory reloaded when it changed (a
+   removed certificate is refused, on open connections too, within a
+   second), and what the DEALERs' handshakes said. */
+static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    rl_broker_t *self = arg;
+    rl_broker_check_handshakes(self);
+    if (!self->keys)
+        return 0;
+    int rc = rl_keys_refresh(self->keys);
+    /* By the generation: the front door may have reloaded the map since
+       (rl_keys_lookup_fresh). */
+    if (rl_keys_generation(self->keys) != self->keys_generation) {
+        self->keys_generation = rl_keys_generation(self->keys);
+        s_log_key_warnings(self->keys);
+        rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
+                rl_keys_count(self->keys), rl_keys_directory(self->keys));
+    }
+    if (rc < 0) {
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "%s; the %zu keys loaded before stay in force",
+                        rl_keys_error(self->keys), rl_keys_count(self->keys));
+    }
+    return 0;
+}
+
 static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -204,6 +240,61 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return self->request_count == 0 ? -1 : 0;
 }
 
+/* Loads the broker's keys and starts the ZAP handler, before the front
+   door binds. Returns 0, or -1 with err (512 bytes) saying what to fix. */
+static int s_start_curve(rl_broker_t *self, char *err)
+{
+    const rl_broker_config_t *c = &self->config;
+    char why[RL_KEYS_ERROR_SIZE];
+    if (!rl_keys_curve_available()) {
+        snprintf(err, 512,
+                 "--cert and --keys need CURVE, and this libzmq has none (it "
+                 "was built without libsodium): install one that has, or run "
+                 "without keys on loopback");
+        return -1;
+    }
+    self->cert = rl_keys_load_own(c->cert, RL_ROLE_BROKER, 0, why, sizeof(why));
+    if (!self->cert) {
+        snprintf(err, 512, "--cert: %.490s", why);
+        return -1;
+    }
+    if (c->front_cert[0] &&
+        !(self->front_cert = rl_keys_load_own(c->front_cert, RL_ROLE_NONE, 0,
+                                              why, sizeof(why)))) {
+        snprintf(err, 512, "--front-cert: %.490s", why);
+        return -1;
+    }
+    if (rl_keys_load_public(c->server_key, self->server_key, why,
+                            sizeof(why)) != 0) {
+        snprintf(err, 512, "--server-key: %.490s", why);
+        return -1;
+    }
+    self->keys = rl_keys_new(c->keys_dir);
+    if (!self->keys) {
+        snprintf(err, 512, "out of memory");
+        return -1;
+    }
+    if (rl_keys_refresh(self->keys) < 0) {
+        snprintf(err, 512, "--keys: %.490s", rl_keys_error(self->keys));
+        return -1;
+    }
+    s_log_key_warnings(self->keys);
+    self->keys_generation = rl_keys_generation(self->keys);
+    self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
+    if (!self->auth) {
+        snprintf(err, 512, "--keys: %.490s", why);
+        return -1;
+    }
+    rl_logf(RL_LOG_INFO,
+            "CURVE on: %zu client keys allowed (%s); broker key %s, front "
+            "door key %s, nodes' key %s",
+            rl_keys_count(self->keys), c->keys_dir,
+            zcert_public_txt(self->cert),
+            zcert_public_txt(self->front_cert ? self->front_cert : self->cert),
+            self->server_key);
+    return 0;
+}
+
 rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
 {
     rl_broker_t *self = calloc(1, sizeof(*self));
@@ -230,6 +321,10 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         rl_broker_destroy(&self);
         return NULL;
     }
+    if (config->cert[0] && s_start_curve(self, err) != 0) {
+        rl_broker_destroy(&self);
+        return NULL;
+    }
     self->graveyard = zlist_new();
     self->table = rl_broker_table_new();
     if (!self->graveyard || !self->table) {
@@ -245,6 +340,8 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         .max_queue = config->max_queue_bytes,
         .gone = s_client_gone,
         .gone_arg = self,
+        .cert = self->front_cert ? self->front_cert : self->cert,
+        .keys = self->keys,
     };
     self->front = rl_front_new(&front, err);
     if (!self->front) {
@@ -257,8 +354,7 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         snprintf(n->endpoint, sizeof(n->endpoint), "%s", config->nodes[i]);
         n->liveness = config->liveness;
         n->poll_interval = config->heartbeat_ms;
-        n->dealer = rl_broker_new_dealer(self, n->endpoint);
-        if (!n->dealer) {
+        if (rl_broker_new_dealer(self, n) != 0) {
             snprintf(err, 512, "cannot connect to node %s: %s", n->endpoint,
                      zmq_strerror(zmq_errno()));
             rl_broker_destroy(&self);
@@ -291,10 +387,21 @@ int rl_broker_run(rl_broker_t *self)
     zmq_pollitem_t signals = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller(self->loop, &signals, s_on_signal, self);
     zloop_timer(self->loop, RL_BROKER_SWEEP_MS, 0, s_on_sweep, self);
+    zloop_timer(self->loop, RL_BROKER_KEYS_CHECK_MS, 0, s_on_keys, self);
     zloop_timer(self->loop, S_PUBLISH_MS, 0, s_on_publish, self);
     self->watchdog_ms = rl_service_watchdog_ms();
-    rl_logf(RL_LOG_INFO, "broker listening on %s for %zu nodes",
-            self->config.endpoint, self->node_count);
+    rl_logf(RL_LOG_INFO, "broker listening on %s for %zu nodes%s",
+            self->config.endpoint, self->node_count,
+            self->keys ? " (CURVE)" : " (no CURVE)");
+    if (!self->keys)
+        rl_logf(RL_LOG_WARN,
+                "running WITHOUT CURVE%s: no authentication, no encryption; "
+                "anyone who reaches %s may read, append and change the "
+                "membership (give --cert, --keys and --server-key; "
+                "docs/SECURITY.md)",
+                self->config.insecure ? " (--insecure)"
+                                      : ", on this machine only",
+                self->config.endpoint);
     if (self->http)
         rl_logf(RL_LOG_INFO,
                 "metrics on http://%s/metrics (also /healthz, /readyz)",
@@ -325,12 +432,19 @@ void rl_broker_destroy(rl_broker_t **self_p)
         rl_broker_forget(self, self->requests);
     zloop_destroy(&self->loop);
     rl_front_destroy(&self->front);
-    for (size_t i = 0; i < self->node_count; i++)
+    for (size_t i = 0; i < self->node_count; i++) {
         zsock_destroy(&self->nodes[i].dealer);
+        zsock_destroy(&self->nodes[i].monitor);
+    }
     zsock_t *old;
     while (self->graveyard && (old = zlist_pop(self->graveyard)))
         zsock_destroy(&old);
     zlist_destroy(&self->graveyard);
+    /* The ZAP handler after the sockets it answers for. */
+    rl_keys_auth_destroy(&self->auth);
+    rl_keys_destroy(&self->keys);
+    zcert_destroy(&self->cert);
+    zcert_destroy(&self->front_cert);
     zhashx_destroy(&self->table);
     rl_buf_close(&self->buf);
     if (self->signal_fd >= 0)

@@ -116,6 +116,52 @@ static int s_set_max_queue(void *config, const char *v, char *err)
                           &c->max_queue_bytes, err);
 }
 
+/* Copies a path option's value. */
+static int s_path(const char *name, const char *v, char *dest, size_t size,
+                  char *err)
+{
+    if (!*v || strlen(v) >= size)
+        return rl_options_fail(err, "%s: '%.40s' must be 1 to %zu characters",
+                               name, v, size - 1);
+    strcpy(dest, v);
+    return 0;
+}
+
+static int s_set_cert(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return s_path("--cert", v, c->cert, sizeof(c->cert), err);
+}
+
+static int s_set_front_cert(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return s_path("--front-cert", v, c->front_cert, sizeof(c->front_cert), err);
+}
+
+static int s_set_keys(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return s_path("--keys", v, c->keys_dir, sizeof(c->keys_dir), err);
+}
+
+static int s_set_server_key(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    return s_path("--server-key", v, c->server_key, sizeof(c->server_key), err);
+}
+
+static int s_set_insecure(void *config, const char *v, char *err)
+{
+    rl_broker_config_t *c = config;
+    /* The flag gives "true"; the file may say on, off, true or false. */
+    if (strcmp(v, "true") == 0)
+        v = "on";
+    else if (strcmp(v, "false") == 0)
+        v = "off";
+    return rl_options_on_off("insecure", v, &c->insecure, err);
+}
+
 static int s_set_log_level(void *config, const char *v, char *err)
 {
     rl_broker_config_t *c = config;
@@ -204,6 +250,27 @@ static const rl_option_t s_options[] = {
     {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
      "HTTP connections to the metrics endpoint at once (1-1024)",
      s_set_max_metrics_connections, false},
+    {"cert", "security/cert", "FILE", NULL,
+     "the broker's CURVE certificate (the NAME_secret file of raftlog "
+     "keygen NAME --role broker): its identity to the nodes, and the front "
+     "door's unless --front-cert; with --keys and --server-key, turns CURVE "
+     "on",
+     s_set_cert, false},
+    {"front-cert", "security/front_cert", "FILE", "--cert",
+     "the front door's certificate, when clients should see another key",
+     s_set_front_cert, false},
+    {"keys", "security/keys", "DIR", NULL,
+     "directory of the public certificates of the clients allowed, each "
+     "with its role; re-read when it changes",
+     s_set_keys, false},
+    {"server-key", "security/server_key", "FILE", NULL,
+     "the nodes' front-door public certificate (their --front-cert, or "
+     "--cert)",
+     s_set_server_key, false},
+    {"insecure", "security/insecure", NULL, "off",
+     "run without CURVE even where the network reaches (see "
+     "docs/SECURITY.md)",
+     s_set_insecure, false},
     {"log-level", "log/level", "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
     RL_OPTION_HELP,
@@ -275,6 +342,33 @@ static void s_defaults(rl_broker_config_t *c)
     c->log_level = RL_LOG_INFO;
 }
 
+/* The keys, or the lack of them (docs/SECURITY.md): all or none, and
+   none only on a front door this machine alone reaches, or --insecure. */
+static int s_validate_keys(rl_broker_config_t *c, char *err)
+{
+    bool any =
+        c->cert[0] || c->keys_dir[0] || c->server_key[0] || c->front_cert[0];
+    if (c->insecure && any)
+        return rl_options_fail(err, "--insecure turns CURVE off, and keys are "
+                                    "given (--cert, --front-cert, --keys or "
+                                    "--server-key): drop one or the other");
+    if (any && (!c->cert[0] || !c->keys_dir[0] || !c->server_key[0]))
+        return rl_options_fail(
+            err, "CURVE needs --cert (the broker's certificate, role "
+                 "broker), --keys (the clients' public certificates) and "
+                 "--server-key (the nodes' front-door public certificate); "
+                 "see docs/SECURITY.md");
+    if (!any && !c->insecure && !rl_options_endpoint_is_local(c->endpoint))
+        return rl_options_fail(
+            err,
+            "%s may be reached from the network, and this broker has no "
+            "keys: give --cert, --keys and --server-key (docs/SECURITY.md), "
+            "or --insecure to run without authentication and encryption "
+            "anyway",
+            c->endpoint);
+    return 0;
+}
+
 int rl_broker_config_parse(rl_broker_config_t *c, int argc, char **argv,
                            char *err)
 {
@@ -298,5 +392,5 @@ int rl_broker_config_parse(rl_broker_config_t *c, int argc, char **argv,
                 "the front endpoint %s is also given as a node; "
                 "the broker needs its own port",
                 c->endpoint);
-    return 0;
+    return s_validate_keys(c, err);
 }

@@ -42,8 +42,14 @@ typedef struct {
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
     char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
     uint32_t max_metrics_connections; /* HTTP connections at once */
-    int log_level;                    /* rl_log_level_t */
-    bool help;                        /* --help was asked for */
+    /* Keys (docs/SECURITY.md, docs/BROKER.md): all empty without CURVE. */
+    char cert[4096];       /* the broker's certificate (role broker) */
+    char front_cert[4096]; /* the front door's, "" for cert's */
+    char keys_dir[4096];   /* the clients allowed, with their roles */
+    char server_key[4096]; /* the nodes' front-door public certificate */
+    bool insecure; /* no CURVE, even on a front door the network reaches */
+    int log_level; /* rl_log_level_t */
+    bool help;     /* --help was asked for */
 } rl_broker_config_t;
 
 /* Room for a configuration error message. */

@@ -132,6 +132,13 @@ static void s_render(const rl_broker_t *self, bool ready, rl_metrics_t *m)
     s_one(m, "raftlog_broker_log_lines_suppressed_total", C,
           "Repeated warnings not printed (rate limit).",
           rl_logging_suppressed());
+    s_one(m, "raftlog_broker_insecure", G,
+          "1 when the broker runs without CURVE keys (docs/SECURITY.md).",
+          self->keys == NULL);
+    s_one(m, "raftlog_broker_handshakes_failed_total", C,
+          "Client connections whose ZeroMQ handshake failed (a key refused, "
+          "a wrong server key, no CURVE).",
+          front.handshakes_failed);
     rl_http_stats_t http;
     rl_http_stats(self->http, &http);
     s_one(m, "raftlog_broker_metrics_requests_total", C,

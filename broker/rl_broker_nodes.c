@@ -103,11 +103,12 @@ void rl_broker_learn_status(rl_broker_t *self, int index,
     }
 }
 
-zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint)
+int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n)
 {
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    if (!dealer)
-        return NULL;
+    n->dealer = zsock_new(ZMQ_DEALER);
+    if (!n->dealer)
+        return -1;
+    zsock_t *dealer = n->dealer;
     zsock_set_linger(dealer, 0);
     zsock_set_sndhwm(dealer, (int)self->config.node_queue);
     /* A node's reply is never larger than the protocol allows. */
@@ -116,11 +117,79 @@ zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint)
     /* Reconnect fast: a restarted node should be used again quickly. */
     zsock_set_reconnect_ivl(dealer, 100);
     zsock_set_reconnect_ivl_max(dealer, 1000);
-    if (zsock_connect(dealer, "%s", endpoint) != 0) {
-        zsock_destroy(&dealer);
-        return NULL;
+    if (self->cert)
+        rl_keys_set_client(dealer, self->cert, self->server_key);
+    /* The handshake's outcome, for rl_broker_check_handshakes; watched
+       before the connect so that no event is missed, under a fresh name
+       (a closed socket's monitor endpoint is released later). */
+    static uint64_t monitors;
+    char name[80];
+    snprintf(name, sizeof(name), "inproc://rl-broker-node-%p-%" PRIu64,
+             (void *)self, ++monitors);
+    if (zmq_socket_monitor(zsock_resolve(dealer), name,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        !(n->monitor = zsock_new_pair(name)) ||
+        zsock_connect(dealer, "%s", n->endpoint) != 0) {
+        zsock_destroy(&n->dealer);
+        zsock_destroy(&n->monitor);
+        return -1;
     }
-    return dealer;
+    n->failing = false;
+    return 0;
+}
+
+/* Logs one handshake event of the DEALER to node n. */
+static void s_handshake_event(rl_broker_t *self, rl_broker_node_t *n, int event)
+{
+    /* A node that keeps refusing is tried up to once a second. */
+    static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (n->failing)
+            rl_logf(RL_LOG_INFO, "the handshake with the node at %s succeeded",
+                    n->endpoint);
+        n->failing = false;
+        return;
+    }
+    n->failing = true;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "the node at %s refused the broker's key %s: put the "
+                        "broker's public certificate (role broker) in the "
+                        "nodes' --keys directories",
+                        n->endpoint, zcert_public_txt(self->cert));
+    else if (self->cert)
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "the CURVE handshake with the node at %s failed: "
+                        "does it use CURVE, and is --server-key (%s, key %s) "
+                        "the nodes' front-door public certificate?",
+                        n->endpoint, self->config.server_key, self->server_key);
+    else
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "the handshake with the node at %s failed: it uses "
+                        "CURVE, and this broker does not (give it --cert, "
+                        "--keys and --server-key)",
+                        n->endpoint);
+}
+
+void rl_broker_check_handshakes(rl_broker_t *self)
+{
+    for (size_t i = 0; i < self->node_count; i++) {
+        rl_broker_node_t *n = &self->nodes[i];
+        while (n->monitor && (zsock_events(n->monitor) & ZMQ_POLLIN)) {
+            /* [uint16 event, uint32 value][address] (libzmq 4.x, v1). */
+            zmsg_t *event = zmsg_recv(n->monitor);
+            zframe_t *head = event ? zmsg_first(event) : NULL;
+            if (head && zframe_size(head) >= 2) {
+                uint16_t code;
+                memcpy(&code, zframe_data(head), sizeof(code));
+                s_handshake_event(self, n, code);
+            }
+            zmsg_destroy(&event);
+        }
+    }
 }
 
 /* Sends one encoded message to node index without ever blocking. Returns
@@ -167,12 +236,15 @@ static void s_node_died(rl_broker_t *self, int index)
     /* A fresh DEALER: what was queued for the dead node must not reach it
        (or its restarted self) late. The old socket may still be in this
        turn's poll set, so it is destroyed on the next sweep. */
-    zsock_t *fresh = rl_broker_new_dealer(self, n->endpoint);
-    if (fresh) {
-        zloop_reader_end(self->loop, n->dealer);
-        zlist_append(self->graveyard, n->dealer);
-        n->dealer = fresh;
+    zsock_t *old_dealer = n->dealer, *old_monitor = n->monitor;
+    if (rl_broker_new_dealer(self, n) == 0) {
+        zloop_reader_end(self->loop, old_dealer);
+        zlist_append(self->graveyard, old_dealer);
+        zlist_append(self->graveyard, old_monitor);
         zloop_reader(self->loop, n->dealer, rl_broker_on_node, self);
+    } else {
+        n->dealer = old_dealer;
+        n->monitor = old_monitor;
     }
     if (self->leader == index)
         rl_broker_set_leader(self, -1, self->leader_term, "the leader died");
@@ -261,4 +333,17 @@ void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg)
         rl_broker_settle(self, index, msg);
     else if (msg->type == RL_MSG_STATUS_OK)
         rl_broker_learn_status(self, index, &msg->body.status_ok);
+    else if (msg->type == RL_MSG_ERROR &&
+             msg->body.error.code == RL_ERR_FORBIDDEN) {
+        /* The node refuses the broker itself: its key was removed from
+           the node's --keys after the connection was made. Said, since
+           clients then only see NO_LEADER. */
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_ERROR_MESSAGE)];
+        rl_logf_limited(
+            &limit, RL_LOG_WARN,
+            "the node at %s refuses the broker's own STATUS: %s", n->endpoint,
+            rl_log_escape(msg->body.error.message.ptr,
+                          msg->body.error.message.size, shown, sizeof(shown)));
+    }
 }

@@ -14,9 +14,13 @@
 #include "rl_codec.h"
 #include "rl_front.h"
 #include "rl_http.h"
+#include "rl_keys.h"
 
 /* Housekeeping period: heartbeats, deadlines, shutdown progress. */
 #define RL_BROKER_SWEEP_MS 10
+/* How often the keys directory is checked for changes (a removed
+   certificate is refused within twice this). */
+#define RL_BROKER_KEYS_CHECK_MS 500
 
 /* Where a request must go. */
 typedef enum {
@@ -29,6 +33,8 @@ typedef enum {
 typedef struct {
     char endpoint[RL_MAX_ENDPOINT + 1]; /* its client front door */
     zsock_t *dealer;                    /* our connection to it */
+    zsock_t *monitor;                   /* the DEALER's handshake events */
+    bool failing;                       /* its last handshake failed */
     uint64_t id;                        /* its node id, 0 until it answers */
     bool alive;                         /* answering; requests may go to it */
     bool stopping;     /* said SHUTTING_DOWN: dies if it then goes silent */
@@ -63,6 +69,9 @@ typedef struct rl_broker_request {
     uint64_t last_node;     /* id of the node of the last attempt, for errors */
     rl_front_held_t *owner; /* its client connection's list, or NULL */
     struct rl_broker_request *owner_prev, *owner_next; /* that list */
+    /* With CURVE: on whose behalf it is sent (as_key, as_role). */
+    char as_key[RL_KEY_TEXT_SIZE]; /* the client's key, "" without CURVE */
+    char as_role[RL_MAX_ROLE + 1]; /* its role's name */
 } rl_broker_request_t;
 
 struct rl_broker {
@@ -89,6 +98,14 @@ struct rl_broker {
     uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
     int64_t fds_checked;        /* zclock_mono() of the last check */
     uint64_t fd_limit_at_start; /* the soft limit found at start */
+
+    /* CURVE (docs/SECURITY.md); all NULL without. */
+    zactor_t *auth;                    /* the ZAP handler */
+    rl_keys_t *keys;                   /* the clients allowed */
+    zcert_t *cert;                     /* the broker's (toward nodes) */
+    zcert_t *front_cert;               /* the front door's */
+    char server_key[RL_KEY_TEXT_SIZE]; /* the nodes' front door's key */
+    uint64_t keys_generation;          /* of the map last logged */
 
     /* Counters for STATUS. */
     uint64_t n_requests, n_retries, n_redirects, n_timeouts, n_no_leader,
@@ -162,8 +179,13 @@ int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint);
 void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
                           const char *why);
 
-/* A new DEALER to a node's client endpoint, or NULL. */
-zsock_t *rl_broker_new_dealer(rl_broker_t *self, const char *endpoint);
+/* A new DEALER to node n's client endpoint (a CURVE client with the
+   broker's key when CURVE is on), watched for its handshake's outcome:
+   n->dealer and n->monitor. Returns 0, or -1 (both NULL). */
+int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n);
+
+/* Logs what the DEALERs' handshakes reported since the last call. */
+void rl_broker_check_handshakes(rl_broker_t *self);
 
 /* Sends one encoded message to node index without ever blocking. Returns
    0, or -1 when its queue is full. */

@@ -228,6 +228,10 @@ static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r,
         decoded = &msg;
     }
     decoded->id = r->bid;
+    /* With CURVE, on whose behalf: the node checks that role again, and
+       takes it only because this connection's key is a broker's. */
+    decoded->as_key = rl_str(r->as_key);
+    decoded->as_role = rl_str(r->as_role);
     if (r->type == RL_MSG_READ_REQUEST) {
         /* A retried long-poll waits only what is left of its time. */
         int64_t left = (int64_t)r->wait_ms - (now - r->started);
@@ -446,6 +450,11 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
     r->started = now;
     r->deadline = now + self->config.request_timeout_ms;
     s_classify(r, msg);
+    if (self->keys) { /* admitted by the front door: key and role known */
+        snprintf(r->as_key, sizeof(r->as_key), "%s", request->key);
+        snprintf(r->as_role, sizeof(r->as_role), "%s",
+                 rl_role_name(request->role));
+    }
     r->payload = request->payload; /* msg's bytes stay valid: same frame */
     request->payload = NULL;
     r->next = self->requests;

@@ -8,7 +8,7 @@
 
 #include "rl_logging.h"
 /* Counters added to a STATUS reply, at most (and per node). */
-#define S_BROKER_COUNTERS 26
+#define S_BROKER_COUNTERS 29
 #define S_NODE_COUNTERS   3
 
 /* Adds the broker's counters to a STATUS_OK from a node and returns it to
@@ -59,6 +59,9 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
     S_COUNTER("broker_fd_limit", self->fd_limit);
     S_COUNTER("broker_fd_limit_at_start", self->fd_limit_at_start);
     S_COUNTER("broker_log_lines_suppressed", rl_logging_suppressed());
+    S_COUNTER("broker_insecure", self->keys == NULL);
+    S_COUNTER("broker_forbidden", front.forbidden);
+    S_COUNTER("broker_handshakes_failed", front.handshakes_failed);
     for (size_t i = 0; i < self->node_count; i++) {
         const rl_broker_node_t *n = &self->nodes[i];
         const char *what[S_NODE_COUNTERS] = {"id", "alive", "in_flight"};

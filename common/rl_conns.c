@@ -19,18 +19,19 @@ enum {
 };
 
 struct rl_conns {
-    zsock_t *watched;       /* the socket watched (borrowed) */
-    zsock_t *monitor;       /* PAIR receiving its monitor's events */
-    char what[32];          /* "client", "peer": for log lines */
-    char flag[32];          /* the option that sets the limit */
-    uint32_t limit;         /* connections allowed at once */
-    uint32_t count;         /* connections now */
-    uint64_t refused;       /* closed for being over the limit */
-    uint32_t closing;       /* of those, not yet disconnected */
-    rl_conns_gone_fn *gone; /* told of disconnects */
-    void *gone_arg;         /* its argument */
-    uint8_t *live;          /* live[fd]: S_COUNTED or S_CLOSING */
-    size_t live_cap;        /* slots in live */
+    zsock_t *watched;           /* the socket watched (borrowed) */
+    zsock_t *monitor;           /* PAIR receiving its monitor's events */
+    char what[32];              /* "client", "peer": for log lines */
+    char flag[32];              /* the option that sets the limit */
+    uint32_t limit;             /* connections allowed at once */
+    uint32_t count;             /* connections now */
+    uint64_t refused;           /* closed for being over the limit */
+    uint32_t closing;           /* of those, not yet disconnected */
+    uint64_t handshakes_failed; /* ZMTP handshakes that failed (CURVE) */
+    rl_conns_gone_fn *gone;     /* told of disconnects */
+    void *gone_arg;             /* its argument */
+    uint8_t *live;              /* live[fd]: S_COUNTED or S_CLOSING */
+    size_t live_cap;            /* slots in live */
 };
 
 rl_conns_t *rl_conns_new(zsock_t *socket, const char *what, const char *flag,
@@ -48,7 +49,10 @@ rl_conns_t *rl_conns_new(zsock_t *socket, const char *what, const char *flag,
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "inproc://rl-conns-%p", (void *)self);
     if (zmq_socket_monitor(zsock_resolve(socket), endpoint,
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(self->monitor = zsock_new_pair(endpoint))) {
         rl_conns_destroy(&self);
         return NULL;
@@ -97,6 +101,11 @@ uint64_t rl_conns_refused(const rl_conns_t *self)
 uint32_t rl_conns_closing(const rl_conns_t *self)
 {
     return self->closing;
+}
+
+uint64_t rl_conns_handshakes_failed(const rl_conns_t *self)
+{
+    return self->handshakes_failed;
 }
 
 int rl_conns_source_fd(zmq_msg_t *part)
@@ -214,6 +223,8 @@ void rl_conns_process(rl_conns_t *self)
                 s_accepted(self, (int)value, endpoint);
             else if (event == ZMQ_EVENT_DISCONNECTED)
                 s_disconnected(self, (int)value);
+            else
+                self->handshakes_failed++; /* a DISCONNECTED follows */
         }
         zmq_msg_close(&address);
         zmq_msg_close(&head);

@@ -67,6 +67,11 @@ uint64_t rl_conns_refused(const rl_conns_t *self);
    ZeroMQ has not closed yet: they still hold a descriptor each. */
 uint32_t rl_conns_closing(const rl_conns_t *self);
 
+/* Connections whose ZeroMQ handshake failed: with CURVE, a key the ZAP
+   handler refused, a client with the wrong server key, or one without
+   CURVE. */
+uint64_t rl_conns_handshakes_failed(const rl_conns_t *self);
+
 /* The descriptor a message part came in on (ZMQ_SRCFD), -1 when unknown
    (inproc). */
 int rl_conns_source_fd(zmq_msg_t *part);

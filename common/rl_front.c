@@ -252,6 +252,9 @@ rl_front_t *rl_front_new(const rl_front_config_t *config, char *err)
     zsock_set_sndhwm(self->router, S_QUEUE_MESSAGES);
     zsock_set_rcvhwm(self->router, S_QUEUE_MESSAGES);
     zsock_set_maxmsgsize(self->router, (int)config->max_message);
+    /* Before the bind: options apply to binds made after them. */
+    if (config->cert)
+        rl_keys_set_server(self->router, config->cert);
     self->conns = rl_conns_new(self->router, "client", "--max-clients",
                                config->max_clients, s_gone, self);
     if (!self->conns) {
@@ -325,6 +328,9 @@ void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats)
     stats->queued_bytes = atomic_load(&self->total->queued);
     stats->busy = self->busy;
     memcpy(stats->errors, self->errors, sizeof(stats->errors));
+    /* FORBIDDEN is the front door's own (s_admit). */
+    stats->forbidden = self->errors[RL_ERR_FORBIDDEN];
+    stats->handshakes_failed = rl_conns_handshakes_failed(self->conns);
 }
 
 /* ---- Requests ---- */
@@ -344,9 +350,10 @@ static bool s_full(const rl_front_t *self, s_budget_t *budget, size_t size)
 }
 
 /* Receives one message part into a new frame; *fd gets the descriptor it
-   came in on (-1 unknown), *more whether parts follow. NULL when nothing
+   came in on (-1 unknown), *more whether parts follow, key (when not NULL)
+   the connection's CURVE key ("" without CURVE). NULL when nothing
    waits. */
-static zframe_t *s_recv_part(void *handle, int *fd, bool *more)
+static zframe_t *s_recv_part(void *handle, int *fd, bool *more, char *key)
 {
     zmq_msg_t part;
     zmq_msg_init(&part);
@@ -356,9 +363,99 @@ static zframe_t *s_recv_part(void *handle, int *fd, bool *more)
     }
     *fd = rl_conns_source_fd(&part);
     *more = zmq_msg_more(&part);
+    if (key) {
+        const char *user_id = zmq_msg_gets(&part, "User-Id");
+        snprintf(key, RL_KEY_TEXT_SIZE, "%s",
+                 user_id && strlen(user_id) == RL_KEY_TEXT_SIZE - 1 ? user_id
+                                                                    : "");
+    }
     zframe_t *frame = zframe_new(zmq_msg_data(&part), zmq_msg_size(&part));
     zmq_msg_close(&part);
     return frame;
+}
+
+/* Refuses a request with FORBIDDEN (its envelope taken). Returns -1. */
+static int s_forbid(rl_front_t *self, rl_front_request_t *request,
+                    const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_forbid(rl_front_t *self, rl_front_request_t *request,
+                    const char *format, ...)
+{
+    char text[RL_MAX_ERROR_MESSAGE];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    rl_front_error(self, &request->envelope, request->msg.id, RL_ERR_FORBIDDEN,
+                   0, "%s", text);
+    return -1;
+}
+
+/* Whether a request may be carried out, by the key of the connection it
+   came on (docs/SECURITY.md, "Roles"): 0 with request->key and ->role set
+   (or, for a request that did not decode, with its error left for the
+   daemon to answer), or -1 when it was answered FORBIDDEN here. A key
+   no longer allowed gets FORBIDDEN whatever it sent. */
+static int s_admit(rl_front_t *self, rl_front_request_t *request,
+                   const char *key)
+{
+    const rl_msg_t *msg = &request->msg;
+    bool as = msg->as_key.size != 0;
+    if (!self->config.keys) {
+        if (as && !request->error)
+            return s_forbid(self, request,
+                            "as_key and as_role are taken only from a "
+                            "broker's CURVE connection, and this server does "
+                            "not use CURVE; send the request without them");
+        return 0;
+    }
+    const rl_key_t *k =
+        rl_keys_lookup_fresh(self->config.keys, key, zclock_mono());
+    if (!k)
+        return s_forbid(self, request,
+                        "your key %s is not in this server's --keys "
+                        "directory (any more: it was removed); ask an "
+                        "operator to put your public certificate back",
+                        key[0] ? key : "(none)");
+    rl_role_t role = k->role;
+    snprintf(request->key, sizeof(request->key), "%s", k->key);
+    request->role = role;
+    if (request->error)
+        return 0;
+    if (as) {
+        /* A broker speaks for its client: only a broker may. */
+        if (role != RL_ROLE_BROKER)
+            return s_forbid(self, request,
+                            "as_key and as_role are taken only from a broker "
+                            "(your key %s has role %s); send the request "
+                            "without them",
+                            k->name, rl_role_name(role));
+        char as_role[RL_MAX_ROLE + 1];
+        memcpy(as_role, msg->as_role.ptr, msg->as_role.size);
+        as_role[msg->as_role.size] = '\0';
+        role = rl_role_parse(as_role);
+        if (role == RL_ROLE_NONE) {
+            char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_ROLE)];
+            return s_forbid(self, request,
+                            "the broker forwarded role '%s', which is no "
+                            "role (consumer, producer or admin)",
+                            rl_log_escape(msg->as_role.ptr, msg->as_role.size,
+                                          shown, sizeof(shown)));
+        }
+        memcpy(request->key, msg->as_key.ptr, RL_KEY_TEXT);
+        request->key[RL_KEY_TEXT] = '\0';
+        request->forwarded = true;
+    }
+    request->role = role;
+    int op =
+        msg->type == RL_MSG_MEMBERS_REQUEST ? msg->body.members_request.op : 0;
+    if (!rl_keys_role_allows(role, msg->type, op)) {
+        char text[RL_KEYS_ERROR_SIZE];
+        rl_keys_forbidden(role, msg->type, op, text, sizeof(text));
+        return s_forbid(self, request, "%s", text);
+    }
+    return 0;
 }
 
 int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
@@ -373,15 +470,17 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
        copied; the rest is taken as czmq frames. */
     int fd = -1, id_fd;
     bool more;
-    zframe_t *id = s_recv_part(handle, &id_fd, &more);
+    zframe_t *id = s_recv_part(handle, &id_fd, &more, NULL);
     if (!id)
         return -1;
     s_key_t key;
     s_key_of(&key, zframe_data(id), zframe_size(id));
     zmsg_t *frames = zmsg_new();
     zmsg_append(frames, &id);
+    /* The connection's key, from the second part like its descriptor. */
+    char curve_key[RL_KEY_TEXT_SIZE] = "";
     if (more) {
-        zframe_t *second = s_recv_part(handle, &fd, &more);
+        zframe_t *second = s_recv_part(handle, &fd, &more, curve_key);
         if (second)
             zmsg_append(frames, &second);
         if (more) {
@@ -407,6 +506,10 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
     request->error = rl_codec_decode(zframe_data(request->payload),
                                      zframe_size(request->payload),
                                      &request->msg, request->why);
+    if (s_admit(self, request, curve_key) != 0) {
+        rl_front_request_close(request);
+        return 1;
+    }
     if (request->error == 0 &&
         s_full(self, client ? client->budget : self->nobody, 0)) {
         self->busy++;

@@ -29,6 +29,15 @@
       itself; when the client's connection closes, the front calls the
       daemon's gone function to release them.
 
+    Keys (docs/SECURITY.md): with a certificate and a keys map, the front
+    door is a CURVE server, and every request is checked here, before the
+    daemon sees it, against the map as it is now (the daemon refreshes
+    it): the connection's key (its User-Id) must be in it, and its role
+    must allow the request (rl_keys_role_allows). A request that carries
+    as_key/as_role is taken only from a key with role broker, and is then
+    checked against as_role. A refused request is answered FORBIDDEN with
+    what to do. Without keys, no request may carry as_key/as_role.
+
     One thread owns a front (the daemon's loop thread); ZeroMQ's I/O
     thread only returns written replies, through atomic counters.
 */
@@ -38,6 +47,7 @@
 #include <czmq.h>
 
 #include "rl_codec.h"
+#include "rl_keys.h"
 
 typedef struct rl_front rl_front_t;
 
@@ -63,6 +73,11 @@ typedef struct {
     rl_front_gone_fn *gone;    /* told when a client holding records goes;
                                   NULL when the daemon holds none */
     void *gone_arg;            /* its argument */
+    zcert_t *cert;             /* the front door's CURVE server certificate
+                                  (borrowed; applied before the bind), NULL: no
+                                  CURVE */
+    rl_keys_t *keys;           /* with cert: the allowed keys and their roles
+                                  (borrowed; the daemon keeps it refreshed) */
 } rl_front_config_t;
 
 /* What the front door has done, for STATUS. */
@@ -77,6 +92,8 @@ typedef struct {
     uint64_t errors[RL_ERR__COUNT]; /* ERROR replies sent, by code (all of
                                        them: rl_front_error's; 0: a code
                                        out of the table) */
+    uint64_t forbidden;             /* requests answered FORBIDDEN */
+    uint64_t handshakes_failed;     /* connections whose handshake failed */
 } rl_front_stats_t;
 
 /* A request taken off the front door. Close it with
@@ -93,6 +110,11 @@ typedef struct {
     char why[RL_CODEC_ERROR_SIZE]; /* with error: what was wrong */
     rl_front_held_t *held; /* what the daemon holds for this client; NULL
                               when its connection is not known (inproc) */
+    /* With keys, once admitted: on whose behalf the request came (the
+       connection's key, or as_key from a broker) and that key's role. */
+    char key[RL_KEY_TEXT_SIZE]; /* Z85; "" without CURVE */
+    rl_role_t role;             /* RL_ROLE_NONE without CURVE */
+    bool forwarded;             /* key and role came from a broker */
 } rl_front_request_t;
 
 /* Binds a ROUTER as config says. Returns NULL with one line in err (512
@@ -124,8 +146,9 @@ void rl_front_set_linger(rl_front_t *self, int ms);
 
 /* Takes one request without blocking. Returns 0 with *request filled (its
    error set when the payload does not decode) for the daemon to answer;
-   1 when a request was taken and answered here (BUSY: its client's
-   replies are waiting), nothing to do; -1 when none waits. */
+   1 when a request was taken and answered here (FORBIDDEN by its key, or
+   BUSY: its client's replies are waiting), nothing to do; -1 when none
+   waits. */
 int rl_front_recv(rl_front_t *self, rl_front_request_t *request);
 
 /* Frees what a request still owns. Safe to call twice. */

@@ -1,7 +1,7 @@
 /*  rl_keys.h - the daemons' CURVE keys (docs/SECURITY.md, issue 14): the
     map of allowed public keys from a --keys directory, a process's own
-    certificate, the roles table, and the one way raftlog starts zauth and
-    makes a socket a CURVE server or client.
+    certificate, the roles table, and the one way raftlog starts its ZAP
+    handler and makes a socket a CURVE server or client.
 
     The --keys directory holds czmq certificates (zcert files, as `raftlog
     keygen` writes them), one per allowed key, each with metadata `role`
@@ -9,9 +9,10 @@
     `node-id`. Files ending in `_secret`, hidden files (starting with '.')
     and subdirectories are not read. Two checks use it, both needed:
 
-    - czmq's zauth (rl_keys_auth_new) refuses a connection whose key has
+    - The ZAP handler (rl_keys_auth_new) refuses a connection whose key has
       no certificate in the directory, at the CURVE handshake. It decides
-      once per connection.
+      once per connection. (It is raftlog's own, not czmq's zauth: see
+      rl_keys.c for why.)
     - The daemon keeps an rl_keys_t map of the same directory, reloaded
       when the directory changes (rl_keys_refresh, called every 500 ms
       from the daemon's timer), and checks every message's CURVE identity
@@ -21,17 +22,20 @@
       second on connections already open too, and a role is always the
       one the directory says now.
 
-    zauth also hands a certificate's metadata to libzmq, so
-    zframe_meta(frame, "role") gives the role the certificate had when the
-    connection was made (the unit tests show it). Do not use it: it is not
-    updated when the certificate changes or goes; rl_keys_lookup is.
+    The ZAP handler also hands a certificate's role, name and node-id to
+    libzmq, so zframe_meta(frame, "role") gives the role the certificate had
+    when the connection was made (the unit tests show it). Do not use it:
+    it is not updated when the certificate changes or goes; rl_keys_lookup
+    is.
 
     Threads: an rl_keys_t belongs to one thread (the daemon's loop); no
     locks. The role functions are pure. rl_keys_auth_new may run once per
-    process at a time (zauth's rule: one ZAP handler per process).
+    process at a time (libzmq's rule: one ZAP handler per process); its
+    thread has a map of its own.
 
-    Layers: libc, czmq and rl_msg.h (request types); no sockets of its own
-    besides zauth's.
+    Layers: libc, czmq, rl_msg.h (request types) and rl_logging (the ZAP
+    handler logs refusals, rate-limited); no sockets of its own
+    besides the ZAP handler's.
 */
 #ifndef RL_KEYS_H
 #define RL_KEYS_H
@@ -161,6 +165,19 @@ const rl_key_t *rl_keys_at(const rl_keys_t *self, size_t index);
    the next load. */
 const rl_key_t *rl_keys_lookup(const rl_keys_t *self, const char *key);
 
+/* Reloads before a lookup that would fail: rl_keys_lookup, and when key
+   is not in the map, one rl_keys_refresh first, provided the last one
+   this function made is RL_KEYS_RETRY_MS or more before now_ms (any
+   monotonic clock, ms). The ZAP handler reads the directory at every
+   handshake, the daemon's map every 500 ms: without this, a key added a
+   moment ago would pass the handshake and then be refused message by
+   message until the next reload. The bound keeps a revoked client from
+   making every request a directory scan. Like rl_keys_refresh, a reload
+   invalidates every rl_key_t pointer (rl_keys_generation tells). */
+#define RL_KEYS_RETRY_MS 100
+const rl_key_t *rl_keys_lookup_fresh(rl_keys_t *self, const char *key,
+                                     int64_t now_ms);
+
 /* The certificate of node node_id (role node), for connecting to that
    node's peer port as a CURVE client: its key is the server key. NULL when
    none. With two, the newer file's (see rl_keys_refresh). */
@@ -200,18 +217,27 @@ int rl_keys_load_public(const char *path, char key[RL_KEY_TEXT_SIZE],
    for keys without it must stop and say so. */
 bool rl_keys_curve_available(void);
 
-/* Starts czmq's ZAP handler (zauth), allowing CURVE clients whose public
-   certificate is in directory. Call it before any CURVE socket binds:
-   libzmq lets every client in on a CURVE socket while no ZAP handler
-   runs. One per process: a second call while one runs fails. Returns the
-   actor (stop it with rl_keys_auth_destroy, after closing the sockets),
-   or NULL with error filled (no CURVE, not a directory, already running,
-   zauth failed). */
+/* Starts the ZAP handler (RFC 27, on its own thread), allowing CURVE
+   clients whose public certificate is in directory, as an rl_keys_t map
+   of it says (refreshed at each handshake: a certificate added is taken
+   at once, one removed refused at the next connection). It passes the
+   key as the connection's User-Id and the certificate's role, name and
+   node-id as its properties. NULL-mechanism (plain) connections are let
+   through; any other mechanism is refused. Call it before any CURVE
+   socket binds: libzmq lets every client in on a CURVE socket while no
+   ZAP handler runs. One per process: a second call while one runs fails.
+   Returns the actor (stop it with rl_keys_auth_destroy, after closing the
+   sockets), or NULL with error filled (no CURVE, not a directory, already
+   running, the ZAP endpoint taken). */
 zactor_t *rl_keys_auth_new(const char *directory, char *error,
                            size_t error_size);
 
-/* Stops zauth and nulls *auth_p; safe with *auth_p NULL. */
+/* Stops the ZAP handler and nulls *auth_p; safe with *auth_p NULL. */
 void rl_keys_auth_destroy(zactor_t **auth_p);
+
+/* Handshakes the ZAP handler refused since the process started (keys not
+   in the directory, other mechanisms), for STATUS. Any thread. */
+uint64_t rl_keys_auth_refused(void);
 
 /* Makes socket a CURVE server with cert's keys. Before its bind (options
    apply to later binds only), and after rl_keys_auth_new. */
@@ -222,8 +248,8 @@ void rl_keys_set_server(zsock_t *socket, zcert_t *cert);
 void rl_keys_set_client(zsock_t *socket, zcert_t *cert, const char *server_key);
 
 /* The CURVE identity of the connection frame came in on: the client's
-   public key in Z85 (libzmq's "User-Id" property, which zauth sets to
-   the key), or NULL when the connection is not CURVE. The text belongs
+   public key in Z85 (libzmq's "User-Id" property, which the ZAP handler
+   sets to the key), or NULL when the connection is not CURVE. The text belongs
    to the frame. For a zmq_msg_t: zmq_msg_gets(msg, "User-Id"). */
 const char *rl_keys_frame_key(zframe_t *frame);
 

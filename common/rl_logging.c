@@ -2,6 +2,7 @@
 #include "rl_logging.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -9,7 +10,9 @@
 
 static char s_name[32] = "raftlog";
 static int s_level = RL_LOG_INFO;
-static uint64_t s_suppressed; /* by every limiter: one thread logs them */
+/* Lines suppressed by every limiter. Atomic: the ZAP handler's thread
+   (rl_keys) has limiters of its own. */
+static atomic_uint_fast64_t s_suppressed;
 
 void rl_logging_init(const char *name, int level)
 {
@@ -84,7 +87,7 @@ bool rl_log_limit_pass(rl_log_limit_t *limit, int64_t now, uint64_t *suppressed)
 
 uint64_t rl_logging_suppressed(void)
 {
-    return s_suppressed;
+    return atomic_load(&s_suppressed);
 }
 
 void rl_logf_limited(rl_log_limit_t *limit, int level, const char *format, ...)
@@ -96,7 +99,7 @@ void rl_logf_limited(rl_log_limit_t *limit, int level, const char *format, ...)
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     uint64_t suppressed;
     if (!rl_log_limit_pass(limit, now, &suppressed)) {
-        s_suppressed++;
+        atomic_fetch_add(&s_suppressed, 1);
         return;
     }
     char suffix[64] = "";

@@ -19,7 +19,7 @@
       limiter; the others are counted, and the next line that passes ends
       with "(N similar lines suppressed)". rl_logging_suppressed() gives
       the total for STATUS. One limiter per call site, static, used by one
-      thread (the loop's).
+      thread (the loop's, or the ZAP handler's for its own call sites).
 
     - Escaped. Bytes from the wire (a cluster id, a role, a key) are
       passed through rl_log_escape() before they are formatted, so that a

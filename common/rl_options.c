@@ -222,6 +222,29 @@ int rl_options_endpoint(const char *name, const char *value,
     return 0;
 }
 
+bool rl_options_endpoint_is_local(const char *endpoint)
+{
+    /* ipc:// is a file on this machine, inproc:// inside the process. */
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return true;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    size_t length = colon ? (size_t)(colon - host) : strlen(host);
+    char name[RL_OPTIONS_ERROR_SIZE];
+    if (length >= sizeof(name))
+        return false;
+    memcpy(name, host, length);
+    name[length] = '\0';
+    if (strcmp(name, "localhost") == 0 || strcmp(name, "lo") == 0 ||
+        strcmp(name, "[::1]") == 0 || strcmp(name, "::1") == 0)
+        return true;
+    /* 127.0.0.0/8, written as four decimal numbers. */
+    unsigned a, b, c, d;
+    char rest;
+    return sscanf(name, "%u.%u.%u.%u%c", &a, &b, &c, &d, &rest) == 4 &&
+           a == 127 && b < 256 && c < 256 && d < 256;
+}
+
 int rl_options_on_off(const char *name, const char *value, bool *out, char *err)
 {
     if (strcmp(value, "on") == 0)

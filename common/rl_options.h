@@ -107,6 +107,13 @@ int rl_options_u32(const char *name, const char *value, uint32_t min,
 int rl_options_endpoint(const char *name, const char *value,
                         const char *example, char *err);
 
+/* Whether a daemon binding endpoint listens on this machine only: tcp://
+   on a loopback address (127.0.0.0/8, ::1, localhost, the interface lo),
+   or ipc:// and inproc://. Anything else (the wildcard host '*', 0.0.0.0,
+   another address, a host or interface name) may be reached from the
+   network: a daemon without CURVE refuses to bind it unless --insecure. */
+bool rl_options_endpoint_is_local(const char *endpoint);
+
 /* Parses "on" or "off". */
 int rl_options_on_off(const char *name, const char *value, bool *out,
                       char *err);

@@ -21,6 +21,9 @@ int main(int argc, char **argv)
     /* The node owns its signals (graceful shutdown); tell czmq before it
        initialises itself on the first socket. */
     zsys_handler_set(NULL);
+    /* czmq's own log lines (rare: a socket left open at exit) go where
+       the node's go, not to stdout. */
+    zsys_set_logstream(stderr);
     rl_config_t config;
     char err[RL_CONFIG_ERROR_SIZE];
     if (rl_config_parse(&config, argc, argv, err) != 0) {

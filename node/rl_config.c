@@ -192,6 +192,35 @@ static int s_set_fsync(void *config, const char *v, char *err)
     return rl_options_on_off("fsync", v, &c->fsync, err);
 }
 
+static int s_set_cert(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    return s_copy("--cert", v, c->cert, sizeof(c->cert), err);
+}
+
+static int s_set_front_cert(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    return s_copy("--front-cert", v, c->front_cert, sizeof(c->front_cert), err);
+}
+
+static int s_set_keys(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    return s_copy("--keys", v, c->keys_dir, sizeof(c->keys_dir), err);
+}
+
+static int s_set_insecure(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    /* The flag gives "true"; the file may say on, off, true or false. */
+    if (strcmp(v, "true") == 0)
+        v = "on";
+    else if (strcmp(v, "false") == 0)
+        v = "off";
+    return rl_options_on_off("insecure", v, &c->insecure, err);
+}
+
 static int s_set_log_level(void *config, const char *v, char *err)
 {
     rl_config_t *c = config;
@@ -289,6 +318,23 @@ static const rl_option_t s_options[] = {
     {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
      "HTTP connections to the metrics endpoint at once; more are closed",
      s_set_max_metrics_connections, false},
+    {"cert", "security/cert", "FILE", NULL,
+     "this node's CURVE certificate (the NAME_secret file of raftlog keygen "
+     "NAME --role node --node-id ID): its identity to peers, and the front "
+     "door's unless --front-cert; with --keys, turns CURVE on",
+     s_set_cert, false},
+    {"front-cert", "security/front_cert", "FILE", "--cert",
+     "the client front door's certificate (give every node the same one: "
+     "clients then need one server key)",
+     s_set_front_cert, false},
+    {"keys", "security/keys", "DIR", NULL,
+     "directory of the public certificates allowed to connect (nodes, "
+     "brokers, clients, each with its role); re-read when it changes",
+     s_set_keys, false},
+    {"insecure", "security/insecure", NULL, "off",
+     "run without CURVE even where the network reaches (anyone who reaches "
+     "a port may then do anything; see docs/SECURITY.md)",
+     s_set_insecure, false},
     {"log-level", "log/level", "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
     {"check", NULL, "DIR", NULL,
@@ -367,6 +413,35 @@ static void s_defaults(rl_config_t *c)
     c->max_read_wait_ms = 60000;
     c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
+}
+
+/* The keys, or the lack of them (docs/SECURITY.md). */
+static int s_validate_keys(rl_config_t *c, char *err)
+{
+    if (c->insecure && (c->cert[0] || c->keys_dir[0] || c->front_cert[0]))
+        return rl_options_fail(err, "--insecure turns CURVE off, and keys are "
+                                    "given (--cert, --front-cert or --keys): "
+                                    "drop one or the other");
+    if (!c->cert[0] != !c->keys_dir[0])
+        return rl_options_fail(
+            err, "CURVE needs both --cert (this node's certificate) and "
+                 "--keys (the directory of allowed public certificates); "
+                 "see docs/SECURITY.md");
+    if (c->front_cert[0] && !c->cert[0])
+        return rl_options_fail(err, "--front-cert needs --cert and --keys");
+    if (c->cert[0] || c->insecure)
+        return 0;
+    const char *endpoints[] = {c->peer, c->client};
+    for (size_t i = 0; i < 2; i++)
+        if (!rl_options_endpoint_is_local(endpoints[i]))
+            return rl_options_fail(
+                err,
+                "%s may be reached from the network, and this node has no "
+                "keys: give --cert and --keys (raftlog keygen; "
+                "docs/SECURITY.md), or --insecure to run without "
+                "authentication and encryption anyway",
+                endpoints[i]);
+    return 0;
 }
 
 static int s_validate(rl_config_t *c, char *err)
@@ -463,6 +538,8 @@ static int s_validate(rl_config_t *c, char *err)
                                "--max-client-parked-reads %u is over "
                                "--max-parked-reads %u",
                                c->max_client_parked_reads, c->max_parked_reads);
+    if (s_validate_keys(c, err) != 0)
+        return -1;
     if (c->request_timeout_ms < c->election_timeout_ms)
         return rl_options_fail(
             err,

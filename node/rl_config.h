@@ -54,9 +54,14 @@ typedef struct {
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
     char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
     uint32_t max_metrics_connections; /* HTTP connections at once */
-    int log_level;                    /* rl_log_level_t */
-    char check_dir[4096];             /* --check DIR: verify a data dir, exit */
-    bool help;                        /* --help was asked for */
+    /* Keys (docs/SECURITY.md): all three paths empty without CURVE. */
+    char cert[4096];       /* this node's certificate (the _secret file) */
+    char front_cert[4096]; /* the client front door's, "" for cert's */
+    char keys_dir[4096];   /* the allowed public certificates */
+    bool insecure;         /* no CURVE, even on endpoints the network reaches */
+    int log_level;         /* rl_log_level_t */
+    char check_dir[4096];  /* --check DIR: verify a data dir, exit */
+    bool help;             /* --help was asked for */
 } rl_config_t;
 
 /* Room for a configuration error message. */

@@ -8,6 +8,28 @@
 #include "rl_codec.h"
 #include "rl_logging.h"
 
+/* With CURVE: whether msg came on a connection whose key is the
+   certificate of the node in its `from`; when not, counts and logs it. */
+static bool s_sender_allowed(rl_intake_t *self, zframe_t *frame,
+                             const rl_msg_t *msg)
+{
+    static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+    char why[RL_KEYS_ERROR_SIZE];
+    const char *key = rl_keys_frame_key(frame);
+    /* A node key added a moment ago is in the map before it is judged. */
+    rl_keys_lookup_fresh(self->keys, key, zclock_mono());
+    if (rl_keys_peer_allowed(self->keys, key, msg->from, why, sizeof(why)))
+        return true;
+    self->dropped_key++;
+    /* Anyone with a key in the directory can cause this: limited, and
+       escaped (the text holds a key from the wire). */
+    char shown[RL_LOG_ESCAPE_SIZE(RL_KEYS_ERROR_SIZE)];
+    rl_logf_limited(&limit, RL_LOG_WARN, "dropped a %s: %s",
+                    rl_msg_type_name(msg->type),
+                    rl_log_escape(why, strlen(why), shown, sizeof(shown)));
+    return false;
+}
+
 int rl_intake_take(void *arg)
 {
     /* Anyone who reaches the peer port can send these at will: limited,
@@ -41,6 +63,8 @@ int rl_intake_take(void *arg)
                         rl_log_escape(msg.cluster.ptr, msg.cluster.size, shown,
                                       sizeof(shown)),
                         self->cluster_id);
+    } else if (self->keys && !s_sender_allowed(self, frame, &msg)) {
+        /* Dropped: said in s_sender_allowed. */
     } else if (rl_group_step(self->group, &msg)) {
         /* Members only: a stranger's claimed ids must not fill the
            table of last contacts. */

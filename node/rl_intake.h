@@ -2,8 +2,11 @@
     message that arrives on its peer ROUTER before the Raft core sees it.
 
     A message is decoded, must be a peer message of this node's cluster,
-    is noted as a contact from its sender (for STATUS) and is stepped into
-    the group's core. Anything else is dropped here and logged. The node
+    with CURVE must have come on a connection whose key is the certificate
+    of the node it claims to be from (rl_keys_peer_allowed: no node can
+    pose as another, no client key can speak for a node), is noted as a
+    contact from its sender (for STATUS) and is stepped into the group's
+    core. Anything else is dropped here and logged. The node
     drains its peer socket through rl_intake_take() (rl_loop_drain), then
     drives the group once for the whole batch.
 */
@@ -21,6 +24,9 @@ typedef struct {
     rl_group_t *group;              /* whose core takes them */
     uint64_t dropped_bad;           /* undecodable, or not a peer message */
     uint64_t dropped_wrong_cluster; /* from another cluster */
+    rl_keys_t *keys;      /* with CURVE: the allowed keys; NULL without */
+    uint64_t dropped_key; /* dropped: the connection's key is not the
+                             sender's node certificate (STATUS) */
 } rl_intake_t;
 
 /* Takes one message off the peer socket and handles it. Returns 1 when

@@ -24,6 +24,7 @@
 #include "rl_helper.h"
 #include "rl_http.h"
 #include "rl_intake.h"
+#include "rl_keys.h"
 #include "rl_logging.h"
 #include "rl_loop.h"
 #include "rl_node_metrics.h"
@@ -41,6 +42,9 @@
 /* Descriptors kept free beyond those open, the client connections and
    the peer connections allowed: new segments, sockets, a snapshot. */
 #define S_FD_RESERVE 64
+/* How often the keys directory is checked for changes (a removed
+   certificate is refused within twice this). */
+#define S_KEYS_CHECK_MS 500
 /* How often the loop publishes its metrics page and readiness to the
    monitoring port (rl_http.h): a scrape sees values at most this old. */
 #define S_PUBLISH_MS 500
@@ -72,11 +76,18 @@ struct rl_node {
     uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
     uint64_t fd_limit_at_start; /* the soft limit found at start */
     uint64_t n_bad_requests;    /* for STATUS */
-    long open_fds;              /* at the last descriptor check */
-    rl_http_t *http;            /* the monitoring port, or NULL */
-    rl_metrics_t page;          /* the next page, rendered here */
-    int64_t watchdog_ms;        /* systemd watchdog ping period, 0 */
-    int64_t watchdog_pinged;    /* zclock_mono() of the last ping */
+
+    /* CURVE (docs/SECURITY.md); all NULL without. */
+    zactor_t *auth;           /* the ZAP handler */
+    rl_keys_t *keys;          /* the --keys directory, refreshed by a timer */
+    zcert_t *cert;            /* this node's certificate (peers) */
+    zcert_t *front_cert;      /* the client front door's */
+    uint64_t keys_generation; /* of the map the peers last followed */
+    long open_fds;            /* at the last descriptor check */
+    rl_http_t *http;          /* the monitoring port, or NULL */
+    rl_metrics_t page;        /* the next page, rendered here */
+    int64_t watchdog_ms;      /* systemd watchdog ping period, 0 */
+    int64_t watchdog_pinged;  /* zclock_mono() of the last ping */
 };
 
 /* ---- STATUS ---- */
@@ -105,6 +116,13 @@ static void s_gather_status(rl_node_t *self, rl_status_input_t *in_p,
     in.counters.fd_limit = self->fd_limit;
     in.counters.fd_limit_at_start = self->fd_limit_at_start;
     in.counters.log_lines_suppressed = rl_logging_suppressed();
+    in.counters.insecure = self->keys == NULL;
+    in.counters.keys = self->keys ? rl_keys_count(self->keys) : 0;
+    in.counters.forbidden = front.forbidden;
+    in.counters.handshakes_failed =
+        front.handshakes_failed + rl_conns_handshakes_failed(self->peer_conns);
+    in.counters.keys_refused = rl_keys_auth_refused();
+    in.counters.peer_dropped_key = self->intake.dropped_key;
     *in_p = in;
 }
 
@@ -380,6 +398,45 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     return rl_group_drive(self->group);
 }
 
+/* Logs what a load of the keys directory warned about. */
+static void s_log_key_warnings(const rl_keys_t *keys)
+{
+    for (size_t i = 0; i < rl_keys_warning_count(keys); i++)
+        rl_logf(RL_LOG_WARN, "%s", rl_keys_warning(keys, i));
+}
+
+/* The keys timer: the directory reloaded when it changed (so that a
+   removed certificate is refused, on open connections too, within a
+   second), peers' DEALERs following their keys, and what the DEALERs'
+   handshakes said. */
+static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    rl_node_t *self = arg;
+    rl_peers_check_handshakes(self->peers);
+    if (!self->keys)
+        return 0;
+    int rc = rl_keys_refresh(self->keys);
+    /* By the generation: the front door or the intake may have reloaded
+       the map since (rl_keys_lookup_fresh). */
+    if (rl_keys_generation(self->keys) != self->keys_generation) {
+        self->keys_generation = rl_keys_generation(self->keys);
+        s_log_key_warnings(self->keys);
+        rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
+                rl_keys_count(self->keys), rl_keys_directory(self->keys));
+        rl_peers_keys_changed(self->peers);
+    }
+    if (rc < 0) {
+        /* Every 500 ms while it lasts: limited. */
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "%s; the %zu keys loaded before stay in force",
+                        rl_keys_error(self->keys), rl_keys_count(self->keys));
+    }
+    return 0;
+}
+
 static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void)loop;
@@ -445,6 +502,65 @@ static int s_run_spare(void *job)
     return rl_log_spare_run(job);
 }
 
+/* Loads the node's keys and starts the ZAP handler, before any socket is
+   bound (libzmq lets anyone in on a CURVE socket while no ZAP handler
+   runs). Returns 0, or -1 with err (512 bytes) saying what to fix. */
+static int s_start_curve(rl_node_t *self, char *err)
+{
+    const rl_config_t *c = &self->config;
+    char why[RL_KEYS_ERROR_SIZE];
+    if (!rl_keys_curve_available()) {
+        snprintf(err, 512,
+                 "--cert and --keys need CURVE, and this libzmq has none (it "
+                 "was built without libsodium): install one that has, or run "
+                 "without keys on loopback");
+        return -1;
+    }
+    self->cert =
+        rl_keys_load_own(c->cert, RL_ROLE_NODE, c->id, why, sizeof(why));
+    if (!self->cert) {
+        snprintf(err, 512, "--cert: %.490s", why);
+        return -1;
+    }
+    if (c->front_cert[0]) {
+        self->front_cert =
+            rl_keys_load_own(c->front_cert, RL_ROLE_NONE, 0, why, sizeof(why));
+        if (!self->front_cert) {
+            snprintf(err, 512, "--front-cert: %.490s", why);
+            return -1;
+        }
+    }
+    self->keys = rl_keys_new(c->keys_dir);
+    if (!self->keys) {
+        snprintf(err, 512, "out of memory");
+        return -1;
+    }
+    if (rl_keys_refresh(self->keys) < 0) {
+        snprintf(err, 512, "--keys: %.490s", rl_keys_error(self->keys));
+        return -1;
+    }
+    s_log_key_warnings(self->keys);
+    self->keys_generation = rl_keys_generation(self->keys);
+    self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
+    if (!self->auth) {
+        snprintf(err, 512, "--keys: %.490s", why);
+        return -1;
+    }
+    const rl_key_t *mine = rl_keys_node(self->keys, c->id);
+    if (!mine || strcmp(mine->key, zcert_public_txt(self->cert)) != 0)
+        rl_logf(RL_LOG_WARN,
+                "the keys directory %s has no certificate with this node's "
+                "public key %s for node %" PRIu64 ": its peers need it in "
+                "theirs to take its messages",
+                c->keys_dir, zcert_public_txt(self->cert), c->id);
+    rl_logf(RL_LOG_INFO,
+            "CURVE on: %zu keys allowed (%s); node key %s, front door key %s",
+            rl_keys_count(self->keys), c->keys_dir,
+            zcert_public_txt(self->cert),
+            zcert_public_txt(self->front_cert ? self->front_cert : self->cert));
+    return 0;
+}
+
 rl_node_t *rl_node_new(const rl_config_t *config, char *err)
 {
     rl_node_t *self = calloc(1, sizeof(*self));
@@ -467,13 +583,19 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
+    if (config->cert[0] && s_start_curve(self, err) != 0) {
+        rl_node_destroy(&self);
+        return NULL;
+    }
     self->group = rl_group_new(&self->config, s_test_io(), err);
     if (!self->group) {
         rl_node_destroy(&self);
         return NULL;
     }
     char why[256];
-    self->peers = rl_peers_new(config->id, config->peer, why);
+    rl_peers_curve_t curve = {self->cert, self->keys};
+    self->peers =
+        rl_peers_new(config->id, config->peer, self->keys ? &curve : NULL, why);
     if (!self->peers) {
         snprintf(err, 512, "%s", why);
         rl_node_destroy(&self);
@@ -496,6 +618,8 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         .max_queue = config->max_queue_bytes,
         .gone = s_client_gone,
         .gone_arg = self,
+        .cert = self->front_cert ? self->front_cert : self->cert,
+        .keys = self->keys,
     };
     self->front = rl_front_new(&front, err);
     if (!self->front) {
@@ -515,7 +639,8 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
     self->intake = (rl_intake_t){.peers = self->peers,
                                  .cluster_id = self->config.cluster_id,
                                  .contacts = &self->contacts,
-                                 .group = self->group};
+                                 .group = self->group,
+                                 .keys = self->keys};
     if (config->metrics_endpoint[0]) {
         rl_http_config_t http = {config->metrics_endpoint,
                                  config->max_metrics_connections,
@@ -547,15 +672,24 @@ int rl_node_run(rl_node_t *self)
     zloop_poller(self->loop, &signals, s_on_signal, self);
     zloop_timer(self->loop, self->config.heartbeat_ms, 0, s_on_tick, self);
     zloop_timer(self->loop, S_SWEEP_MS, 0, s_on_sweep, self);
+    zloop_timer(self->loop, S_KEYS_CHECK_MS, 0, s_on_keys, self);
     zloop_timer(self->loop, S_PUBLISH_MS, 0, s_on_publish, self);
     self->watchdog_ms = rl_service_watchdog_ms();
 
     rl_logf(RL_LOG_INFO,
             "node %" PRIu64 " of cluster '%s' listening: peers %s, clients "
-            "%s%s",
+            "%s%s%s",
             self->config.id, self->config.cluster_id, self->config.peer,
-            self->config.client,
+            self->config.client, self->keys ? " (CURVE)" : " (no CURVE)",
             self->config.fsync ? "" : " (fsync OFF: not durable)");
+    if (!self->keys)
+        rl_logf(RL_LOG_WARN,
+                "running WITHOUT CURVE%s: no authentication, no encryption; "
+                "anyone who reaches %s or %s may read, append and change the "
+                "membership (give --cert and --keys; docs/SECURITY.md)",
+                self->config.insecure ? " (--insecure)"
+                                      : ", on this machine only",
+                self->config.peer, self->config.client);
     if (self->http)
         rl_logf(RL_LOG_INFO,
                 "metrics on http://%s/metrics (also /healthz, /readyz)",
@@ -588,6 +722,11 @@ void rl_node_destroy(rl_node_t **self_p)
     rl_front_destroy(&self->front);
     rl_conns_destroy(&self->peer_conns);
     rl_peers_destroy(&self->peers);
+    /* The ZAP handler after the sockets it answers for. */
+    rl_keys_auth_destroy(&self->auth);
+    rl_keys_destroy(&self->keys);
+    zcert_destroy(&self->cert);
+    zcert_destroy(&self->front_cert);
     if (self->signal_fd >= 0)
         close(self->signal_fd);
     free(self);

@@ -357,11 +357,13 @@ static void s_render_rejected(const rl_node_metrics_input_t *in,
     } rows[] = {{"undecodable", in->peer_dropped_bad},
                 {"wrong_cluster", in->peer_dropped_wrong_cluster},
                 {"non_member", non_member},
-                {"bad_term", bad_term}};
+                {"bad_term", bad_term},
+                {"key", in->groups[0].status->counters.peer_dropped_key}};
     rl_metrics_family(out, "raftlog_peer_messages_rejected_total", C,
                       "Peer messages dropped: undecodable, from another "
-                      "cluster, from a non-member, or with an impossible "
-                      "term.");
+                      "cluster, from a non-member, with an impossible "
+                      "term, or (CURVE) on a connection whose key is not "
+                      "the sender's node certificate.");
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         rl_labels_t labels = in->labels;
         rl_metrics_u64(out, "raftlog_peer_messages_rejected_total",
@@ -409,6 +411,18 @@ static void s_render_node_families(const rl_node_metrics_input_t *in,
         {"raftlog_log_lines_suppressed_total", C,
          "Repeated warnings not printed (rate limit).",
          c->log_lines_suppressed},
+        {"raftlog_insecure", G,
+         "1 when the node runs without CURVE keys (docs/SECURITY.md).",
+         c->insecure},
+        {"raftlog_keys", G, "Certificates allowed in the --keys directory.",
+         c->keys},
+        {"raftlog_handshakes_failed_total", C,
+         "Client and peer connections whose ZeroMQ handshake failed (a key "
+         "refused, a wrong server key, no CURVE).",
+         c->handshakes_failed},
+        {"raftlog_keys_refused_total", C,
+         "Handshakes refused: the key is not in the --keys directory.",
+         c->keys_refused},
         {"raftlog_metrics_requests_total", C,
          "HTTP requests answered on this monitoring port.", in->http_requests},
     };

@@ -6,12 +6,18 @@
 #include <string.h>
 
 #include "rl_codec.h"
+#include "rl_logging.h"
 #include "rl_msg.h"
 
 typedef struct {
     uint64_t id;                        /* the peer's node id */
     char endpoint[RL_MAX_ENDPOINT + 1]; /* its peer endpoint */
-    zsock_t *dealer;                    /* our DEALER connected to it */
+    zsock_t *dealer;                    /* our DEALER connected to it, NULL
+                                           while no key is known for it */
+    zsock_t *monitor;                   /* the DEALER's handshake events */
+    char server_key[RL_KEY_TEXT_SIZE];  /* the key it is expected to have
+                                           (CURVE), "" none */
+    bool failing;                       /* its last handshake failed */
 } s_peer_t;
 
 struct rl_peers {
@@ -19,9 +25,11 @@ struct rl_peers {
     zsock_t *router;                /* where every peer message arrives */
     s_peer_t peers[RL_MAX_MEMBERS]; /* DEALERs, one per peer */
     size_t peer_count;              /* number of peers */
+    rl_peers_curve_t curve;         /* keys; cert NULL without CURVE */
 };
 
-rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err)
+rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
+                         const rl_peers_curve_t *curve, char *err)
 {
     rl_peers_t *self = calloc(1, sizeof(*self));
     if (!self) {
@@ -29,6 +37,8 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err)
         return NULL;
     }
     self->self_id = self_id;
+    if (curve)
+        self->curve = *curve;
     self->router = zsock_new(ZMQ_ROUTER);
     if (self->router) {
         zsock_set_linger(self->router, 0);
@@ -36,6 +46,9 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err)
         /* Before bind: a frame declaring more is refused by ZeroMQ
            before anything of it is allocated. */
         zsock_set_maxmsgsize(self->router, RL_MAX_MESSAGE_SIZE);
+        /* Before the bind: options apply to binds made after them. */
+        if (self->curve.cert)
+            rl_keys_set_server(self->router, self->curve.cert);
     }
     if (!self->router || zsock_bind(self->router, "%s", endpoint) < 0) {
         snprintf(err, 256,
@@ -48,13 +61,22 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err)
     return self;
 }
 
+/* Closes a peer's DEALER and its monitor (the peer stays noted). */
+static void s_close(s_peer_t *peer)
+{
+    zsock_destroy(&peer->dealer);
+    zsock_destroy(&peer->monitor);
+    peer->server_key[0] = '\0';
+    peer->failing = false;
+}
+
 void rl_peers_destroy(rl_peers_t **self_p)
 {
     rl_peers_t *self = *self_p;
     if (!self)
         return;
     for (size_t i = 0; i < self->peer_count; i++)
-        zsock_destroy(&self->peers[i].dealer);
+        s_close(&self->peers[i]);
     zsock_destroy(&self->router);
     free(self);
     *self_p = NULL;
@@ -73,6 +95,72 @@ static s_peer_t *s_find(rl_peers_t *self, uint64_t id)
     return NULL;
 }
 
+/* The key peer id is expected to have now ("" without CURVE), or NULL
+   when CURVE is on and the keys directory has none for it. */
+static const char *s_wanted_key(rl_peers_t *self, uint64_t id)
+{
+    if (!self->curve.cert)
+        return "";
+    const rl_key_t *k = rl_keys_node(self->curve.keys, id);
+    return k ? k->key : NULL;
+}
+
+/* Opens the DEALER to a noted peer, with the key it should have; without
+   one (CURVE on, no certificate for it), says so and leaves it closed.
+   Returns 0, or -1 when out of sockets. */
+static int s_open(rl_peers_t *self, s_peer_t *peer)
+{
+    const char *key = s_wanted_key(self, peer->id);
+    if (!key) {
+        rl_logf(RL_LOG_ERROR,
+                "no certificate of node %" PRIu64 " in the keys directory "
+                "%s: this node cannot reach it until one is added (its "
+                "public certificate, made by raftlog keygen NAME --role node "
+                "--node-id %" PRIu64 ")",
+                peer->id, rl_keys_directory(self->curve.keys), peer->id);
+        return 0;
+    }
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    if (!dealer)
+        return -1;
+    /* No routing id: the peer's ROUTER gives each connection its own, so
+       a stranger that connects claiming "3" cannot take node 3's place
+       (a ROUTER refuses a second connection with a routing id in use).
+       Who sent a message is its `from` field, checked by the core (and,
+       with CURVE, against the connection's key by the intake). */
+    zsock_set_linger(dealer, 0);
+    zsock_set_sndhwm(dealer, RL_PEERS_QUEUE);
+    /* Queue nothing toward a peer we are not connected to: after a crash
+       it would otherwise get a burst of stale messages. */
+    zsock_set_immediate(dealer, 1);
+    zsock_set_reconnect_ivl(dealer, 100);
+    zsock_set_reconnect_ivl_max(dealer, 1000);
+    if (self->curve.cert)
+        rl_keys_set_client(dealer, self->curve.cert, key);
+    /* The handshake's outcome, for rl_peers_check_handshakes; watched
+       before the connect so that no event is missed. */
+    /* A fresh name each time: the endpoint of a closed socket's monitor
+       is released later, by libzmq's reaper. */
+    static uint64_t monitors;
+    char monitor[80];
+    snprintf(monitor, sizeof(monitor), "inproc://rl-peer-%p-%" PRIu64,
+             (void *)self, ++monitors);
+    if (zmq_socket_monitor(zsock_resolve(dealer), monitor,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        !(peer->monitor = zsock_new_pair(monitor)) ||
+        zsock_connect(dealer, "%s", peer->endpoint) < 0) {
+        zsock_destroy(&dealer);
+        zsock_destroy(&peer->monitor);
+        return -1;
+    }
+    peer->dealer = dealer;
+    snprintf(peer->server_key, sizeof(peer->server_key), "%s", key);
+    return 0;
+}
+
 int rl_peers_connect(rl_peers_t *self, uint64_t id, const char *endpoint)
 {
     if (id == self->self_id)
@@ -84,29 +172,92 @@ int rl_peers_connect(rl_peers_t *self, uint64_t id, const char *endpoint)
         rl_peers_forget(self, id);
     if (self->peer_count == RL_MAX_MEMBERS)
         return -1;
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    if (!dealer)
-        return -1;
-    /* No routing id: the peer's ROUTER gives each connection its own, so
-       a stranger that connects claiming "3" cannot take node 3's place
-       (a ROUTER refuses a second connection with a routing id in use).
-       Who sent a message is its `from` field, checked by the core. */
-    zsock_set_linger(dealer, 0);
-    zsock_set_sndhwm(dealer, RL_PEERS_QUEUE);
-    /* Queue nothing toward a peer we are not connected to: after a crash
-       it would otherwise get a burst of stale messages. */
-    zsock_set_immediate(dealer, 1);
-    zsock_set_reconnect_ivl(dealer, 100);
-    zsock_set_reconnect_ivl_max(dealer, 1000);
-    if (zsock_connect(dealer, "%s", endpoint) < 0) {
-        zsock_destroy(&dealer);
-        return -1;
-    }
-    peer = &self->peers[self->peer_count++];
+    peer = &self->peers[self->peer_count];
+    memset(peer, 0, sizeof(*peer));
     peer->id = id;
     snprintf(peer->endpoint, sizeof(peer->endpoint), "%s", endpoint);
-    peer->dealer = dealer;
+    if (s_open(self, peer) != 0)
+        return -1;
+    self->peer_count++;
     return 0;
+}
+
+void rl_peers_keys_changed(rl_peers_t *self)
+{
+    if (!self->curve.cert)
+        return;
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers[i];
+        const char *key = s_wanted_key(self, peer->id);
+        if (peer->dealer && key && strcmp(key, peer->server_key) == 0)
+            continue;
+        if (!peer->dealer && !key)
+            continue; /* still none: said when it was found missing */
+        if (peer->dealer)
+            rl_logf(RL_LOG_INFO,
+                    "the key of node %" PRIu64 " in the keys directory "
+                    "changed: connecting to it %s",
+                    peer->id, key ? "with the new one" : "no more");
+        s_close(peer);
+        if (key && s_open(self, peer) != 0)
+            rl_logf(RL_LOG_ERROR,
+                    "cannot connect to node %" PRIu64 " again: %s", peer->id,
+                    zmq_strerror(zmq_errno()));
+    }
+}
+
+/* Logs one handshake event of the DEALER to peer. */
+static void s_handshake_event(rl_peers_t *self, s_peer_t *peer, int event)
+{
+    /* A peer that keeps refusing reconnects up to once a second: one line
+       per few seconds is enough. */
+    static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (peer->failing)
+            rl_logf(RL_LOG_INFO,
+                    "the handshake with node %" PRIu64 " at %s succeeded",
+                    peer->id, peer->endpoint);
+        peer->failing = false;
+        return;
+    }
+    peer->failing = true;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "node %" PRIu64 " at %s refused this node's key: put "
+                        "this node's public certificate (role node, node-id "
+                        "%" PRIu64 ") in node %" PRIu64 "'s --keys directory",
+                        peer->id, peer->endpoint, self->self_id, peer->id);
+    else if (self->curve.cert)
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "the CURVE handshake with node %" PRIu64 " at %s "
+                        "failed: does it use CURVE, and is the certificate "
+                        "of node %" PRIu64 " in --keys (key %s) the one it "
+                        "runs with (its --cert)?",
+                        peer->id, peer->endpoint, peer->id, peer->server_key);
+    else
+        rl_logf_limited(&limit, RL_LOG_WARN,
+                        "the handshake with node %" PRIu64 " at %s failed: "
+                        "it uses CURVE, and this node does not (give every "
+                        "node --cert and --keys, or none)",
+                        peer->id, peer->endpoint);
+}
+
+void rl_peers_check_handshakes(rl_peers_t *self)
+{
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers[i];
+        while (peer->monitor && (zsock_events(peer->monitor) & ZMQ_POLLIN)) {
+            /* [uint16 event, uint32 value][address] (libzmq 4.x, v1). */
+            zmsg_t *event = zmsg_recv(peer->monitor);
+            zframe_t *head = event ? zmsg_first(event) : NULL;
+            if (head && zframe_size(head) >= 2) {
+                uint16_t code;
+                memcpy(&code, zframe_data(head), sizeof(code));
+                s_handshake_event(self, peer, code);
+            }
+            zmsg_destroy(&event);
+        }
+    }
 }
 
 void rl_peers_forget(rl_peers_t *self, uint64_t id)
@@ -114,14 +265,14 @@ void rl_peers_forget(rl_peers_t *self, uint64_t id)
     s_peer_t *peer = s_find(self, id);
     if (!peer)
         return;
-    zsock_destroy(&peer->dealer);
+    s_close(peer);
     *peer = self->peers[--self->peer_count];
 }
 
 int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size)
 {
     s_peer_t *peer = s_find(self, id);
-    if (!peer)
+    if (!peer || !peer->dealer)
         return -1;
     int rc = zmq_send(zsock_resolve(peer->dealer), data, size, ZMQ_DONTWAIT);
     return rc < 0 ? -1 : 0;

@@ -13,6 +13,18 @@
     no stranger can squat a node's place on the ROUTER; a message's sender
     is its `from` field, which the Raft core checks against the
     configuration.
+
+    With CURVE (docs/SECURITY.md) the ROUTER is a CURVE server with this
+    node's certificate, and each DEALER a CURVE client with it, expecting
+    the public key that the keys directory holds for the target's node id
+    (rl_keys_node). A peer without a certificate there gets no DEALER (an
+    error line names what to add) until the directory has one; when the
+    key for a peer changes (rl_peers_keys_changed), its DEALER is made
+    again with the new one. Whether a received message may be taken (the
+    connection's key is the certificate of the node in its `from`) is the
+    intake's check (rl_intake.h). Each DEALER's handshake is watched, so
+    that a peer refusing this node's key, or answering with another key
+    than the one expected, is logged with what to fix.
 */
 #ifndef RL_PEERS_H
 #define RL_PEERS_H
@@ -20,14 +32,26 @@
 #include <czmq.h>
 #include <stdint.h>
 
+#include "rl_keys.h"
+
 typedef struct rl_peers rl_peers_t;
 
 /* Messages queued toward one peer before new ones are dropped. */
 #define RL_PEERS_QUEUE 1000
 
-/* Binds the ROUTER at endpoint. Returns NULL with a line in err (256
-   bytes) when the endpoint cannot be bound (e.g. the port is in use). */
-rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint, char *err);
+/* CURVE on the peer sockets. */
+typedef struct {
+    zcert_t *cert;   /* this node's certificate (borrowed) */
+    rl_keys_t *keys; /* the keys directory's map (borrowed; the node keeps
+                        it refreshed and calls rl_peers_keys_changed) */
+} rl_peers_curve_t;
+
+/* Binds the ROUTER at endpoint, a CURVE server when curve is not NULL
+   (the ZAP handler must run by then). Returns NULL with a line in err
+   (256 bytes) when the endpoint cannot be bound (e.g. the port is in
+   use). */
+rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
+                         const rl_peers_curve_t *curve, char *err);
 
 /* Closes every socket (linger 0) and nulls *self_p. Idempotent. */
 void rl_peers_destroy(rl_peers_t **self_p);
@@ -36,8 +60,19 @@ void rl_peers_destroy(rl_peers_t **self_p);
 zsock_t *rl_peers_socket(rl_peers_t *self);
 
 /* Makes sure a DEALER to peer id at endpoint exists (reconnecting when
-   the endpoint changed). Returns 0 or -1 when out of memory/sockets. */
+   the endpoint changed). With CURVE and no certificate for id in the
+   keys directory, the peer is noted without a DEALER (messages to it are
+   dropped) and the error logged once. Returns 0 or -1 when out of
+   memory/sockets. */
 int rl_peers_connect(rl_peers_t *self, uint64_t id, const char *endpoint);
+
+/* The keys directory was reloaded: every DEALER whose peer's key changed
+   (or appeared, or went) is made again with the key it has now. */
+void rl_peers_keys_changed(rl_peers_t *self);
+
+/* Logs what the DEALERs' handshakes reported since the last call (a peer
+   that refused our key, a handshake that failed), rate-limited. */
+void rl_peers_check_handshakes(rl_peers_t *self);
 
 /* Closes the DEALER to id, if any. */
 void rl_peers_forget(rl_peers_t *self, uint64_t id);

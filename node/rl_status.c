@@ -126,6 +126,12 @@ void rl_status_build(const rl_status_input_t *in, uint64_t id,
         {rl_str("log_lines_suppressed"), c->log_lines_suppressed},
         {rl_str("peer_dropped_non_member"), in->raft.dropped_non_member},
         {rl_str("peer_dropped_bad_term"), in->raft.dropped_bad_term},
+        {rl_str("insecure"), c->insecure},
+        {rl_str("keys"), c->keys},
+        {rl_str("forbidden"), c->forbidden},
+        {rl_str("handshakes_failed"), c->handshakes_failed},
+        {rl_str("keys_refused"), c->keys_refused},
+        {rl_str("peer_dropped_key"), c->peer_dropped_key},
     };
     _Static_assert(sizeof(counters) / sizeof(counters[0]) <=
                        RL_STATUS_MAX_COUNTERS,

@@ -76,6 +76,15 @@ typedef struct {
     uint64_t fd_limit;                 /* RLIMIT_NOFILE in force */
     uint64_t fd_limit_at_start;        /* the soft limit found at start */
     uint64_t log_lines_suppressed;     /* repeated warnings not printed */
+    /* Keys (docs/SECURITY.md). */
+    uint64_t insecure;          /* 1: no CURVE (--insecure, or loopback) */
+    uint64_t keys;              /* allowed keys loaded from --keys */
+    uint64_t forbidden;         /* requests answered FORBIDDEN */
+    uint64_t handshakes_failed; /* client and peer connections whose
+                                   handshake failed */
+    uint64_t keys_refused;      /* handshakes the ZAP handler refused */
+    uint64_t peer_dropped_key;  /* peer messages whose connection's key is
+                                   not their sender's node certificate */
 } rl_node_counters_t;
 
 /* Everything a STATUS_OK says, gathered by the node. Borrowed. */

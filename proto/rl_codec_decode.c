@@ -7,8 +7,8 @@
     1. The framing and the header (s_scan): every value is skipped, which
        checks that the buffer is well-formed msgpack, one map filling it
        exactly, before anything is decoded; the header keys (version, type,
-       id, cluster, from) are noted where they are, since keys come in any
-       order. When the framing is broken after the id, the error still
+       id, cluster, from, as_key, as_role) are noted where they are, since keys
+   come in any order. When the framing is broken after the id, the error still
        carries the id (docs/PROTOCOL.md section 3).
     2. The body (s_decode_map): known keys are decoded straight into the
        struct, other keys are skipped again.
@@ -493,9 +493,18 @@ static int s_decode_map(rl_mp_reader_t *reader, uint32_t pairs,
 /* ---- The message ---- */
 
 /* The header keys, in the order of s_header_names. */
-enum { S_VERSION, S_TYPE, S_ID, S_CLUSTER, S_FROM, S_HEADER_KEYS };
+enum {
+    S_VERSION,
+    S_TYPE,
+    S_ID,
+    S_CLUSTER,
+    S_FROM,
+    S_AS_KEY,
+    S_AS_ROLE,
+    S_HEADER_KEYS
+};
 static const char *const s_header_names[S_HEADER_KEYS] = {
-    "version", "type", "id", "cluster", "from"};
+    "version", "type", "id", "cluster", "from", "as_key", "as_role"};
 
 /* Where the first pass found the header's values. */
 typedef struct {
@@ -571,6 +580,37 @@ static void s_rescue_header(const rl_mp_reader_t *reader,
         msg->type = (uint8_t)value.uint;
 }
 
+/* Reads a request's forwarded identity, as_key and as_role: both or
+   neither, the key exactly RL_KEY_TEXT bytes (a Z85 public key; whether it
+   is one is the node's to check). */
+static int s_decode_as(rl_mp_reader_t *reader, const s_header_t *header,
+                       rl_msg_t *msg)
+{
+    rl_mp_value_t key, role;
+    bool has_key = s_header_value(reader, header, S_AS_KEY, &key);
+    bool has_role = s_header_value(reader, header, S_AS_ROLE, &role);
+    if (!has_key && !has_role)
+        return 0;
+    if (has_key != has_role)
+        return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
+                             "'as_key' and 'as_role' go together");
+    int rc;
+    /* Sizes checked here, not by s_get_bytes: a wrong one is a bad
+       request, not one too large. Both point into the input. */
+    if ((rc = s_get_bytes(reader, "as_key", &key, 0, &msg->as_key.ptr,
+                          &msg->as_key.size)) ||
+        (rc = s_get_bytes(reader, "as_role", &role, 0, &msg->as_role.ptr,
+                          &msg->as_role.size)))
+        return rc;
+    if (msg->as_key.size != RL_KEY_TEXT || msg->as_role.size == 0 ||
+        msg->as_role.size > RL_MAX_ROLE)
+        return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
+                             "'as_key' must be a public key of %u characters "
+                             "(Z85) and 'as_role' a role name of 1 to %u",
+                             RL_KEY_TEXT, RL_MAX_ROLE);
+    return 0;
+}
+
 /* Reads the header into msg. The id first, so that any later error can
    still be answered with it; the version before the type, so that a
    message of a later protocol gets UNSUPPORTED_VERSION even if its type is
@@ -612,8 +652,10 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
                              "docs/PROTOCOL.md",
                              (unsigned long long)number);
     reader->ctx->msg = rl_msg_type_name(msg->type);
+    if (rl_msg_is_request(msg->type))
+        return s_decode_as(reader, header, msg);
     if (!rl_msg_is_peer(msg->type))
-        return 0;
+        return 0; /* as_key and as_role on a reply are ignored */
     rl_mp_value_t cluster, from;
     if (!s_header_value(reader, header, S_CLUSTER, &cluster) ||
         !s_header_value(reader, header, S_FROM, &from))

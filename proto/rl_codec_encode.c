@@ -316,12 +316,25 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
             "at most %u bytes",
             RL_MAX_CLUSTER_ID);
 
+    /* A forwarded identity goes on requests only (never on replies), whole:
+       a key of RL_KEY_TEXT bytes and a role. */
+    bool as = rl_msg_is_request(msg->type) && msg->as_key.size != 0;
+    if (rl_msg_is_request(msg->type) &&
+        ((msg->as_key.size != 0 && msg->as_key.size != RL_KEY_TEXT) ||
+         (msg->as_key.size == 0) != (msg->as_role.size == 0) ||
+         msg->as_role.size > RL_MAX_ROLE))
+        return rl_codec_fail(&ctx, RL_ERR_BAD_REQUEST,
+                             "as_key (%u bytes) and as_role (at most %u "
+                             "bytes) go together",
+                             RL_KEY_TEXT, RL_MAX_ROLE);
+
     size_t start = buf->size;
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, s_buf_write);
     /* The header: version and type always; cluster and from for peers; the
-       request id for client messages when set. */
-    size_t header = 2 + (peer ? 2 : (msg->id != 0));
+       request id for client messages when set; as_key and as_role for a
+       request a broker forwards. */
+    size_t header = 2 + (peer ? 2 : (msg->id != 0)) + (as ? 2 : 0);
     int rc = msgpack_pack_map(&pk, header + s_count_fields(fields, &msg->body));
     rc = rc || s_pack_key_uint(&pk, "version", RL_PROTOCOL_VERSION);
     rc = rc || s_pack_key_uint(&pk, "type", msg->type);
@@ -331,6 +344,12 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
         rc = rc || s_pack_key_uint(&pk, "from", msg->from);
     } else if (msg->id != 0) {
         rc = rc || s_pack_key_uint(&pk, "id", msg->id);
+    }
+    if (as) {
+        rc = rc || s_pack_str(&pk, "as_key", 6);
+        rc = rc || s_pack_str(&pk, msg->as_key.ptr, msg->as_key.size);
+        rc = rc || s_pack_str(&pk, "as_role", 7);
+        rc = rc || s_pack_str(&pk, msg->as_role.ptr, msg->as_role.size);
     }
     if (rc == 0)
         rc = s_encode_fields(&ctx, &pk, fields, &msg->body);

@@ -5,12 +5,14 @@ Jepsen).
 
     chaos.py --binary PATH [--nodes 3|5] [--seconds S] [--seed N]
              [--fault-workers W|auto] [--producers P] [--consumers C]
-             [--history FILE]
+             [--history FILE] [--curve on|off]
              [--broker PATH [--brokers B] [--broker-share F]]
 
 What it does:
   1. starts a cluster whose peer links all go through a fault-injecting
-     proxy (faultnet.py), each node with its own data directory;
+     proxy (faultnet.py), each node with its own data directory, every
+     node, broker and client with CURVE keys unless --curve off (the
+     proxy forwards the encrypted bytes as they are);
   2. runs P idempotent producers and C tailing consumers, recording every
      operation with its start and end time and outcome (ok with index,
      error, or unknown after a timeout); with --broker, a share of them
@@ -52,8 +54,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from checker import check_history  # noqa: E402
 from faultnet import FaultNet  # noqa: E402
-from harness import (APPEND, APPEND_OK, ERROR, NOT_LEADER, READ,  # noqa
-                     READ_OK, Cluster, free_ports, wait_for)
+from harness import (APPEND, APPEND_OK, CURVE, ERROR, NOT_LEADER,  # noqa
+                     READ, READ_OK, Cluster, free_ports, wait_for)
 
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
@@ -146,7 +148,8 @@ class Brokers:
         self.procs[k] = subprocess.Popen(
             [self.binary, "--endpoint", self.endpoint(k), "--nodes", nodes,
              "--heartbeat", "50", "--liveness", "3",
-             "--no-leader-timeout", "2500", "--request-timeout", "3000"],
+             "--no-leader-timeout", "2500", "--request-timeout", "3000"]
+            + self.c.broker_args(),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.expected_down.discard(k)
@@ -217,8 +220,7 @@ class Door:
         k = self.rng.randrange(len(self.brokers.procs))
         msg = dict(msg, version=1, id=self.c.next_id)
         self.c.next_id += 1
-        s = self.c.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = self.c.socket(zmq.REQ)
         s.connect(self.brokers.endpoint(k))
         try:
             s.send(msgpack.packb(msg))
@@ -585,7 +587,8 @@ def replay_command(args):
            "--nodes", str(args.nodes), "--seconds", "%g" % args.seconds,
            "--seed", str(args.seed), "--producers", str(args.producers),
            "--consumers", str(args.consumers),
-           "--fault-workers", str(args.fault_workers)]
+           "--fault-workers", str(args.fault_workers),
+           "--curve", args.curve]
     if args.broker:
         cmd += ["--broker", os.path.abspath(args.broker), "--brokers",
                 str(args.brokers), "--broker-share",
@@ -618,6 +621,10 @@ def main():
                     help="raftlog-broker binary: run a share of the clients "
                          "through brokers, and kill brokers too")
     ap.add_argument("--brokers", type=int, default=2)
+    ap.add_argument("--curve", choices=("on", "off"),
+                    default="on" if CURVE else "off",
+                    help="CURVE keys on every node, broker and client "
+                         "(default: on, off with RL_TEST_CURVE=0)")
     ap.add_argument("--broker-share", type=float, default=0.5,
                     help="the share of producers and of consumers that go "
                          "through the brokers (rounded up)")
@@ -626,10 +633,10 @@ def main():
         if args.fault_workers == "auto" else int(args.fault_workers)
 
     print("chaos: seed %d, %d nodes, %.0f s, %d fault worker%s, "
-          "%d producers, %d consumers%s"
+          "%d producers, %d consumers, CURVE %s%s"
           % (args.seed, args.nodes, args.seconds, args.fault_workers,
              "s" if args.fault_workers > 1 else "", args.producers,
-             args.consumers,
+             args.consumers, args.curve,
              ", %d brokers for %.0f%% of the clients"
              % (args.brokers, 100 * args.broker_share)
              if args.broker else ""), flush=True)
@@ -641,7 +648,8 @@ def main():
     # and their recovery happen under the faults too.
     c = ChaosCluster(args.nodes, args.binary, net, election_ms=election_ms,
                      heartbeat_ms=60, request_timeout_ms=2000,
-                     extra=["--segment-size", "1M", "--max-entry", "64K"])
+                     extra=["--segment-size", "1M", "--max-entry", "64K"],
+                     curve=args.curve == "on")
     brokers = Brokers(c, args.broker, args.brokers) if args.broker else None
     print("chaos: directory %s" % c.dir, flush=True)
     history = History()

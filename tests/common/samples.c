@@ -112,6 +112,12 @@ static void s_build(void)
     m->body.read_request =
         (rl_read_request_t){UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
     m = s_add(RL_MSG_STATUS_REQUEST);
+    /* Forwarded by a broker: the client's key and role. */
+    m = s_add(RL_MSG_APPEND_REQUEST);
+    m->id = 12;
+    m->as_key = rl_str("rq:rj2=?3:3JAt]^KXh(Hb6^SvSA.c&BmE5[&!Kv");
+    m->as_role = rl_str("producer");
+    m->body.append_request = (rl_append_request_t){5, 6, s_client_entries, 1};
     m = s_add(RL_MSG_MEMBERS_REQUEST);
     m->body.members_request.op = RL_MEMBERS_LIST;
     m = s_add(RL_MSG_MEMBERS_REQUEST);
@@ -216,7 +222,9 @@ static bool s_entries_equal(const rl_entry_t *a, size_t a_count,
 bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
 {
     if (a->type != b->type || a->id != b->id || a->from != b->from ||
-        !s_str_equal(a->cluster, b->cluster))
+        !s_str_equal(a->cluster, b->cluster) ||
+        !s_str_equal(a->as_key, b->as_key) ||
+        !s_str_equal(a->as_role, b->as_role))
         return false;
     const rl_msg_t *x = a, *y = b;
     switch (a->type) {

@@ -7,6 +7,16 @@ under a temporary directory, talks to them over the client protocol
 stops every process it started, by PID, when the `with` block ends. Waits
 are conditions polled until a deadline, never bare sleeps.
 
+CURVE (docs/SECURITY.md) is on by default: each Cluster makes its own
+certificates in its temporary directory (ClusterKeys), starts its nodes
+(and, through broker_args(), its brokers) with them, connects its own
+sockets with an admin key (socket(), raw(), request()), and inside its
+`with` block exports $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY so that the
+clients a test starts connect with keys too. RL_TEST_CURVE=0 runs
+everything without keys (the nodes listen on 127.0.0.1, where no keys are
+needed); a test whose point is the threat model without CURVE passes
+curve=False.
+
 Uses Debian's python3-zmq and python3-msgpack only.
 """
 import os
@@ -21,11 +31,15 @@ import time
 import msgpack
 import zmq
 
+# CURVE unless RL_TEST_CURVE=0 (docs/SECURITY.md; README, Tests).
+CURVE = os.environ.get("RL_TEST_CURVE", "1") != "0"
+
 APPEND, READ, STATUS, MEMBERS, TRANSFER = 33, 34, 35, 36, 37
 APPEND_OK, READ_OK, STATUS_OK, MEMBERS_OK, TRANSFER_OK = 65, 66, 67, 68, 69
 NOT_LEADER, ERROR = 96, 97
 ERR_TOO_LARGE, ERR_OUT_OF_RANGE, ERR_TIMEOUT, ERR_SHUTTING_DOWN = 2, 3, 4, 5
 ERR_BAD_REQUEST, ERR_UNSUPPORTED_VERSION, ERR_NO_LEADER = 1, 6, 10
+ERR_FORBIDDEN = 15
 
 
 class TestFailure(Exception):
@@ -71,6 +85,100 @@ def wait_for(condition, timeout, what):
         time.sleep(0.02)
 
 
+def write_certificate(directory, name, role, node_id=None):
+    """Writes a new key pair as czmq certificates, the files `raftlog
+    keygen NAME --role ROLE [--node-id N]` writes (DIRECTORY/NAME public,
+    0644; DIRECTORY/NAME_secret, 0600), in Python so that tests need no
+    client binary. Returns the public key (Z85 text)."""
+    public, secret = zmq.curve_keypair()
+    meta = ["    name = \"%s\"" % name, "    role = \"%s\"" % role]
+    if node_id is not None:
+        meta.append("    node-id = \"%d\"" % node_id)
+    for path, kind, keys in (
+            (os.path.join(directory, name), "Public",
+             ["    public-key = \"%s\"" % public.decode()]),
+            (os.path.join(directory, name + "_secret"), "**Secret**",
+             ["    public-key = \"%s\"" % public.decode(),
+              "    secret-key = \"%s\"" % secret.decode()])):
+        text = "\n".join(["#   ZeroMQ CURVE %s Certificate (raftlog tests)"
+                          % kind, "", "metadata"] + meta + ["curve"] + keys)
+        mode = 0o600 if kind != "Public" else 0o644
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+    return public.decode()
+
+
+def read_public_key(path):
+    """The public key (Z85 text) of a czmq certificate file."""
+    import zmq.auth
+    return zmq.auth.load_certificate(path)[0].decode()
+
+
+class ClusterKeys:
+    """The certificates of one test cluster, in DIRECTORY: nodeN (role node,
+    node-id N, made on demand), front (the nodes' shared front door, also
+    the brokers'), broker, and one client key per role (admin, producer,
+    consumer). The public certificates of the nodes, the broker and the
+    clients are in DIRECTORY/allowed, every daemon's --keys."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.allowed = os.path.join(directory, "allowed")
+        os.makedirs(self.allowed, mode=0o700)
+        self.make("front", "consumer", allow=False)
+        for role in ("broker", "admin", "producer", "consumer"):
+            self.make(role, role)
+
+    def make(self, name, role, node_id=None, allow=True):
+        """A new certificate NAME; its public file also in allowed/."""
+        key = write_certificate(self.dir, name, role, node_id)
+        if allow:
+            shutil.copy(os.path.join(self.dir, name), self.allowed)
+        return key
+
+    def node(self, i):
+        """Node i's certificate (its _secret path), made on first use."""
+        if not os.path.exists(self.secret("node%d" % i)):
+            self.make("node%d" % i, "node", node_id=i)
+        return self.secret("node%d" % i)
+
+    def secret(self, name):
+        return os.path.join(self.dir, name + "_secret")
+
+    def public(self, name):
+        return os.path.join(self.dir, name)
+
+    def revoke(self, name):
+        """Removes NAME's public certificate from allowed/."""
+        os.unlink(os.path.join(self.allowed, name))
+
+    def node_args(self, i):
+        return ["--cert", self.node(i), "--front-cert", self.secret("front"),
+                "--keys", self.allowed]
+
+    def broker_args(self):
+        return ["--cert", self.secret("broker"),
+                "--front-cert", self.secret("front"),
+                "--keys", self.allowed, "--server-key", self.public("front")]
+
+    def client_env(self, role="admin"):
+        """The environment that gives the clients (raftlog, libraftlog,
+        raftlog.py) the key of role and the front door's certificate."""
+        return {"RAFTLOG_KEY": self.secret(role),
+                "RAFTLOG_SERVER_KEY": self.public("front")}
+
+    def apply(self, socket, role="admin", server="front"):
+        """Makes a pyzmq socket a CURVE client with role's key, for the
+        server whose certificate is SERVER (before its connect)."""
+        import zmq.auth
+        public, secret = zmq.auth.load_certificate(self.secret(role))
+        socket.curve_secretkey = secret
+        socket.curve_publickey = public
+        socket.curve_serverkey = zmq.auth.load_certificate(
+            self.public(server))[0]
+
+
 class Node:
     def __init__(self, node_id, peer_port, client_port, data_dir, log_path):
         self.id = node_id
@@ -83,9 +191,13 @@ class Node:
 
 class Cluster:
     def __init__(self, size, binary, election_ms=600, heartbeat_ms=60,
-                 request_timeout_ms=3000, extra=()):
+                 request_timeout_ms=3000, extra=(), curve=None):
         self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="raftlog-it-")
+        # CURVE unless the test or RL_TEST_CURVE=0 says otherwise.
+        self.curve = CURVE if curve is None else curve
+        self.keys = ClusterKeys(os.path.join(self.dir, "keys")) \
+            if self.curve else None
         self.election_ms = election_ms
         self.args = ["--election-timeout", str(election_ms),
                      "--heartbeat", str(heartbeat_ms),
@@ -117,12 +229,38 @@ class Cluster:
         node's peer traffic through proxies)."""
         return self.member_args()
 
+    def key_args(self, i):
+        """The key flags node i starts with ([] without CURVE)."""
+        return self.keys.node_args(i) if self.keys else []
+
+    def broker_args(self):
+        """The key flags of a broker in front of this cluster ([] without
+        CURVE): the broker's key toward the nodes, the nodes' front-door
+        certificate as its own (so clients need one server key), the
+        cluster's --keys."""
+        return self.keys.broker_args() if self.keys else []
+
+    def client_env(self, role="admin"):
+        """Environment variables that give a client process the key of
+        role ({} without CURVE)."""
+        return self.keys.client_env(role) if self.keys else {}
+
+    def socket(self, kind, role="admin"):
+        """A socket of this cluster's context, LINGER 0, with the key of
+        role when CURVE is on (connect it to a node or broker)."""
+        s = self.context.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        if self.keys:
+            self.keys.apply(s, role)
+        return s
+
     def start(self, i, extra=()):
         n = self.nodes[i]
         log = open(n.log_path, "ab")
         n.proc = subprocess.Popen(
             [self.binary, "--id", str(i), "--data", n.data_dir]
-            + self.member_args_for(i) + self.args + list(extra),
+            + self.member_args_for(i) + self.args + self.key_args(i)
+            + list(extra),
             stdout=log, stderr=subprocess.STDOUT, env=self.env_for(i))
         log.close()
 
@@ -160,9 +298,21 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
+        # Inside the block, client processes the test starts (and the
+        # Python client) find the admin key and the front door's
+        # certificate in $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY, as a user
+        # who exported them would; restored when the block ends.
+        self.saved_env = {k: os.environ.get(k) for k in
+                          ("RAFTLOG_KEY", "RAFTLOG_SERVER_KEY")}
+        os.environ.update(self.client_env())
         return self
 
     def __exit__(self, kind, value, trace):
+        for name, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if kind is not None:
             self.dump_logs()
         self.close()
@@ -179,11 +329,10 @@ class Cluster:
 
     # -- requests --
 
-    def raw(self, i, payload, timeout=2.0):
-        """Sends raw bytes to node i's front door; the decoded reply or
-        None after timeout."""
-        s = self.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+    def raw(self, i, payload, timeout=2.0, role="admin"):
+        """Sends raw bytes to node i's front door (with the key of role,
+        with CURVE); the decoded reply or None after timeout."""
+        s = self.socket(zmq.REQ, role)
         s.connect(self.nodes[i].client)
         try:
             s.send(payload)
@@ -193,12 +342,12 @@ class Cluster:
         finally:
             s.close()
 
-    def request(self, i, msg, timeout=2.0):
+    def request(self, i, msg, timeout=2.0, role="admin"):
         msg = dict(msg)
         msg.setdefault("version", 1)
         msg.setdefault("id", self.next_id)
         self.next_id += 1
-        reply = self.raw(i, msgpack.packb(msg), timeout)
+        reply = self.raw(i, msgpack.packb(msg), timeout, role)
         if reply is not None:
             check(reply.get("id") == msg["id"],
                   "reply id %r for request id %r" % (reply.get("id"),

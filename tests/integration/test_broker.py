@@ -47,7 +47,7 @@ class BrokerCluster(Cluster):
             [BROKER, "--endpoint", "tcp://127.0.0.1:%d" % port,
              "--nodes", nodes, "--heartbeat", "50", "--liveness", "3",
              "--no-leader-timeout", "2500", "--request-timeout", "5000",
-             "--log-level", "debug"] + list(extra),
+             "--log-level", "debug"] + self.broker_args() + list(extra),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.brokers.append({"proc": proc, "port": port, "log": log_path,
@@ -79,8 +79,7 @@ class BrokerCluster(Cluster):
         msg.setdefault("version", 1)
         msg.setdefault("id", self.next_id)
         self.next_id += 1
-        s = self.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = self.socket(zmq.REQ)
         s.connect(self.brokers[broker]["endpoint"])
         try:
             s.send(msgpack.packb(msg))
@@ -200,8 +199,7 @@ def test_a_tail_through_the_broker_survives_a_follower_dying():
                 break
         # ...then long-polls for the next entry. The broker sends it to a
         # follower; that follower dies while the poll waits.
-        s = c.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = c.socket(zmq.REQ)
         s.connect(c.brokers[0]["endpoint"])
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 77,
                               "from": frm, "wait_ms": 15000}))
@@ -263,8 +261,7 @@ def test_garbage_from_a_client_gets_an_error_and_others_are_served():
         c.start_broker()
         c.wait_broker_ready()
         # Another client's long-poll is in flight meanwhile.
-        waiting = c.context.socket(zmq.REQ)
-        waiting.setsockopt(zmq.LINGER, 0)
+        waiting = c.socket(zmq.REQ)
         waiting.connect(c.brokers[0]["endpoint"])
         waiting.send(msgpack.packb({"version": 1, "type": READ, "id": 5,
                                     "from": 1, "wait_ms": 20000}))
@@ -280,8 +277,7 @@ def test_garbage_from_a_client_gets_an_error_and_others_are_served():
             (msgpack.packb([1, 2, 3]), ERR_BAD_REQUEST),
         ]
         for payload, code in cases:
-            s = c.context.socket(zmq.REQ)
-            s.setsockopt(zmq.LINGER, 0)
+            s = c.socket(zmq.REQ)
             s.connect(c.brokers[0]["endpoint"])
             s.send(payload)
             check(s.poll(3000), "no reply to %r" % payload[:20])
@@ -292,8 +288,7 @@ def test_garbage_from_a_client_gets_an_error_and_others_are_served():
                   "payload %r: expected error %d, got %r"
                   % (payload[:20], code, reply))
         # A DEALER that sends frames in odd shapes does not hurt either.
-        d = c.context.socket(zmq.DEALER)
-        d.setsockopt(zmq.LINGER, 0)
+        d = c.socket(zmq.DEALER)
         d.connect(c.brokers[0]["endpoint"])
         d.send_multipart([b"a", b"b", b"c"])
         d.send_multipart([b""])
@@ -315,8 +310,7 @@ def test_many_clients_with_the_same_request_ids_get_their_own_replies():
         c.wait_broker_ready()
         clients = []
         for k in range(20):
-            d = c.context.socket(zmq.DEALER)
-            d.setsockopt(zmq.LINGER, 0)
+            d = c.socket(zmq.DEALER)
             d.connect(c.brokers[0]["endpoint"])
             clients.append(d)
         # Every client uses ids 1..5, several requests in flight each.
@@ -415,8 +409,7 @@ def test_broker_shuts_down_gracefully_and_answers_waiting_clients():
         c.start_all()
         c.start_broker()
         c.wait_broker_ready()
-        s = c.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = c.socket(zmq.REQ)
         s.connect(c.brokers[0]["endpoint"])
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 99,
                               "from": 1000000, "wait_ms": 60000}))

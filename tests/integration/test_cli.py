@@ -134,13 +134,26 @@ def test_shows_progress_while_a_server_does_not_answer():
 
 
 def test_given_a_peer_port_says_so():
-    with Cluster(3, NODE) as c:
+    # Without CURVE the node answers that this is its peer port. With
+    # CURVE (below) the client cannot complete a handshake with a peer
+    # port (it has the front door's key, not the node's): it fails at
+    # once, saying the handshake failed.
+    with Cluster(3, NODE, curve=False) as c:
         c.start_all()
         c.wait_leader()
         rc, out, err, took = run(["--cluster", c.nodes[1].peer, "--timeout",
                                   "500", "--retries", "1", "status"])
         check(rc != 0 and "peer" in err.splitlines()[-1],
               "a peer port: exit %d, %r" % (rc, err))
+    with Cluster(3, NODE, curve=True) as c:
+        c.start_all()
+        c.wait_leader()
+        rc, out, err, took = run(["--cluster", c.nodes[1].peer, "--timeout",
+                                  "500", "--retries", "1", "status"])
+        check(rc == EXIT_REJECTED and one_line(err) and
+              "handshake" in err and took < 5,
+              "a peer port with CURVE: exit %d, %r (%.1f s)"
+              % (rc, err, took))
 
 
 def test_append_without_a_quorum_shows_progress_and_what_to_check():
@@ -364,7 +377,8 @@ def test_environment_and_flags_work_as_the_readme_says():
         members = []
         # The broker of the README's example is a stand-in that says it
         # is node 9: then its answer shows that --broker was used.
-        with StandIn(context, lambda r: status_ok(9, members)) as broker:
+        with StandIn(context, lambda r: status_ok(9, members),
+                     keys=c.keys) as broker:
             members.append((9, broker.endpoint))
             ports["7100"] = broker.endpoint.rsplit(":", 1)[1]
             ran = []

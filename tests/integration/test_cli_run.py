@@ -50,12 +50,17 @@ def free_base_port():
 class LocalRun:
     """scripts/run in the background, on a temporary data directory."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="raftlog-run-")
+    def __init__(self, again=None):
+        """again: a LocalRun whose directory and ports to run on again
+        (that one removes the directory)."""
+        self.owner = again is None
+        self.dir = tempfile.mkdtemp(prefix="raftlog-run-") if self.owner \
+            else again.dir
         self.data = os.path.join(self.dir, "var")
-        self.base = free_base_port()
-        self.out_path = os.path.join(self.dir, "run.out")
-        self.err_path = os.path.join(self.dir, "run.err")
+        self.base = free_base_port() if self.owner else again.base
+        suffix = "" if self.owner else ".again"
+        self.out_path = os.path.join(self.dir, "run.out" + suffix)
+        self.err_path = os.path.join(self.dir, "run.err" + suffix)
         self.pids = set()
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
@@ -92,10 +97,18 @@ class LocalRun:
         wait_for(lambda: self.cli("health")[0] == 0, 30,
                  "the cluster of scripts/run to be healthy")
 
-    def cli(self, *args):
+    def env(self, role="admin"):
+        """The environment of a client with scripts/run's key of role."""
+        keys = os.path.join(self.data, "keys")
+        return dict(os.environ,
+                    RAFTLOG_KEY=os.path.join(keys, role + "_secret"),
+                    RAFTLOG_SERVER_KEY=os.path.join(keys, "front"))
+
+    def cli(self, *args, role="admin"):
         p = subprocess.run([CLI, "--cluster", self.nodes, "--connect-timeout",
                             "300", "--retries", "2"] + list(args),
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60,
+                           env=self.env(role))
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
     def stop(self):
@@ -124,7 +137,8 @@ class LocalRun:
                 print("---- scripts/run stdout ----\n" + self.output())
                 print("---- scripts/run stderr ----\n" + self.errors())
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if self.owner:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def alive(pid):
@@ -156,7 +170,7 @@ def test_kill_of_a_node_leaves_the_others_running_until_it_is_restarted():
             check(alive(r.pid(name)), "%s was stopped too" % name)
         # The cluster still takes appends, through the broker too.
         p = subprocess.run([CLI, "--broker=" + r.broker, "append", "still"],
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60, env=r.env())
         check(p.returncode == 0, "append with node 2 down: %r" % p.stderr)
         rc, out, err = r.cli("health")
         check(rc == 0 and "node 2 tcp" in out and "unhealthy" in out,
@@ -175,6 +189,66 @@ def test_kill_of_a_node_leaves_the_others_running_until_it_is_restarted():
               "with %r: %s" % (r.proc.returncode, r.errors()))
         for pid in list(r.pids) + [restarted]:
             check(not alive(pid), "process %d is still running" % pid)
+
+
+def test_runs_secured_and_the_commands_it_prints_work():
+    with LocalRun() as r:
+        r.started()
+        out = r.output()
+        keys = os.path.join(r.data, "keys")
+        # Keys were made once, the secrets private, and the public
+        # certificates of the nodes, the broker and the clients allowed.
+        for name in ("node1", "node2", "node3", "front", "broker", "admin",
+                     "producer", "consumer"):
+            mode = os.stat(os.path.join(keys, name + "_secret")).st_mode
+            check(mode & 0o077 == 0, "%s_secret is mode %o" % (name, mode))
+        check(sorted(os.listdir(os.path.join(keys, "allowed"))) ==
+              ["admin", "broker", "consumer", "node1", "node2", "node3",
+               "producer"], "allowed: %r"
+              % os.listdir(os.path.join(keys, "allowed")))
+        check("secured with CURVE" in out and
+              "producer_secret  a client key that may append" in out,
+              "scripts/run does not say which key has which role:\n" + out)
+        # The commands it prints, as printed (an export, then raftlog).
+        lines = [line.strip() for line in out.splitlines()]
+        export = next(line for line in lines if line.startswith("export "))
+        env = dict(os.environ)
+        for assignment in export.split()[1:]:
+            name, value = assignment.split("=", 1)
+            env[name] = value
+        commands = [line.split() for line in lines
+                    if line.startswith(os.path.join(BIN, "clients"))
+                    or line.startswith(CLI)]
+        check(commands, "no raftlog command printed:\n" + out)
+        for words in commands:
+            if "-f" in words:
+                continue  # tail -f runs until stopped
+            p = subprocess.run(words, capture_output=True, timeout=60,
+                               env=env)
+            check(p.returncode == 0, "%r: exit %d, %r"
+                  % (words, p.returncode, p.stderr))
+        # No key: refused at once, with the clear error.
+        bare = {k: v for k, v in os.environ.items()
+                if not k.startswith("RAFTLOG_")}
+        p = subprocess.run([CLI, "--broker=" + r.broker, "status"],
+                           capture_output=True, timeout=60, env=bare)
+        check(p.returncode == 4 and b"CURVE" in p.stderr,
+              "no key: exit %d, %r" % (p.returncode, p.stderr))
+        # A consumer may read, not append.
+        rc, out, err = r.cli("append", "x", role="consumer")
+        check(rc == 4 and "FORBIDDEN" in err, "a consumer appending: %d %r"
+              % (rc, err))
+        # Started again on the same directory, scripts/run keeps the keys
+        # it made: the same admin key still works.
+        with open(os.path.join(keys, "admin")) as f:
+            before = f.read()
+        check(r.stop() == 0, "scripts/run ended with %r" % r.proc.returncode)
+        with LocalRun(again=r) as second:
+            second.started()
+            with open(os.path.join(keys, "admin")) as f:
+                check(f.read() == before, "the admin key was made again")
+            check(second.stop() == 0, "the second scripts/run ended with %r"
+                  % second.proc.returncode)
 
 
 def test_ends_with_a_failure_status_when_a_node_stayed_down():

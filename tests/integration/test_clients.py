@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Integration tests of the clients: libraftlog (through client_driver),
 the raftlog command line and the Python client, against real 3-node
-clusters on 127.0.0.1.
+clusters on 127.0.0.1 (with CURVE when the suite uses it: the clients
+find the cluster's admin key in $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY
+inside its `with` block, harness.py).
 
     test_clients.py --node PATH --cli PATH --driver PATH --python-dir DIR TEST
     test_clients.py --list
@@ -107,13 +109,14 @@ class DroppingProxy:
     never hears of it. The client must retry, and the retry must not
     append again."""
 
-    def __init__(self, context, target, drop):
+    def __init__(self, cluster, target, drop):
         self.endpoint = "tcp://127.0.0.1:%d" % free_ports(1)[0]
-        self.context, self.target, self.drop = context, target, drop
+        self.cluster, self.target, self.drop = cluster, target, drop
         self.dropped, self.forwarded = 0, 0
         self.running = True
-        self.front = context.socket(zmq.ROUTER)
+        self.front = cluster.context.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 0)
+        curve_server(self.front, cluster.keys)
         self.front.bind(self.endpoint)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -123,8 +126,7 @@ class DroppingProxy:
             if not self.front.poll(50):
                 continue
             frames = self.front.recv_multipart()
-            back = self.context.socket(zmq.REQ)
-            back.setsockopt(zmq.LINGER, 0)
+            back = self.cluster.socket(zmq.REQ)
             back.connect(self.target)
             back.send(frames[-1])
             if back.poll(10000):
@@ -152,13 +154,14 @@ class StandIn:
     request's version and id), or None for no reply at all. Keeps every
     request with the time it arrived. Stopped by the `with` block."""
 
-    def __init__(self, context, answer):
+    def __init__(self, context, answer, keys=None):
         self.endpoint = "tcp://127.0.0.1:%d" % free_ports(1)[0]
         self.answer = answer
         self.requests = []  # (time.monotonic(), request)
         self.running = True
         self.socket = context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
+        curve_server(self.socket, keys)  # with a cluster's keys
         self.socket.bind(self.endpoint)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -183,6 +186,21 @@ class StandIn:
         self.running = False
         self.thread.join(5)
         self.socket.close()
+
+
+def curve_server(socket, keys):
+    """With a cluster's keys (ClusterKeys), makes a stand-in's socket a
+    CURVE server with the nodes' front-door certificate, so that the
+    clients of the cluster's `with` block (which have its keys in their
+    environment) reach it; no ZAP handler runs in this process, so libzmq
+    lets any client key in. Before the bind."""
+    if keys is None:
+        return
+    import zmq.auth
+    public, secret = zmq.auth.load_certificate(keys.secret("front"))
+    socket.curve_secretkey = secret
+    socket.curve_publickey = public
+    socket.curve_server = True
 
 
 def log_of(c, i):
@@ -246,7 +264,7 @@ def test_lib_retry_after_a_lost_reply_appends_once_and_returns_the_index():
     with Cluster(3, NODE) as c:
         c.start_all()
         leader = c.wait_leader()
-        with DroppingProxy(c.context, c.nodes[leader].client, 1) as proxy:
+        with DroppingProxy(c, c.nodes[leader].client, 1) as proxy:
             rc, out, err = run([DRIVER, "--timeout", "1500", "--retries",
                                 "3", proxy.endpoint, "append", "1", "once"])
             check(rc == 0, "the append failed: %s" % err)

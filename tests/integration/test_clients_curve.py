@@ -3,10 +3,11 @@
 keygen`, and the command line, libraftlog (through client_driver) and the
 Python client against a CURVE server.
 
-The nodes and the broker do not speak CURVE yet, so the server is a
-stand-in (CurveStandIn): a ROUTER that is a CURVE server, behind pyzmq's
-ThreadAuthenticator (the ZAP handler) allowing the public certificates of
-a --keys directory, answering a few requests of docs/PROTOCOL.md as a
+The server here is a stand-in (CurveStandIn), so that each client
+error can be made on purpose and the clients are tested alone (the real
+nodes and broker with CURVE are test_curve.py's): a ROUTER that is a
+CURVE server, behind pyzmq's ThreadAuthenticator (the ZAP handler)
+allowing the public certificates of a --keys directory, answering a few requests of docs/PROTOCOL.md as a
 node would, with the role of each message's key (its "User-Id", looked
 up in the directory): FORBIDDEN when the role may not. Certificates are
 made with `raftlog keygen`.

@@ -4,8 +4,14 @@
 The stranger knows the cluster id (it is not a secret) and speaks the
 peer protocol (docs/PROTOCOL.md section 5) from its own DEALER sockets.
 After each attack the cluster still elects a leader within the usual
-time and appends still succeed. (Without CURVE authentication a stranger
-can still claim a member's id; docs/SECURITY.md.)
+time and appends still succeed.
+
+These clusters run WITHOUT CURVE on purpose (curve=False, whatever
+RL_TEST_CURVE says): they show what the Raft core and the intake hold
+against a stranger who can reach the peer ports, the threat model of
+docs/SECURITY.md without CURVE, where a stranger can still claim a
+member's id. With CURVE the stranger cannot even complete a handshake
+(test_curve.py).
 
 usage: test_hostile_peers.py --binary PATH/raftlog-node TEST
        test_hostile_peers.py --list
@@ -79,7 +85,7 @@ def s_log_mentions(cluster, text):
 
 
 def test_forged_maximum_terms_then_a_restart_of_the_whole_cluster_elect_a_leader():
-    with Cluster(3, BINARY) as c:
+    with Cluster(3, BINARY, curve=False) as c:
         c.start_all()
         c.wait_leader()
         c.append([b"before"])
@@ -121,7 +127,7 @@ def test_forged_maximum_terms_then_a_restart_of_the_whole_cluster_elect_a_leader
 
 
 def test_forged_votes_and_heartbeats_from_a_stranger_do_not_stop_appends():
-    with Cluster(3, BINARY) as c:
+    with Cluster(3, BINARY, curve=False) as c:
         c.start_all()
         c.wait_leader()
         stop = threading.Event()
@@ -159,7 +165,7 @@ def test_forged_votes_and_heartbeats_from_a_stranger_do_not_stop_appends():
 
 
 def test_a_stranger_squatting_the_node_ids_cannot_silence_a_member():
-    with Cluster(3, BINARY) as c:
+    with Cluster(3, BINARY, curve=False) as c:
         c.start_all()
         leader = c.wait_leader()
         c.append([b"before"])
@@ -186,7 +192,7 @@ def test_a_stranger_squatting_the_node_ids_cannot_silence_a_member():
 
 
 def test_a_client_request_at_a_peer_port_gets_an_error_naming_it():
-    with Cluster(3, BINARY) as c:
+    with Cluster(3, BINARY, curve=False) as c:
         c.start_all()
         c.wait_leader()
         context = zmq.Context()

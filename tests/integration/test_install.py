@@ -129,6 +129,9 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
             leader = c.wait_leader()
             before = [c.append([b"before-%d" % k])["first"] for k in range(4)]
             endpoints = ",".join(n.client for n in c.nodes.values())
+            # With CURVE, the example takes its keys from the environment,
+            # as libraftlog does for every program ($RAFTLOG_KEY).
+            env.update(c.client_env())
             text = "hello from the installed library"
             rc, out, err = run([example, endpoints,
                                 text], env=env)

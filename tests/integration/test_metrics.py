@@ -188,9 +188,8 @@ class Load:
     requests in flight, until `requests` were sent and answered. Counts
     the APPEND_OKs and the entries they acknowledged."""
 
-    def __init__(self, context, endpoint, requests, depth=16):
-        self.socket = context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
+    def __init__(self, c, endpoint, requests, depth=16):
+        self.socket = c.socket(zmq.DEALER)  # with c's keys under CURVE
         self.socket.connect(endpoint)
         self.requests, self.depth = requests, depth
         self.ok = self.entries = self.errors = 0
@@ -248,7 +247,7 @@ def test_scrapes_during_load_parse_and_count_every_append():
         for i in c.nodes:
             check(value(before[i], "raftlog_appended_entries_total",
                         node=i) == 0, "a fresh node counts appends")
-        load = Load(c.context, c.nodes[leader].client, 3000)
+        load = Load(c, c.nodes[leader].client, 3000)
         scrapes, last = 0, dict(before)
         while load.thread.is_alive():
             for i in c.nodes:
@@ -432,7 +431,8 @@ def test_the_broker_exports_its_view_of_the_nodes_and_readiness():
         broker = subprocess.Popen(
             [BROKER, "--endpoint", "tcp://127.0.0.1:%d" % front,
              "--nodes", endpoints(c), "--heartbeat", "50",
-             "--metrics-endpoint", "127.0.0.1:%d" % http_port],
+             "--metrics-endpoint", "127.0.0.1:%d" % http_port]
+            + c.broker_args(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             def get(path):
@@ -456,8 +456,7 @@ def test_the_broker_exports_its_view_of_the_nodes_and_readiness():
                     get("/readyz")), 20, "the broker ready")
             check(body.startswith("ready: node %d leads" % leader),
                   "broker ready: %r" % body)
-            sock = c.context.socket(zmq.REQ)
-            sock.setsockopt(zmq.LINGER, 0)
+            sock = c.socket(zmq.REQ)
             sock.connect("tcp://127.0.0.1:%d" % front)
             for n in range(5):
                 sock.send(msgpack.packb({"version": 1, "type": APPEND,
@@ -514,7 +513,7 @@ def test_top_prints_every_member_once_when_not_on_a_terminal():
     with MetricsCluster(3) as c:
         c.start_all()
         leader = c.wait_leader()
-        load = Load(c.context, c.nodes[leader].client, 4000, depth=4)
+        load = Load(c, c.nodes[leader].client, 4000, depth=4)
         result = subprocess.run([CLI, "--cluster", endpoints(c), "top"],
                                 capture_output=True, text=True, timeout=60)
         load.join()

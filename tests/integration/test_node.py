@@ -215,8 +215,7 @@ def test_graceful_shutdown_answers_waiting_clients():
         leader = c.wait_leader()
         follower = next(i for i in c.nodes if i != leader)
         # A long-poll READ far in the future waits on the follower...
-        s = c.context.socket(__import__("zmq").REQ)
-        s.setsockopt(__import__("zmq").LINGER, 0)
+        s = c.socket(__import__("zmq").REQ)
         s.connect(c.nodes[follower].client)
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 99,
                               "from": 1000000, "wait_ms": 60000}))
@@ -244,8 +243,7 @@ def test_a_long_poll_read_returns_as_soon_as_an_entry_commits():
         first = c.append([b"one"])["first"]
         c.wait_commit(follower, first)
         import zmq
-        s = c.context.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
+        s = c.socket(zmq.REQ)
         s.connect(c.nodes[follower].client)
         s.send(msgpack.packb({"version": 1, "type": READ, "id": 5,
                               "from": first + 1, "wait_ms": 20000}))
@@ -366,7 +364,8 @@ def test_a_port_in_use_or_another_nodes_data_stops_start_up():
         # Node 2's ports are taken by the running node 2.
         run = subprocess.run(
             [BINARY, "--id", "2", "--data", os.path.join(c.dir, "other")]
-            + c.member_args() + c.args, capture_output=True, timeout=30)
+            + c.member_args() + c.args + c.key_args(2), capture_output=True,
+            timeout=30)
         err = run.stderr.decode()
         check(run.returncode == 1 and "in use" in err,
               "port in use: exit %d, %r" % (run.returncode, err))
@@ -374,7 +373,8 @@ def test_a_port_in_use_or_another_nodes_data_stops_start_up():
         c.kill(2)
         run = subprocess.run(
             [BINARY, "--id", "2", "--data", n1.data_dir]
-            + c.member_args() + c.args, capture_output=True, timeout=30)
+            + c.member_args() + c.args + c.key_args(2), capture_output=True,
+            timeout=30)
         err = run.stderr.decode()
         check(run.returncode == 1 and "node 1" in err,
               "another node's data: exit %d, %r" % (run.returncode, err))
@@ -449,7 +449,8 @@ def test_a_node_joins_a_running_cluster_and_is_removed_again():
         n4.proc = subprocess.Popen(
             [BINARY, "--id", "4", "--data", n4.data_dir, "--join",
              "--peer-endpoint", n4.peer, "--client-endpoint", n4.client]
-            + book + c.args, stdout=log, stderr=subprocess.STDOUT)
+            + book + c.args + c.key_args(4), stdout=log,
+            stderr=subprocess.STDOUT)
         log.close()
         member = {"id": 4, "peer": n4.peer, "client": n4.client}
         reply = wait_for(lambda: c.request(

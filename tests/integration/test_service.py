@@ -129,7 +129,8 @@ def run_notified(args, notify, log_path, env, ready):
 
 
 def test_the_node_with_the_sample_config_tells_systemd_it_runs():
-    with Cluster(1, NODE) as c:
+    # With keys whatever RL_TEST_CURVE says: the sample has some.
+    with Cluster(1, NODE, curve=True) as c:
         n = c.nodes[1]
         http = free_ports(1)[0]
         notify = Notifications()
@@ -141,7 +142,10 @@ def test_the_node_with_the_sample_config_tells_systemd_it_runs():
                  os.path.join(SOURCE, "packaging/raftlog-node.conf"),
                  "--data", n.data_dir,
                  "--member", "1=%s,%s" % (n.peer, n.client),
-                 "--metrics-endpoint", "127.0.0.1:%d" % http],
+                 "--metrics-endpoint", "127.0.0.1:%d" % http]
+                # The sample's keys are /etc/raftlog's: this cluster's
+                # instead.
+                + c.key_args(1),
                 notify, n.log_path, notify.env(watchdog_usec=200000),
                 "ready: leader of term")
         finally:
@@ -154,7 +158,8 @@ def test_the_node_with_the_sample_config_tells_systemd_it_runs():
 
 
 def test_the_broker_with_the_sample_config_tells_systemd_it_runs():
-    with Cluster(1, NODE) as c:
+    # With keys whatever RL_TEST_CURVE says: the sample has some.
+    with Cluster(1, NODE, curve=True) as c:
         c.start_all()
         c.wait_leader()
         front, http = free_ports(2)
@@ -165,7 +170,8 @@ def test_the_broker_with_the_sample_config_tells_systemd_it_runs():
                  os.path.join(SOURCE, "packaging/raftlog-broker.conf"),
                  "--endpoint", "tcp://127.0.0.1:%d" % front,
                  "--nodes", c.nodes[1].client,
-                 "--metrics-endpoint", "127.0.0.1:%d" % http],
+                 "--metrics-endpoint", "127.0.0.1:%d" % http]
+                + c.broker_args(),
                 notify, os.path.join(c.dir, "broker.log"),
                 notify.env(watchdog_usec=200000), "ready: node 1 leads")
         finally:

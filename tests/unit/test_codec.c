@@ -481,6 +481,24 @@ static const s_bad_case_t s_bad_cases[] = {
      "'member' must be a map"},
     {"{version:1, type:37, target:b\"2\"}", RL_ERR_BAD_REQUEST,
      "'target' must be"},
+    /* A forwarded identity (as_key, as_role): both, the key 40 bytes. */
+    {"{version:1, type:35, as_key:str(40)}", RL_ERR_BAD_REQUEST,
+     "'as_key' and 'as_role' go together"},
+    {"{version:1, type:35, as_role:\"admin\"}", RL_ERR_BAD_REQUEST,
+     "'as_key' and 'as_role' go together"},
+    {"{version:1, type:35, as_key:str(39), as_role:\"admin\"}",
+     RL_ERR_BAD_REQUEST, "public key of 40 characters"},
+    {"{version:1, type:35, as_key:str(41), as_role:\"admin\"}",
+     RL_ERR_BAD_REQUEST, "public key of 40 characters"},
+    {"{version:1, type:35, as_key:str(40), as_role:str(17)}",
+     RL_ERR_BAD_REQUEST, "a role name of 1 to 16"},
+    {"{version:1, type:35, as_key:str(40), as_role:\"\"}", RL_ERR_BAD_REQUEST,
+     "a role name of 1 to 16"},
+    {"{version:1, type:35, as_key:5, as_role:\"admin\"}", RL_ERR_BAD_REQUEST,
+     "'as_key' must be a string or binary"},
+    {"{version:1, type:35, as_key:str(40), as_key:str(40), "
+     "as_role:\"admin\"}",
+     RL_ERR_BAD_REQUEST, "a header field appears twice"},
     /* Replies. */
     {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
     {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
@@ -520,6 +538,56 @@ static void each_malformed_message_gets_its_specific_error(void **state)
                      rl_error_name(rc), err);
         rl_msg_close(&msg);
     }
+}
+
+static void a_forwarded_identity_is_read_on_requests_only(void **state)
+{
+    (void)state;
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    msgpack_sbuffer sbuf; /* the message borrows from it */
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:33, as_key:str(40), as_role:\"producer\", "
+                "entries:[b\"x\"]}",
+                &sbuf);
+    assert_int_equal(rl_codec_decode(sbuf.data, sbuf.size, &msg, err), 0);
+    assert_int_equal(msg.as_key.size, 40);
+    assert_int_equal(msg.as_role.size, 8);
+    assert_memory_equal(msg.as_role.ptr, "producer", 8);
+    rl_msg_close(&msg);
+    msgpack_sbuffer_destroy(&sbuf);
+    /* On a reply (or a peer message) they are ignored, and never sent. */
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:69, leader:2, as_key:str(40), "
+                "as_role:\"admin\"}",
+                &sbuf);
+    assert_int_equal(rl_codec_decode(sbuf.data, sbuf.size, &msg, err), 0);
+    assert_int_equal(msg.as_key.size, 0);
+    assert_int_equal(msg.as_role.size, 0);
+    rl_msg_close(&msg);
+    msgpack_sbuffer_destroy(&sbuf);
+    rl_msg_t reply;
+    rl_msg_init(&reply, RL_MSG_TRANSFER_OK);
+    reply.as_key = rl_str("0123456789012345678901234567890123456789");
+    reply.as_role = rl_str("admin");
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&reply, &buf, err), 0);
+    for (size_t i = 0; i + 6 <= buf.size; i++)
+        assert_false(memcmp(buf.data + i, "as_key", 6) == 0);
+    rl_buf_close(&buf);
+    /* The encoder refuses half an identity, or a key of the wrong size. */
+    rl_msg_t request;
+    rl_msg_init(&request, RL_MSG_STATUS_REQUEST);
+    request.as_key = rl_str("short");
+    request.as_role = rl_str("admin");
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&request, &buf, err), RL_ERR_BAD_REQUEST);
+    request.as_key = rl_str("0123456789012345678901234567890123456789");
+    request.as_role = rl_str("");
+    assert_int_equal(rl_codec_encode(&request, &buf, err), RL_ERR_BAD_REQUEST);
+    assert_int_equal(buf.size, 0);
+    rl_buf_close(&buf);
 }
 
 /* Entry timestamps on the peer wire: the sixth item of an entry,
@@ -1050,6 +1118,7 @@ int main(void)
         cmocka_unit_test(the_encoder_refuses_a_peer_message_without_sender),
         cmocka_unit_test(the_documented_append_request_example_is_exact),
         cmocka_unit_test(each_malformed_message_gets_its_specific_error),
+        cmocka_unit_test(a_forwarded_identity_is_read_on_requests_only),
         cmocka_unit_test(a_peer_entry_time_is_an_optional_sixth_item),
         cmocka_unit_test(unknown_keys_are_ignored_for_forward_compatibility),
         cmocka_unit_test(an_error_keeps_the_request_id_for_the_reply),

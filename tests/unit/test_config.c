@@ -344,6 +344,44 @@ static void client_limits_have_defaults_flags_and_checks(void **state)
                    err, "--max-clients");
 }
 
+static void keys_come_whole_and_the_network_needs_them_or_insecure(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--cert",
+                             "k/node1_secret", "--keys", "k/allowed", NULL),
+                     0);
+    assert_string_equal(c.cert, "k/node1_secret");
+    assert_string_equal(c.keys_dir, "k/allowed");
+    assert_string_equal(c.front_cert, "");
+    assert_false(c.insecure);
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--cert",
+                           "k/node1_secret", NULL),
+                   err, "needs both --cert");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--front-cert", "k/front_secret", NULL),
+                   err, "--front-cert needs --cert");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1, "--cert",
+                           "k/n", "--keys", "k", "--insecure", NULL),
+                   err, "--insecure turns CURVE off");
+    /* A port the network reaches: keys, or --insecure said out loud. */
+    const char *open_member = "1=tcp://0.0.0.0:7001,tcp://127.0.0.1:7101";
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", "--member",
+                           open_member, NULL),
+                   err, "tcp://0.0.0.0:7001 may be reached from the network");
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", "--member",
+                             open_member, "--insecure", NULL),
+                     0);
+    assert_true(c.insecure);
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", "--member",
+                             open_member, "--cert", "n", "--keys", "k", NULL),
+                     0);
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--client-endpoint", "tcp://*:7101", NULL),
+                   err, "tcp://*:7101 may be reached");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +401,8 @@ int main(void)
         cmocka_unit_test(an_unknown_key_in_the_config_file_is_refused),
         cmocka_unit_test(help_describes_every_option),
         cmocka_unit_test(client_limits_have_defaults_flags_and_checks),
+        cmocka_unit_test(
+            keys_come_whole_and_the_network_needs_them_or_insecure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*  test_keys.c - the daemons' CURVE keys (common/rl_keys): the --keys
     directory map and its reloads, own certificates, the roles table, and
-    a CURVE server behind zauth in this process, all without starting any
-    other process. Certificates are written with czmq's zcert into
-    temporary directories. */
+    a CURVE server behind the ZAP handler in this process, all without starting
+   any other process. Certificates are written with czmq's zcert into temporary
+   directories. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -339,6 +339,35 @@ static void the_map_is_reloaded_only_when_the_directory_changed(void **state)
     free(dir);
 }
 
+static void a_key_added_a_moment_ago_is_found_by_a_fresh_lookup(void **state)
+{
+    (void)state;
+    char *dir = s_tempdir();
+    rl_keys_t *keys = rl_keys_new(dir);
+    assert_int_equal(rl_keys_refresh(keys), 1);
+    char alice[41], bob[41], carol[41];
+    s_public(dir, "alice", "producer", NULL, alice);
+    /* Not in the map yet; a fresh lookup reloads once and finds it. */
+    assert_null(rl_keys_lookup(keys, alice));
+    assert_non_null(rl_keys_lookup_fresh(keys, alice, 1000));
+    assert_int_equal(rl_keys_generation(keys), 2);
+    /* Within RL_KEYS_RETRY_MS of that reload, a miss does not reload. */
+    s_public(dir, "bob", "consumer", NULL, bob);
+    assert_null(rl_keys_lookup_fresh(keys, bob, 1000 + RL_KEYS_RETRY_MS - 1));
+    assert_int_equal(rl_keys_generation(keys), 2);
+    assert_non_null(rl_keys_lookup_fresh(keys, bob, 1000 + RL_KEYS_RETRY_MS));
+    /* A key found needs no reload; one nowhere costs one per period. */
+    s_public(dir, "carol", "consumer", NULL, carol);
+    assert_non_null(rl_keys_lookup_fresh(keys, alice, 5000));
+    assert_int_equal(rl_keys_generation(keys), 3);
+    assert_null(rl_keys_lookup_fresh(keys, "nobody", 5000));
+    assert_non_null(rl_keys_lookup_fresh(keys, carol, 5000));
+    assert_int_equal(rl_keys_generation(keys), 4);
+    rl_keys_destroy(&keys);
+    s_remove_tree(dir);
+    free(dir);
+}
+
 static void an_unreadable_directory_keeps_the_map_and_says_why(void **state)
 {
     (void)state;
@@ -578,7 +607,7 @@ an_own_certificate_needs_its_secret_its_role_and_its_node_id(void **state)
     free(dir);
 }
 
-/* ---- CURVE sockets behind zauth ---- */
+/* ---- CURVE sockets behind the ZAP handler ---- */
 
 /* A monitor on socket, reporting every event; and the next event it
    reports within a deadline (0 when none). */
@@ -634,7 +663,8 @@ static zsock_t *s_client(zcert_t *cert, const char *server_key,
     return client;
 }
 
-static void a_curve_server_behind_zauth_takes_listed_keys_only(void **state)
+static void
+a_curve_server_behind_the_zap_handler_takes_listed_keys_only(void **state)
 {
     (void)state;
     assert_true(rl_keys_curve_available());
@@ -668,7 +698,8 @@ static void a_curve_server_behind_zauth_takes_listed_keys_only(void **state)
     zframe_t *body = zmsg_last(msg);
     assert_non_null(rl_keys_frame_key(body));
     assert_string_equal(rl_keys_frame_key(body), zcert_public_txt(listed));
-    /* zauth passes the certificate's metadata on, as of the handshake. */
+    /* The handler passes the certificate's metadata on, as of the
+       handshake. */
     assert_string_equal(zframe_meta(body, "role"), "producer");
     assert_string_equal(zframe_meta(body, "name"), "alice");
     zmsg_destroy(&msg);
@@ -688,7 +719,7 @@ static void a_curve_server_behind_zauth_takes_listed_keys_only(void **state)
     zsock_destroy(&monitor);
     zsock_destroy(&stranger);
 
-    /* The certificate removed: zauth refuses the next connection. */
+    /* The certificate removed: the handler refuses the next connection. */
     s_remove(dir, "alice");
     zsock_t *again = zsock_new(ZMQ_DEALER);
     zsock_set_linger(again, 0);
@@ -731,6 +762,75 @@ static void a_curve_server_behind_zauth_takes_listed_keys_only(void **state)
     free(dir);
 }
 
+/* What czmq's zauth could not do (why rl_keys has a ZAP handler of its
+   own): two files with one key abort zauth's process; certificates
+   without a role, or in a subdirectory, pass zauth and then fail every
+   request. Here the first is a warning and the others are refused at the
+   handshake, as the map says. */
+static void the_zap_handler_survives_a_duplicate_and_refuses_a_key_without_role(
+    void **state)
+{
+    (void)state;
+    char *dir = s_tempdir();
+    zcert_t *listed = s_cert(dir, "alice", "producer", NULL, false);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/alice.bak", dir);
+    assert_int_equal(zcert_save_public(listed, path), 0);
+    zcert_t *roleless = s_cert(dir, "nobody", NULL, NULL, false);
+    snprintf(path, sizeof(path), "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    zcert_t *nested = s_cert(path, "deep", "admin", NULL, false);
+    zcert_t *server = zcert_new();
+    char error[RL_KEYS_ERROR_SIZE];
+    zactor_t *auth = rl_keys_auth_new(dir, error, sizeof(error));
+    assert_non_null(auth);
+    uint64_t refused = rl_keys_auth_refused();
+
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    zsock_set_linger(router, 0);
+    rl_keys_set_server(router, server);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", port);
+
+    zsock_t *client = s_client(listed, zcert_public_txt(server), endpoint);
+    assert_int_equal(zstr_send(client, "hello"), 0);
+    zmsg_t *msg = s_receive(router, 5000);
+    assert_non_null(msg);
+    assert_string_equal(rl_keys_frame_key(zmsg_last(msg)),
+                        zcert_public_txt(listed));
+    zmsg_destroy(&msg);
+
+    zcert_t *refused_certs[] = {roleless, nested};
+    for (size_t i = 0; i < 2; i++) {
+        zsock_t *other = zsock_new(ZMQ_DEALER);
+        zsock_set_linger(other, 0);
+        rl_keys_set_client(other, refused_certs[i], zcert_public_txt(server));
+        char name[64];
+        snprintf(name, sizeof(name), "inproc://test-keys-refused-%zu", i);
+        zsock_t *monitor = s_monitor(other, name);
+        assert_int_equal(zsock_connect(other, "%s", endpoint), 0);
+        assert_int_equal(
+            s_wait_event(monitor, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                      ZMQ_EVENT_HANDSHAKE_SUCCEEDED),
+            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        zsock_destroy(&monitor);
+        zsock_destroy(&other);
+    }
+    assert_true(rl_keys_auth_refused() >= refused + 2);
+
+    zsock_destroy(&client);
+    zsock_destroy(&router);
+    rl_keys_auth_destroy(&auth);
+    zcert_destroy(&listed);
+    zcert_destroy(&roleless);
+    zcert_destroy(&nested);
+    zcert_destroy(&server);
+    s_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +844,7 @@ int main(void)
             a_public_file_holding_a_secret_key_is_used_and_warned_about),
         cmocka_unit_test(two_files_with_one_key_keep_the_first_and_warn),
         cmocka_unit_test(the_map_is_reloaded_only_when_the_directory_changed),
+        cmocka_unit_test(a_key_added_a_moment_ago_is_found_by_a_fresh_lookup),
         cmocka_unit_test(an_unreadable_directory_keeps_the_map_and_says_why),
         cmocka_unit_test(a_node_with_two_keys_is_reached_with_the_newer_one),
         cmocka_unit_test(
@@ -753,7 +854,10 @@ int main(void)
         cmocka_unit_test(a_refusal_names_the_role_and_the_key_to_ask_for),
         cmocka_unit_test(
             an_own_certificate_needs_its_secret_its_role_and_its_node_id),
-        cmocka_unit_test(a_curve_server_behind_zauth_takes_listed_keys_only),
+        cmocka_unit_test(
+            a_curve_server_behind_the_zap_handler_takes_listed_keys_only),
+        cmocka_unit_test(
+            the_zap_handler_survives_a_duplicate_and_refuses_a_key_without_role),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,11 +84,35 @@ static void bad_values_name_the_option_and_the_range(void **state)
     assert_int_equal(level, 3);
 }
 
+static void only_loopback_and_local_endpoints_are_local(void **state)
+{
+    (void)state;
+    const char *local[] = {"tcp://127.0.0.1:7001", "tcp://127.9.8.7:1",
+                           "tcp://localhost:7001", "tcp://[::1]:7001",
+                           "tcp://lo:7001",        "ipc:///tmp/raftlog.sock",
+                           "inproc://node"};
+    const char *remote[] = {"tcp://*:7001",
+                            "tcp://0.0.0.0:7001",
+                            "tcp://10.0.0.1:7001",
+                            "tcp://128.0.0.1:7001",
+                            "tcp://127.0.0.1.evil.example:7001",
+                            "tcp://eth0:7001",
+                            "tcp://[::]:7001",
+                            "tcp://127.0.0.256:7001"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        if (!rl_options_endpoint_is_local(local[i]))
+            fail_msg("%s is local", local[i]);
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+        if (rl_options_endpoint_is_local(remote[i]))
+            fail_msg("%s is not local", remote[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(list_flags_replace_the_list_and_help_is_reported),
         cmocka_unit_test(bad_values_name_the_option_and_the_range),
+        cmocka_unit_test(only_loopback_and_local_endpoints_are_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

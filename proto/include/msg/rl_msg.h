@@ -34,6 +34,8 @@
 #define RL_MAX_ENDPOINT       256u        /* bytes of a ZeroMQ endpoint */
 #define RL_MAX_CLUSTER_ID     64u         /* bytes of a cluster id */
 #define RL_MAX_ERROR_MESSAGE  1024u       /* bytes of an error's text */
+#define RL_KEY_TEXT           40u         /* bytes of a CURVE public key, Z85 */
+#define RL_MAX_ROLE           16u         /* bytes of a role name (as_role) */
 
 /* The message types, with the numbers they have on the wire. */
 typedef enum {
@@ -313,7 +315,13 @@ typedef struct {
     rl_str_t cluster; /* cluster id; peer messages only */
     uint64_t from;    /* sender node id; peer messages only */
     uint64_t id;      /* client requests: request id, echoed in the reply */
-    void *owned;      /* block the decoder allocated; rl_msg_close frees it */
+    /* Client requests forwarded by a broker: the client's CURVE public key
+       (Z85, RL_KEY_TEXT bytes) and its role ("producer", ...), both or
+       neither; empty otherwise. Never in replies. A node trusts them only
+       from a connection with a broker's key (docs/SECURITY.md). */
+    rl_str_t as_key;
+    rl_str_t as_role;
+    void *owned; /* block the decoder allocated; rl_msg_close frees it */
     union {
         rl_vote_t vote;                         /* PREVOTE, VOTE */
         rl_vote_reply_t vote_reply;             /* PREVOTE_REPLY, VOTE_REPLY */
@@ -340,6 +348,13 @@ typedef struct {
 static inline bool rl_msg_is_peer(uint8_t type)
 {
     return type >= RL_MSG_PREVOTE && type <= RL_MSG_TIMEOUT_NOW;
+}
+
+/* True for the client request types (33..37), which may carry as_key and
+   as_role. */
+static inline bool rl_msg_is_request(uint8_t type)
+{
+    return type >= RL_MSG_APPEND_REQUEST && type <= RL_MSG_TRANSFER_REQUEST;
 }
 
 /* Makes an empty message of the given type (all fields zero). */
