@@ -300,7 +300,7 @@ static bool s_valid_append(const rl_append_t *a)
     for (size_t i = 0; i < a->entry_count; i++) {
         const rl_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i || e->term < term ||
-            e->term > a->term || e->type > RL_ENTRY_CONSUMER ||
+            e->term > a->term || e->type > RL_ENTRY_CATALOG ||
             e->size > RL_MAX_ENTRY_SIZE || (e->size > 0 && !e->data)) {
             return false;
         }
