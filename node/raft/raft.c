@@ -310,6 +310,9 @@ void rl_raft_set_clock(rl_raft_t *r, uint64_t now_ms)
 
 int rl_raft_tick(rl_raft_t *r)
 {
+    if (r->quiet) {
+        return 0; /* quiesce.c: nothing to do until woken */
+    }
     return rl_raft_tick_election(r);
 }
 
@@ -397,6 +400,9 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
                       rl_msg_type_name(type), msg->from, term, r->term);
         return 0;
     }
+    if (r->quiet && !rl_raft_quiet_keeps(r, msg, term)) {
+        rl_raft_wake(r); /* quiesce.c: a message wakes a quiet group */
+    }
     if ((type == RL_MSG_PREVOTE_REPLY || type == RL_MSG_VOTE_REPLY) &&
         !msg->body.vote_reply.granted && msg->body.vote_reply.leader &&
         msg->body.vote_reply.leader != r->id) {
@@ -442,11 +448,16 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
     case RL_MSG_PREVOTE_REPLY:
     case RL_MSG_VOTE_REPLY:
         return rl_raft_step_vote_reply(r, msg);
-    case RL_MSG_APPEND:
+    case RL_MSG_APPEND: {
         if (r->role == RL_RAFT_LEADER) {
             return 0; /* two leaders in one term cannot happen */
         }
-        return rl_raft_step_append(r, msg);
+        int rc = rl_raft_step_append(r, msg);
+        if (rc == 0) {
+            rl_raft_quiesce_follower(r, msg);
+        }
+        return rc;
+    }
     case RL_MSG_APPEND_REPLY:
         return r->role == RL_RAFT_LEADER ? rl_raft_step_append_reply(r, msg)
                                          : 0;
@@ -636,6 +647,7 @@ void rl_raft_status(const rl_raft_t *r, rl_raft_status_t *st)
     st->clock = r->clock;
     st->last_time = r->last_time;
     st->group = r->cfg.group;
+    st->quiet = r->quiet;
     st->log_count = r->cat_commit.count;
     st->next_group = r->cat_commit.next_group;
 }

@@ -5,7 +5,9 @@
     what it asks for:
 
       inputs   rl_raft_set_clock()   the wall clock, before the others
-               rl_raft_tick()        one unit of logical time
+               rl_raft_tick()        one unit of logical time (not needed
+                                     while rl_raft_quiet(): quiesce.c)
+               rl_raft_wake()        the host woke a quiet group
                rl_raft_step()        a peer message received
                rl_raft_propose()     a batch of user entries (leader only)
                rl_raft_consumer_commit(), rl_raft_consumer_reset(),
@@ -260,6 +262,9 @@ typedef struct {
                                  at most RL_RAFT_CONSUMER_LIMIT (0: none) */
     size_t max_logs;          /* named logs a leader of group 0 lets exist,
                                  at most RL_RAFT_LOG_LIMIT (0: none) */
+    bool quiesce;             /* idle groups go quiet (quiesce.c); off by
+                                 default: the host must then keep
+                                 node-level liveness and wake them */
     uint64_t group;           /* the group this core is (0: the default
                                  log, which holds the catalog); stamped on
                                  every message it sends (msg.group), and a
@@ -388,6 +393,7 @@ typedef struct {
     uint64_t group;              /* this core's group (cfg.group) */
     size_t log_count;            /* named logs in the committed catalog */
     uint64_t next_group;         /* the id the next log created gets */
+    bool quiet;                  /* quiet: not ticking (rl_raft_quiet) */
 } rl_raft_status_t;
 
 /* One durable consumer in the committed table. */
@@ -421,8 +427,22 @@ void rl_raft_destroy(rl_raft_t **self_p);
 void rl_raft_set_clock(rl_raft_t *self, uint64_t now_ms);
 
 /* One unit of logical time: election timeout, heartbeats, CheckQuorum,
-   transfer abort. */
+   transfer abort. Does nothing while the core is quiet. */
 int rl_raft_tick(rl_raft_t *self);
+
+/* Quiet groups (cfg.quiesce; quiesce.c has the rules and why they are
+   safe). An idle leader sends a last heartbeat marked quiesce and stops
+   ticking; a caught-up follower that gets it stops too. While
+   rl_raft_quiet() is true the host need not tick the core (a tick does
+   nothing). Any message wakes it (but the acknowledgements of those
+   heartbeats), and so does anything a leader appends or a transfer. The
+   host keeps node-level liveness and calls rl_raft_wake() on every quiet
+   core whose leader is on a node silent for an election timeout
+   (followers: they can then elect another) and on every quiet leader one
+   of whose voters is (CheckQuorum then runs). Waking a core that is not
+   quiet does nothing. */
+bool rl_raft_quiet(const rl_raft_t *self);
+void rl_raft_wake(rl_raft_t *self);
 
 /* A received peer message (borrowed). Invalid or stale messages are
    ignored (returns 0); only allocation failure is an error. Raft's safety

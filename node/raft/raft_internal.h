@@ -247,6 +247,9 @@ struct rl_raft {
     uint64_t owed_to;    /* to this leader */
     uint64_t owed_match; /* up to this index */
 
+    /* Quiet groups (quiesce.c). */
+    bool quiet; /* no ticks until woken */
+
     /* The pending ready batch. */
     rl_raft_envelope_t *msgs; /* messages */
     size_t msg_count;
@@ -400,6 +403,11 @@ int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
                          rl_raft_producers_t *producers,
                          rl_raft_consumers_t *consumers,
                          rl_raft_catalog_t *catalog, uint64_t *time);
+
+/* quiesce.c */
+bool rl_raft_quiesce_leader(rl_raft_t *r, int *rc);
+void rl_raft_quiesce_follower(rl_raft_t *r, const rl_msg_t *msg);
+bool rl_raft_quiet_keeps(rl_raft_t *r, const rl_msg_t *msg, uint64_t term);
 
 /* snapshot.c */
 int rl_raft_send_snapshot(rl_raft_t *r, rl_raft_progress_t *pr);

@@ -44,6 +44,8 @@ typedef struct {
     unsigned tick_period;
     unsigned tick_phase;
     int64_t skew; /* wall clock = SIM_EPOCH_MS + now + skew */
+    /* node-level liveness (quiesce): when each node was last heard */
+    uint64_t heard[SIM_MAX_NODES + 1];
     /* durable consumers, the committed table last seen (at commit) */
     rl_raft_consumer_t *consumers;
     size_t consumer_count;
@@ -63,7 +65,7 @@ typedef struct {
     size_t read_cap;
 } sim_node_t;
 
-typedef enum { EV_PACKET, EV_SYNC } sim_ev_kind_t;
+typedef enum { EV_PACKET, EV_SYNC, EV_BEAT } sim_ev_kind_t;
 
 typedef struct {
     uint64_t at;
@@ -1311,6 +1313,7 @@ static void s_start(sim_t *s, sim_node_t *n)
     if (s->o.max_logs) {
         cfg.max_logs = s->o.max_logs;
     }
+    cfg.quiesce = s->o.quiesce;
     cfg.snapshot_chunk = s->o.snapshot_chunk ? s->o.snapshot_chunk : 64;
     cfg.view.ctx = n;
     cfg.view.first_index = v_first;
@@ -1346,6 +1349,9 @@ static void s_start(sim_t *s, sim_node_t *n)
     }
     n->up = true;
     n->led_term = 0;
+    for (unsigned p = 0; p <= SIM_MAX_NODES; p++) {
+        n->heard[p] = s->now; /* a node starts believing everyone up */
+    }
     n->commit = n->has_snap ? n->snap.last_index : 0;
     s_set_clock(s, n);
     /* The consumer table restarts with the commit index: at the
@@ -1541,7 +1547,14 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
         }
         return;
     }
+    if (ev->kind == EV_BEAT) {
+        if (n && n->up && s->link[ev->msg.from][ev->to]) {
+            n->heard[ev->msg.from] = s->now;
+        }
+        return;
+    }
     if (n && n->up && s->link[ev->msg.from][ev->to]) {
+        n->heard[ev->msg.from] = s->now;
         ev->msg.cluster = rl_str("sim");
         s_set_clock(s, n);
         sim_in_core++;
@@ -1552,17 +1565,90 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
     rl_msg_close(&ev->msg);
 }
 
+/* Node-level liveness, as a host with quiet groups keeps it: a
+   heartbeat to every other node each tick (any frame counts), through the
+   network like messages. */
+static void s_beat(sim_t *s, sim_node_t *n)
+{
+    for (unsigned p = 1; p <= s->n; p++) {
+        if (p == n->id) {
+            continue;
+        }
+        s->stats.beats++;
+        if (!s->link[n->id][p] || sim_random(s, 100) < s->o.drop_pct) {
+            continue;
+        }
+        sim_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = EV_BEAT;
+        ev.to = p;
+        unsigned span = s->o.max_delay - s->o.min_delay + 1;
+        ev.at = s->now + s->o.min_delay + sim_random(s, span);
+        ev.msg.from = n->id;
+        s_push(s, &ev);
+    }
+}
+
+/* Is peer silent for an election timeout, as node n sees it? */
+static bool s_down(sim_t *s, sim_node_t *n, uint64_t peer)
+{
+    uint64_t timeout = (uint64_t)s->o.election_ticks * n->tick_period;
+    return peer != n->id && peer <= SIM_MAX_NODES &&
+           s->now - n->heard[peer] > timeout;
+}
+
+/* Wakes core if quiet and it needs a down node: a follower whose leader
+   is down, a leader one of whose voters is (raft.h rl_raft_wake). */
+static void s_wake_if_needed(sim_t *s, sim_node_t *n, rl_raft_t *core)
+{
+    if (!rl_raft_quiet(core)) {
+        return;
+    }
+    rl_raft_status_t st;
+    rl_raft_status(core, &st);
+    bool wake = false;
+    if (st.role == RL_RAFT_LEADER) {
+        size_t count = 0;
+        const rl_member_t *m = rl_raft_members(core, &count);
+        for (size_t i = 0; i < count && !wake; i++) {
+            wake = m[i].voter && s_down(s, n, m[i].id);
+        }
+    } else {
+        wake = st.leader != 0 && s_down(s, n, st.leader);
+    }
+    if (wake) {
+        s->stats.wakes++;
+        rl_raft_wake(core);
+    }
+}
+
+/* One tick of node n: its host's liveness duties, then its core unless
+   quiet (a quiet core's tick does nothing; the host skips it). */
+static void s_tick_node(sim_t *s, sim_node_t *n)
+{
+    s_set_clock(s, n);
+    if (s->o.quiesce) {
+        s_beat(s, n);
+        s_wake_if_needed(s, n, n->raft);
+    }
+    if (rl_raft_quiet(n->raft)) {
+        s->stats.quiet_ticks++;
+        return;
+    }
+    s->stats.ticks++;
+    sim_in_core++;
+    rl_raft_tick(n->raft);
+    sim_in_core--;
+    s_process(s, n);
+}
+
 static void s_step_time(sim_t *s)
 {
     s->now++;
     for (unsigned i = 0; i < s->n; i++) {
         sim_node_t *n = &s->nodes[i];
         if (n->up && (s->now + n->tick_phase) % n->tick_period == 0) {
-            s_set_clock(s, n);
-            sim_in_core++;
-            rl_raft_tick(n->raft);
-            sim_in_core--;
-            s_process(s, n);
+            s_tick_node(s, n);
         }
     }
     while (s->heap_count > 0 && s->heap[0].at <= s->now) {

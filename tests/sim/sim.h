@@ -71,6 +71,12 @@ typedef struct {
     size_t max_producers;     /* core option (0: 64) */
     size_t max_consumers;     /* core option (0: the core's default) */
     size_t max_logs;          /* core option (0: the core's default) */
+    bool quiesce;             /* core option; the hosts then keep
+                                 node-level liveness: a heartbeat to every
+                                 other node each tick, and a node silent
+                                 for an election timeout is down: its quiet
+                                 followers' and quiet leaders' groups are
+                                 woken (rl_raft_wake) */
 } sim_options_t;
 
 /* The wall clock of simulated time 0 (2026-01-01T00:00:00Z). */
@@ -86,6 +92,10 @@ typedef struct {
     uint64_t sent[16];       /* messages sent, by type (index = type) */
     uint64_t total;          /* all messages sent */
     uint64_t append_rejects; /* APPEND_REPLY with success false */
+    uint64_t ticks;          /* ticks of cores */
+    uint64_t quiet_ticks;    /* ticks skipped: the core was quiet */
+    uint64_t beats;          /* node-level heartbeats sent (quiesce) */
+    uint64_t wakes;          /* quiet cores the hosts woke (liveness) */
 } sim_stats_t;
 
 void sim_options_default(sim_options_t *o);
