@@ -24,7 +24,8 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
         st->counter_count + own > room ? room - own : st->counter_count;
     rl_counter_t counters[256];
     char names[RL_MAX_MEMBERS * S_NODE_COUNTERS][40];
-    memcpy(counters, st->counters, keep * sizeof(rl_counter_t));
+    if (keep) /* a STATUS_OK may have none (counters is then NULL) */
+        memcpy(counters, st->counters, keep * sizeof(rl_counter_t));
     size_t c = keep;
     size_t alive = 0;
     for (size_t i = 0; i < self->node_count; i++)
