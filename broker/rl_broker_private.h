@@ -94,7 +94,7 @@ typedef struct rl_broker_request {
     struct rl_broker_request *owner_prev, *owner_next; /* that list */
     /* With CURVE: on whose behalf it is sent (as_key, as_role). */
     char as_key[RL_KEY_TEXT_SIZE]; /* the client's key, "" without CURVE */
-    char as_role[RL_MAX_ROLE + 1]; /* its role's name */
+    rl_str_t as_role; /* its role's name (rl_role_name's), empty without */
 } rl_broker_request_t;
 
 struct rl_broker {

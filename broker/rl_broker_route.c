@@ -269,8 +269,8 @@ static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r)
         .id = r->bid,
         .set_wait = r->type == RL_MSG_READ_REQUEST,
         .wait_ms = left > 0 ? (uint32_t)left : 0,
-        .as_key = rl_str(r->as_key),
-        .as_role = rl_str(r->as_role),
+        .as_key = {r->as_key, r->as_key[0] ? RL_KEY_TEXT : 0},
+        .as_role = r->as_key[0] ? r->as_role : (rl_str_t){NULL, 0},
     };
     const uint8_t *data = zframe_data(r->payload);
     size_t size = zframe_size(r->payload);
@@ -521,9 +521,8 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
     r->deadline = now + self->config.request_timeout_ms;
     s_classify(r, msg);
     if (self->keys) { /* admitted by the front door: key and role known */
-        snprintf(r->as_key, sizeof(r->as_key), "%s", request->key);
-        snprintf(r->as_role, sizeof(r->as_role), "%s",
-                 rl_role_name(request->role));
+        memcpy(r->as_key, request->key, sizeof(r->as_key));
+        r->as_role = rl_str(rl_role_name(request->role));
     }
     r->payload = request->payload; /* the peek's strings point into it */
     request->payload = NULL;

@@ -365,9 +365,11 @@ static zframe_t *s_recv_part(void *handle, int *fd, bool *more, char *key)
     *more = zmq_msg_more(&part);
     if (key) {
         const char *user_id = zmq_msg_gets(&part, "User-Id");
-        snprintf(key, RL_KEY_TEXT_SIZE, "%s",
-                 user_id && strlen(user_id) == RL_KEY_TEXT_SIZE - 1 ? user_id
-                                                                    : "");
+        size_t length = user_id ? strnlen(user_id, RL_KEY_TEXT_SIZE) : 0;
+        if (length != RL_KEY_TEXT_SIZE - 1)
+            length = 0;
+        memcpy(key, user_id ? user_id : "", length);
+        key[length] = '\0';
     }
     zframe_t *frame = zframe_new(zmq_msg_data(&part), zmq_msg_size(&part));
     zmq_msg_close(&part);
@@ -508,12 +510,12 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
         zframe_t *second = s_recv_part(handle, &fd, &more, curve_key);
         if (second)
             zmsg_append(frames, &second);
-        if (more) {
-            zmsg_t *rest = zmsg_recv(handle);
-            zframe_t *frame;
-            while (rest && (frame = zmsg_pop(rest)))
-                zmsg_append(frames, &frame);
-            zmsg_destroy(&rest);
+        /* The rest, without a copy: the parts of a message arrive
+           together. */
+        zframe_t *frame;
+        while (more && (frame = zframe_recv(handle))) {
+            more = zframe_more(frame);
+            zmsg_append(frames, &frame);
         }
     }
     request->payload = zmsg_size(frames) > 1 ? zmsg_last(frames) : NULL;

@@ -46,6 +46,10 @@ static const char *const s_names[S_KEYS] = {
     "version", "type",    "id",   "cluster",  "from",
     "as_key",  "as_role", "log",  "producer", "seq",
     "wait_ms", "op",      "code", "leader",   "endpoint"};
+/* Their lengths: a key is compared only with the names of its length
+   (no strlen per key and name: the walk runs on every message). */
+static const uint8_t s_lengths[S_KEYS] = {7, 4, 2, 7, 4, 6, 7, 3,
+                                          8, 3, 7, 2, 4, 6, 8};
 
 /* What the walk found. */
 typedef struct {
@@ -61,12 +65,12 @@ typedef struct {
 
 static int s_key_index(const rl_mp_value_t *key)
 {
-    for (int k = 0; k < S_KEYS; k++) {
-        size_t length = strlen(s_names[k]);
-        if (key->length == length &&
-            memcmp(key->bytes, s_names[k], length) == 0)
+    if (key->length < 2 || key->length > 8)
+        return -1;
+    for (int k = 0; k < S_KEYS; k++)
+        if (key->length == s_lengths[k] && key->bytes[0] == s_names[k][0] &&
+            memcmp(key->bytes, s_names[k], key->length) == 0)
             return k;
-    }
     return -1;
 }
 
@@ -406,6 +410,7 @@ int rl_peek_reply(const void *data, size_t size, rl_peek_reply_t *peek,
 /* One pair to append: a key and an unsigned or a string value. */
 typedef struct {
     const char *key; /* its name (short: a fixstr) */
+    uint8_t length;  /* its length */
     bool is_str;     /* the value is str, else uint */
     uint64_t uint;   /* the uint */
     rl_str_t str;    /* the str */
@@ -435,7 +440,7 @@ static size_t s_str_size(size_t length)
 
 static size_t s_pair_size(const s_pair_t *p)
 {
-    return s_str_size(strlen(p->key)) +
+    return s_str_size(p->length) +
            (p->is_str ? s_str_size(p->str.size) : s_uint_size(p->uint));
 }
 
@@ -529,7 +534,7 @@ static size_t s_rewrite(const uint8_t *data, uint32_t pairs, size_t body,
     memcpy(at, data + from, size - from);
     at += size - from;
     for (size_t i = 0; i < adds; i++) {
-        at = s_put_str(at, add[i].key, strlen(add[i].key));
+        at = s_put_str(at, add[i].key, add[i].length);
         at = add[i].is_str ? s_put_str(at, add[i].str.ptr, add[i].str.size)
                            : s_put_uint(at, add[i].uint);
     }
@@ -546,12 +551,12 @@ static void s_forward_plan(const rl_peek_request_t *peek,
                                              : (rl_peek_span_t){0, 0}};
     *drops = s_sorted(spans, 4, drop);
     size_t n = 0;
-    add[n++] = (s_pair_t){"id", false, how->id, {NULL, 0}};
+    add[n++] = (s_pair_t){"id", 2, false, how->id, {NULL, 0}};
     if (how->set_wait && how->wait_ms)
-        add[n++] = (s_pair_t){"wait_ms", false, how->wait_ms, {NULL, 0}};
+        add[n++] = (s_pair_t){"wait_ms", 7, false, how->wait_ms, {NULL, 0}};
     if (how->as_key.size) {
-        add[n++] = (s_pair_t){"as_key", true, 0, how->as_key};
-        add[n++] = (s_pair_t){"as_role", true, 0, how->as_role};
+        add[n++] = (s_pair_t){"as_key", 6, true, 0, how->as_key};
+        add[n++] = (s_pair_t){"as_role", 7, true, 0, how->as_role};
     }
     *adds = n;
 }
@@ -581,7 +586,7 @@ size_t rl_peek_forward(const void *data, size_t size,
 
 size_t rl_peek_reply_size(const rl_peek_reply_t *peek, size_t size, uint64_t id)
 {
-    s_pair_t add = {"id", false, id, {NULL, 0}};
+    s_pair_t add = {"id", 2, false, id, {NULL, 0}};
     return s_rewrite_size(peek->pairs, peek->body, size, &peek->id_at,
                           peek->id_at.end ? 1 : 0, &add, id ? 1 : 0);
 }
@@ -590,7 +595,7 @@ size_t rl_peek_reply_write(const void *data, size_t size,
                            const rl_peek_reply_t *peek, uint64_t id,
                            uint8_t *out)
 {
-    s_pair_t add = {"id", false, id, {NULL, 0}};
+    s_pair_t add = {"id", 2, false, id, {NULL, 0}};
     return s_rewrite(data, peek->pairs, peek->body, size, &peek->id_at,
                      peek->id_at.end ? 1 : 0, &add, id ? 1 : 0, out);
 }
