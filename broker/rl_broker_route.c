@@ -116,7 +116,9 @@ void rl_broker_fail(rl_broker_t *self, rl_broker_request_t *r, int code,
 const char *rl_broker_outcome(const rl_broker_request_t *r)
 {
     if (r->type != RL_MSG_APPEND_REQUEST && r->type != RL_MSG_MEMBERS_REQUEST &&
-        r->type != RL_MSG_TRANSFER_REQUEST)
+        r->type != RL_MSG_TRANSFER_REQUEST &&
+        r->type != RL_MSG_CONSUMER_COMMIT &&
+        r->type != RL_MSG_CONSUMERS_REQUEST)
         return "retry it";
     if (!r->attempts)
         return "it was not sent to any node: retry it";
@@ -125,6 +127,10 @@ const char *rl_broker_outcome(const rl_broker_request_t *r)
     if (r->type == RL_MSG_APPEND_REQUEST)
         return "its outcome is unknown (an append without a producer id "
                "cannot be retried safely)";
+    if (r->type == RL_MSG_CONSUMER_COMMIT ||
+        r->type == RL_MSG_CONSUMERS_REQUEST)
+        return "its outcome is unknown: check the consumer (CONSUMERS show) "
+               "before retrying";
     return r->type == RL_MSG_TRANSFER_REQUEST
                ? "its outcome is unknown: check STATUS before retrying"
                : "its outcome is unknown: check the members (MEMBERS list) "
@@ -336,7 +342,7 @@ static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
 /* True for replies that end a request wherever they come from. */
 static bool s_final(const rl_msg_t *msg)
 {
-    return msg->type >= RL_MSG_APPEND_OK && msg->type <= RL_MSG_TRANSFER_OK;
+    return rl_msg_is_done(msg->type);
 }
 
 void rl_broker_settle(rl_broker_t *self, int index, rl_msg_t *msg)
@@ -364,7 +370,10 @@ static void s_classify(rl_broker_request_t *r, const rl_msg_t *msg)
         r->idempotent = msg->body.append_request.producer_id != 0;
         break;
     case RL_MSG_READ_REQUEST:
-        r->route = RL_ROUTE_TO_ANY;
+        /* A consumer's position is told by the leader alone (PROTOCOL.md,
+           READ_REQUEST); any node reads from an index or a time. */
+        r->route = msg->body.read_request.consumer.size ? RL_ROUTE_TO_LEADER
+                                                        : RL_ROUTE_TO_ANY;
         r->idempotent = true;
         r->wait_ms = msg->body.read_request.wait_ms;
         r->deadline += r->wait_ms;
@@ -376,6 +385,14 @@ static void s_classify(rl_broker_request_t *r, const rl_msg_t *msg)
     case RL_MSG_MEMBERS_REQUEST:
         r->route = RL_ROUTE_TO_LEADER;
         r->idempotent = msg->body.members_request.op == RL_MEMBERS_LIST;
+        break;
+    case RL_MSG_CONSUMER_COMMIT: /* the same index again is accepted */
+        r->route = RL_ROUTE_TO_LEADER;
+        r->idempotent = true;
+        break;
+    case RL_MSG_CONSUMERS_REQUEST: /* a delete done twice: NOT_FOUND */
+        r->route = RL_ROUTE_TO_LEADER;
+        r->idempotent = msg->body.consumers_request.op != RL_CONSUMERS_DELETE;
         break;
     default:
         r->route = RL_ROUTE_TO_LEADER;
@@ -389,8 +406,7 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
 {
     rl_msg_t *msg = &request->msg;
     zmsg_t **envelope = &request->envelope;
-    if (request->error == 0 && (msg->type < RL_MSG_APPEND_REQUEST ||
-                                msg->type > RL_MSG_TRANSFER_REQUEST)) {
+    if (request->error == 0 && !rl_msg_is_request(msg->type)) {
         request->error = RL_ERR_BAD_REQUEST;
         snprintf(request->why, sizeof(request->why),
                  "%s is not a client request; see docs/PROTOCOL.md",

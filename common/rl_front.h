@@ -167,6 +167,13 @@ int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
                    uint64_t first, const char *format, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The same with both OUT_OF_RANGE fields: the first retained index and
+   its entry's time (ms since the Unix epoch). */
+int rl_front_error_range(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                         int code, uint64_t first, uint64_t first_time,
+                         const char *format, ...)
+    __attribute__((format(printf, 7, 8)));
+
 /* Fills *stats. */
 void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats);
 

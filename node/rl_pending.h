@@ -4,7 +4,9 @@
     Every request that cannot be answered at once waits here as a record:
     an APPEND until its last index commits, a READ (a long poll) until an
     entry at or after its `from` commits, a MEMBERS change until its
-    configuration entry commits, a TRANSFER until another node leads. Each
+    configuration entry commits, a TRANSFER until another node leads, a
+    CONSUMER_COMMIT or a CONSUMERS reset or delete until its consumer entry
+    commits. Each
     record also has a deadline. The table keeps two orders, so that a
     commit advance and a deadline sweep touch only the records they settle
     (O(log n) each) however many wait: a min-heap by the index each record
@@ -32,26 +34,31 @@
 #include "rl_msg.h"
 
 typedef enum {
-    RL_PENDING_APPEND = 0,  /* waits for its last index to commit */
-    RL_PENDING_READ = 1,    /* waits for an entry at or after from */
-    RL_PENDING_MEMBERS = 2, /* waits for the configuration entry */
-    RL_PENDING_TRANSFER = 3 /* waits for another node to lead */
+    RL_PENDING_APPEND = 0,   /* waits for its last index to commit */
+    RL_PENDING_READ = 1,     /* waits for an entry at or after from */
+    RL_PENDING_MEMBERS = 2,  /* waits for the configuration entry */
+    RL_PENDING_TRANSFER = 3, /* waits for another node to lead */
+    RL_PENDING_CONSUMER = 4  /* waits for its CONSUMER entry */
 } rl_pending_kind_t;
 
-#define RL_PENDING_KINDS 4
+#define RL_PENDING_KINDS 5
 
 /* A client request waiting for its answer. The fields above the line are
    the caller's; the rest belong to the table. */
 typedef struct rl_pending {
-    zmsg_t *envelope;       /* routing frames to reply with (owned) */
-    uint64_t id;            /* request id to echo */
-    int kind;               /* rl_pending_kind_t */
-    int64_t deadline;       /* when it times out (the caller's clock, ms) */
-    int64_t accepted_us;    /* when it was accepted (zclock_usecs), for
-                               the append latency histogram */
-    uint64_t first;         /* APPEND: first index */
-    uint64_t index;         /* APPEND: last index; MEMBERS: entry index */
-    uint64_t term;          /* APPEND: term it was appended in */
+    zmsg_t *envelope;    /* routing frames to reply with (owned) */
+    uint64_t id;         /* request id to echo */
+    int kind;            /* rl_pending_kind_t */
+    int64_t deadline;    /* when it times out (the caller's clock, ms) */
+    int64_t accepted_us; /* when it was accepted (zclock_usecs), for
+                            the append latency histogram */
+    uint64_t first;      /* APPEND: first index */
+    uint64_t index;      /* APPEND: last index; MEMBERS, CONSUMER: entry
+                            index */
+    uint64_t term;       /* APPEND, CONSUMER: term it was appended in */
+    char consumer[RL_MAX_CONSUMER_NAME + 1]; /* CONSUMER: the name */
+    uint8_t consumer_op;    /* CONSUMER: RL_CONSUMERS_RESET, _DELETE, or
+                               RL_CONSUMERS_LIST for a commit */
     bool duplicate;         /* APPEND: a repeat of the producer's seq */
     rl_read_request_t read; /* READ: the request (from moves on) */
     rl_front_held_t *owner; /* the client's list it is held in, or NULL
