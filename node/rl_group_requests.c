@@ -142,8 +142,12 @@ static void s_reply_read(rl_group_t *self, zmsg_t **envelope, uint64_t id,
 /* A READ from a time (req->from_time): turned into a READ from the index
    of the first entry stamped at or after it once one is committed.
    Returns 1 when answered (an error, or empty when it may not wait), 0
-   when it should be parked until the next commit (req->from set to the
-   next index), -1 when req->from is set and the read goes on. */
+   when it should be parked, -1 when req->from is set and the read goes
+   on. Parked, it waits for the entry found to commit (req->from = its
+   index, from_time kept: it looks again then, as a truncation may have
+   replaced that entry), or, when no entry is stamped that late at all,
+   for an append of one (req->from = 0: the pending table's time order,
+   so that commits do not wake it for nothing). */
 static int s_start_at_time(rl_group_t *self, zmsg_t **envelope, uint64_t id,
                            rl_read_request_t *req, uint64_t commit,
                            bool may_wait)
@@ -172,9 +176,7 @@ static int s_start_at_time(rl_group_t *self, zmsg_t **envelope, uint64_t id,
                        first, first_time);
         return 1;
     case RL_READ_WAIT:
-        /* Wait for the next commit, then look again: what commits may
-           still be stamped before the time asked. */
-        req->from = commit + 1;
+        req->from = found <= rl_log_last_index(self->log) ? found : 0;
         if (may_wait && req->wait_ms > 0)
             return 0;
         /* An empty answer: next is where the next entry goes, but the
@@ -834,6 +836,17 @@ void rl_group_answer_committed(rl_group_t *self)
 {
     uint64_t commit = rl_group_commit(self);
     rl_pending_t *p;
+    /* READs from a time that an entry is now stamped at or after: served,
+       or moved to wait for that entry's commit (never back here). */
+    while ((p = rl_pending_take_stamped(self->pending,
+                                        rl_log_last_time(self->log)))) {
+        if (!s_serve_read(self, &p->envelope, p->id, &p->read, true)) {
+            if (rl_pending_put(self->pending, p) == 0)
+                continue;
+            s_serve_read(self, &p->envelope, p->id, &p->read, false);
+        }
+        rl_pending_free(&p);
+    }
     while ((p = rl_pending_take_committed(self->pending, commit))) {
         if (p->kind == RL_PENDING_APPEND) {
             s_answer_append(self, p);

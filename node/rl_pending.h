@@ -7,10 +7,13 @@
     configuration entry commits, a TRANSFER until another node leads, a
     CONSUMER_COMMIT or a CONSUMERS reset or delete until its consumer entry
     commits. Each
-    record also has a deadline. The table keeps two orders, so that a
-    commit advance and a deadline sweep touch only the records they settle
-    (O(log n) each) however many wait: a min-heap by the index each record
-    waits for, and a min-heap by deadline; and a list per kind, for the
+    record also has a deadline. The table keeps three orders, so that a
+    commit advance, an append and a deadline sweep touch only the records
+    they settle (O(log n) each) however many wait: a min-heap by the index
+    each record waits for, a min-heap by deadline, and a min-heap by time
+    for the READs from a time that no entry is stamped at or after yet
+    (read.from 0; they wait for an append, not for every commit: a client
+    cannot make every commit revisit them); and a list per kind, for the
     rare events that settle a kind (a leader change, a core restart); and
     a list per owner (a client connection), for the client that goes.
     Transfers wait for no index.
@@ -65,7 +68,7 @@ typedef struct rl_pending {
                                (a long poll's: released when the client's
                                connection closes) */
     /* ---- */
-    size_t slot[2]; /* position in each heap, SIZE_MAX when out */
+    size_t slot[3]; /* position in each heap, SIZE_MAX when out */
     struct rl_pending *kind_prev, *kind_next;   /* its kind's list */
     struct rl_pending *owner_prev, *owner_next; /* its owner's list */
 } rl_pending_t;
@@ -86,7 +89,9 @@ rl_pending_t *rl_pending_new(zmsg_t **envelope, uint64_t id, int kind,
                              int64_t deadline);
 
 /* Puts p into the table (taking it over), ordered by the index it waits
-   for (APPEND and MEMBERS: index, READ: read.from) and its deadline,
+   for (APPEND, MEMBERS and CONSUMER: index, READ: read.from) or, for a
+   READ with read.from 0 and read.from_time set, by that time; and by its
+   deadline,
    listed with its kind, and with its owner when it has one (then counted
    in owner->count).
    Returns 0, or -1 when out of memory: p is then not in the table and
@@ -97,6 +102,10 @@ int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p);
    returns NULL when none does. */
 rl_pending_t *rl_pending_take_committed(rl_pending_table_t *self,
                                         uint64_t commit);
+
+/* Takes out a READ waiting for an entry stamped at or after a time at or
+   before time (the log's last entry's), or NULL. */
+rl_pending_t *rl_pending_take_stamped(rl_pending_table_t *self, uint64_t time);
 
 /* Takes out a record whose deadline is at or before now, or NULL. */
 rl_pending_t *rl_pending_take_expired(rl_pending_table_t *self, int64_t now);

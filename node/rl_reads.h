@@ -70,7 +70,7 @@ int rl_read_time_start(uint64_t from_time, uint64_t found, uint64_t first,
 /* ms since the Unix epoch as ISO 8601 UTC with milliseconds,
    "2026-12-01T10:00:00.000Z", into out (RL_READ_TIME_TEXT bytes); "no
    time" for 0 (an entry written before timestamps). */
-#define RL_READ_TIME_TEXT 32
+#define RL_READ_TIME_TEXT 64
 const char *rl_read_time_text(uint64_t ms, char *out);
 
 /* Plans req against the log's first retained index and the commit index.

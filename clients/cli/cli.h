@@ -195,8 +195,9 @@ int cli_duration(const char *option, const char *value, uint64_t *ms);
    *ms (>= 1). Returns 0 or an exit code with the error printed. */
 int cli_time(const char *option, const char *value, uint64_t *ms);
 
-/* ms since the epoch as ISO 8601 UTC with milliseconds into out (32
-   bytes); "-" for 0 (an entry written before timestamps). */
+/* ms since the epoch as ISO 8601 UTC with milliseconds into out
+   (CLI_TIME_TEXT bytes); "-" for 0 (an entry written before timestamps). */
+#define CLI_TIME_TEXT 64
 const char *cli_time_text(uint64_t ms, char *out);
 
 /* The wall clock, ms since the Unix epoch. */

@@ -141,7 +141,7 @@ static int s_reset(raftlog_t *client, const cli_args_t *a, const char *name)
             return CLI_EXIT_USAGE;
         rc = raftlog_consumer_reset_to_time(client, name, time, &position);
     } else {
-        uint64_t target;
+        uint64_t target = 0;
         if ((rc = s_target(client, a->to, &target)))
             return rc;
         rc = raftlog_consumer_reset(client, name, target, &position);

@@ -239,12 +239,12 @@ const char *cli_time_text(uint64_t ms, char *out)
     time_t seconds = (time_t)(ms / 1000);
     struct tm tm;
     if (ms == 0 || !gmtime_r(&seconds, &tm) || tm.tm_year > 9999 - 1900) {
-        snprintf(out, 32, ms ? "%" PRIu64 : "-", ms);
+        snprintf(out, CLI_TIME_TEXT, ms ? "%" PRIu64 : "-", ms);
         return out;
     }
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned)(ms % 1000));
+    snprintf(out, CLI_TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
     return out;
 }
 

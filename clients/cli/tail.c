@@ -100,7 +100,7 @@ static json_t *s_json_entry(zarmour_t *armour, const raftlog_entry_t *e)
 static int s_print_entry(int format, bool show_time, zarmour_t *armour,
                          const raftlog_entry_t *e)
 {
-    char when[32];
+    char when[CLI_TIME_TEXT];
     switch (format) {
     case S_RAW:
         if (show_time)
@@ -325,7 +325,7 @@ static int s_open_tail(raftlog_t *client, const cli_args_t *a,
 static int s_tail(raftlog_t *client, cli_args_t *a)
 {
     int format = 0;
-    s_start_t start;
+    s_start_t start = {RAFTLOG_TAIL_START, 0, ""};
     int rc = s_format(a, &format);
     if (!rc)
         rc = s_start(a, &start);

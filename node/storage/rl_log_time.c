@@ -113,7 +113,8 @@ int rl_log_find_time(rl_log_t *log, uint64_t time, uint64_t *index)
     if (log->failed)
         return rl_log_require_writable(log);
     size_t filled = s_filled(log);
-    if (filled == 0)
+    /* Later than the last entry: none, known from memory. */
+    if (filled == 0 || time > log->segments[filled - 1].last_time)
         return 0;
     /* The first segment whose first entry is stamped at or after time. */
     size_t low = 0, high = filled;
