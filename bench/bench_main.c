@@ -18,6 +18,8 @@ static const s_command_t s_commands[] = {
      "a running cluster: appends/s and latency, closed or open loop"},
     {"codec", bench_codec,
      "decoding APPEND_REQUEST and peer APPEND batches: ns per decode"},
+    {"since", bench_since,
+     "lookups by time in a large log (READ from_time, tail --since)"},
 };
 
 static void s_usage(FILE *out)

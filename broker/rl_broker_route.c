@@ -127,12 +127,16 @@ const char *rl_broker_outcome(const rl_broker_request_t *r)
                                "producer and seq"
                              : "its outcome is unknown (an append without a "
                                "producer id cannot be retried safely)";
-    if (r->idempotent) /* MEMBERS list */
+    if (r->idempotent) /* MEMBERS list; CONSUMER_COMMIT (the same index
+                          again is accepted), CONSUMERS list, show, reset */
         return "retry it";
     if (r->type == RL_MSG_TRANSFER_REQUEST)
         return "its outcome is unknown: check STATUS before retrying";
     if (r->type == RL_MSG_MEMBERS_REQUEST)
         return "its outcome is unknown: check the members (MEMBERS list) "
+               "before retrying";
+    if (r->type == RL_MSG_CONSUMERS_REQUEST) /* delete */
+        return "its outcome is unknown: check the consumer (CONSUMERS show) "
                "before retrying";
     return "its outcome is unknown: check before retrying";
 }
@@ -405,7 +409,7 @@ static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
    success (not NOT_LEADER, not ERROR). */
 static bool s_final(uint8_t type)
 {
-    return type >= RL_MSG_APPEND_OK && type < RL_MSG_NOT_LEADER;
+    return rl_msg_is_done(type);
 }
 
 void rl_broker_settle(rl_broker_t *self, int index, const uint8_t *data,
@@ -434,7 +438,10 @@ static void s_classify(rl_broker_request_t *r, const rl_msg_t *msg)
         r->idempotent = msg->body.append_request.producer_id != 0;
         break;
     case RL_MSG_READ_REQUEST:
-        r->route = RL_ROUTE_TO_ANY;
+        /* A consumer's position is told by the leader alone (PROTOCOL.md,
+           READ_REQUEST); any node reads from an index or a time. */
+        r->route = msg->body.read_request.consumer.size ? RL_ROUTE_TO_LEADER
+                                                        : RL_ROUTE_TO_ANY;
         r->idempotent = true;
         r->wait_ms = msg->body.read_request.wait_ms;
         r->deadline += r->wait_ms;
@@ -446,6 +453,14 @@ static void s_classify(rl_broker_request_t *r, const rl_msg_t *msg)
     case RL_MSG_MEMBERS_REQUEST:
         r->route = RL_ROUTE_TO_LEADER;
         r->idempotent = msg->body.members_request.op == RL_MEMBERS_LIST;
+        break;
+    case RL_MSG_CONSUMER_COMMIT: /* the same index again is accepted */
+        r->route = RL_ROUTE_TO_LEADER;
+        r->idempotent = true;
+        break;
+    case RL_MSG_CONSUMERS_REQUEST: /* a delete done twice: NOT_FOUND */
+        r->route = RL_ROUTE_TO_LEADER;
+        r->idempotent = msg->body.consumers_request.op != RL_CONSUMERS_DELETE;
         break;
     default: /* TRANSFER, and any later request type: to the leader */
         r->route = RL_ROUTE_TO_LEADER;

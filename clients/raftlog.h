@@ -30,10 +30,22 @@
     request the key's role does not allow gets RAFTLOG_ERR_FORBIDDEN, never
     retried.
 
-    Errors: every call returns 0 or a positive raftlog_error_t; codes 1..15
+    Entry times and durable consumers: every entry read back carries the
+    time its leader stamped it with (raftlog_entry_t.time); reads and tails
+    may start at a time (raftlog_read_from_time, raftlog_tail_new_at_time)
+    or after a durable consumer's committed position (raftlog_read_consumer,
+    raftlog_tail_new_consumer), and consumers commit their positions in
+    the cluster (raftlog_consumer_commit and the raftlog_consumer_*
+    calls). Delivery to a consumer that commits after processing is at
+    least once: after a crash it resumes after its last committed position.
+
+    Errors: every call returns 0 or a positive raftlog_error_t; codes 1..16
     are the cluster's own (PROTOCOL.md section 4, ERROR), codes from 100 are
     the client's. raftlog_error() gives a one-line message for the last
     failed call.
+
+    ABI: version 0.2.0 (soname libraftlog.so.1) added time to
+    raftlog_entry_t: programs built against 0.1.0 must be built again.
 
     Threads: no global state; a client is thread-compatible (use one client
     per thread, or lock around it). Blocking calls return
@@ -55,7 +67,7 @@ extern "C" {
 /* The shared library exports these declarations and nothing else. */
 #pragma GCC visibility push(default)
 
-#define RAFTLOG_VERSION "0.1.0"
+#define RAFTLOG_VERSION "0.2.0"
 
 /* The local cluster that scripts/run starts: the nodes' client endpoints
    and the broker's. Clients that are given no endpoints use
@@ -69,7 +81,7 @@ extern "C" {
 #define RAFTLOG_KEY_ENV        "RAFTLOG_KEY"
 #define RAFTLOG_SERVER_KEY_ENV "RAFTLOG_SERVER_KEY"
 
-/* Error codes. 1..15 come from the cluster, with the same numbers as on the
+/* Error codes. 1..16 come from the cluster, with the same numbers as on the
    wire; the others are the client's own. */
 typedef enum {
     RAFTLOG_OK = 0,
@@ -88,6 +100,7 @@ typedef enum {
     RAFTLOG_ERR_WRONG_CLUSTER = 13,      /* meant for another cluster */
     RAFTLOG_ERR_INTERNAL = 14,           /* a bug or I/O failure on a node */
     RAFTLOG_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
+    RAFTLOG_ERR_NOT_FOUND = 16,          /* no durable consumer of that name */
     RAFTLOG_ERR_UNAVAILABLE = 100,       /* no usable answer after retries */
     RAFTLOG_ERR_PROTOCOL = 101,          /* a reply that makes no sense */
     RAFTLOG_ERR_NO_MEMORY = 102,         /* out of memory in the client */
@@ -113,7 +126,21 @@ typedef struct {
     uint64_t index;      /* position in the log, from 1 */
     const uint8_t *data; /* payload */
     size_t size;         /* bytes of payload */
+    uint64_t time;       /* when its leader appended it, ms since the Unix
+                            epoch (never below the entry before it); 0:
+                            written before timestamps, or by a node of a
+                            version without them */
 } raftlog_entry_t;
+
+/* Durable consumers: a name is 1..RAFTLOG_MAX_CONSUMER_NAME characters of
+   a-z, 0-9, '.', '_' and '-'. */
+#define RAFTLOG_MAX_CONSUMER_NAME 64
+
+/* A durable consumer and its committed position. */
+typedef struct {
+    char name[RAFTLOG_MAX_CONSUMER_NAME + 1]; /* NUL-terminated */
+    uint64_t index; /* the last index it processed: it resumes after it */
+} raftlog_consumer_t;
 
 #define RAFTLOG_MAX_MEMBERS    16
 #define RAFTLOG_MAX_ENDPOINT   256
@@ -293,6 +320,77 @@ int raftlog_read(raftlog_t *self, uint64_t from, uint32_t max_entries,
                  uint32_t wait_ms, const raftlog_entry_t **entries,
                  size_t *count, uint64_t *next);
 
+/* As raftlog_read, from the first entry stamped at or after time_ms (ms
+   since the Unix epoch, >= 1). When no committed entry is stamped that
+   late yet, it waits up to wait_ms for one; an answer without entries
+   says nothing of where to go on: read again from the same time (not from
+   *next). Once an answer has entries, go on from *next. A time before the
+   retained log's start (once entries were dropped) gives
+   RAFTLOG_ERR_OUT_OF_RANGE with the first retained index in *next. */
+int raftlog_read_from_time(raftlog_t *self, uint64_t time_ms,
+                           uint32_t max_entries, uint32_t wait_ms,
+                           const raftlog_entry_t **entries, size_t *count,
+                           uint64_t *next);
+
+/* As raftlog_read, from the entry after the committed position of the
+   durable consumer called name; then go on from *next. The leader
+   answers (the call follows NOT_LEADER). RAFTLOG_ERR_NOT_FOUND when the
+   consumer has no position (never committed, or deleted);
+   RAFTLOG_ERR_OUT_OF_RANGE (first retained index in *next) when the entry
+   after its position is no longer retained: only a reset moves it on
+   (raftlog_consumer_reset, an admin's). */
+int raftlog_read_consumer(raftlog_t *self, const char *name,
+                          uint32_t max_entries, uint32_t wait_ms,
+                          const raftlog_entry_t **entries, size_t *count,
+                          uint64_t *next);
+
+/* ---- Durable consumers ----
+
+   A consumer's position (the last index it has processed) is kept by the
+   cluster, committed through Raft: any node and any later leader know it.
+   Every call below goes to the leader (following NOT_LEADER) and returns
+   once done; commit, position and first (each may be NULL) get the
+   consumer's committed position after the call, the leader's commit
+   index and its first retained index. A name that is not valid is
+   RAFTLOG_ERR_INVALID, checked before sending. */
+
+/* Commits name's position: it has processed every entry up to and
+   including index (at most the commit index: RAFTLOG_ERR_REJECTED above
+   it). Creates the consumer if need be (RAFTLOG_ERR_TOO_LARGE when the
+   cluster keeps as many as it may). A position never moves back: an
+   index below it is RAFTLOG_ERR_STALE_SEQUENCE; the same index again is
+   accepted, so a commit whose outcome is unknown may be sent again. */
+int raftlog_consumer_commit(raftlog_t *self, const char *name, uint64_t index,
+                            uint64_t *position);
+
+/* name's position (RAFTLOG_ERR_NOT_FOUND when it has none). */
+int raftlog_consumer_show(raftlog_t *self, const char *name,
+                          raftlog_consumer_t *consumer, uint64_t *commit,
+                          uint64_t *first);
+
+/* Every consumer, by name, in *consumers (owned by the client, valid
+   until its next call) and *count. */
+int raftlog_consumers_list(raftlog_t *self,
+                           const raftlog_consumer_t **consumers, size_t *count,
+                           uint64_t *commit, uint64_t *first);
+
+/* Moves name's position to index (it resumes at index + 1), back or
+   forth, creating it if need be; an admin key's. RAFTLOG_ERR_OUT_OF_RANGE
+   for a position behind the retained log (its next read would fail). */
+int raftlog_consumer_reset(raftlog_t *self, const char *name, uint64_t index,
+                           uint64_t *position);
+
+/* Moves name's position so that it resumes at the first entry stamped at
+   or after time_ms (>= 1); past every committed entry: at the next one
+   committed. RAFTLOG_ERR_OUT_OF_RANGE for a time before the retained
+   log's start. An admin key's. */
+int raftlog_consumer_reset_to_time(raftlog_t *self, const char *name,
+                                   uint64_t time_ms, uint64_t *position);
+
+/* Forgets name (RAFTLOG_ERR_NOT_FOUND when it has no position); an admin
+   key's. */
+int raftlog_consumer_delete(raftlog_t *self, const char *name);
+
 /* STATUS of whichever node answers (endpoint NULL), or of exactly the node
    at endpoint, tried once without retries (for a table of every member). */
 int raftlog_status(raftlog_t *self, const char *endpoint,
@@ -345,6 +443,19 @@ typedef struct _raftlog_tail_t raftlog_tail_t;
    RAFTLOG_TAIL_END. Returns NULL when out of memory. */
 raftlog_tail_t *raftlog_tail_new(raftlog_t *client, uint64_t from);
 
+/* Makes a tail from the first entry stamped at or after time_ms (>= 1, ms
+   since the Unix epoch): it waits for one when none is committed yet,
+   then goes on in index order. NULL when out of memory. */
+raftlog_tail_t *raftlog_tail_new_at_time(raftlog_t *client, uint64_t time_ms);
+
+/* Makes a tail from the entry after the committed position of the durable
+   consumer called name (copied); its first raftlog_tail_next fails with
+   RAFTLOG_ERR_NOT_FOUND when the consumer has none. The tail reads; the
+   caller commits what it has processed (raftlog_consumer_commit, through
+   another client: a tail borrows its own). NULL when out of memory or
+   name is not valid. */
+raftlog_tail_t *raftlog_tail_new_consumer(raftlog_t *client, const char *name);
+
 /* Destroys the tail and nulls *self_p. */
 void raftlog_tail_destroy(raftlog_tail_t **self_p);
 
@@ -356,7 +467,8 @@ int raftlog_tail_next(raftlog_tail_t *self, uint32_t wait_ms,
                       const raftlog_entry_t **entry);
 
 /* The index the tail reads next: save it to resume later with
-   raftlog_tail_new(client, position). */
+   raftlog_tail_new(client, position). 0 while a tail at a time or after
+   a consumer has not found its start yet. */
 uint64_t raftlog_tail_position(const raftlog_tail_t *self);
 
 /* The commit index the last answer reported (the end of the log as that

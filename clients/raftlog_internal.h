@@ -93,6 +93,8 @@ struct _raftlog_t {
     rl_attempt_t last;        /* the last attempt; last.reply is the reply */
     raftlog_entry_t *entries; /* the last read's entries */
     size_t entry_capacity;    /* room in entries */
+    raftlog_consumer_t *consumers;           /* the last consumers list */
+    size_t consumer_capacity;                /* room in consumers */
     char answered[RAFTLOG_MAX_ENDPOINT + 1]; /* who answered last */
     char error[1024];                        /* the last failure */
 };
@@ -114,6 +116,11 @@ int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
    self->last.reply of type expect, or an error code with self->error. */
 int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                    uint64_t request_id, uint8_t expect, uint32_t extra_wait_ms);
+
+/* Whether name is a durable consumer's name; and the same, failing with
+   RAFTLOG_ERR_INVALID and a message when it is not (raftlog.c). */
+bool rl_client_consumer_name_valid(const char *name);
+int rl_client_consumer_name_check(raftlog_t *self, const char *name);
 
 /* Copies a member out of the wire form (raftlog_status.c). */
 void rl_client_member(raftlog_member_t *out, const rl_member_t *in);

@@ -450,8 +450,10 @@ static int s_admit(rl_front_t *self, rl_front_request_t *request,
         request->forwarded = true;
     }
     request->role = role;
-    int op =
-        msg->type == RL_MSG_MEMBERS_REQUEST ? msg->body.members_request.op : 0;
+    int op = msg->type == RL_MSG_MEMBERS_REQUEST ? msg->body.members_request.op
+             : msg->type == RL_MSG_CONSUMERS_REQUEST
+                 ? msg->body.consumers_request.op
+                 : 0;
     if (!rl_keys_role_allows(role, msg->type, op)) {
         char text[RL_KEYS_ERROR_SIZE];
         rl_keys_forbidden(role, msg->type, op, text, sizeof(text));
@@ -480,8 +482,11 @@ static void s_peek(rl_front_request_t *request)
         msg->body.append_request.seq = peek->seq;
     } else if (peek->type == RL_MSG_READ_REQUEST) {
         msg->body.read_request.wait_ms = peek->wait_ms;
+        msg->body.read_request.consumer = peek->consumer;
     } else if (peek->type == RL_MSG_MEMBERS_REQUEST) {
         msg->body.members_request.op = peek->op;
+    } else if (peek->type == RL_MSG_CONSUMERS_REQUEST) {
+        msg->body.consumers_request.op = peek->op; /* for the role check */
     }
 }
 
@@ -669,14 +674,12 @@ int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg)
     return 0;
 }
 
-int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
-                   uint64_t first, const char *format, ...)
+static int s_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
+                   uint64_t first, uint64_t first_time, const char *format,
+                   va_list args)
 {
     char text[RL_MAX_ERROR_MESSAGE];
-    va_list args;
-    va_start(args, format);
     vsnprintf(text, sizeof(text), format, args);
-    va_end(args);
     self->errors[code > 0 && code < RL_ERR__COUNT ? code : 0]++;
     rl_msg_t msg;
     rl_msg_init(&msg, RL_MSG_ERROR);
@@ -684,5 +687,27 @@ int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
     msg.body.error.code = (uint16_t)code;
     msg.body.error.message = rl_str(text);
     msg.body.error.first = first;
+    msg.body.error.first_time = first_time;
     return rl_front_reply(self, envelope, &msg);
+}
+
+int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
+                   uint64_t first, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int rc = s_error(self, envelope, id, code, first, 0, format, args);
+    va_end(args);
+    return rc;
+}
+
+int rl_front_error_range(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                         int code, uint64_t first, uint64_t first_time,
+                         const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int rc = s_error(self, envelope, id, code, first, first_time, format, args);
+    va_end(args);
+    return rc;
 }

@@ -85,9 +85,10 @@ typedef struct {
     rl_keys_t *keys;           /* with cert: the allowed keys and their roles
                                   (borrowed; the daemon keeps it refreshed) */
     bool peek_only;            /* requests are read in place, not decoded:
-                                  msg has its header, its members op, an
-                                  append's producer and seq and a read's
-                                  wait_ms, nothing else (the broker) */
+                                  msg has its header, its members or
+                                  consumers op, an append's producer and
+                                  seq and a read's wait_ms and consumer,
+                                  nothing else (the broker) */
 } rl_front_config_t;
 
 /* What the front door has done, for STATUS. */
@@ -186,6 +187,13 @@ void rl_front_forward(rl_front_t *self, zmsg_t **envelope, uint64_t id,
 int rl_front_error(rl_front_t *self, zmsg_t **envelope, uint64_t id, int code,
                    uint64_t first, const char *format, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* The same with both OUT_OF_RANGE fields: the first retained index and
+   its entry's time (ms since the Unix epoch). */
+int rl_front_error_range(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                         int code, uint64_t first, uint64_t first_time,
+                         const char *format, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* Fills *stats. */
 void rl_front_stats(const rl_front_t *self, rl_front_stats_t *stats);

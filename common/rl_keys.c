@@ -80,18 +80,27 @@ rl_role_t rl_role_parse(const char *text)
 
 /* The least client role a request needs; RL_ROLE_NONE when it is not a
    client request at all. */
-static rl_role_t s_needed(int type, int members_op)
+static rl_role_t s_needed(int type, int op)
 {
     switch (type) {
-    case RL_MSG_READ_REQUEST:
+    case RL_MSG_READ_REQUEST: /* with a consumer's name too */
     case RL_MSG_STATUS_REQUEST:
+    case RL_MSG_CONSUMER_COMMIT: /* a consumer moves its own position on */
         return RL_ROLE_CONSUMER;
+    case RL_MSG_CONSUMERS_REQUEST:
+        /* Looking is a consumer's; moving a position back or forth
+           (making an application skip or redo entries) or forgetting one
+           is an operator's, like a membership change. An op this
+           version does not know needs the most rights. */
+        return op == RL_CONSUMERS_LIST || op == RL_CONSUMERS_SHOW
+                   ? RL_ROLE_CONSUMER
+                   : RL_ROLE_ADMIN;
     case RL_MSG_APPEND_REQUEST:
         return RL_ROLE_PRODUCER;
     case RL_MSG_MEMBERS_REQUEST:
         /* An op this version does not know needs the most rights: it can
            only be a change. */
-        return members_op == RL_MEMBERS_LIST ? RL_ROLE_CONSUMER : RL_ROLE_ADMIN;
+        return op == RL_MEMBERS_LIST ? RL_ROLE_CONSUMER : RL_ROLE_ADMIN;
     case RL_MSG_TRANSFER_REQUEST:
         return RL_ROLE_ADMIN;
     default:
@@ -99,9 +108,9 @@ static rl_role_t s_needed(int type, int members_op)
     }
 }
 
-bool rl_keys_role_allows(rl_role_t role, int type, int members_op)
+bool rl_keys_role_allows(rl_role_t role, int type, int op)
 {
-    rl_role_t needed = s_needed(type, members_op);
+    rl_role_t needed = s_needed(type, op);
     if (needed == RL_ROLE_NONE)
         return false;
     switch (role) {
@@ -117,9 +126,17 @@ bool rl_keys_role_allows(rl_role_t role, int type, int members_op)
 }
 
 /* What a request is called in messages: "APPEND", "MEMBERS add", ... */
-static const char *s_request_name(int type, int members_op)
+static const char *s_request_name(int type, int op)
 {
     switch (type) {
+    case RL_MSG_CONSUMER_COMMIT:
+        return "CONSUMER_COMMIT";
+    case RL_MSG_CONSUMERS_REQUEST:
+        return op == RL_CONSUMERS_LIST     ? "CONSUMERS list"
+               : op == RL_CONSUMERS_SHOW   ? "CONSUMERS show"
+               : op == RL_CONSUMERS_RESET  ? "CONSUMERS reset"
+               : op == RL_CONSUMERS_DELETE ? "CONSUMERS delete"
+                                           : "CONSUMERS (a change)";
     case RL_MSG_APPEND_REQUEST:
         return "APPEND";
     case RL_MSG_READ_REQUEST:
@@ -129,20 +146,20 @@ static const char *s_request_name(int type, int members_op)
     case RL_MSG_TRANSFER_REQUEST:
         return "TRANSFER";
     case RL_MSG_MEMBERS_REQUEST:
-        return members_op == RL_MEMBERS_LIST     ? "MEMBERS list"
-               : members_op == RL_MEMBERS_ADD    ? "MEMBERS add"
-               : members_op == RL_MEMBERS_REMOVE ? "MEMBERS remove"
-                                                 : "MEMBERS (a change)";
+        return op == RL_MEMBERS_LIST     ? "MEMBERS list"
+               : op == RL_MEMBERS_ADD    ? "MEMBERS add"
+               : op == RL_MEMBERS_REMOVE ? "MEMBERS remove"
+                                         : "MEMBERS (a change)";
     default:
         return NULL;
     }
 }
 
-void rl_keys_forbidden(rl_role_t role, int type, int members_op, char *out,
+void rl_keys_forbidden(rl_role_t role, int type, int op, char *out,
                        size_t out_size)
 {
-    const char *request = s_request_name(type, members_op);
-    rl_role_t needed = s_needed(type, members_op);
+    const char *request = s_request_name(type, op);
+    rl_role_t needed = s_needed(type, op);
     if (!request)
         snprintf(out, out_size,
                  "your key (role %s) may not send message type %d: it is "

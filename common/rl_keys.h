@@ -92,12 +92,15 @@ const char *rl_role_name(rl_role_t role);
 rl_role_t rl_role_parse(const char *text);
 
 /* Whether a key of this role may make a client request of this type
-   (RL_MSG_*_REQUEST); members_op is a MEMBERS_REQUEST's op
-   (RL_MEMBERS_LIST, _ADD, _REMOVE), ignored for other types. The roles
-   table of docs/SECURITY.md:
+   (RL_MSG_*_REQUEST, RL_MSG_CONSUMER_COMMIT); op is a MEMBERS_REQUEST's
+   op (RL_MEMBERS_LIST, _ADD, _REMOVE) or a CONSUMERS_REQUEST's
+   (RL_CONSUMERS_LIST, _SHOW, _RESET, _DELETE), ignored for other types.
+   The roles table of docs/SECURITY.md:
 
-   - consumer: READ, STATUS, MEMBERS list; producer: and APPEND; admin:
-     and MEMBERS add/remove and TRANSFER (an unknown MEMBERS op needs
+   - consumer: READ (from an index, a time or a consumer's position),
+     STATUS, MEMBERS list, CONSUMER_COMMIT, CONSUMERS list and show;
+     producer: and APPEND; admin: and MEMBERS add/remove, TRANSFER and
+     CONSUMERS reset and delete (an unknown MEMBERS or CONSUMERS op needs
      admin).
    - node: nothing (node keys speak the peer protocol on peer ports).
    - broker: what a consumer may, for the broker's own requests (it finds
@@ -105,13 +108,13 @@ rl_role_t rl_role_parse(const char *text);
      carries as_role: check that role instead, on a connection whose key
      is a broker's.
    - Any other type (a peer message, an unknown type): false. */
-bool rl_keys_role_allows(rl_role_t role, int request_type, int members_op);
+bool rl_keys_role_allows(rl_role_t role, int request_type, int op);
 
 /* The message of the FORBIDDEN answer to a request rl_keys_role_allows
    refused, for the client: "your key (role consumer) may not APPEND; ask
    an operator for a producer key". At most out_size bytes with the NUL. */
-void rl_keys_forbidden(rl_role_t role, int request_type, int members_op,
-                       char *out, size_t out_size);
+void rl_keys_forbidden(rl_role_t role, int request_type, int op, char *out,
+                       size_t out_size);
 
 /* ---- The --keys directory ---- */
 

@@ -18,6 +18,8 @@
 */
 #include "rl_config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rl_http.h"
@@ -164,6 +166,54 @@ S_U32_SETTER(s_set_max_parked, max_parked_reads, "maximum parked reads", false)
 S_U32_SETTER(s_set_max_client_parked, max_client_parked_reads,
              "maximum parked reads per client", false)
 S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", false)
+S_U32_SETTER(s_set_max_consumers, max_consumers, "maximum consumers", false)
+
+/* A duration: a whole number and a unit, ms, s, m, h, d or w ("7d",
+   "90m"); "0" alone is none. The largest is 100 years, far from
+   overflowing the milliseconds it becomes. */
+static int s_duration(const char *name, const char *v, uint64_t *out_ms,
+                      char *err)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}};
+    const uint64_t max_ms = UINT64_C(100) * 365 * 86400000;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || *v == '-' || errno)
+        return rl_options_fail(err,
+                               "%s: '%s' is not a duration: give a whole "
+                               "number and a unit, ms, s, m, h, d or w "
+                               "(e.g. 7d), or 0 for none",
+                               name, v);
+    if (!*end && n == 0) {
+        *out_ms = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].unit) == 0) {
+            if (n > max_ms / units[i].ms)
+                return rl_options_fail(err,
+                                       "%s: '%s' is over 100 years; give "
+                                       "less, or 0 to keep everything",
+                                       name, v);
+            *out_ms = n * units[i].ms;
+            return 0;
+        }
+    return rl_options_fail(err,
+                           "%s: '%s' needs a unit: ms, s, m, h, d or w "
+                           "(e.g. 7d), or 0 for none",
+                           name, v);
+}
+
+static int s_set_retention_age(void *config, const char *v, char *err)
+{
+    rl_config_t *c = config;
+    return s_duration("retention age", v, &c->retention_age_ms, err);
+}
 
 /* "always" is an older spelling of "on". */
 /* --metrics-endpoint HOST:PORT; "off" (or empty) turns it off. */
@@ -274,6 +324,10 @@ static const rl_option_t s_options[] = {
     {"retention", "storage/retention_bytes", "BYTES", "0 (keep all)",
      "drop the oldest segments beyond about this much log", s_set_retention,
      false},
+    {"retention-age", "storage/retention_age", "DURATION", "0 (keep all)",
+     "drop the oldest segments whose last entry is older than this (e.g. "
+     "7d; units ms, s, m, h, d, w); with --retention, whichever comes first",
+     s_set_retention_age, false},
     {"min-free", "storage/min_free_bytes", "BYTES", "64M",
      "refuse appends with NO_SPACE when the disk has less free space",
      s_set_min_free, false},
@@ -311,6 +365,10 @@ static const rl_option_t s_options[] = {
     {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
      "a long poll waits at most this long (a longer wait_ms is cut to it)",
      s_set_max_read_wait, false},
+    {"max-consumers", "limits/max_consumers", "N", "1024",
+     "durable consumers the cluster keeps positions for, while this node "
+     "leads (at most 65536); committing a new one past it gets TOO_LARGE",
+     s_set_max_consumers, false},
     {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
      "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
      "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
@@ -411,6 +469,7 @@ static void s_defaults(rl_config_t *c)
     c->max_parked_reads = 50000;
     c->max_client_parked_reads = 10000;
     c->max_read_wait_ms = 60000;
+    c->max_consumers = 1024;
     c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
 }
@@ -533,6 +592,11 @@ static int s_validate(rl_config_t *c, char *err)
                                "--max-metrics-connections %u must be 1 "
                                "to 1024",
                                c->max_metrics_connections);
+    if (c->max_consumers > RL_MAX_CONSUMERS)
+        return rl_options_fail(err,
+                               "--max-consumers %u is over the limit of %u "
+                               "consumers every node applies",
+                               c->max_consumers, RL_MAX_CONSUMERS);
     if (c->max_client_parked_reads > c->max_parked_reads)
         return rl_options_fail(err,
                                "--max-client-parked-reads %u is over "

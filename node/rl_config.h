@@ -43,6 +43,7 @@ typedef struct {
     uint32_t max_batch_entries;       /* most entries in one APPEND_REQUEST */
     uint64_t max_uncommitted_bytes;   /* back-pressure bound (BUSY past it) */
     uint64_t retention_bytes;         /* keep about this much log; 0: all */
+    uint64_t retention_age_ms;        /* drop segments older; 0: keep all */
     uint64_t min_free_bytes;          /* refuse appends below this free space */
     uint32_t max_message_bytes;       /* largest frame a client or peer sends */
     uint32_t max_clients;             /* client connections at once */
@@ -52,6 +53,8 @@ typedef struct {
     uint32_t max_parked_reads;        /* long-poll READs waiting, in total */
     uint32_t max_client_parked_reads; /* long-poll READs of one client */
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    uint32_t max_consumers;           /* durable consumers the cluster keeps
+                                         (as the leader sees it) */
     char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
     uint32_t max_metrics_connections; /* HTTP connections at once */
     /* Keys (docs/SECURITY.md): all three paths empty without CURVE. */

@@ -15,6 +15,13 @@
 
 #include "rl_codec.h"
 #include "rl_logging.h"
+#include "rl_reads.h"
+
+/* The protocol's bound on a CONSUMERS_OK list is the core's on a table. */
+_Static_assert(RL_MAX_CONSUMERS == RL_RAFT_CONSUMER_LIMIT,
+               "CONSUMERS_OK must hold every consumer a table can");
+_Static_assert(RL_MAX_CONSUMER_NAME == RL_RAFT_CONSUMER_NAME_MAX,
+               "a consumer name on the wire is one the core takes");
 
 /* ---- Small helpers ---- */
 
@@ -23,6 +30,24 @@ uint64_t rl_group_commit(const rl_group_t *self)
     rl_raft_status_t status;
     rl_raft_status(self->raft, &status);
     return status.commit;
+}
+
+/* The leader stamps the entries it appends with this clock (never going
+   back along the log: the core takes max(clock, last entry's time)). */
+void rl_group_clock(rl_group_t *self)
+{
+    int64_t now = zclock_time();
+    rl_raft_set_clock(self->raft, now > 0 ? (uint64_t)now : 0);
+}
+
+bool rl_group_leads_committed(const rl_group_t *self)
+{
+    rl_raft_status_t status;
+    rl_raft_status(self->raft, &status);
+    uint64_t term = 0;
+    return status.role == RL_RAFT_LEADER &&
+           rl_log_term(self->log, status.commit, &term) == 0 &&
+           term == status.term;
 }
 
 static const rl_member_t *s_member(const rl_group_t *self, uint64_t id)
@@ -175,6 +200,7 @@ static int s_open_core(rl_group_t *self, char *err)
     cfg.heartbeat_ticks = 1;
     cfg.election_ticks = config->election_timeout_ms / config->heartbeat_ms;
     cfg.max_uncommitted = config->max_uncommitted_bytes;
+    cfg.max_consumers = config->max_consumers;
     cfg.view = (rl_raft_log_view_t){self, s_view_first, s_view_last,
                                     s_view_term, s_view_read};
     rl_log_hard_state(self->log, &cfg.term, &cfg.vote);
@@ -323,6 +349,8 @@ void rl_group_destroy(rl_group_t **self_p)
     rl_log_destroy(&self->log);
     rl_buf_close(&self->buf);
     free(self->proposal);
+    free(self->read_times);
+    free(self->positions);
     free(self);
     *self_p = NULL;
 }
@@ -349,8 +377,10 @@ static void s_report_durable(rl_group_t *self)
                                            : rl_log_last_index(self->log);
     uint64_t term = 0;
     if (durable >= rl_log_first_index(self->log) &&
-        rl_log_term(self->log, durable, &term) == 0)
+        rl_log_term(self->log, durable, &term) == 0) {
+        rl_group_clock(self);
         rl_raft_persisted(self->raft, durable, term);
+    }
 }
 
 /* A write that failed and was rolled back (ENOSPC, say) leaves the disk
@@ -542,6 +572,7 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg)
     static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
     rl_raft_status_t before, after;
     rl_raft_status(self->raft, &before);
+    rl_group_clock(self);
     if (rl_raft_step(self->raft, msg) != 0)
         rl_logf_limited(&limit, RL_LOG_WARN, "out of memory handling %s",
                         rl_msg_type_name(msg->type));
@@ -552,6 +583,7 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg)
 
 int rl_group_tick(rl_group_t *self)
 {
+    rl_group_clock(self);
     rl_raft_tick(self->raft);
     return rl_group_drive(self);
 }
@@ -593,17 +625,35 @@ static void s_start_spare(rl_group_t *self)
         rl_helper_start(self->links.sparer, &self->spare);
 }
 
-/* Retention (--retention): once the log holds more than the configured
-   bytes, drop its oldest whole segments. Only entries a snapshot covers
-   can go (a follower that still needs them gets the snapshot instead), so
-   first the core takes one at its commit index when the stored one is
-   too old. Committed entries only: an uncommitted tail is never dropped. */
+/* Retention (--retention, --retention-age): once the log holds more than
+   the configured bytes, or segments whose last entry is older than the
+   configured age, drop those oldest whole segments, whichever limit asks
+   for more. Only entries a snapshot covers can go (a follower that still
+   needs them gets the snapshot instead), so first the core takes one at
+   its commit index when the stored one is too old. Committed entries
+   only: an uncommitted tail is never dropped. Ages are the entries'
+   stamps (the leaders' clocks) against this node's clock. */
 static int s_apply_retention(rl_group_t *self)
 {
-    if (!self->config->retention_bytes)
+    const rl_config_t *config = self->config;
+    if (!config->retention_bytes && !config->retention_age_ms)
         return 0;
-    uint64_t boundary =
-        rl_log_retention_index(self->log, self->config->retention_bytes);
+    uint64_t boundary = 0;
+    const char *why = "";
+    if (config->retention_bytes) {
+        boundary = rl_log_retention_index(self->log, config->retention_bytes);
+        why = boundary ? "--retention" : "";
+    }
+    int64_t now = zclock_time();
+    if (config->retention_age_ms && now > 0 &&
+        (uint64_t)now > config->retention_age_ms) {
+        uint64_t by_age = rl_log_age_retention_index(
+            self->log, (uint64_t)now - config->retention_age_ms);
+        if (by_age > boundary) {
+            boundary = by_age;
+            why = "--retention-age";
+        }
+    }
     if (boundary == 0)
         return 0;
     rl_log_snapshot_t snap;
@@ -611,6 +661,7 @@ static int s_apply_retention(rl_group_t *self)
         rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
     if (covered + 1 < boundary) {
         /* BUSY or REJECTED: nothing new to cover yet; try next sweep. */
+        rl_group_clock(self);
         if (rl_raft_compact(self->raft) == 0 && rl_group_drive(self) != 0)
             return -1; /* the snapshot is stored by s_carry_out */
         covered = rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
@@ -623,12 +674,17 @@ static int s_apply_retention(rl_group_t *self)
         return rl_log_failed(self->log)
                    ? s_fatal(self, "cannot delete compacted segments")
                    : 0;
-    if (rl_log_first_index(self->log) > first)
+    if (rl_log_first_index(self->log) > first) {
+        char when[RL_READ_TIME_TEXT];
         rl_logf(RL_LOG_INFO,
-                "retention: dropped indexes %" PRIu64 "..%" PRIu64 ", %" PRIu64
-                " bytes of log kept",
-                first, rl_log_first_index(self->log) - 1,
+                "retention (%s): dropped indexes %" PRIu64 "..%" PRIu64
+                "; the log starts at index %" PRIu64 " (stamped %s), %" PRIu64
+                " bytes kept",
+                why, first, rl_log_first_index(self->log) - 1,
+                rl_log_first_index(self->log),
+                rl_read_time_text(rl_log_first_time(self->log), when),
                 rl_log_bytes(self->log));
+    }
     return 0;
 }
 
@@ -649,6 +705,7 @@ int rl_group_sweep(rl_group_t *self, int64_t now)
                               "election timeout"
                             : "disk space is low");
             self->stall_reported = true;
+            rl_group_clock(self);
             rl_raft_transfer(self->raft, 0);
         }
     } else if (!stalled && !self->disk_low) {
@@ -663,6 +720,7 @@ int rl_group_sweep(rl_group_t *self, int64_t now)
 int rl_group_stop(rl_group_t *self)
 {
     self->stopping = true;
+    rl_group_clock(self);
     if (self->role == RL_RAFT_LEADER)
         rl_raft_transfer(self->raft, 0);
     return rl_group_drive(self);
@@ -718,6 +776,7 @@ void rl_group_status(rl_group_t *self, rl_status_input_t *in, uint64_t *match)
     in->match = match;
     in->latencies = &self->latencies;
     in->first = rl_log_first_index(self->log);
+    in->first_time = rl_log_first_time(self->log);
     in->last = rl_log_last_index(self->log);
     rl_log_stats_t ls;
     rl_log_stats(self->log, &ls);

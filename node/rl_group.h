@@ -115,6 +115,12 @@ void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg,
    unanswered (rl_front_gone_fn). */
 void rl_group_release(rl_group_t *self, rl_front_held_t *held);
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
+/* Durable consumers: CONSUMER_COMMIT and CONSUMERS_REQUEST (the leader
+   answers; a follower says NOT_LEADER). */
+void rl_group_consumer_commit(rl_group_t *self, zmsg_t **envelope,
+                              const rl_msg_t *msg);
+void rl_group_consumers(rl_group_t *self, zmsg_t **envelope,
+                        const rl_msg_t *msg);
 void rl_group_transfer(rl_group_t *self, zmsg_t **envelope,
                        const rl_msg_t *msg);
 

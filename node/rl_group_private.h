@@ -20,6 +20,10 @@ struct rl_group {
     rl_log_batch_t read_batch;   /* entries read for clients */
     rl_entry_t *proposal;        /* entries of one APPEND_REQUEST, reused */
     size_t proposal_cap;         /* slots in proposal */
+    uint64_t *read_times;        /* READ_OK's times, reused */
+    size_t read_times_cap;       /* slots in read_times */
+    rl_consumer_position_t *positions; /* CONSUMERS_OK's list, reused */
+    size_t positions_cap;              /* slots in positions */
 
     rl_log_sync_ticket_t ticket;    /* the ticket with the fsync helper */
     rl_log_spare_t spare;           /* the job with the spare maker */
@@ -54,6 +58,11 @@ struct rl_group {
 
 /* rl_group.c */
 uint64_t rl_group_commit(const rl_group_t *self);
+/* Gives the core the wall clock, before every input call (raft.h). */
+void rl_group_clock(rl_group_t *self);
+/* Whether this node leads and has committed an entry of its term: its
+   commit index is then the cluster's, and its consumer table current. */
+bool rl_group_leads_committed(const rl_group_t *self);
 bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
                        char *out, size_t size);
 

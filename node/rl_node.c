@@ -228,6 +228,12 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
     case RL_MSG_TRANSFER_REQUEST:
         rl_group_transfer(self->group, envelope, msg);
         break;
+    case RL_MSG_CONSUMER_COMMIT:
+        rl_group_consumer_commit(self->group, envelope, msg);
+        break;
+    case RL_MSG_CONSUMERS_REQUEST:
+        rl_group_consumers(self->group, envelope, msg);
+        break;
     default:
         self->n_bad_requests++;
         rl_front_error(self->front, envelope, msg->id, RL_ERR_BAD_REQUEST, 0,

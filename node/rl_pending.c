@@ -1,15 +1,16 @@
 /*  rl_pending.c - the table of waiting client requests; see rl_pending.h.
 
-    Two indexed binary min-heaps over the same records: each record knows
-    its slot in each, so that a record taken out through one order leaves
-    the other in O(log n) too; and doubly linked lists per kind and per
-    owner.
+    Three indexed binary min-heaps over the same records (by index, by
+    deadline, and by time for the READs waiting for an entry stamped at
+    or after one): each record knows its slot in each, so that a record
+    taken out through one order leaves the others in O(log n) too; and
+    doubly linked lists per kind and per owner.
 */
 #include "rl_pending.h"
 
 #include <stdlib.h>
 
-enum { S_BY_INDEX = 0, S_BY_DEADLINE = 1 };
+enum { S_BY_INDEX = 0, S_BY_DEADLINE = 1, S_BY_TIME = 2, S_HEAPS = 3 };
 
 typedef struct {
     rl_pending_t **items; /* the heap, items[0] smallest */
@@ -18,23 +19,32 @@ typedef struct {
 } s_heap_t;
 
 struct rl_pending_table {
-    s_heap_t heaps[2];                     /* by index, by deadline */
+    s_heap_t heaps[S_HEAPS];               /* by index, deadline, time */
     rl_pending_t *kinds[RL_PENDING_KINDS]; /* each kind's list, newest first */
     size_t kind_count[RL_PENDING_KINDS];   /* records of each kind */
 };
 
 /* What a record waits for in heap which. Transfers wait for no index and
-   are not in the index heap. */
+   are not in the index heap; a READ from a time that no entry is stamped
+   at or after yet (read.from 0) waits in the time heap instead. */
 static uint64_t s_key(const rl_pending_t *p, int which)
 {
     if (which == S_BY_DEADLINE)
         return (uint64_t)p->deadline;
+    if (which == S_BY_TIME)
+        return p->read.from_time;
     return p->kind == RL_PENDING_READ ? p->read.from : p->index;
+}
+
+static bool s_in_time_heap(const rl_pending_t *p)
+{
+    return p->kind == RL_PENDING_READ && p->read.from == 0 &&
+           p->read.from_time != 0;
 }
 
 static bool s_in_index_heap(const rl_pending_t *p)
 {
-    return p->kind != RL_PENDING_TRANSFER;
+    return p->kind != RL_PENDING_TRANSFER && !s_in_time_heap(p);
 }
 
 static void s_place(s_heap_t *heap, int which, size_t slot, rl_pending_t *p)
@@ -109,8 +119,8 @@ static void s_remove(s_heap_t *heap, int which, rl_pending_t *p)
 /* Takes p out of every order. */
 static rl_pending_t *s_take(rl_pending_table_t *self, rl_pending_t *p)
 {
-    s_remove(&self->heaps[S_BY_INDEX], S_BY_INDEX, p);
-    s_remove(&self->heaps[S_BY_DEADLINE], S_BY_DEADLINE, p);
+    for (int which = 0; which < S_HEAPS; which++)
+        s_remove(&self->heaps[which], which, p);
     rl_pending_t *prev = p->kind_prev, *next = p->kind_next;
     if (prev)
         prev->kind_next = next;
@@ -146,8 +156,8 @@ void rl_pending_table_destroy(rl_pending_table_t **self_p)
     rl_pending_t *p;
     while ((p = rl_pending_take_any(self)))
         rl_pending_free(&p);
-    free(self->heaps[S_BY_INDEX].items);
-    free(self->heaps[S_BY_DEADLINE].items);
+    for (int which = 0; which < S_HEAPS; which++)
+        free(self->heaps[which].items);
     free(self);
     *self_p = NULL;
 }
@@ -163,7 +173,8 @@ rl_pending_t *rl_pending_new(zmsg_t **envelope, uint64_t id, int kind,
     p->id = id;
     p->kind = kind;
     p->deadline = deadline;
-    p->slot[S_BY_INDEX] = p->slot[S_BY_DEADLINE] = SIZE_MAX;
+    for (int which = 0; which < S_HEAPS; which++)
+        p->slot[which] = SIZE_MAX;
     return p;
 }
 
@@ -171,8 +182,9 @@ int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p)
 {
     if (s_push(&self->heaps[S_BY_DEADLINE], S_BY_DEADLINE, p) != 0)
         return -1;
-    if (s_in_index_heap(p) &&
-        s_push(&self->heaps[S_BY_INDEX], S_BY_INDEX, p) != 0) {
+    int which = s_in_time_heap(p) ? S_BY_TIME : S_BY_INDEX;
+    if ((which == S_BY_TIME || s_in_index_heap(p)) &&
+        s_push(&self->heaps[which], which, p) != 0) {
         s_remove(&self->heaps[S_BY_DEADLINE], S_BY_DEADLINE, p);
         return -1;
     }
@@ -198,6 +210,14 @@ rl_pending_t *rl_pending_take_committed(rl_pending_table_t *self,
 {
     s_heap_t *heap = &self->heaps[S_BY_INDEX];
     if (heap->count == 0 || s_key(heap->items[0], S_BY_INDEX) > commit)
+        return NULL;
+    return s_take(self, heap->items[0]);
+}
+
+rl_pending_t *rl_pending_take_stamped(rl_pending_table_t *self, uint64_t time)
+{
+    s_heap_t *heap = &self->heaps[S_BY_TIME];
+    if (heap->count == 0 || s_key(heap->items[0], S_BY_TIME) > time)
         return NULL;
     return s_take(self, heap->items[0]);
 }

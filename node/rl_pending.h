@@ -4,11 +4,16 @@
     Every request that cannot be answered at once waits here as a record:
     an APPEND until its last index commits, a READ (a long poll) until an
     entry at or after its `from` commits, a MEMBERS change until its
-    configuration entry commits, a TRANSFER until another node leads. Each
-    record also has a deadline. The table keeps two orders, so that a
-    commit advance and a deadline sweep touch only the records they settle
-    (O(log n) each) however many wait: a min-heap by the index each record
-    waits for, and a min-heap by deadline; and a list per kind, for the
+    configuration entry commits, a TRANSFER until another node leads, a
+    CONSUMER_COMMIT or a CONSUMERS reset or delete until its consumer entry
+    commits. Each
+    record also has a deadline. The table keeps three orders, so that a
+    commit advance, an append and a deadline sweep touch only the records
+    they settle (O(log n) each) however many wait: a min-heap by the index
+    each record waits for, a min-heap by deadline, and a min-heap by time
+    for the READs from a time that no entry is stamped at or after yet
+    (read.from 0; they wait for an append, not for every commit: a client
+    cannot make every commit revisit them); and a list per kind, for the
     rare events that settle a kind (a leader change, a core restart); and
     a list per owner (a client connection), for the client that goes.
     Transfers wait for no index.
@@ -32,33 +37,38 @@
 #include "rl_msg.h"
 
 typedef enum {
-    RL_PENDING_APPEND = 0,  /* waits for its last index to commit */
-    RL_PENDING_READ = 1,    /* waits for an entry at or after from */
-    RL_PENDING_MEMBERS = 2, /* waits for the configuration entry */
-    RL_PENDING_TRANSFER = 3 /* waits for another node to lead */
+    RL_PENDING_APPEND = 0,   /* waits for its last index to commit */
+    RL_PENDING_READ = 1,     /* waits for an entry at or after from */
+    RL_PENDING_MEMBERS = 2,  /* waits for the configuration entry */
+    RL_PENDING_TRANSFER = 3, /* waits for another node to lead */
+    RL_PENDING_CONSUMER = 4  /* waits for its CONSUMER entry */
 } rl_pending_kind_t;
 
-#define RL_PENDING_KINDS 4
+#define RL_PENDING_KINDS 5
 
 /* A client request waiting for its answer. The fields above the line are
    the caller's; the rest belong to the table. */
 typedef struct rl_pending {
-    zmsg_t *envelope;       /* routing frames to reply with (owned) */
-    uint64_t id;            /* request id to echo */
-    int kind;               /* rl_pending_kind_t */
-    int64_t deadline;       /* when it times out (the caller's clock, ms) */
-    int64_t accepted_us;    /* when it was accepted (zclock_usecs), for
-                               the append latency histogram */
-    uint64_t first;         /* APPEND: first index */
-    uint64_t index;         /* APPEND: last index; MEMBERS: entry index */
-    uint64_t term;          /* APPEND: term it was appended in */
+    zmsg_t *envelope;    /* routing frames to reply with (owned) */
+    uint64_t id;         /* request id to echo */
+    int kind;            /* rl_pending_kind_t */
+    int64_t deadline;    /* when it times out (the caller's clock, ms) */
+    int64_t accepted_us; /* when it was accepted (zclock_usecs), for
+                            the append latency histogram */
+    uint64_t first;      /* APPEND: first index */
+    uint64_t index;      /* APPEND: last index; MEMBERS, CONSUMER: entry
+                            index */
+    uint64_t term;       /* APPEND, CONSUMER: term it was appended in */
+    char consumer[RL_MAX_CONSUMER_NAME + 1]; /* CONSUMER: the name */
+    uint8_t consumer_op;    /* CONSUMER: RL_CONSUMERS_RESET, _DELETE, or
+                               RL_CONSUMERS_LIST for a commit */
     bool duplicate;         /* APPEND: a repeat of the producer's seq */
     rl_read_request_t read; /* READ: the request (from moves on) */
     rl_front_held_t *owner; /* the client's list it is held in, or NULL
                                (a long poll's: released when the client's
                                connection closes) */
     /* ---- */
-    size_t slot[2]; /* position in each heap, SIZE_MAX when out */
+    size_t slot[3]; /* position in each heap, SIZE_MAX when out */
     struct rl_pending *kind_prev, *kind_next;   /* its kind's list */
     struct rl_pending *owner_prev, *owner_next; /* its owner's list */
 } rl_pending_t;
@@ -79,7 +89,9 @@ rl_pending_t *rl_pending_new(zmsg_t **envelope, uint64_t id, int kind,
                              int64_t deadline);
 
 /* Puts p into the table (taking it over), ordered by the index it waits
-   for (APPEND and MEMBERS: index, READ: read.from) and its deadline,
+   for (APPEND, MEMBERS and CONSUMER: index, READ: read.from) or, for a
+   READ with read.from 0 and read.from_time set, by that time; and by its
+   deadline,
    listed with its kind, and with its owner when it has one (then counted
    in owner->count).
    Returns 0, or -1 when out of memory: p is then not in the table and
@@ -90,6 +102,10 @@ int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p);
    returns NULL when none does. */
 rl_pending_t *rl_pending_take_committed(rl_pending_table_t *self,
                                         uint64_t commit);
+
+/* Takes out a READ waiting for an entry stamped at or after a time at or
+   before time (the log's last entry's), or NULL. */
+rl_pending_t *rl_pending_take_stamped(rl_pending_table_t *self, uint64_t time);
 
 /* Takes out a record whose deadline is at or before now, or NULL. */
 rl_pending_t *rl_pending_take_expired(rl_pending_table_t *self, int64_t now);

@@ -148,6 +148,7 @@ void rl_status_build(const rl_status_input_t *in, uint64_t id,
     s->commit = st->commit;
     s->last = in->last;
     s->first = in->first;
+    s->first_time = in->first_time;
     s->members = out->rows;
     s->member_count = count;
     s->counters = out->counters;

@@ -98,6 +98,7 @@ typedef struct {
     const rl_contacts_t *contacts;   /* when peers were last heard from */
     const rl_latencies_t *latencies; /* fsync times */
     uint64_t first, last;            /* the log's first and last index */
+    uint64_t first_time;             /* the first entry's time, 0: unknown */
     rl_node_counters_t counters;     /* the counters */
     int64_t now;                     /* the contacts' clock, now */
 } rl_status_input_t;

@@ -107,6 +107,10 @@ static size_t s_min_item_size(uint8_t kind)
         return 5; /* fixmap, fixstr "id", a fixint */
     case RL_FIELD_COUNTERS:
         return 2; /* a pair: an empty fixstr, a fixint */
+    case RL_FIELD_CONSUMERS:
+        /* fixmap, fixstr "name", a 1-byte fixstr, fixstr "index", a
+           fixint: both keys are required */
+        return 15;
     default:
         return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
     }
@@ -167,9 +171,9 @@ static int s_check_stored(rl_mp_reader_t *reader, const rl_field_t *field,
 static int s_decode_map(rl_mp_reader_t *reader, uint32_t pairs,
                         const rl_field_t *fields, void *base, const char *name);
 
-/* One item of a members array: a member map. */
-static int s_decode_member(rl_mp_reader_t *reader, const rl_field_t *field,
-                           bool status, void *member)
+/* One item of an array of maps (members, member statuses, consumers). */
+static int s_decode_item_map(rl_mp_reader_t *reader, const rl_field_t *field,
+                             const rl_field_t *fields, void *item)
 {
     rl_mp_value_t value;
     int rc = rl_mp_read(reader, &value);
@@ -177,10 +181,7 @@ static int s_decode_member(rl_mp_reader_t *reader, const rl_field_t *field,
         return rc;
     if (value.type != RL_MP_MAP)
         return s_wrong_type(reader, field->name, "a map", &value);
-    return s_decode_map(reader, value.length,
-                        status ? rl_codec_member_status_fields
-                               : rl_codec_member_fields,
-                        member, field->name);
+    return s_decode_map(reader, value.length, fields, item, field->name);
 }
 
 /* One item of an entries array: [term, type, producer, seq, data, time]
@@ -230,24 +231,33 @@ static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
     return 0;
 }
 
-/* The members and member statuses arrays. */
-static int s_decode_members(rl_mp_reader_t *reader, const rl_field_t *field,
-                            const rl_mp_value_t *value, void **out,
-                            size_t *count_out)
+/* The arrays of maps: members, member statuses and consumers. */
+static int s_decode_maps(rl_mp_reader_t *reader, const rl_field_t *field,
+                         const rl_mp_value_t *value, void **out,
+                         size_t *count_out)
 {
     uint32_t count = 0;
-    bool status = field->kind == RL_FIELD_MEMBER_STATUSES;
-    size_t size = status ? sizeof(rl_member_status_t) : sizeof(rl_member_t);
+    const rl_field_t *fields =
+        field->kind == RL_FIELD_MEMBER_STATUSES ? rl_codec_member_status_fields
+        : field->kind == RL_FIELD_CONSUMERS     ? rl_codec_consumer_fields
+                                                : rl_codec_member_fields;
+    size_t size =
+        field->kind == RL_FIELD_MEMBER_STATUSES ? sizeof(rl_member_status_t)
+        : field->kind == RL_FIELD_CONSUMERS     ? sizeof(rl_consumer_position_t)
+                                                : sizeof(rl_member_t);
     int rc = s_get_array(reader, field, value, &count);
     if (rc)
         return rc;
     char *items = s_alloc_items(reader, field, count, size, &rc);
     if (rc)
         return rc;
-    rl_member_status_t scratch; /* the larger of the two */
+    union {
+        rl_member_status_t status;
+        rl_consumer_position_t consumer;
+    } scratch; /* the largest item */
     for (uint32_t i = 0; i < count && rc == 0; i++) {
-        void *member = items ? items + i * size : memset(&scratch, 0, size);
-        rc = s_decode_member(reader, field, status, member);
+        void *item = items ? items + i * size : memset(&scratch, 0, size);
+        rc = s_decode_item_map(reader, field, fields, item);
     }
     *out = items;
     *count_out = items ? count : 0;
@@ -339,6 +349,50 @@ static int s_decode_client_entries(rl_mp_reader_t *reader,
     return rc ? rc : s_check_stored(reader, field, count, entries);
 }
 
+/* An array of unsigned integers (READ_OK's times). */
+static int s_decode_u64s(rl_mp_reader_t *reader, const rl_field_t *field,
+                         const rl_mp_value_t *value, uint64_t **out,
+                         size_t *count_out)
+{
+    uint32_t count = 0;
+    int rc = s_get_array(reader, field, value, &count);
+    if (rc)
+        return rc;
+    uint64_t *items =
+        s_alloc_items(reader, field, count, sizeof(uint64_t), &rc);
+    if (rc)
+        return rc;
+    uint64_t scratch;
+    for (uint32_t i = 0; i < count && rc == 0; i++)
+        rc = s_read_uint(reader, field->name, UINT64_MAX,
+                         items ? &items[i] : &scratch);
+    *out = items;
+    *count_out = items ? count : 0;
+    return rc ? rc : s_check_stored(reader, field, count, items);
+}
+
+/* A string naming one of count operations (names, in words), into *out. */
+static int s_decode_op(rl_mp_reader_t *reader, const rl_field_t *field,
+                       const rl_mp_value_t *value, const char *const *names,
+                       uint8_t count, const char *words, uint8_t *out)
+{
+    const char *ptr = NULL;
+    size_t size = 0;
+    int rc;
+    if (value->type != RL_MP_STR)
+        return s_wrong_type(reader, field->name, "a string", value);
+    if ((rc = s_get_bytes(reader, field->name, value, 16, &ptr, &size)))
+        return rc;
+    for (uint8_t op = 0; op < count; op++) {
+        if (size == strlen(names[op]) && memcmp(ptr, names[op], size) == 0) {
+            *out = op;
+            return 0;
+        }
+    }
+    return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
+                         "field '%s' must be %s", field->name, words);
+}
+
 /* ---- Fields and maps ---- */
 
 /* Reads the next value into base by the field's kind. */
@@ -403,25 +457,13 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
         *(const uint8_t **)out = (const uint8_t *)ptr;
         return 0;
     }
-    case RL_FIELD_OP: {
-        const char *ptr = NULL;
-        size_t size = 0;
-        if (value.type != RL_MP_STR)
-            return s_wrong_type(reader, field->name, "a string", &value);
-        if ((rc = s_get_bytes(reader, field->name, &value, 16, &ptr, &size)))
-            return rc;
-        for (uint8_t op = 0; op <= RL_MEMBERS_REMOVE; op++) {
-            if (size == strlen(rl_codec_op_names[op]) &&
-                memcmp(ptr, rl_codec_op_names[op], size) == 0) {
-                *(uint8_t *)out = op;
-                return 0;
-            }
-        }
-        return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
-                             "field '%s' must be \"list\", \"add\" or "
-                             "\"remove\"",
-                             field->name);
-    }
+    case RL_FIELD_OP:
+        return s_decode_op(reader, field, &value, rl_codec_op_names,
+                           RL_MEMBERS_REMOVE + 1, RL_CODEC_OP_WORDS, out);
+    case RL_FIELD_CONSUMERS_OP:
+        return s_decode_op(reader, field, &value, rl_codec_consumers_op_names,
+                           RL_CONSUMERS_DELETE + 1, RL_CODEC_CONSUMERS_OP_WORDS,
+                           out);
     case RL_FIELD_MEMBER:
         if (value.type != RL_MP_MAP)
             return s_wrong_type(reader, field->name, "a map", &value);
@@ -429,7 +471,10 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
                             field->name);
     case RL_FIELD_MEMBERS:
     case RL_FIELD_MEMBER_STATUSES:
-        return s_decode_members(reader, field, &value, out, count_out);
+    case RL_FIELD_CONSUMERS:
+        return s_decode_maps(reader, field, &value, out, count_out);
+    case RL_FIELD_U64S:
+        return s_decode_u64s(reader, field, &value, out, count_out);
     case RL_FIELD_COUNTERS:
         return s_decode_counters(reader, field, &value, out, count_out);
     case RL_FIELD_PEER_ENTRIES:
@@ -693,6 +738,21 @@ static int s_number_entries(rl_codec_ctx_t *ctx, rl_append_t *append)
     return 0;
 }
 
+/* READ_OK's times, when present, are one per entry: copied into the
+   entries. */
+static int s_attach_times(rl_codec_ctx_t *ctx, rl_read_ok_t *ok)
+{
+    if (ok->time_count == 0)
+        return 0;
+    if (ok->time_count != ok->entry_count)
+        return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
+                             "field 'times' has %zu items for %zu entries",
+                             ok->time_count, ok->entry_count);
+    for (size_t i = 0; i < ok->entry_count; i++)
+        ok->entries[i].time = ok->times[i];
+    return 0;
+}
+
 int rl_codec_decode(const void *data, size_t size, rl_msg_t *msg, char *err)
 {
     rl_codec_ctx_t ctx = {err, NULL, msg};
@@ -721,6 +781,8 @@ int rl_codec_decode(const void *data, size_t size, rl_msg_t *msg, char *err)
                               &msg->body, "message");
         if (rc == 0 && msg->type == RL_MSG_APPEND)
             rc = s_number_entries(&ctx, &msg->body.append);
+        if (rc == 0 && msg->type == RL_MSG_READ_OK)
+            rc = s_attach_times(&ctx, &msg->body.read_ok);
     }
     if (rc) {
         /* Keep what an error reply needs; drop the half-decoded body. */

@@ -73,6 +73,7 @@ static bool s_is_zero(const rl_field_t *field, const void *base)
         return *(const uint16_t *)value == 0;
     case RL_FIELD_U8:
     case RL_FIELD_OP:
+    case RL_FIELD_CONSUMERS_OP:
         return *(const uint8_t *)value == 0;
     case RL_FIELD_I64:
         return *(const int64_t *)value == 0;
@@ -162,24 +163,33 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
                 "field '%s' is %zu bytes, over the limit of %llu", field->name,
                 count, (unsigned long long)field->max);
         return s_pack_bin(pk, *(const uint8_t *const *)value, count);
-    case RL_FIELD_OP: {
+    case RL_FIELD_OP:
+    case RL_FIELD_CONSUMERS_OP: {
         uint8_t op = *(const uint8_t *)value;
-        if (op > RL_MEMBERS_REMOVE)
-            return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
-                                 "unknown members op %u", op);
-        return s_pack_str(pk, rl_codec_op_names[op],
-                          strlen(rl_codec_op_names[op]));
+        bool members = field->kind == RL_FIELD_OP;
+        if (op > (members ? RL_MEMBERS_REMOVE : RL_CONSUMERS_DELETE))
+            return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST, "unknown %s op %u",
+                                 members ? "members" : "consumers", op);
+        const char *name =
+            members ? rl_codec_op_names[op] : rl_codec_consumers_op_names[op];
+        return s_pack_str(pk, name, strlen(name));
     }
     case RL_FIELD_MEMBER:
         return s_encode_map(ctx, pk, rl_codec_member_fields, value, 0);
     case RL_FIELD_MEMBERS:
-    case RL_FIELD_MEMBER_STATUSES: {
+    case RL_FIELD_MEMBER_STATUSES:
+    case RL_FIELD_CONSUMERS: {
         if ((rc = s_check_count(ctx, field, count)))
             return rc;
-        bool status = field->kind == RL_FIELD_MEMBER_STATUSES;
-        const rl_field_t *fields =
-            status ? rl_codec_member_status_fields : rl_codec_member_fields;
-        size_t size = status ? sizeof(rl_member_status_t) : sizeof(rl_member_t);
+        const rl_field_t *fields = field->kind == RL_FIELD_MEMBER_STATUSES
+                                       ? rl_codec_member_status_fields
+                                   : field->kind == RL_FIELD_CONSUMERS
+                                       ? rl_codec_consumer_fields
+                                       : rl_codec_member_fields;
+        size_t size =
+            field->kind == RL_FIELD_MEMBER_STATUSES ? sizeof(rl_member_status_t)
+            : field->kind == RL_FIELD_CONSUMERS ? sizeof(rl_consumer_position_t)
+                                                : sizeof(rl_member_t);
         const char *items = *(const void *const *)value;
         if (msgpack_pack_array(pk, count))
             return -1;
@@ -237,6 +247,16 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
             if (rc == 0 && peer && entry->time)
                 rc = msgpack_pack_uint64(pk, entry->time);
         }
+        return rc;
+    }
+    case RL_FIELD_U64S: {
+        if ((rc = s_check_count(ctx, field, count)))
+            return rc;
+        const uint64_t *items = *(const uint64_t *const *)value;
+        if (msgpack_pack_array(pk, count))
+            return -1;
+        for (size_t i = 0; i < count && rc == 0; i++)
+            rc = msgpack_pack_uint64(pk, items[i]);
         return rc;
     }
     case RL_FIELD_CLIENT_ENTRIES: {

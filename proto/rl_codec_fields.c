@@ -43,6 +43,11 @@ const rl_field_t rl_codec_member_status_fields[] = {
           last_contact_ms, 0),
     END};
 
+const rl_field_t rl_codec_consumer_fields[] = {
+    FIELD("name", RL_FIELD_STR, REQ, rl_consumer_position_t, name,
+          RL_MAX_CONSUMER_NAME),
+    FIELD("index", RL_FIELD_U64, REQ, rl_consumer_position_t, index, 0), END};
+
 static const rl_field_t s_vote_fields[] = {
     FIELD("term", RL_FIELD_U64, REQ, rl_vote_t, term, 0),
     FIELD("last_index", RL_FIELD_U64, REQ, rl_vote_t, last_log_index, 0),
@@ -103,11 +108,30 @@ static const rl_field_t s_append_request_fields[] = {
           entry_count, 1, RL_MAX_BATCH_ENTRIES),
     END};
 
+/* from, from_time, consumer: exactly one, which the node checks (a
+   decoder cannot tell an absent field from a zero one). */
 static const rl_field_t s_read_request_fields[] = {
-    FIELD("from", RL_FIELD_U64, REQ, rl_read_request_t, from, 0),
+    FIELD("from", RL_FIELD_U64, OPT, rl_read_request_t, from, 0),
     FIELD("max_entries", RL_FIELD_U32, OPT, rl_read_request_t, max_entries, 0),
     FIELD("max_bytes", RL_FIELD_U32, OPT, rl_read_request_t, max_bytes, 0),
-    FIELD("wait_ms", RL_FIELD_U32, OPT, rl_read_request_t, wait_ms, 0), END};
+    FIELD("wait_ms", RL_FIELD_U32, OPT, rl_read_request_t, wait_ms, 0),
+    FIELD("from_time", RL_FIELD_U64, OPT, rl_read_request_t, from_time, 0),
+    FIELD("consumer", RL_FIELD_STR, OPT, rl_read_request_t, consumer,
+          RL_MAX_CONSUMER_NAME),
+    END};
+
+static const rl_field_t s_consumer_commit_fields[] = {
+    FIELD("consumer", RL_FIELD_STR, REQ, rl_consumer_commit_t, consumer,
+          RL_MAX_CONSUMER_NAME),
+    FIELD("index", RL_FIELD_U64, REQ, rl_consumer_commit_t, index, 0), END};
+
+static const rl_field_t s_consumers_request_fields[] = {
+    FIELD("op", RL_FIELD_CONSUMERS_OP, REQ, rl_consumers_request_t, op,
+          RL_CONSUMERS_DELETE),
+    FIELD("consumer", RL_FIELD_STR, OPT, rl_consumers_request_t, consumer,
+          RL_MAX_CONSUMER_NAME),
+    FIELD("index", RL_FIELD_U64, OPT, rl_consumers_request_t, index, 0),
+    FIELD("time", RL_FIELD_U64, OPT, rl_consumers_request_t, time, 0), END};
 
 static const rl_field_t s_empty_fields[] = {END};
 
@@ -129,7 +153,16 @@ static const rl_field_t s_read_ok_fields[] = {
           entry_count, 0, RL_MAX_BATCH_ENTRIES),
     FIELD("next", RL_FIELD_U64, REQ, rl_read_ok_t, next, 0),
     FIELD("commit", RL_FIELD_U64, REQ, rl_read_ok_t, commit, 0),
-    FIELD("first", RL_FIELD_U64, REQ, rl_read_ok_t, first, 0), END};
+    FIELD("first", RL_FIELD_U64, REQ, rl_read_ok_t, first, 0),
+    ARRAY("times", RL_FIELD_U64S, OPT, rl_read_ok_t, times, time_count, 0,
+          RL_MAX_BATCH_ENTRIES),
+    END};
+
+static const rl_field_t s_consumers_ok_fields[] = {
+    ARRAY("consumers", RL_FIELD_CONSUMERS, REQ, rl_consumers_ok_t, consumers,
+          consumer_count, 0, RL_MAX_CONSUMERS),
+    FIELD("commit", RL_FIELD_U64, REQ, rl_consumers_ok_t, commit, 0),
+    FIELD("first", RL_FIELD_U64, REQ, rl_consumers_ok_t, first, 0), END};
 
 static const rl_field_t s_status_ok_fields[] = {
     FIELD("node", RL_FIELD_ID, REQ, rl_status_ok_t, id, 0),
@@ -139,6 +172,7 @@ static const rl_field_t s_status_ok_fields[] = {
     FIELD("commit", RL_FIELD_U64, REQ, rl_status_ok_t, commit, 0),
     FIELD("last", RL_FIELD_U64, REQ, rl_status_ok_t, last, 0),
     FIELD("first", RL_FIELD_U64, REQ, rl_status_ok_t, first, 0),
+    FIELD("first_time", RL_FIELD_U64, OPT, rl_status_ok_t, first_time, 0),
     ARRAY("members", RL_FIELD_MEMBER_STATUSES, REQ, rl_status_ok_t, members,
           member_count, 0, RL_MAX_MEMBERS),
     ARRAY("counters", RL_FIELD_COUNTERS, OPT, rl_status_ok_t, counters,
@@ -163,7 +197,9 @@ static const rl_field_t s_error_fields[] = {
     FIELD("code", RL_FIELD_U16, REQ, rl_error_reply_t, code, 0),
     FIELD("message", RL_FIELD_STR, REQ, rl_error_reply_t, message,
           RL_MAX_ERROR_MESSAGE),
-    FIELD("first", RL_FIELD_U64, OPT, rl_error_reply_t, first, 0), END};
+    FIELD("first", RL_FIELD_U64, OPT, rl_error_reply_t, first, 0),
+    FIELD("first_time", RL_FIELD_U64, OPT, rl_error_reply_t, first_time, 0),
+    END};
 
 const rl_field_t *rl_codec_fields(int type)
 {
@@ -194,6 +230,12 @@ const rl_field_t *rl_codec_fields(int type)
         return s_members_request_fields;
     case RL_MSG_TRANSFER_REQUEST:
         return s_transfer_request_fields;
+    case RL_MSG_CONSUMER_COMMIT:
+        return s_consumer_commit_fields;
+    case RL_MSG_CONSUMERS_REQUEST:
+        return s_consumers_request_fields;
+    case RL_MSG_CONSUMERS_OK:
+        return s_consumers_ok_fields;
     case RL_MSG_APPEND_OK:
         return s_append_ok_fields;
     case RL_MSG_READ_OK:
@@ -214,6 +256,8 @@ const rl_field_t *rl_codec_fields(int type)
 }
 
 const char *const rl_codec_op_names[3] = {"list", "add", "remove"};
+const char *const rl_codec_consumers_op_names[4] = {"list", "show", "reset",
+                                                    "delete"};
 
 int rl_codec_fail(rl_codec_ctx_t *ctx, int code, const char *format, ...)
 {

@@ -46,7 +46,13 @@ typedef enum {
     /* array of str/bin -> rl_str_t * + size_t */
     RL_FIELD_CLIENT_ENTRIES,
     /* array of [index, data] -> rl_entry_t * + size_t */
-    RL_FIELD_READ_ENTRIES
+    RL_FIELD_READ_ENTRIES,
+    /* array of unsigned integers -> uint64_t * + size_t */
+    RL_FIELD_U64S,
+    /* "list" | "show" | "reset" | "delete" -> uint8_t */
+    RL_FIELD_CONSUMERS_OP,
+    /* array of consumer maps -> rl_consumer_position_t * + size_t */
+    RL_FIELD_CONSUMERS
 } rl_field_kind_t;
 
 /* One field of a map. Offsets are into the struct the map decodes into:
@@ -67,12 +73,20 @@ typedef struct {
    NULL; NULL for an unknown type. */
 const rl_field_t *rl_codec_fields(int type);
 
-/* The fields of a member map, and of a member's line in STATUS_OK. */
+/* The fields of a member map, of a member's line in STATUS_OK, and of a
+   consumer map in CONSUMERS_OK. */
 extern const rl_field_t rl_codec_member_fields[];
 extern const rl_field_t rl_codec_member_status_fields[];
+extern const rl_field_t rl_codec_consumer_fields[];
 
-/* The names of rl_members_op_t values on the wire, by value. */
+/* The names of rl_members_op_t and rl_consumers_op_t values on the wire,
+   by value. */
 extern const char *const rl_codec_op_names[3];
+extern const char *const rl_codec_consumers_op_names[4];
+/* And in words, for the error that names none of them. */
+#define RL_CODEC_OP_WORDS "\"list\", \"add\" or \"remove\""
+#define RL_CODEC_CONSUMERS_OP_WORDS                                            \
+    "\"list\", \"show\", \"reset\" or \"delete\""
 
 /* What a codec call is working on, so that errors can say where. */
 typedef struct {

@@ -72,7 +72,8 @@ rl_str_t rl_str(const char *cstr)
     X(RL_ERR_STALE_SEQUENCE, "STALE_SEQUENCE")                                 \
     X(RL_ERR_WRONG_CLUSTER, "WRONG_CLUSTER")                                   \
     X(RL_ERR_INTERNAL, "INTERNAL")                                             \
-    X(RL_ERR_FORBIDDEN, "FORBIDDEN")
+    X(RL_ERR_FORBIDDEN, "FORBIDDEN")                                           \
+    X(RL_ERR_NOT_FOUND, "NOT_FOUND")
 
 const char *rl_error_name(int code)
 {
@@ -102,11 +103,14 @@ const char *rl_error_name(int code)
     X(RL_MSG_STATUS_REQUEST, "STATUS_REQUEST")                                 \
     X(RL_MSG_MEMBERS_REQUEST, "MEMBERS_REQUEST")                               \
     X(RL_MSG_TRANSFER_REQUEST, "TRANSFER_REQUEST")                             \
+    X(RL_MSG_CONSUMER_COMMIT, "CONSUMER_COMMIT")                               \
+    X(RL_MSG_CONSUMERS_REQUEST, "CONSUMERS_REQUEST")                           \
     X(RL_MSG_APPEND_OK, "APPEND_OK")                                           \
     X(RL_MSG_READ_OK, "READ_OK")                                               \
     X(RL_MSG_STATUS_OK, "STATUS_OK")                                           \
     X(RL_MSG_MEMBERS_OK, "MEMBERS_OK")                                         \
     X(RL_MSG_TRANSFER_OK, "TRANSFER_OK")                                       \
+    X(RL_MSG_CONSUMERS_OK, "CONSUMERS_OK")                                     \
     X(RL_MSG_NOT_LEADER, "NOT_LEADER")                                         \
     X(RL_MSG_ERROR, "ERROR")
 

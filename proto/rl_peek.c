@@ -40,16 +40,17 @@ enum {
     S_CODE,
     S_LEADER,
     S_ENDPOINT,
+    S_CONSUMER,
     S_KEYS
 };
 static const char *const s_names[S_KEYS] = {
-    "version", "type",    "id",   "cluster",  "from",
-    "as_key",  "as_role", "log",  "producer", "seq",
-    "wait_ms", "op",      "code", "leader",   "endpoint"};
+    "version", "type",   "id",       "cluster", "from",    "as_key",
+    "as_role", "log",    "producer", "seq",     "wait_ms", "op",
+    "code",    "leader", "endpoint", "consumer"};
 /* Their lengths: a key is compared only with the names of its length
    (no strlen per key and name: the walk runs on every message). */
 static const uint8_t s_lengths[S_KEYS] = {7, 4, 2, 7, 4, 6, 7, 3,
-                                          8, 3, 7, 2, 4, 6, 8};
+                                          8, 3, 7, 2, 4, 6, 8, 8};
 
 /* What the walk found. */
 typedef struct {
@@ -287,8 +288,11 @@ static int s_as(rl_mp_reader_t *reader, const s_scan_t *scan,
     return 0;
 }
 
-/* MEMBERS_REQUEST's op: required, one of the names the codec knows. */
-static int s_op(rl_mp_reader_t *reader, const s_scan_t *scan, uint8_t *op)
+/* MEMBERS_REQUEST's or CONSUMERS_REQUEST's op: required, one of the
+   count names the codec knows (listed in words for the error). */
+static int s_op(rl_mp_reader_t *reader, const s_scan_t *scan,
+                const char *const *names, uint8_t count, const char *words,
+                uint8_t *op)
 {
     rl_mp_value_t value;
     if (!s_value(reader, scan, S_OP, &value))
@@ -296,16 +300,16 @@ static int s_op(rl_mp_reader_t *reader, const s_scan_t *scan, uint8_t *op)
                              "required field 'op' is missing in message");
     if (value.type != RL_MP_STR)
         return s_wrong_type(reader, S_OP, "a string", &value);
-    for (uint8_t o = 0; o <= RL_MEMBERS_REMOVE; o++) {
-        size_t length = strlen(rl_codec_op_names[o]);
+    for (uint8_t o = 0; o < count; o++) {
+        size_t length = strlen(names[o]);
         if (value.length == length &&
-            memcmp(value.bytes, rl_codec_op_names[o], length) == 0) {
+            memcmp(value.bytes, names[o], length) == 0) {
             *op = o;
             return 0;
         }
     }
     return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
-                         "field 'op' must be \"list\", \"add\" or \"remove\"");
+                         "field 'op' must be %s", words);
 }
 
 int rl_peek_request(const void *data, size_t size, rl_peek_request_t *peek,
@@ -348,10 +352,24 @@ int rl_peek_request(const void *data, size_t size, rl_peek_request_t *peek,
             return rc;
         peek->wait_ms = (uint32_t)number;
         peek->wait_at = scan.at[S_WAIT];
+        /* Its consumer, if any: such a READ goes to the leader. The name's
+           characters are the node's to check, as the decoder leaves them. */
+        if ((rc = s_once(&reader, &scan, S_CONSUMER)) ||
+            (rc = s_bytes(&reader, &scan, S_CONSUMER, RL_MAX_CONSUMER_NAME,
+                          &peek->consumer)))
+            return rc;
         break;
     case RL_MSG_MEMBERS_REQUEST:
         if ((rc = s_once(&reader, &scan, S_OP)) ||
-            (rc = s_op(&reader, &scan, &peek->op)))
+            (rc = s_op(&reader, &scan, rl_codec_op_names, RL_MEMBERS_REMOVE + 1,
+                       RL_CODEC_OP_WORDS, &peek->op)))
+            return rc;
+        break;
+    case RL_MSG_CONSUMERS_REQUEST:
+        if ((rc = s_once(&reader, &scan, S_OP)) ||
+            (rc = s_op(&reader, &scan, rl_codec_consumers_op_names,
+                       RL_CONSUMERS_DELETE + 1, RL_CODEC_CONSUMERS_OP_WORDS,
+                       &peek->op)))
             return rc;
         break;
     default:

@@ -3,7 +3,8 @@
     helpers for errors, JSON output and the cluster view.
 
     One file per command (append.c, tail.c, status.c, health.c,
-    members.c, transfer.c, keygen.c) defines its cli_command_t; main.c
+    members.c, transfer.c, keygen.c, top.c, consumers.c) defines its
+    cli_command_t; main.c
     dispatches; options.c parses with getopt_long and prints help;
     output.c holds errors, exit codes and JSON; connect.c sets up the
     client (endpoints, keys); cluster.c asks every member and judges the
@@ -54,8 +55,16 @@ enum {
     CLI_O_NODE_ID,
     CLI_O_DIR,
     CLI_O_FORCE,
-    CLI_O_ONCE,    /* top */
-    CLI_O_INTERVAL /* top */
+    CLI_O_ONCE,            /* top */
+    CLI_O_INTERVAL,        /* top */
+    CLI_O_SHOW_TIME,       /* tail */
+    CLI_O_SINCE,           /* tail */
+    CLI_O_FROM_TIME,       /* tail */
+    CLI_O_CONSUMER,        /* tail */
+    CLI_O_COMMIT_EVERY,    /* tail --consumer */
+    CLI_O_COMMIT_INTERVAL, /* tail --consumer */
+    CLI_O_TO,              /* consumers reset */
+    CLI_O_TO_TIME          /* consumers reset */
 };
 
 /* One option of a command; a table ends with a NULL name. */
@@ -70,32 +79,40 @@ typedef struct {
 
 /* What the parser gathered. */
 typedef struct {
-    const char *endpoints;      /* --cluster or --broker; NULL: environment */
-    const char *endpoints_flag; /* "--cluster" or "--broker", NULL none */
-    int timeout_ms;             /* --timeout, 0: the library's default */
-    int connect_timeout_ms;     /* --connect-timeout, 0: the default */
-    int retries;                /* --retries, -1: the library's default */
-    const char *key;            /* --key, NULL: $RAFTLOG_KEY */
-    const char *server_key;     /* --server-key, NULL: $RAFTLOG_SERVER_KEY */
-    const char *format;         /* --format */
-    long batch;                 /* --batch */
-    bool quiet;                 /* --quiet */
-    bool skip_oversized;        /* --skip-oversized */
-    uint64_t from;              /* --from, 0: the start */
-    bool from_end;              /* --from-end */
-    bool follow;                /* --follow */
-    uint64_t max;               /* --max, 0: no limit */
-    bool json;                  /* --json */
-    const char *role;           /* keygen --role, NULL: consumer */
-    uint64_t node_id;           /* keygen --node-id, 0: none */
-    const char *dir;            /* keygen --dir, NULL: "." */
-    bool force;                 /* keygen --force */
-    bool once;                  /* --once (top) */
-    int interval_ms;            /* --interval (top), 0: its default */
-    bool help;                  /* --help */
-    bool version;               /* --version */
-    char **args;                /* positional arguments */
-    int arg_count;              /* how many */
+    const char *endpoints;       /* --cluster or --broker; NULL: environment */
+    const char *endpoints_flag;  /* "--cluster" or "--broker", NULL none */
+    int timeout_ms;              /* --timeout, 0: the library's default */
+    int connect_timeout_ms;      /* --connect-timeout, 0: the default */
+    int retries;                 /* --retries, -1: the library's default */
+    const char *key;             /* --key, NULL: $RAFTLOG_KEY */
+    const char *server_key;      /* --server-key, NULL: $RAFTLOG_SERVER_KEY */
+    const char *format;          /* --format */
+    long batch;                  /* --batch */
+    bool quiet;                  /* --quiet */
+    bool skip_oversized;         /* --skip-oversized */
+    uint64_t from;               /* --from, 0: the start */
+    bool from_end;               /* --from-end */
+    bool follow;                 /* --follow */
+    uint64_t max;                /* --max, 0: no limit */
+    bool json;                   /* --json */
+    const char *role;            /* keygen --role, NULL: consumer */
+    uint64_t node_id;            /* keygen --node-id, 0: none */
+    const char *dir;             /* keygen --dir, NULL: "." */
+    bool force;                  /* keygen --force */
+    bool once;                   /* --once (top) */
+    int interval_ms;             /* --interval (top), 0: its default */
+    bool show_time;              /* tail --show-time */
+    const char *since;           /* tail --since DURATION, NULL: none */
+    const char *from_time;       /* tail --from-time TIME, NULL: none */
+    const char *consumer;        /* tail --consumer NAME, NULL: none */
+    uint64_t commit_every;       /* tail --commit-every N, 0: default */
+    uint64_t commit_interval_ms; /* tail --commit-interval MS, 0: default */
+    const char *to;              /* consumers reset --to, NULL: none */
+    const char *to_time;         /* consumers reset --to-time, NULL: none */
+    bool help;                   /* --help */
+    bool version;                /* --version */
+    char **args;                 /* positional arguments */
+    int arg_count;               /* how many */
 } cli_args_t;
 
 /* One command. */
@@ -119,6 +136,7 @@ extern const cli_command_t cli_members;
 extern const cli_command_t cli_transfer;
 extern const cli_command_t cli_keygen;
 extern const cli_command_t cli_top;
+extern const cli_command_t cli_consumers;
 
 /* ---- options.c ---- */
 
@@ -166,6 +184,24 @@ int cli_number(const char *option, const char *value, uint64_t min,
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+
+/* A duration for option: a whole number and a unit, ms, s, m, h, d or w
+   ("10m"), into *ms. Returns 0 or an exit code with the error printed. */
+int cli_duration(const char *option, const char *value, uint64_t *ms);
+
+/* A point in time for option: ISO 8601 with a zone, as
+   2026-12-01T10:00:00Z, 2026-12-01T10:00:00.250+01:00 (seconds and
+   fraction optional), or a plain number of ms since the Unix epoch; into
+   *ms (>= 1). Returns 0 or an exit code with the error printed. */
+int cli_time(const char *option, const char *value, uint64_t *ms);
+
+/* ms since the epoch as ISO 8601 UTC with milliseconds into out
+   (CLI_TIME_TEXT bytes); "-" for 0 (an entry written before timestamps). */
+#define CLI_TIME_TEXT 64
+const char *cli_time_text(uint64_t ms, char *out);
+
+/* The wall clock, ms since the Unix epoch. */
+uint64_t cli_wall_ms(void);
 
 /* Copies text from the network into out (size bytes) for a terminal: any
    control character or byte that is not printable ASCII becomes '?'. */

@@ -24,9 +24,10 @@
 
 static const cli_option_t s_options[] = {
     {CLI_O_ROLE, "role", 0, "ROLE",
-     "consumer (the default: READ, STATUS, MEMBERS list), producer (and "
-     "APPEND), admin (and membership changes, leadership transfer), node "
-     "(a node's own key) or broker"},
+     "consumer (the default: READ, STATUS, MEMBERS list, consumer "
+     "commits, CONSUMERS list and show), producer (and APPEND), admin (and "
+     "membership changes, leadership transfer, CONSUMERS reset and delete), "
+     "node (a node's own key) or broker"},
     {CLI_O_NODE_ID, "node-id", 0, "N",
      "the node's id (--id of raftlog-node); needed with --role node"},
     {CLI_O_DIR, "dir", 0, "DIR",
@@ -262,9 +263,10 @@ const cli_command_t cli_keygen = {
     "--key, a node's or broker's --cert. Both carry NAME and the role (and\n"
     "a node's id) that the servers read. Prints the public key (Z85) and\n"
     "the two paths. An existing key is never replaced without --force.\n"
-    "Roles: consumer reads (READ, STATUS, MEMBERS list), producer also\n"
-    "appends, admin also changes membership and moves leadership; node and\n"
-    "broker are the servers' own keys.",
+    "Roles: consumer reads (READ, STATUS, MEMBERS list) and commits\n"
+    "durable consumers' positions, producer also appends, admin also changes\n"
+    "membership, moves leadership, and resets or deletes consumers; node\n"
+    "and broker are the servers' own keys.",
     s_options,
     s_keygen,
     true};

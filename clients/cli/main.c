@@ -24,8 +24,8 @@
 #include <string.h>
 
 static const cli_command_t *const s_commands[] = {
-    &cli_append,   &cli_tail,   &cli_status, &cli_health, &cli_members,
-    &cli_transfer, &cli_keygen, &cli_top,    NULL};
+    &cli_append,   &cli_tail,   &cli_status, &cli_health,    &cli_members,
+    &cli_transfer, &cli_keygen, &cli_top,    &cli_consumers, NULL};
 
 static const char s_exit_codes[] =
     "Exit status: 0 done; 1 failed otherwise (bad input data, I/O); 2 usage "

@@ -50,8 +50,8 @@ static const cli_option_t s_global_only[] = {
 
 /* Every option of every command, for telling "unknown" from "misplaced". */
 static const cli_command_t *const s_commands[] = {
-    &cli_append,   &cli_tail,   &cli_status, &cli_health, &cli_members,
-    &cli_transfer, &cli_keygen, &cli_top,    NULL};
+    &cli_append,   &cli_tail,   &cli_status, &cli_health,    &cli_members,
+    &cli_transfer, &cli_keygen, &cli_top,    &cli_consumers, NULL};
 
 #define S_MAX_OPTIONS 32
 
@@ -269,6 +269,32 @@ static int s_apply(cli_args_t *a, const cli_option_t *o, const char *value)
         if (cli_number(o->name, value, 100, 3600000, &n))
             return CLI_EXIT_USAGE;
         a->interval_ms = (int)n;
+        break;
+    case CLI_O_SHOW_TIME:
+        a->show_time = true;
+        break;
+    case CLI_O_SINCE:
+        a->since = value;
+        break;
+    case CLI_O_FROM_TIME:
+        a->from_time = value;
+        break;
+    case CLI_O_CONSUMER:
+        a->consumer = value;
+        break;
+    case CLI_O_COMMIT_EVERY:
+        if (cli_number(o->name, value, 1, UINT32_MAX, &a->commit_every))
+            return CLI_EXIT_USAGE;
+        break;
+    case CLI_O_COMMIT_INTERVAL:
+        if (cli_number(o->name, value, 1, 3600000, &a->commit_interval_ms))
+            return CLI_EXIT_USAGE;
+        break;
+    case CLI_O_TO:
+        a->to = value;
+        break;
+    case CLI_O_TO_TIME:
+        a->to_time = value;
         break;
     }
     return 0;

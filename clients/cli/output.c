@@ -113,6 +113,141 @@ double cli_now(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
+uint64_t cli_wall_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+int cli_duration(const char *option, const char *value, uint64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}};
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (end != value && *value != '-' && !errno)
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strcmp(end, units[i].unit) == 0 &&
+                n <= UINT64_MAX / units[i].ms) {
+                *ms = n * units[i].ms;
+                return 0;
+            }
+    return cli_fail(CLI_EXIT_USAGE,
+                    "--%s: '%s' is not a duration: a whole number and a "
+                    "unit, ms, s, m, h, d or w (e.g. 10m)",
+                    option, value);
+}
+
+/* Reads n digits (exactly) at *p into *out; advances *p. */
+static bool s_digits(const char **p, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return false;
+        *out = *out * 10 + (**p - '0');
+    }
+    return true;
+}
+
+/* ISO 8601: DATE 'T' HH:MM[:SS[.fff]] ZONE, ZONE 'Z' or +HH:MM / -HH:MM. */
+static bool s_iso_time(const char *p, uint64_t *ms)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    int year, month, day, hour, minute, second = 0, millis = 0;
+    if (!s_digits(&p, 4, &year) || *p++ != '-' || !s_digits(&p, 2, &month) ||
+        *p++ != '-' || !s_digits(&p, 2, &day))
+        return false;
+    if (*p != 'T' && *p != 't')
+        return false;
+    p++;
+    if (!s_digits(&p, 2, &hour) || *p++ != ':' || !s_digits(&p, 2, &minute))
+        return false;
+    if (*p == ':') {
+        p++;
+        if (!s_digits(&p, 2, &second))
+            return false;
+        if (*p == '.' || *p == ',') {
+            p++;
+            int scale = 100, digits = 0;
+            while (*p >= '0' && *p <= '9') {
+                millis += (*p++ - '0') * scale;
+                scale /= 10;
+                digits++;
+            }
+            if (digits == 0)
+                return false;
+        }
+    }
+    int64_t offset_s = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (!s_digits(&p, 2, &oh) || *p++ != ':' || !s_digits(&p, 2, &om) ||
+            oh > 23 || om > 59)
+            return false;
+        offset_s = sign * (oh * 3600 + om * 60);
+    } else {
+        return false; /* a time without a zone means nothing here */
+    }
+    if (*p || year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 ||
+        hour > 23 || minute > 59 || second > 60)
+        return false;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != day) /* 2026-02-30 moved on */
+        return false;
+    int64_t seconds = (int64_t)t - offset_s;
+    if (seconds < 0)
+        return false;
+    *ms = (uint64_t)seconds * 1000 + (uint64_t)millis;
+    return *ms > 0;
+}
+
+int cli_time(const char *option, const char *value, uint64_t *ms)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (end != value && !*end && *value != '-' && !errno && n > 0) {
+        *ms = n;
+        return 0;
+    }
+    if (s_iso_time(value, ms))
+        return 0;
+    return cli_fail(CLI_EXIT_USAGE,
+                    "--%s: '%s' is not a time: give ISO 8601 with a zone "
+                    "(2026-12-01T10:00:00Z, 2026-12-01T11:00:00+01:00) or "
+                    "ms since the Unix epoch",
+                    option, value);
+}
+
+const char *cli_time_text(uint64_t ms, char *out)
+{
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms == 0 || !gmtime_r(&seconds, &tm) || tm.tm_year > 9999 - 1900) {
+        snprintf(out, CLI_TIME_TEXT, ms ? "%" PRIu64 : "-", ms);
+        return out;
+    }
+    snprintf(out, CLI_TIME_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+    return out;
+}
+
 const char *cli_printable(const char *text, char *out, size_t size)
 {
     size_t i = 0;

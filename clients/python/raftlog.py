@@ -13,6 +13,15 @@ when no reply comes in time -- the "Lazy Pirate" pattern.
         print(index, data)
     print(log.status()["role"])
 
+Entry times and durable consumers: read(..., times=True) and
+tail(..., times=True) give (index, data, time) with each entry's time (ms
+since the Unix epoch, 0: written before timestamps); they start at a time
+(from_time=MS, or tail's since=SECONDS) or after a durable consumer's
+committed position (consumer=NAME); commit(NAME, index) commits one;
+consumers(), consumer(NAME), reset_consumer(NAME, index=|time=) and
+delete_consumer(NAME) do the rest (PROTOCOL.md, CONSUMER_COMMIT and
+CONSUMERS_REQUEST).
+
 Endpoints default to $RAFTLOG_ENDPOINTS, then the local cluster of
 scripts/run. Errors raise RaftlogError (.code, .name, .message, and
 .unknown: whether a failed request may have taken effect all the same).
@@ -44,15 +53,18 @@ DEFAULT_ENDPOINTS = \
     "tcp://127.0.0.1:7101,tcp://127.0.0.1:7102,tcp://127.0.0.1:7103"
 
 APPEND, READ, STATUS = 33, 34, 35                  # request types
+CONSUMER_COMMIT, CONSUMERS = 38, 39
 APPEND_OK, READ_OK, STATUS_OK = 65, 66, 67         # their replies
+CONSUMERS_OK = 70
 NOT_LEADER, ERROR = 96, 97
-OUT_OF_RANGE = 3
+OUT_OF_RANGE, NOT_FOUND = 3, 16
 RETRY_HERE = {4: "TIMEOUT", 8: "BUSY", 10: "NO_LEADER"}
 RETRY_ELSEWHERE = {5: "SHUTTING_DOWN", 9: "NO_SPACE", 14: "INTERNAL"}
 NAMES = {1: "BAD_REQUEST", 2: "TOO_LARGE", 3: "OUT_OF_RANGE",
          6: "UNSUPPORTED_VERSION", 7: "UNKNOWN_TYPE", 11: "REJECTED",
          12: "STALE_SEQUENCE", 13: "WRONG_CLUSTER", 15: "FORBIDDEN",
-         100: "UNAVAILABLE", 105: "AUTH", **RETRY_HERE, **RETRY_ELSEWHERE}
+         16: "NOT_FOUND", 100: "UNAVAILABLE", 105: "AUTH", **RETRY_HERE,
+         **RETRY_ELSEWHERE}
 UNAVAILABLE = 100                                   # the client gave up
 AUTH = 105                   # the server refused our key, or the CURVE
 #                              handshake failed
@@ -70,16 +82,36 @@ def _text(value):
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
+def _entries(reply, times):
+    """A READ_OK's entries, with their times when asked (0 when the node
+    sent none: a version before timestamps)."""
+    if not times:
+        return [(i, d) for i, d in reply["entries"]]
+    stamps = reply.get("times") or [0] * len(reply["entries"])
+    return [(i, d, t) for (i, d), t in zip(reply["entries"], stamps)]
+
+
+def _position(reply, name):
+    """The position of name in a CONSUMERS_OK (0 when it is not there)."""
+    for c in reply["consumers"]:
+        if _text(c["name"]) == name:
+            return c["index"]
+    return 0
+
+
 class RaftlogError(Exception):
     """The cluster refused a request, or no node answered (UNAVAILABLE).
     unknown: the request may have taken effect all the same (it was sent
     and got no answer, or an answer such as TIMEOUT); for an append, the
     batch may be in the log. False: it certainly was not done."""
 
-    def __init__(self, code, message, first=None, unknown=False):
+    def __init__(self, code, message, first=None, unknown=False,
+                 first_time=None):
         super().__init__("%s: %s" % (NAMES.get(code, code), message))
         self.code, self.name = code, NAMES.get(code, str(code))
         self.message, self.first, self.unknown = message, first, unknown
+        # OUT_OF_RANGE: where the retained log starts, and that entry's time
+        self.first_time = first_time
 
 
 def _load_key(path, what, secret):
@@ -180,38 +212,115 @@ class Client:
                            APPEND_OK)
         return reply["first"], reply["last"]
 
-    def read(self, start, max_entries=0, wait=0.0):
-        """Committed entries from index start, waiting up to wait seconds
-        for one: ([(index, data)], next). Always continue from next."""
-        reply = self._read(start, max_entries, wait)
-        return [(i, d) for i, d in reply["entries"]], reply["next"]
+    def read(self, start=None, max_entries=0, wait=0.0, from_time=None,
+             consumer=None, times=False):
+        """Committed entries from index start, or from the first entry
+        stamped at or after from_time (ms since the Unix epoch), or after
+        the durable consumer consumer's committed position (exactly one),
+        waiting up to wait seconds for one: ([(index, data)], next), with
+        times=True [(index, data, time)]. Always continue from next: with
+        from_time, once an answer has entries (an empty one says nothing
+        of where: ask again with the same from_time)."""
+        reply = self._read(start, max_entries, wait, from_time, consumer)
+        return _entries(reply, times), reply["next"]
 
-    def _read(self, start, max_entries, wait):
-        return self._call({"type": READ, "from": start,
-                           "max_entries": max_entries,
-                           "wait_ms": int(wait * 1000)}, READ_OK, wait)
+    def _read(self, start, max_entries, wait, from_time=None, consumer=None):
+        if sum(x is not None for x in (start, from_time, consumer)) != 1:
+            raise ValueError("read from exactly one of start, from_time and "
+                             "consumer")
+        request = {"type": READ, "max_entries": max_entries,
+                   "wait_ms": int(wait * 1000)}
+        if start is not None:
+            request["from"] = start
+        elif from_time is not None:
+            request["from_time"] = int(from_time)
+        else:
+            request["consumer"] = consumer
+        return self._call(request, READ_OK, wait)
 
-    def tail(self, start=None, follow=True, wait=5.0):
-        """Yields (index, data) in order from start (None: the oldest kept;
-        "end": only new ones), across leader changes and node losses, with
-        no gap or repeat: it always continues from the reply's `next`.
-        Without follow it stops once caught up."""
-        if start == "end":
+    def tail(self, start=None, follow=True, wait=5.0, since=None,
+             from_time=None, consumer=None, times=False):
+        """Yields (index, data) in order -- (index, data, time) with
+        times=True -- from start (None: the oldest kept; "end": only new
+        ones), or from since seconds ago, or from from_time (ms since the
+        Unix epoch), or after the durable consumer consumer's committed
+        position, across leader changes and node losses, with no gap or
+        repeat: it always continues from the reply's `next`. Without
+        follow it stops once caught up. It does not commit: call
+        commit(consumer, index) once entries are processed."""
+        if since is not None:
+            from_time = max(1, int((time.time() - since) * 1000))
+        if from_time is not None or consumer is not None:
+            if start is not None:
+                raise ValueError("start, since, from_time and consumer "
+                                 "exclude each other")
+        elif start == "end":
             start = self.status()["commit"] + 1
-        position = start or 1
+        position = None if from_time or consumer else (start or 1)
         while True:
             try:
-                reply = self._read(position, 0, wait if follow else 0.0)
+                reply = self._read(position, 0, wait if follow else 0.0,
+                                   from_time if position is None else None,
+                                   consumer if position is None else None)
             except RaftlogError as e:
-                if e.code == OUT_OF_RANGE and start is None and e.first:
+                if e.code == OUT_OF_RANGE and start is None and e.first and \
+                        position is not None:
                     position = e.first      # the oldest entries are gone
                     continue
                 raise
-            for index, data in reply["entries"]:
-                yield index, data
-            position = reply["next"]
-            if not (follow or reply["entries"]) and position > reply["commit"]:
+            for entry in _entries(reply, times):
+                yield entry
+            # A consumer's start is known from any answer; a time's only
+            # from one with entries.
+            if consumer is not None or reply["entries"]:
+                position, consumer, from_time = reply["next"], None, None
+            if not (follow or reply["entries"]) and \
+                    (position is None or position > reply["commit"]):
                 return
+
+    # -- durable consumers (each answered by the leader once committed) --
+
+    def commit(self, consumer, index):
+        """Commits consumer's position: it has processed every entry up to
+        and including index. Returns the position committed. Safe to send
+        again with the same index."""
+        reply = self._call({"type": CONSUMER_COMMIT, "consumer": consumer,
+                            "index": index}, CONSUMERS_OK)
+        return _position(reply, consumer)
+
+    def consumers(self):
+        """Every durable consumer: {"consumers": [{"name", "index"}, ...],
+        "commit": the leader's commit index, "first": its first index}."""
+        reply = self._call({"type": CONSUMERS, "op": "list"}, CONSUMERS_OK)
+        return {"consumers": [{"name": _text(c["name"]), "index": c["index"]}
+                              for c in reply["consumers"]],
+                "commit": reply["commit"], "first": reply["first"]}
+
+    def consumer(self, name):
+        """One consumer: {"name", "index", "commit", "first"}; NOT_FOUND
+        when it has no position."""
+        reply = self._call({"type": CONSUMERS, "op": "show",
+                            "consumer": name}, CONSUMERS_OK)
+        return {"name": name, "index": _position(reply, name),
+                "commit": reply["commit"], "first": reply["first"]}
+
+    def reset_consumer(self, name, index=None, time=None):
+        """Moves name's position to index (it resumes at index + 1), or so
+        that it resumes at the first entry stamped at or after time (ms
+        since the Unix epoch); an admin key's. Returns the new position."""
+        if (index is None) == (time is None):
+            raise ValueError("reset to an index or to a time (one of them)")
+        request = {"type": CONSUMERS, "op": "reset", "consumer": name}
+        if index is not None:
+            request["index"] = index
+        else:
+            request["time"] = int(time)
+        return _position(self._call(request, CONSUMERS_OK), name)
+
+    def delete_consumer(self, name):
+        """Forgets name (NOT_FOUND when it has none); an admin key's."""
+        self._call({"type": CONSUMERS, "op": "delete", "consumer": name},
+                   CONSUMERS_OK)
 
     def status(self, endpoint=None):
         """STATUS of any node (or once of the one at endpoint), as a dict
@@ -416,7 +525,8 @@ class Client:
                 if code in RETRY_HERE:
                     move = False
                 elif code not in RETRY_ELSEWHERE:
-                    raise RaftlogError(code, text, reply.get("first"), unknown)
+                    raise RaftlogError(code, text, reply.get("first"), unknown,
+                                       reply.get("first_time"))
             else:
                 why = "%s sent an unexpected reply %r" % (endpoint, kind)
                 unknown = True

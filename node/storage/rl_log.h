@@ -225,6 +225,28 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count);
 int rl_log_read(rl_log_t *log, uint64_t from, size_t max_entries,
                 size_t max_bytes, rl_log_batch_t *batch);
 
+/* ---- Entry times ----
+
+   Every entry carries the time its leader stamped it with (rl_entry_t
+   .time, ms since the Unix epoch), stored in its record (segment format
+   version 2) and returned by rl_log_read; entries of version 1 segments,
+   written before timestamps, read back with time 0. The Raft core keeps
+   times non-decreasing along a log, which these lookups rely on (see
+   rl_log_time.c for what they do with a log where that does not hold). */
+
+/* The first index in [first, last] whose entry is stamped at or after
+   time, found by binary search (an in-memory sample of every 64th
+   record's time per segment, then at most six small preads); last + 1
+   when none is. Entries with time 0 count as older than any time, so
+   time 0 gives the first index. 0, or an error reading the disk
+   (EBADMSG, EIO). */
+int rl_log_find_time(rl_log_t *log, uint64_t time, uint64_t *index);
+
+/* The time of the first retained entry, and of the last one; 0 when the
+   log is empty or that entry was written before timestamps. */
+uint64_t rl_log_first_time(const rl_log_t *log);
+uint64_t rl_log_last_time(const rl_log_t *log);
+
 /* A batch with no entries and no buffers. */
 void rl_log_batch_init(rl_log_batch_t *batch);
 
@@ -253,6 +275,13 @@ int rl_log_compact(rl_log_t *log, uint64_t index);
    least keep_bytes, and never the last one are kept). 0 when nothing
    would be dropped. */
 uint64_t rl_log_retention_index(const rl_log_t *log, uint64_t keep_bytes);
+
+/* Retention by age: the index below which whole segments can go because
+   their last entry is stamped before `before` (ms since the Unix epoch);
+   never the last segment. A segment of entries written before timestamps
+   (time 0) counts as stamped at the first stamped entry after it, and is
+   kept while none follows. 0 when nothing would be dropped. */
+uint64_t rl_log_age_retention_index(const rl_log_t *log, uint64_t before);
 
 /* Bytes of log on disk (all segments). */
 uint64_t rl_log_bytes(const rl_log_t *log);

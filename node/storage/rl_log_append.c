@@ -2,8 +2,11 @@
     buffer, written with one pwrite per segment touched, rolled over to a
     new segment when one is full, and rolled back whole when a write fails.
 
-    Record: u32 CRC32C of what follows it, u32 body length, then the body:
-    index, term, producer id, seq (u64 each), type (u8), payload.
+    Record (segment version 2): u32 CRC32C of what follows it, u32 body
+    length, then the body: index, term, producer id, seq (u64 each), type
+    (u8), time (u64), payload. Appends always write version 2: a last
+    segment of version 1 (data from before entry times) is first replaced
+    by a new segment (rl_log_segment_upgrade).
 */
 #include "rl_log_internal.h"
 
@@ -31,6 +34,7 @@ static size_t s_encode(uint8_t *p, const rl_entry_t *entry)
     rl_log_put64(b + 16, entry->producer_id);
     rl_log_put64(b + 24, entry->seq);
     b[32] = entry->type;
+    rl_log_put64(b + RECORD_TIME_AT, entry->time);
     if (entry->size)
         memcpy(b + RECORD_BODY_FIXED, entry->data, entry->size);
     rl_log_put32(p, rl_crc32c(0, p + 4, 4 + body));
@@ -42,7 +46,7 @@ static size_t s_encode(uint8_t *p, const rl_entry_t *entry)
    between: the directory must forget the new segments before the old one
    shrinks, or a reopened log would see a gap in its indexes. */
 static int s_rollback(rl_log_t *log, size_t segment_count, uint64_t size,
-                      uint64_t count, size_t run_count)
+                      uint64_t count, uint64_t last_time, size_t run_count)
 {
     int rc = 0;
     if (log->segment_count > segment_count) {
@@ -57,7 +61,8 @@ static int s_rollback(rl_log_t *log, size_t segment_count, uint64_t size,
         rc = rl_log_set_failed(log, errno,
                                "rollback (ftruncate) of a failed append");
     segment->size = size;
-    segment->count = count;
+    segment->count = count; /* the time samples past it are ignored */
+    segment->last_time = last_time;
     log->run_count = run_count;
     return rc;
 }
@@ -95,6 +100,8 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count)
     int rc = rl_log_require_writable(log);
     if (rc == 0)
         rc = s_check_batch(log, entries, count);
+    if (rc == 0)
+        rc = rl_log_segment_upgrade(log);
     if (rc != 0)
         return rc;
 
@@ -102,6 +109,7 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count)
     size_t old_segments = log->segment_count;
     rl_log_segment_t *start = &log->segments[old_segments - 1];
     uint64_t old_size = start->size, old_count = start->count;
+    uint64_t old_time = start->last_time;
     size_t old_runs = log->run_count;
 
     size_t i = 0;
@@ -129,7 +137,9 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count)
             }
             segment->offsets[segment->count + added] = segment->size + used;
             used += s_encode(log->write_buf + used, &entries[i]);
-            if (rl_log_runs_push(log, entries[i].index, entries[i].term)) {
+            if (rl_log_runs_push(log, entries[i].index, entries[i].term) ||
+                rl_log_times_push(segment, segment->count + added,
+                                  entries[i].time)) {
                 rc = rl_log_errorf(log, ENOMEM, "out of memory appending");
                 break;
             }
@@ -172,7 +182,8 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count)
            unless the rollback itself failed the log. */
         char message[RL_LOG_ERROR_SIZE];
         memcpy(message, log->error, sizeof message);
-        if (s_rollback(log, old_segments, old_size, old_count, old_runs) == 0)
+        if (s_rollback(log, old_segments, old_size, old_count, old_time,
+                       old_runs) == 0)
             memcpy(log->error, message, sizeof message);
         return rc;
     }

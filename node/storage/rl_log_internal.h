@@ -17,6 +17,7 @@
       rl_log_append.c     appending a batch, and rolling it back on failure
       rl_log_truncate.c   removing a suffix (truncate) or a prefix (compact)
       rl_log_read.c       reading entries back
+      rl_log_time.c       entry times: lookups by time, retention by age
       rl_log_sync.c       group commit: the sync ticket protocol
       rl_log_spare.c      spare segments: made ahead, adopted at a rollover
       rl_log_recover.c    scanning segments on open, torn tails; the check
@@ -43,14 +44,30 @@
 #define SEGMENT_MAGIC   0x47534C52u /* "RLSG" */
 #define HARDSTATE_MAGIC 0x53484C52u /* "RLHS" */
 #define SNAPSHOT_MAGIC  0x4E534C52u /* "RLSN" */
-#define FORMAT_VERSION  1u
+#define FORMAT_VERSION  1u          /* of the hard state and snapshot files */
 
-#define SEGMENT_HEADER_SIZE 32u
-#define RECORD_HEADER_SIZE  8u  /* crc, length */
-#define RECORD_BODY_FIXED   33u /* index, term, producer, seq, type */
-#define RECORD_MAX_BODY     (RECORD_BODY_FIXED + RL_MAX_ENTRY_SIZE)
-#define HARDSTATE_SIZE      32u
-#define SNAPSHOT_HEADER     40u
+/* Segments: version 2 records carry the entry's time; version 1 (before
+   timestamps) is still read, its entries with time 0. New segments are
+   always version 2; a log whose last segment is version 1 rolls over to
+   a new one before its next append (rl_log_append.c). */
+#define SEGMENT_VERSION    2u
+#define SEGMENT_VERSION_V1 1u
+
+#define SEGMENT_HEADER_SIZE  32u
+#define RECORD_HEADER_SIZE   8u  /* crc, length */
+#define RECORD_BODY_FIXED_V1 33u /* index, term, producer, seq, type */
+#define RECORD_BODY_FIXED    41u /* ..., type, time (version 2) */
+#define RECORD_TIME_AT       33u /* offset of the time in a v2 body */
+#define RECORD_MAX_BODY      (RECORD_BODY_FIXED + RL_MAX_ENTRY_SIZE)
+
+/* The time index keeps the time of every TIME_SAMPLE_EVERY-th record of
+   each segment (its first included): 8 bytes per 64 entries, next to the
+   8 bytes per entry of the offsets. A lookup by time is a binary search
+   over segments, then over a segment's samples, then over the records of
+   one block, read from disk (about six small preads). */
+#define TIME_SAMPLE_EVERY 64u
+#define HARDSTATE_SIZE    32u
+#define SNAPSHOT_HEADER   40u
 
 #define MARKER_NAME    "raftlog.id"
 #define HARDSTATE_NAME "hardstate"
@@ -83,9 +100,14 @@
 typedef struct {
     uint64_t first_index; /* index of its first entry; also its name */
     uint64_t prev_term;   /* term of entry first_index - 1, 0 for none */
+    uint32_t version;     /* record format, SEGMENT_VERSION or _V1 */
     uint64_t count;       /* entries it holds */
     uint64_t *offsets;    /* file offset of each entry's record */
     size_t offsets_cap;   /* slots allocated in offsets */
+    uint64_t *times;      /* time of records 0, 64, 128, ...: the first
+                             (count + 63) / 64 slots are valid */
+    size_t times_cap;     /* slots allocated in times */
+    uint64_t last_time;   /* time of its last entry (0 when empty) */
     uint64_t size;        /* end of the last whole record: next write */
     int fd;               /* open file, -1 when closed */
     bool dirty;           /* written since the last sync ticket */
@@ -187,6 +209,19 @@ static inline uint32_t rl_log_record_body(const uint8_t *p)
 static inline bool rl_log_record_ok(const uint8_t *p, uint32_t body)
 {
     return rl_log_get32(p) == rl_crc32c(0, p + 4, 4 + body);
+}
+
+/* The fixed part of a record body in a segment of version. */
+static inline uint32_t rl_log_body_fixed(uint32_t version)
+{
+    return version == SEGMENT_VERSION_V1 ? RECORD_BODY_FIXED_V1
+                                         : RECORD_BODY_FIXED;
+}
+
+/* The time in the record body b of a segment of version (0 in v1). */
+static inline uint64_t rl_log_body_time(const uint8_t *b, uint32_t version)
+{
+    return version == SEGMENT_VERSION_V1 ? 0 : rl_log_get64(b + RECORD_TIME_AT);
 }
 
 /* ---- Error state (rl_log.c) ---- */
@@ -307,6 +342,30 @@ static inline int rl_log_runs_push(rl_log_t *log, uint64_t index, uint64_t term)
     return 0;
 }
 
+/* Records the time of the k-th record of segment (k = its count before
+   the record is counted): sampled every TIME_SAMPLE_EVERY records, and
+   kept as the segment's last time. Inline: called per record. */
+static inline int rl_log_times_push(rl_log_segment_t *segment, uint64_t k,
+                                    uint64_t time)
+{
+    if (k % TIME_SAMPLE_EVERY == 0) {
+        size_t slot = (size_t)(k / TIME_SAMPLE_EVERY);
+        if (rl_log_grow((void **)&segment->times, &segment->times_cap, slot + 1,
+                        sizeof *segment->times))
+            return ENOMEM;
+        segment->times[slot] = time;
+    }
+    segment->last_time = time;
+    return 0;
+}
+
+/* The time of the k-th record of segment, read from the disk (the fixed
+   part of its record only: the time guides a search, and whatever is
+   then read is verified whole). 0 or an error (EBADMSG for a record that
+   does not fill its slot or has another index). (rl_log_time.c) */
+int rl_log_record_time(rl_log_t *log, const rl_log_segment_t *segment,
+                       uint64_t k, uint64_t *time);
+
 /* ---- Segments (rl_log_segment.c) ---- */
 
 /* Creates a new segment after the last one (adopting the spare when one
@@ -315,7 +374,14 @@ static inline int rl_log_runs_push(rl_log_t *log, uint64_t index, uint64_t term)
 int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
                           uint64_t prev_term);
 
-/* Closes segment's file and frees its offsets. */
+/* Makes sure the last segment takes version 2 records: a last segment of
+   version 1 (written before entry times) that holds entries is followed
+   by a new segment, as at a rollover (synced by the next ticket); an
+   empty one is replaced by an empty version 2 segment of the same name,
+   atomically (temporary file, fdatasync, rename, directory fsync). */
+int rl_log_segment_upgrade(rl_log_t *log);
+
+/* Closes segment's file and frees its offsets and time samples. */
 void rl_log_segment_close(rl_log_t *log, rl_log_segment_t *segment);
 
 /* Removes the segments from position from on, newest first, so that a

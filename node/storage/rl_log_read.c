@@ -1,6 +1,7 @@
 /*  rl_log_read.c - reading entries back: whole runs of records with one
     pread per segment into a batch the caller reuses, then every record
-    verified again (checksum, index, length) before it is handed out.
+    verified again (checksum, index, length) before it is handed out, in
+    the layout of its segment's version (version 1: time 0).
 */
 #include "rl_log_internal.h"
 
@@ -116,8 +117,8 @@ int rl_log_read(rl_log_t *log, uint64_t from, size_t max_entries,
         const uint8_t *p = batch->buf + offset;
         uint32_t body = slot >= RECORD_HEADER_SIZE ? rl_log_record_body(p) : 0;
         const uint8_t *b = p + RECORD_HEADER_SIZE;
-        if (body < RECORD_BODY_FIXED ||
-            RECORD_HEADER_SIZE + (uint64_t)body != slot ||
+        uint32_t fixed = rl_log_body_fixed(segment->version);
+        if (body < fixed || RECORD_HEADER_SIZE + (uint64_t)body != slot ||
             !rl_log_record_ok(p, body) || rl_log_get64(b) != from + i) {
             char path[PATH_MAX];
             rl_log_segment_path(log, path, segment->first_index);
@@ -134,8 +135,9 @@ int rl_log_read(rl_log_t *log, uint64_t from, size_t max_entries,
         entry->producer_id = rl_log_get64(b + 16);
         entry->seq = rl_log_get64(b + 24);
         entry->type = b[32];
-        entry->size = body - RECORD_BODY_FIXED;
-        entry->data = entry->size ? b + RECORD_BODY_FIXED : NULL;
+        entry->time = rl_log_body_time(b, segment->version);
+        entry->size = body - fixed;
+        entry->data = entry->size ? b + fixed : NULL;
         offset += RECORD_HEADER_SIZE + body;
     }
     batch->count = count;

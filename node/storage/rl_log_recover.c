@@ -37,12 +37,11 @@ typedef struct {
    corruption (valid records after it: those were written, maybe
    acknowledged, and must never be dropped silently). */
 static bool s_valid_record_after(const uint8_t *data, size_t size, size_t from,
-                                 uint64_t min_index)
+                                 uint64_t min_index, uint32_t fixed)
 {
-    for (size_t p = from + 1;
-         p + RECORD_HEADER_SIZE + RECORD_BODY_FIXED <= size; p++) {
+    for (size_t p = from + 1; p + RECORD_HEADER_SIZE + fixed <= size; p++) {
         uint32_t body = rl_log_record_body(data + p);
-        if (body < RECORD_BODY_FIXED || body > RECORD_MAX_BODY ||
+        if (body < fixed || body > fixed + RL_MAX_ENTRY_SIZE ||
             p + RECORD_HEADER_SIZE + body > size)
             continue;
         uint64_t index = rl_log_get64(data + p + RECORD_HEADER_SIZE);
@@ -123,11 +122,16 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
                              "checksum or first index); restore it or move "
                              "the data directory away",
                              path);
-    if (rl_log_get32(data + 4) != FORMAT_VERSION)
+    uint32_t version = rl_log_get32(data + 4);
+    if (version != SEGMENT_VERSION && version != SEGMENT_VERSION_V1)
         return rl_log_errorf(log, EBADMSG,
                              "segment %s has format version %u, this build "
-                             "reads version %u",
-                             path, rl_log_get32(data + 4), FORMAT_VERSION);
+                             "reads versions %u and %u: it was written by a "
+                             "later raftlog, or is damaged",
+                             path, version, SEGMENT_VERSION_V1,
+                             SEGMENT_VERSION);
+    segment->version = version;
+    uint32_t fixed = rl_log_body_fixed(version);
     segment->prev_term = rl_log_get64(data + 16);
     if (*term > segment->prev_term)
         return rl_log_errorf(log, EBADMSG,
@@ -141,15 +145,16 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
     while (offset < size) {
         const char *reason = NULL;
         uint32_t body = 0;
+        /* Zeros to the end of the file: a spare's unused space (or pages
+           a crash left unwritten), however few bytes of it are left after
+           the last record. No record follows: the end. */
+        if (s_all_zero(data + offset, size - offset))
+            break;
         if (size - offset < RECORD_HEADER_SIZE) {
             reason = "partial record header";
         } else {
             body = rl_log_record_body(data + offset);
-            /* Zeros to the end of the file: a spare's unused space (or
-               pages a crash left unwritten). No record follows: the end. */
-            if (body == 0 && s_all_zero(data + offset, size - offset))
-                break;
-            if (body < RECORD_BODY_FIXED || body > RECORD_MAX_BODY)
+            if (body < fixed || body > fixed + RL_MAX_ENTRY_SIZE)
                 reason = "impossible record length";
             else if (offset + RECORD_HEADER_SIZE + body > size)
                 reason = "record runs past the end of the file";
@@ -160,7 +165,8 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
             scan->damaged = true;
             scan->reason = reason;
             scan->bad_offset = offset;
-            scan->torn = !s_valid_record_after(data, size, offset, index);
+            scan->torn =
+                !s_valid_record_after(data, size, offset, index, fixed);
             break;
         }
         const uint8_t *b = data + offset + RECORD_HEADER_SIZE;
@@ -174,7 +180,9 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
                 path, offset, rl_log_get64(b), record_term, index, *term);
         if (rl_log_grow((void **)&segment->offsets, &segment->offsets_cap,
                         segment->count + 1, sizeof(uint64_t)) ||
-            rl_log_runs_push(log, index, record_term))
+            rl_log_runs_push(log, index, record_term) ||
+            rl_log_times_push(segment, segment->count,
+                              rl_log_body_time(b, version)))
             return rl_log_errorf(log, ENOMEM, "out of memory reading %s", path);
         segment->offsets[segment->count++] = offset;
         *term = record_term;
@@ -415,11 +423,21 @@ int rl_log_check(const char *dir, FILE *report)
     }
     fprintf(report, "data directory %s: cluster '%s' node %" PRIu64 "\n", dir,
             log->cluster, log->node_id);
+    size_t old_segments = 0;
+    for (size_t i = 0; i < log->segment_count; i++)
+        old_segments += log->segments[i].version == SEGMENT_VERSION_V1;
     fprintf(report,
             "log: %zu segments, entries %" PRIu64 "..%" PRIu64
             " (last term %" PRIu64 "), every checksum verified\n",
             log->segment_count, rl_log_first_index(log), rl_log_last_index(log),
             rl_log_last_term(log));
+    fprintf(report,
+            "entry times: %" PRIu64 "..%" PRIu64 " ms since the Unix epoch "
+            "(0: written before timestamps); %zu segments of format "
+            "version %u, %zu of version %u (before timestamps)\n",
+            rl_log_first_time(log), rl_log_last_time(log),
+            log->segment_count - old_segments, SEGMENT_VERSION, old_segments,
+            SEGMENT_VERSION_V1);
     fprintf(report, "hard state: term %" PRIu64 ", voted for %" PRIu64 "\n",
             log->hard_term, log->hard_vote);
     if (log->has_snapshot)

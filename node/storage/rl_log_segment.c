@@ -3,16 +3,18 @@
 
     A segment is named by the index of its first entry in 20 digits
     (00000000000000000001.log), so a listing sorts in log order. Header,
-    32 bytes: magic "RLSG", version, first index, term of the entry before
-    it (the boundary term, which survives compaction), reserved, CRC32C of
-    the 28 bytes before it. Records follow (rl_log_append.c writes them,
-    rl_log_recover.c checks them).
+    32 bytes: magic "RLSG", version (2; 1 before entry times), first index,
+    term of the entry before it (the boundary term, which survives
+    compaction), reserved, CRC32C of the 28 bytes before it. Records follow
+    (rl_log_append.c writes them, rl_log_recover.c checks them).
 */
 #include "rl_log_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,9 @@ void rl_log_segment_close(rl_log_t *log, rl_log_segment_t *segment)
     free(segment->offsets);
     segment->offsets = NULL;
     segment->offsets_cap = 0;
+    free(segment->times);
+    segment->times = NULL;
+    segment->times_cap = 0;
 }
 
 int rl_log_segments_remove(rl_log_t *log, size_t from)
@@ -51,7 +56,7 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
     rl_log_segment_path(log, path, first_index);
     uint8_t header[SEGMENT_HEADER_SIZE] = {0};
     rl_log_put32(header, SEGMENT_MAGIC);
-    rl_log_put32(header + 4, FORMAT_VERSION);
+    rl_log_put32(header + 4, SEGMENT_VERSION);
     rl_log_put64(header + 8, first_index);
     rl_log_put64(header + 16, prev_term);
     rl_log_put32(header + 28, rl_crc32c(0, header, 28));
@@ -81,9 +86,45 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
     memset(segment, 0, sizeof *segment);
     segment->first_index = first_index;
     segment->prev_term = prev_term;
+    segment->version = SEGMENT_VERSION;
     segment->size = SEGMENT_HEADER_SIZE;
     segment->fd = fd;
     segment->dirty = true;
     log->dir_dirty = true;
+    return 0;
+}
+
+int rl_log_segment_upgrade(rl_log_t *log)
+{
+    rl_log_segment_t *last = &log->segments[log->segment_count - 1];
+    if (last->version == SEGMENT_VERSION)
+        return 0;
+    if (last->count > 0)
+        return rl_log_segment_create(log, rl_log_last_index(log) + 1,
+                                     rl_log_last_term(log));
+    /* Empty: the same name, so replace it whole (a segment of header and
+       zeros, as a spare leaves, shrinks to its header). */
+    uint8_t header[SEGMENT_HEADER_SIZE] = {0};
+    rl_log_put32(header, SEGMENT_MAGIC);
+    rl_log_put32(header + 4, SEGMENT_VERSION);
+    rl_log_put64(header + 8, last->first_index);
+    rl_log_put64(header + 16, last->prev_term);
+    rl_log_put32(header + 28, rl_crc32c(0, header, 28));
+    char path[PATH_MAX], name[32];
+    rl_log_segment_path(log, path, last->first_index);
+    snprintf(name, sizeof name, "%020" PRIu64 SEGMENT_SUFFIX,
+             last->first_index);
+    int rc = rl_log_file_replace(log, name, header, sizeof header);
+    if (rc != 0)
+        return rc;
+    int fd = log->io->open(path, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return rl_log_set_failed(log, errno,
+                                 "reopening a segment replaced by version 2");
+    log->io->close(last->fd);
+    last->fd = fd;
+    last->version = SEGMENT_VERSION;
+    last->size = SEGMENT_HEADER_SIZE;
+    last->dirty = false;
     return 0;
 }

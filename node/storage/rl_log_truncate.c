@@ -35,21 +35,31 @@ int rl_log_truncate(rl_log_t *log, uint64_t index)
     size_t keep = log->segment_count;
     while (keep > 1 && log->segments[keep - 1].first_index >= index)
         keep--;
+    rl_log_segment_t *segment = &log->segments[keep - 1];
+    uint64_t count = index - segment->first_index;
+    /* The new last entry's time, read before anything goes (a failed
+       read changes nothing). */
+    uint64_t last_time = segment->last_time;
+    if (count < segment->count) {
+        last_time = 0;
+        if (count > 0 &&
+            (rc = rl_log_record_time(log, segment, count - 1, &last_time)))
+            return rc;
+    }
     bool removed = keep < log->segment_count;
     rc = rl_log_segments_remove(log, keep);
     if (rc == 0 && removed)
         rc = rl_log_dir_sync(log);
     if (rc != 0)
         return rc;
-    rl_log_segment_t *segment = &log->segments[keep - 1];
-    uint64_t count = index - segment->first_index;
     if (count < segment->count) {
         uint64_t size = segment->offsets[count];
         if (log->io->ftruncate(segment->fd, (off_t)size) != 0)
             return rl_log_set_failed(log, errno,
                                      "truncate (ftruncate) of a segment");
         segment->size = size;
-        segment->count = count;
+        segment->count = count; /* the time samples past it are ignored */
+        segment->last_time = last_time;
         log->stats.fdatasync_calls++;
         if (log->io->fdatasync(segment->fd) != 0)
             return rl_log_set_failed(log, errno, "fdatasync after truncate");

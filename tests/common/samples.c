@@ -24,6 +24,22 @@ static rl_entry_t s_read_entries[] = {
     {UINT64_MAX, 0, 0, 0, 0, NULL, 0, 0},
 };
 
+/* Read back with times: READ_OK carries them in `times`, one per entry;
+   the decoder copies each into its entry. */
+static rl_entry_t s_timed_read_entries[] = {
+    {5, 0, 0, 0, 0, s_bytes, 5, 1767225600000},
+    {6, 0, 0, 0, 0, NULL, 0, 1767225600000},
+    {UINT64_MAX, 0, 0, 0, 0, s_bytes, 1, UINT64_MAX},
+};
+static uint64_t s_read_times[] = {1767225600000, 1767225600000, UINT64_MAX};
+
+static rl_consumer_position_t s_consumers[] = {
+    {{"audit", 5}, 0},
+    {{"billing.eu-1_x", 14}, UINT64_MAX},
+    {{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64},
+     41},
+};
+
 static rl_str_t s_client_entries[] = {
     {"a", 1},
     {NULL, 0},
@@ -47,7 +63,7 @@ static rl_counter_t s_counters[] = {
     {{"fsyncs", 6}, UINT64_MAX},
 };
 
-static rl_msg_t s_samples[40];
+static rl_msg_t s_samples[64];
 static size_t s_count;
 
 static rl_msg_t *s_add(uint8_t type)
@@ -113,12 +129,38 @@ static void s_build(void)
     m->body.append_request =
         (rl_append_request_t){UINT64_MAX, UINT64_MAX, s_client_entries, 1};
     m = s_add(RL_MSG_READ_REQUEST);
-    m->body.read_request = (rl_read_request_t){1, 0, 0, 0};
+    m->body.read_request = (rl_read_request_t){1, 0, 0, 0, 0, {NULL, 0}};
     m = s_add(RL_MSG_READ_REQUEST);
     m->id = 9;
-    m->body.read_request =
-        (rl_read_request_t){UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+    m->body.read_request = (rl_read_request_t){
+        UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 0, {NULL, 0}};
+    m = s_add(RL_MSG_READ_REQUEST); /* from a time */
+    m->id = 10;
+    m->body.read_request.from_time = 1767225600000;
+    m->body.read_request.wait_ms = 5000;
+    m = s_add(RL_MSG_READ_REQUEST); /* after a consumer's position */
+    m->body.read_request.consumer = rl_str("billing.eu-1_x");
+    m->body.read_request.max_entries = 100;
     m = s_add(RL_MSG_STATUS_REQUEST);
+    m = s_add(RL_MSG_CONSUMER_COMMIT);
+    m->id = 13;
+    m->body.consumer_commit = (rl_consumer_commit_t){rl_str("audit"), 1234567};
+    m = s_add(RL_MSG_CONSUMER_COMMIT);
+    m->body.consumer_commit = (rl_consumer_commit_t){s_consumers[2].name, 0};
+    m = s_add(RL_MSG_CONSUMERS_REQUEST);
+    m->body.consumers_request.op = RL_CONSUMERS_LIST;
+    m = s_add(RL_MSG_CONSUMERS_REQUEST);
+    m->body.consumers_request.op = RL_CONSUMERS_SHOW;
+    m->body.consumers_request.consumer = rl_str("audit");
+    m = s_add(RL_MSG_CONSUMERS_REQUEST);
+    m->body.consumers_request =
+        (rl_consumers_request_t){RL_CONSUMERS_RESET, rl_str("audit"), 99, 0};
+    m = s_add(RL_MSG_CONSUMERS_REQUEST);
+    m->body.consumers_request = (rl_consumers_request_t){
+        RL_CONSUMERS_RESET, rl_str("audit"), 0, UINT64_MAX};
+    m = s_add(RL_MSG_CONSUMERS_REQUEST);
+    m->body.consumers_request.op = RL_CONSUMERS_DELETE;
+    m->body.consumers_request.consumer = rl_str("audit");
     /* Forwarded by a broker: the client's key and role. */
     m = s_add(RL_MSG_APPEND_REQUEST);
     m->id = 12;
@@ -144,10 +186,25 @@ static void s_build(void)
     m = s_add(RL_MSG_APPEND_OK);
     m->body.append_ok = (rl_append_ok_t){UINT64_MAX, UINT64_MAX, true};
     m = s_add(RL_MSG_READ_OK);
-    m->body.read_ok = (rl_read_ok_t){s_read_entries, COUNT(s_read_entries),
-                                     UINT64_MAX, UINT64_MAX, 1};
+    m->body.read_ok = (rl_read_ok_t){s_read_entries,
+                                     COUNT(s_read_entries),
+                                     UINT64_MAX,
+                                     UINT64_MAX,
+                                     1,
+                                     NULL,
+                                     0};
     m = s_add(RL_MSG_READ_OK);
-    m->body.read_ok = (rl_read_ok_t){NULL, 0, 5, 4, 1};
+    m->body.read_ok = (rl_read_ok_t){NULL, 0, 5, 4, 1, NULL, 0};
+    m = s_add(RL_MSG_READ_OK);
+    m->body.read_ok = (rl_read_ok_t){
+        s_timed_read_entries, COUNT(s_timed_read_entries), UINT64_MAX, 7, 2,
+        s_read_times,         COUNT(s_read_times)};
+    m = s_add(RL_MSG_CONSUMERS_OK);
+    m->id = 13;
+    m->body.consumers_ok =
+        (rl_consumers_ok_t){s_consumers, COUNT(s_consumers), 100, 1};
+    m = s_add(RL_MSG_CONSUMERS_OK); /* a delete's answer: none */
+    m->body.consumers_ok = (rl_consumers_ok_t){NULL, 0, UINT64_MAX, 0};
     m = s_add(RL_MSG_STATUS_OK);
     m->body.status_ok = (rl_status_ok_t){1,
                                          rl_str("leader"),
@@ -156,6 +213,7 @@ static void s_build(void)
                                          100,
                                          101,
                                          1,
+                                         1767225600000,
                                          s_member_statuses,
                                          COUNT(s_member_statuses),
                                          s_counters,
@@ -169,10 +227,11 @@ static void s_build(void)
     m = s_add(RL_MSG_NOT_LEADER);
     m = s_add(RL_MSG_ERROR);
     m->id = 77;
-    m->body.error = (rl_error_reply_t){RL_ERR_OUT_OF_RANGE,
-                                       rl_str("index 1 was compacted"), 500};
+    m->body.error =
+        (rl_error_reply_t){RL_ERR_OUT_OF_RANGE, rl_str("index 1 was compacted"),
+                           500, 1767225600000};
     m = s_add(RL_MSG_ERROR);
-    m->body.error = (rl_error_reply_t){UINT16_MAX, rl_str(""), 0};
+    m->body.error = (rl_error_reply_t){UINT16_MAX, rl_str(""), 0, 0};
 }
 
 size_t rl_samples(const rl_msg_t **samples)
@@ -295,7 +354,33 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
                    y->body.read_request.max_entries &&
                x->body.read_request.max_bytes ==
                    y->body.read_request.max_bytes &&
-               x->body.read_request.wait_ms == y->body.read_request.wait_ms;
+               x->body.read_request.wait_ms == y->body.read_request.wait_ms &&
+               x->body.read_request.from_time ==
+                   y->body.read_request.from_time &&
+               s_str_equal(x->body.read_request.consumer,
+                           y->body.read_request.consumer);
+    case RL_MSG_CONSUMER_COMMIT:
+        return s_str_equal(x->body.consumer_commit.consumer,
+                           y->body.consumer_commit.consumer) &&
+               x->body.consumer_commit.index == y->body.consumer_commit.index;
+    case RL_MSG_CONSUMERS_REQUEST: {
+        const rl_consumers_request_t *p = &x->body.consumers_request,
+                                     *q = &y->body.consumers_request;
+        return p->op == q->op && s_str_equal(p->consumer, q->consumer) &&
+               p->index == q->index && p->time == q->time;
+    }
+    case RL_MSG_CONSUMERS_OK: {
+        const rl_consumers_ok_t *p = &x->body.consumers_ok,
+                                *q = &y->body.consumers_ok;
+        if (p->commit != q->commit || p->first != q->first ||
+            p->consumer_count != q->consumer_count)
+            return false;
+        for (size_t i = 0; i < p->consumer_count; i++)
+            if (!s_str_equal(p->consumers[i].name, q->consumers[i].name) ||
+                p->consumers[i].index != q->consumers[i].index)
+                return false;
+        return true;
+    }
     case RL_MSG_STATUS_REQUEST:
         return true;
     case RL_MSG_MEMBERS_REQUEST:
@@ -311,6 +396,11 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
                x->body.append_ok.duplicate == y->body.append_ok.duplicate;
     case RL_MSG_READ_OK: {
         const rl_read_ok_t *p = &x->body.read_ok, *q = &y->body.read_ok;
+        if (p->time_count != q->time_count)
+            return false;
+        for (size_t i = 0; i < p->time_count; i++)
+            if (p->times[i] != q->times[i])
+                return false;
         return p->next == q->next && p->commit == q->commit &&
                p->first == q->first &&
                s_entries_equal(p->entries, p->entry_count, q->entries,
@@ -321,7 +411,8 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
         if (p->id != q->id || !s_str_equal(p->role, q->role) ||
             p->term != q->term || p->leader != q->leader ||
             p->commit != q->commit || p->last != q->last ||
-            p->first != q->first || p->member_count != q->member_count ||
+            p->first != q->first || p->first_time != q->first_time ||
+            p->member_count != q->member_count ||
             p->counter_count != q->counter_count)
             return false;
         for (size_t i = 0; i < p->member_count; i++)
@@ -348,6 +439,7 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
     case RL_MSG_ERROR:
         return x->body.error.code == y->body.error.code &&
                x->body.error.first == y->body.error.first &&
+               x->body.error.first_time == y->body.error.first_time &&
                s_str_equal(x->body.error.message, y->body.error.message);
     default:
         return false;

@@ -16,6 +16,18 @@
                             "INDEX DATA" per entry, then "position P"
         status              "node N role R leader L"
         status-all          "node N CODE" per member (0: it answered)
+        tail-time MS COUNT  tails COUNT entries from the first stamped at
+                            or after MS: "INDEX TIME DATA" per entry
+        consume NAME COUNT  tails COUNT entries after consumer NAME's
+                            position (NOT_FOUND: from the start), printing
+                            "INDEX TIME DATA" and committing each, then
+                            "position P" (P as committed)
+        commit NAME INDEX   "position P"
+        show NAME           "NAME INDEX COMMIT FIRST"
+        list                "NAME INDEX" per consumer, then "commit C"
+        reset NAME INDEX    "position P"
+        reset-time NAME MS  "position P"
+        delete NAME         "deleted"
 
     Any failure prints "error NAME: message" on stderr and exits with the
     library's code (100 for UNAVAILABLE, ...); after a failed append the
@@ -38,6 +50,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What main was given, for a second client (consume). */
+static const char *s_endpoints, *s_key, *s_server_key;
 
 static int s_fail(raftlog_t *client, int rc)
 {
@@ -112,6 +127,96 @@ static int s_run(raftlog_t *client, int argc, char **argv)
         raftlog_tail_destroy(&tail);
         if (rc)
             return s_fail(client, rc);
+    } else if (strcmp(command, "tail-time") == 0 && argc == 3) {
+        raftlog_tail_t *tail =
+            raftlog_tail_new_at_time(client, strtoull(argv[1], NULL, 10));
+        long count = atol(argv[2]);
+        for (long k = 0; k < count && !rc;) {
+            const raftlog_entry_t *entry;
+            rc = raftlog_tail_next(tail, 2000, &entry);
+            if (!rc && entry) {
+                printf("%" PRIu64 " %" PRIu64 " %.*s\n", entry->index,
+                       entry->time, (int)entry->size,
+                       (const char *)entry->data);
+                fflush(stdout);
+                k++;
+            }
+        }
+        raftlog_tail_destroy(&tail);
+        if (rc)
+            return s_fail(client, rc);
+    } else if (strcmp(command, "consume") == 0 && argc == 3) {
+        /* A tail borrows its client: commits go through another. */
+        raftlog_t *committer = raftlog_new();
+        raftlog_consumer_t consumer;
+        raftlog_connect(committer, s_endpoints);
+        if (s_key)
+            raftlog_set_curve(committer, s_key, s_server_key);
+        rc = raftlog_consumer_show(client, argv[1], &consumer, NULL, NULL);
+        raftlog_tail_t *tail = rc == RAFTLOG_ERR_NOT_FOUND
+                                   ? raftlog_tail_new(client, 1)
+                                   : raftlog_tail_new_consumer(client, argv[1]);
+        rc = rc == RAFTLOG_ERR_NOT_FOUND ? 0 : rc;
+        long count = atol(argv[2]);
+        uint64_t position = 0;
+        for (long k = 0; k < count && !rc;) {
+            const raftlog_entry_t *entry;
+            rc = raftlog_tail_next(tail, 2000, &entry);
+            if (!rc && entry) {
+                printf("%" PRIu64 " %" PRIu64 " %.*s\n", entry->index,
+                       entry->time, (int)entry->size,
+                       (const char *)entry->data);
+                fflush(stdout);
+                rc = raftlog_consumer_commit(committer, argv[1], entry->index,
+                                             &position);
+                if (rc)
+                    s_fail(committer, rc);
+                k++;
+            }
+        }
+        if (!rc)
+            printf("position %" PRIu64 "\n", position);
+        raftlog_tail_destroy(&tail);
+        raftlog_destroy(&committer);
+        if (rc)
+            return s_fail(client, rc);
+    } else if ((strcmp(command, "commit") == 0 ||
+                strcmp(command, "reset") == 0 ||
+                strcmp(command, "reset-time") == 0) &&
+               argc == 3) {
+        uint64_t value = strtoull(argv[2], NULL, 10), position = 0;
+        rc = command[0] == 'c'
+                 ? raftlog_consumer_commit(client, argv[1], value, &position)
+             : strcmp(command, "reset") == 0
+                 ? raftlog_consumer_reset(client, argv[1], value, &position)
+                 : raftlog_consumer_reset_to_time(client, argv[1], value,
+                                                  &position);
+        if (rc)
+            return s_fail(client, rc);
+        printf("position %" PRIu64 "\n", position);
+    } else if (strcmp(command, "show") == 0 && argc == 2) {
+        raftlog_consumer_t consumer;
+        uint64_t commit = 0, first = 0;
+        rc = raftlog_consumer_show(client, argv[1], &consumer, &commit, &first);
+        if (rc)
+            return s_fail(client, rc);
+        printf("%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", consumer.name,
+               consumer.index, commit, first);
+    } else if (strcmp(command, "list") == 0 && argc == 1) {
+        const raftlog_consumer_t *consumers;
+        size_t count;
+        uint64_t commit = 0;
+        rc = raftlog_consumers_list(client, &consumers, &count, &commit, NULL);
+        if (rc)
+            return s_fail(client, rc);
+        for (size_t k = 0; k < count; k++)
+            printf("%s %" PRIu64 "\n", consumers[k].name, consumers[k].index);
+        printf("commit %" PRIu64 "\n", commit);
+    } else if (strcmp(command, "delete") == 0 && argc == 2) {
+        rc = raftlog_consumer_delete(client, argv[1]);
+        if (rc)
+            return s_fail(client, rc);
+        printf("deleted\n");
     } else if (strcmp(command, "status") == 0 && argc == 1) {
         raftlog_status_t *status = malloc(sizeof(*status));
         rc = raftlog_status(client, NULL, status);
@@ -161,7 +266,10 @@ int main(int argc, char **argv)
             raftlog_set_progress(client, s_progress, NULL);
     }
     int rc = 2;
+    s_key = key;
+    s_server_key = server_key;
     if (i + 1 < argc) {
+        s_endpoints = argv[i];
         rc = raftlog_connect(client, argv[i]);
         if (!rc && (key || server_key))
             rc = raftlog_set_curve(client, key, server_key);

@@ -63,3 +63,19 @@ if(TARGET raftlog-broker)
                       --bin ${CMAKE_BINARY_DIR}
                       --cli $<TARGET_FILE:raftlog>)
 endif()
+
+# Entry times and durable consumers (test_consumers.py, issue 17): times
+# through the three clients, reading from a time across segments,
+# retention by age, a consumer killed mid-tail resuming at least once,
+# Ctrl-C, the consumers command and its roles, a new leader, a broker.
+# Entries consumers_<function>.
+set(rl_consumers_broker "")
+if(TARGET raftlog-broker)
+  set(rl_consumers_broker --broker $<TARGET_FILE:raftlog-broker>)
+endif()
+rl_add_python_tests(consumers ${CMAKE_CURRENT_LIST_DIR}/test_consumers.py 180
+                    --node $<TARGET_FILE:raftlog-node>
+                    --cli $<TARGET_FILE:raftlog>
+                    --driver $<TARGET_FILE:client_driver>
+                    --python-dir ${PROJECT_SOURCE_DIR}/clients/python
+                    ${rl_consumers_broker})

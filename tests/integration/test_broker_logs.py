@@ -4,7 +4,7 @@ against stand-in nodes that speak the named-logs protocol of
 LOGS_DESIGN.md: every request may name a `log`; STATUS_OK lists each log a
 node hosts (`logs`: name, role, leader, term); NOT_LEADER names the leader
 of the request's log and echoes `log`; a log that does not exist gets
-ERROR NOT_FOUND (20).
+ERROR NOT_FOUND (16).
 
     test_broker_logs.py --broker BROKER TEST    run one test
     test_broker_logs.py --broker BROKER --list  the tests
@@ -31,7 +31,9 @@ from harness import (APPEND, APPEND_OK, ERROR, ERR_NO_LEADER, READ, READ_OK,
 
 BROKER = None
 NOT_LEADER = 96
-ERR_NOT_FOUND = 20
+ERR_NOT_FOUND = 16
+ERR_TIMEOUT = 4
+CONSUMER_COMMIT, CONSUMERS, CONSUMERS_OK = 38, 39, 70
 
 
 class StandIns:
@@ -59,6 +61,7 @@ class StandIns:
         self.served = []
         self.not_leaders = []
         self.indexes = {}
+        self.timeouts = {}  # request type: TIMEOUT answers its leader owes
         self.stopping = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -110,6 +113,9 @@ class StandIns:
         if log not in self.leaders:
             return {"type": ERROR, "code": ERR_NOT_FOUND,
                     "message": "no log named %s: raftlog logs list" % log}
+        if kind in (CONSUMER_COMMIT, CONSUMERS) or (kind == READ and
+                                                    msg.get("consumer")):
+            return self._leader_only(node, msg, log, kind)
         if kind == READ:
             self.served.append((node, READ, log))
             return {"type": READ_OK, "entries": [], "next": msg["from"],
@@ -128,6 +134,28 @@ class StandIns:
             return {"type": APPEND_OK, "first": first,
                     "last": self.indexes[log]}
         return {"type": ERROR, "code": 7, "message": "not in the stand-in"}
+
+    def _leader_only(self, node, msg, log, kind):
+        """A consumer's request, as a node answers it: NOT_LEADER but on
+        the leader (only it tells positions); there, TIMEOUT while
+        timeouts[kind] says so (could not commit in time)."""
+        leader = self.leaders[log]
+        if leader != node:
+            self.not_leaders.append((node, log))
+            reply = {"type": NOT_LEADER, "leader": leader, "log": log}
+            if leader:
+                reply["endpoint"] = self.endpoints[leader - 1]
+            return reply
+        self.served.append((node, kind, log))
+        if self.timeouts.get(kind):
+            self.timeouts[kind] -= 1
+            return {"type": ERROR, "code": ERR_TIMEOUT,
+                    "message": "could not commit in time"}
+        if kind == READ:
+            return {"type": READ_OK, "entries": [], "next": 8,
+                    "commit": 7, "first": 1}
+        return {"type": CONSUMERS_OK, "consumers": [], "commit": 7,
+                "first": 1}
 
     def _serve(self):
         poller = zmq.Poller()
@@ -295,6 +323,45 @@ def test_reads_of_a_log_go_to_its_followers():
         check(s.nodes.count(1, READ, "default") == 0 and
               s.nodes.count(None, READ, "default") == 10,
               "reads of the default log went to its leader")
+
+
+def test_consumer_requests_go_to_the_leader_and_a_delete_is_not_resent():
+    with Setup({"b": 2}) as s:
+        s.wait_logs(1)
+        asks = [{"type": READ, "consumer": "audit", "log": "b"},
+                {"type": CONSUMER_COMMIT, "consumer": "audit", "index": 7,
+                 "log": "b"}]
+        asks += [{"type": CONSUMERS, "op": op, "consumer": "audit",
+                  "log": "b"} for op in ("list", "show", "reset", "delete")]
+        for ask in asks:
+            for _ in range(5):
+                reply = s.via(ask)
+                check(reply and reply["type"] in (READ_OK, CONSUMERS_OK),
+                      "%r: %r" % (ask, reply))
+        # Straight to b's leader, node 2: no follower asked first (a READ
+        # from an index goes to a follower: the test above).
+        check(s.nodes.not_leaders == [] and
+              s.nodes.count(2, None, "b") == 5 * len(asks) and
+              s.nodes.count(None, None, "b") == 5 * len(asks),
+              "served %r, redirects %r" % (s.nodes.served,
+                                           s.nodes.not_leaders))
+        # A commit whose outcome is unknown (the leader's TIMEOUT) is sent
+        # again: the same index twice is harmless.
+        s.nodes.timeouts[CONSUMER_COMMIT] = 1
+        before = s.nodes.count(2, CONSUMER_COMMIT, "b")
+        reply = s.via(asks[1])
+        check(reply and reply["type"] == CONSUMERS_OK and
+              s.nodes.count(2, CONSUMER_COMMIT, "b") == before + 2,
+              "a commit after a TIMEOUT: %r" % reply)
+        # A delete is not: done twice, the second says NOT_FOUND. The
+        # client gets the TIMEOUT.
+        s.nodes.timeouts[CONSUMERS] = 1
+        before = s.nodes.count(2, CONSUMERS, "b")
+        reply = s.via(asks[-1])
+        check(reply and reply["type"] == ERROR and
+              reply["code"] == ERR_TIMEOUT and
+              s.nodes.count(2, CONSUMERS, "b") == before + 1,
+              "a delete after a TIMEOUT: %r" % reply)
 
 
 def test_a_log_without_a_leader_gets_no_leader_while_others_are_served():

@@ -416,6 +416,11 @@ def test_cli_append_and_tail_in_every_format():
         rc, out, err = cli(c, "tail", "--format", "json", "--from",
                            str(i1), "--max", "7")
         rows = [json.loads(line) for line in out.decode().splitlines()]
+        # Each row has its entry's time (ms since the epoch; the leader's
+        # clock, never going back along the log).
+        times = [row.pop("time") for row in rows]
+        check(all(isinstance(t, int) and t > 1.7e12 for t in times)
+              and times == sorted(times), "json times %r" % times)
         check(rows[0] == {"index": i1, "data": "hello"} and
               rows[6] == {"index": rows[6]["index"], "data_base64": "YmluAP8="},
               "json tail %r" % rows)

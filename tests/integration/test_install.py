@@ -119,9 +119,9 @@ def test_installed_library_builds_and_runs_the_c_example_and_exports_only_its_ap
         env = dict(os.environ)
         env.pop("LD_LIBRARY_PATH", None)
         rc, out, err = run(["ldd", example], env=env)
-        loaded = re.search(r"libraftlog\.so\.0 => (\S+)", out)
+        loaded = re.search(r"libraftlog\.so\.1 => (\S+)", out)
         check(loaded and os.path.realpath(loaded.group(1)) ==
-              os.path.realpath("%s/libraftlog.so.0" % libdir),
+              os.path.realpath("%s/libraftlog.so.1" % libdir),
               "the example does not load the installed library:\n%s" % out)
 
         with Cluster(3, NODE) as c:

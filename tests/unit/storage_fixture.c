@@ -189,6 +189,11 @@ size_t storage_payload(uint64_t index, uint8_t *buf)
     return size;
 }
 
+uint64_t storage_time(uint64_t index)
+{
+    return STORAGE_EPOCH_MS + index / 2 * 1000;
+}
+
 int storage_append(rl_log_t *log, uint64_t first, size_t count, uint64_t term)
 {
     rl_entry_t *entries = calloc(count, sizeof *entries);
@@ -202,6 +207,7 @@ int storage_append(rl_log_t *log, uint64_t first, size_t count, uint64_t term)
         entries[i].seq = first + i;
         entries[i].data = data + i * 200;
         entries[i].size = storage_payload(first + i, data + i * 200);
+        entries[i].time = storage_time(first + i);
     }
     int rc = rl_log_append(log, entries, count);
     free(entries);
@@ -228,6 +234,7 @@ void storage_assert_contents(rl_log_t *log, uint64_t first, uint64_t last,
             assert_int_equal(entry->term, term_of(index));
             assert_int_equal(entry->seq, index);
             assert_int_equal(entry->producer_id, 7);
+            assert_int_equal(entry->time, storage_time(index));
             size_t size = storage_payload(index, expected);
             assert_int_equal(entry->size, size);
             if (size)

@@ -68,12 +68,18 @@ int storage_open_fails(storage_world_t *world, char *message, size_t size);
    a read can be checked without remembering what was written. */
 size_t storage_payload(uint64_t index, uint8_t *buf);
 
-/* Appends count entries from first with term and storage_payload data;
-   returns rl_log_append's code. */
+/* The time entry index is stamped with by storage_append: two entries a
+   second from STORAGE_EPOCH_MS (2023-11-14), so that neighbours share a
+   time and times never decrease. */
+#define STORAGE_EPOCH_MS UINT64_C(1700000000000)
+uint64_t storage_time(uint64_t index);
+
+/* Appends count entries from first with term, storage_payload data and
+   storage_time times; returns rl_log_append's code. */
 int storage_append(rl_log_t *log, uint64_t first, size_t count, uint64_t term);
 
-/* Asserts the log holds exactly [first, last] with the expected payloads
-   and term for every index (term_of(index)). */
+/* Asserts the log holds exactly [first, last] with the expected payloads,
+   times and term for every index (term_of(index)). */
 void storage_assert_contents(rl_log_t *log, uint64_t first, uint64_t last,
                              uint64_t (*term_of)(uint64_t));
 

@@ -360,6 +360,140 @@ static void the_documented_append_request_example_is_exact(void **state)
     rl_buf_close(&buf);
 }
 
+/* Encodes msg and compares it with hex, a dump of docs/PROTOCOL.md
+   ("85 a7 76 ..."; spaces and newlines ignored). */
+static void s_expect_hex(const rl_msg_t *msg, const char *hex)
+{
+    uint8_t expected[256];
+    size_t size = 0;
+    for (const char *c = hex; *c;) {
+        if (*c == ' ' || *c == '\n') {
+            c++;
+            continue;
+        }
+        unsigned byte;
+        assert_int_equal(sscanf(c, "%2x", &byte), 1);
+        assert_true(size < sizeof(expected));
+        expected[size++] = (uint8_t)byte;
+        c += 2;
+    }
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(msg, &buf, NULL), 0);
+    assert_int_equal(buf.size, size);
+    assert_memory_equal(buf.data, expected, size);
+    /* And it reads back as the same message. */
+    rl_msg_t decoded;
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    assert_true(rl_msg_equal(msg, &decoded));
+    rl_msg_close(&decoded);
+    rl_buf_close(&buf);
+}
+
+/* The worked examples of entry times and durable consumers in
+   docs/PROTOCOL.md section 8, byte for byte. 2026-12-01T10:00:00Z is
+   1796119200000 ms. */
+static void the_documented_time_and_consumer_examples_are_exact(void **state)
+{
+    (void)state;
+    const uint64_t t = UINT64_C(1796119200000);
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_READ_REQUEST);
+    msg.id = 9;
+    msg.body.read_request.from_time = t;
+    msg.body.read_request.wait_ms = 5000;
+    s_expect_hex(&msg, "85 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 22"
+                       "a2 69 64 09 a7 77 61 69 74 5f 6d 73 cd 13 88 a9"
+                       "66 72 6f 6d 5f 74 69 6d 65 cf 00 00 01 a2 31 0c"
+                       "01 00");
+    rl_entry_t entries[] = {
+        {.index = 11, .data = (const uint8_t *)"hello", .size = 5, .time = t},
+        {.index = 12,
+         .data = (const uint8_t *)"world",
+         .size = 5,
+         .time = t + 1}};
+    uint64_t times[] = {t, t + 1};
+    rl_msg_init(&msg, RL_MSG_READ_OK);
+    msg.id = 8;
+    msg.body.read_ok = (rl_read_ok_t){entries, 2, 13, 12, 1, times, 2};
+    s_expect_hex(&msg, "88 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 42"
+                       "a2 69 64 08 a7 65 6e 74 72 69 65 73 92 92 0b c4"
+                       "05 68 65 6c 6c 6f 92 0c c4 05 77 6f 72 6c 64 a4"
+                       "6e 65 78 74 0d a6 63 6f 6d 6d 69 74 0c a5 66 69"
+                       "72 73 74 01 a5 74 69 6d 65 73 92 cf 00 00 01 a2"
+                       "31 0c 01 00 cf 00 00 01 a2 31 0c 01 01");
+    rl_msg_init(&msg, RL_MSG_ERROR);
+    msg.id = 9;
+    msg.body.error = (rl_error_reply_t){
+        RL_ERR_OUT_OF_RANGE, rl_str("from_time is before the retained log"),
+        500, t + 5000};
+    s_expect_hex(&msg, "87 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 61"
+                       "a2 69 64 09 a4 63 6f 64 65 03 a7 6d 65 73 73 61"
+                       "67 65 d9 24 66 72 6f 6d 5f 74 69 6d 65 20 69 73"
+                       "20 62 65 66 6f 72 65 20 74 68 65 20 72 65 74 61"
+                       "69 6e 65 64 20 6c 6f 67 a5 66 69 72 73 74 cd 01"
+                       "f4 aa 66 69 72 73 74 5f 74 69 6d 65 cf 00 00 01"
+                       "a2 31 0c 14 88");
+    rl_msg_init(&msg, RL_MSG_READ_REQUEST);
+    msg.id = 10;
+    msg.body.read_request.consumer = rl_str("audit");
+    s_expect_hex(&msg, "84 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 22"
+                       "a2 69 64 0a a8 63 6f 6e 73 75 6d 65 72 a5 61 75"
+                       "64 69 74");
+    rl_msg_init(&msg, RL_MSG_CONSUMER_COMMIT);
+    msg.id = 11;
+    msg.body.consumer_commit = (rl_consumer_commit_t){rl_str("audit"), 12};
+    s_expect_hex(&msg, "85 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 26"
+                       "a2 69 64 0b a8 63 6f 6e 73 75 6d 65 72 a5 61 75"
+                       "64 69 74 a5 69 6e 64 65 78 0c");
+    rl_consumer_position_t audit = {rl_str("audit"), 12};
+    rl_msg_init(&msg, RL_MSG_CONSUMERS_OK);
+    msg.id = 11;
+    msg.body.consumers_ok = (rl_consumers_ok_t){&audit, 1, 13, 1};
+    s_expect_hex(&msg, "86 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 46"
+                       "a2 69 64 0b a9 63 6f 6e 73 75 6d 65 72 73 91 82"
+                       "a4 6e 61 6d 65 a5 61 75 64 69 74 a5 69 6e 64 65"
+                       "78 0c a6 63 6f 6d 6d 69 74 0d a5 66 69 72 73 74"
+                       "01");
+    rl_msg_init(&msg, RL_MSG_CONSUMERS_REQUEST);
+    msg.id = 12;
+    msg.body.consumers_request =
+        (rl_consumers_request_t){RL_CONSUMERS_RESET, rl_str("audit"), 0, t};
+    s_expect_hex(&msg, "86 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 27"
+                       "a2 69 64 0c a2 6f 70 a5 72 65 73 65 74 a8 63 6f"
+                       "6e 73 75 6d 65 72 a5 61 75 64 69 74 a4 74 69 6d"
+                       "65 cf 00 00 01 a2 31 0c 01 00");
+}
+
+/* A reply from a node before times (no `times`) reads with time 0; with
+   them, each entry gets its own. (An older client skips `times` as any
+   unknown key: unknown_keys_are_ignored_for_forward_compatibility.) */
+static void a_read_reply_with_times_reads_without_them_too(void **state)
+{
+    (void)state;
+    uint64_t times[] = {7};
+    rl_entry_t entry = {.index = 3, .data = (const uint8_t *)"x", .size = 1};
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_READ_OK);
+    msg.body.read_ok = (rl_read_ok_t){&entry, 1, 4, 3, 1, NULL, 0};
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    rl_msg_t decoded;
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    assert_int_equal(decoded.body.read_ok.entries[0].time, 0);
+    assert_int_equal(decoded.body.read_ok.time_count, 0);
+    rl_msg_close(&decoded);
+    msg.body.read_ok.times = times;
+    msg.body.read_ok.time_count = 1;
+    rl_buf_reset(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
+    assert_int_equal(rl_codec_decode(buf.data, buf.size, &decoded, NULL), 0);
+    assert_int_equal(decoded.body.read_ok.entries[0].time, 7);
+    rl_msg_close(&decoded);
+    rl_buf_close(&buf);
+}
+
 /* ---- Malformed input ---- */
 
 typedef struct {
@@ -466,9 +600,30 @@ static const s_bad_case_t s_bad_cases[] = {
      "'seq' must be"},
     {"{version:1, type:33, entries:[b\"x\"], entries:[b\"x\"]}",
      RL_ERR_BAD_REQUEST, "'entries' appears twice"},
-    {"{version:1, type:34}", RL_ERR_BAD_REQUEST, "'from' is missing"},
+    /* READ's from, from_time and consumer are each optional to the
+       decoder; that exactly one is given is the node's check
+       (node/rl_reads.c). */
     {"{version:1, type:34, from:1, max_entries:4294967296}", RL_ERR_BAD_REQUEST,
      "over its maximum 4294967295"},
+    {"{version:1, type:34, from_time:-5}", RL_ERR_BAD_REQUEST,
+     "'from_time' must be an unsigned integer"},
+    {"{version:1, type:34, consumer:str(65)}", RL_ERR_TOO_LARGE,
+     "'consumer' is 65 bytes"},
+    {"{version:1, type:34, consumer:7}", RL_ERR_BAD_REQUEST,
+     "'consumer' must be a string or binary"},
+    {"{version:1, type:38, index:5}", RL_ERR_BAD_REQUEST,
+     "'consumer' is missing"},
+    {"{version:1, type:38, consumer:\"a\"}", RL_ERR_BAD_REQUEST,
+     "'index' is missing"},
+    {"{version:1, type:38, consumer:\"a\", index:-1}", RL_ERR_BAD_REQUEST,
+     "'index' must be an unsigned integer"},
+    {"{version:1, type:39}", RL_ERR_BAD_REQUEST, "'op' is missing"},
+    {"{version:1, type:39, op:\"drop\"}", RL_ERR_BAD_REQUEST,
+     "\"list\", \"show\", \"reset\" or \"delete\""},
+    {"{version:1, type:39, op:\"reset\", consumer:str(65)}", RL_ERR_TOO_LARGE,
+     "'consumer' is 65 bytes"},
+    {"{version:1, type:39, op:\"reset\", time:\"now\"}", RL_ERR_BAD_REQUEST,
+     "'time' must be an unsigned integer"},
     {"{version:1, type:34, from:1, wait_ms:true}", RL_ERR_BAD_REQUEST,
      "'wait_ms' must be an unsigned integer, got boolean"},
     {"{version:1, type:36}", RL_ERR_BAD_REQUEST, "'op' is missing"},
@@ -503,6 +658,25 @@ static const s_bad_case_t s_bad_cases[] = {
     {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
     {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
      RL_ERR_BAD_REQUEST, "array of 2 items"},
+    {"{version:1, type:66, entries:[[1, b\"x\"]], next:2, commit:1, "
+     "first:1, times:[1, 2]}",
+     RL_ERR_BAD_REQUEST, "'times' has 2 items for 1 entries"},
+    {"{version:1, type:66, entries:[], next:2, commit:1, first:1, "
+     "times:[1]}",
+     RL_ERR_BAD_REQUEST, "'times' has 1 items for 0 entries"},
+    {"{version:1, type:66, entries:[[1, b\"x\"]], next:2, commit:1, "
+     "first:1, times:[-1]}",
+     RL_ERR_BAD_REQUEST, "'times' must be an unsigned integer"},
+    {"{version:1, type:66, entries:[[1, b\"x\"]], next:2, commit:1, "
+     "first:1, times:5}",
+     RL_ERR_BAD_REQUEST, "'times' must be an array"},
+    {"{version:1, type:70, consumers:[{name:\"a\"}], commit:1, first:1}",
+     RL_ERR_BAD_REQUEST, "'index' is missing"},
+    {"{version:1, type:70, consumers:[{name:str(65), index:1}], commit:1, "
+     "first:1}",
+     RL_ERR_TOO_LARGE, "'name' is 65 bytes"},
+    {"{version:1, type:70, consumers:[], first:1}", RL_ERR_BAD_REQUEST,
+     "'commit' is missing"},
     {"{version:1, type:67, node:1, role:\"leader\", term:1, leader:1, "
      "commit:1, "
      "last:1, first:1, members:[], counters:{1:2}}",
@@ -1117,6 +1291,8 @@ int main(void)
         cmocka_unit_test(the_encoder_refuses_an_entry_over_the_limit),
         cmocka_unit_test(the_encoder_refuses_a_peer_message_without_sender),
         cmocka_unit_test(the_documented_append_request_example_is_exact),
+        cmocka_unit_test(the_documented_time_and_consumer_examples_are_exact),
+        cmocka_unit_test(a_read_reply_with_times_reads_without_them_too),
         cmocka_unit_test(each_malformed_message_gets_its_specific_error),
         cmocka_unit_test(a_forwarded_identity_is_read_on_requests_only),
         cmocka_unit_test(a_peer_entry_time_is_an_optional_sixth_item),

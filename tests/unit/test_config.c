@@ -278,6 +278,7 @@ static void help_describes_every_option(void **state)
                            "--fsync",
                            "--segment-size",
                            "--retention",
+                           "--retention-age",
                            "--min-free",
                            "--max-entry",
                            "--max-batch",
@@ -290,6 +291,7 @@ static void help_describes_every_option(void **state)
                            "--max-parked-reads",
                            "--max-client-parked-reads",
                            "--max-read-wait",
+                           "--max-consumers",
                            "--log-level",
                            "--check",
                            "--help"};
@@ -342,6 +344,68 @@ static void client_limits_have_defaults_flags_and_checks(void **state)
     s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
                            "--max-clients", "0", NULL),
                    err, "--max-clients");
+}
+
+static void retention_by_age_takes_a_duration_with_a_unit(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1, NULL),
+                     0);
+    assert_int_equal(c.retention_age_ms, 0); /* keep everything */
+    static const struct {
+        const char *text;
+        uint64_t ms;
+    } cases[] = {{"7d", 7ull * 86400000},
+                 {"12h", 12ull * 3600000},
+                 {"90m", 90ull * 60000},
+                 {"45s", 45000},
+                 {"250ms", 250},
+                 {"2w", 2ull * 604800000},
+                 {"0", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                                 "--retention-age", cases[i].text, NULL),
+                         0);
+        assert_int_equal(c.retention_age_ms, cases[i].ms);
+    }
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--retention-age", "7", NULL),
+                   err, "'7' needs a unit: ms, s, m, h, d or w");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--retention-age", "7y", NULL),
+                   err, "needs a unit");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--retention-age", "-1d", NULL),
+                   err, "is not a duration");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--retention-age", "d", NULL),
+                   err, "is not a duration");
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--retention-age", "36600d", NULL),
+                   err, "over 100 years");
+}
+
+static void the_number_of_consumers_has_a_default_and_a_bound(void **state)
+{
+    (void)state;
+    rl_config_t c;
+    char err[RL_CONFIG_ERROR_SIZE];
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1, NULL),
+                     0);
+    assert_int_equal(c.max_consumers, 1024);
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                             "--max-consumers", "65536", NULL),
+                     0);
+    assert_int_equal(c.max_consumers, 65536);
+    assert_int_equal(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                             "--max-consumers", "0", NULL),
+                     0);
+    assert_int_equal(c.max_consumers, 0); /* no durable consumers */
+    s_expect_error(s_parse(&c, err, "--id", "1", "--data", "/d", M1,
+                           "--max-consumers", "65537", NULL),
+                   err, "--max-consumers 65537 is over the limit of 65536");
 }
 
 static void keys_come_whole_and_the_network_needs_them_or_insecure(void **state)
@@ -401,6 +465,8 @@ int main(void)
         cmocka_unit_test(an_unknown_key_in_the_config_file_is_refused),
         cmocka_unit_test(help_describes_every_option),
         cmocka_unit_test(client_limits_have_defaults_flags_and_checks),
+        cmocka_unit_test(retention_by_age_takes_a_duration_with_a_unit),
+        cmocka_unit_test(the_number_of_consumers_has_a_default_and_a_bound),
         cmocka_unit_test(
             keys_come_whole_and_the_network_needs_them_or_insecure),
     };

@@ -481,17 +481,49 @@ static void role_names_parse_back_and_unknown_names_are_no_role(void **state)
 static void roles_allow_what_the_design_table_says(void **state)
 {
     (void)state;
-    enum { READ, STATUS, LIST, APPEND, ADD, REMOVE, TRANSFER, COUNT };
-    const int type[COUNT] = {RL_MSG_READ_REQUEST,    RL_MSG_STATUS_REQUEST,
-                             RL_MSG_MEMBERS_REQUEST, RL_MSG_APPEND_REQUEST,
-                             RL_MSG_MEMBERS_REQUEST, RL_MSG_MEMBERS_REQUEST,
-                             RL_MSG_TRANSFER_REQUEST};
-    const int op[COUNT] = {
-        0, 0, RL_MEMBERS_LIST, 0, RL_MEMBERS_ADD, RL_MEMBERS_REMOVE, 0};
-    /* Rows: none, consumer, producer, admin, node, broker. */
+    enum {
+        READ,
+        STATUS,
+        LIST,
+        APPEND,
+        ADD,
+        REMOVE,
+        TRANSFER,
+        COMMIT,
+        C_LIST,
+        C_SHOW,
+        C_RESET,
+        C_DELETE,
+        COUNT
+    };
+    const int type[COUNT] = {
+        RL_MSG_READ_REQUEST,      RL_MSG_STATUS_REQUEST,
+        RL_MSG_MEMBERS_REQUEST,   RL_MSG_APPEND_REQUEST,
+        RL_MSG_MEMBERS_REQUEST,   RL_MSG_MEMBERS_REQUEST,
+        RL_MSG_TRANSFER_REQUEST,  RL_MSG_CONSUMER_COMMIT,
+        RL_MSG_CONSUMERS_REQUEST, RL_MSG_CONSUMERS_REQUEST,
+        RL_MSG_CONSUMERS_REQUEST, RL_MSG_CONSUMERS_REQUEST};
+    const int op[COUNT] = {0,
+                           0,
+                           RL_MEMBERS_LIST,
+                           0,
+                           RL_MEMBERS_ADD,
+                           RL_MEMBERS_REMOVE,
+                           0,
+                           0,
+                           RL_CONSUMERS_LIST,
+                           RL_CONSUMERS_SHOW,
+                           RL_CONSUMERS_RESET,
+                           RL_CONSUMERS_DELETE};
+    /* Rows: none, consumer, producer, admin, node, broker. Columns as
+       the enum: the roles table of docs/SECURITY.md. */
     const bool table[6][COUNT] = {
-        {0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 0, 0}, {1, 1, 1, 1, 0, 0, 0},
-        {1, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
+        {1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0},
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
     };
     for (int role = RL_ROLE_NONE; role <= RL_ROLE_BROKER; role++)
         for (int r = 0; r < COUNT; r++) {
@@ -505,6 +537,11 @@ static void roles_allow_what_the_design_table_says(void **state)
     assert_false(
         rl_keys_role_allows(RL_ROLE_PRODUCER, RL_MSG_MEMBERS_REQUEST, 7));
     assert_true(rl_keys_role_allows(RL_ROLE_ADMIN, RL_MSG_MEMBERS_REQUEST, 7));
+    /* So does a CONSUMERS op it does not know. */
+    assert_false(
+        rl_keys_role_allows(RL_ROLE_PRODUCER, RL_MSG_CONSUMERS_REQUEST, 9));
+    assert_true(
+        rl_keys_role_allows(RL_ROLE_ADMIN, RL_MSG_CONSUMERS_REQUEST, 9));
     /* Peer messages and replies are no client request. */
     assert_false(rl_keys_role_allows(RL_ROLE_ADMIN, RL_MSG_VOTE, 0));
     assert_false(rl_keys_role_allows(RL_ROLE_NODE, RL_MSG_APPEND, 0));
@@ -536,6 +573,14 @@ static void a_refusal_names_the_role_and_the_key_to_ask_for(void **state)
     assert_non_null(strstr(out, "as_role"));
     rl_keys_forbidden(RL_ROLE_ADMIN, RL_MSG_VOTE, 0, out, sizeof(out));
     assert_non_null(strstr(out, "not a client request"));
+    rl_keys_forbidden(RL_ROLE_PRODUCER, RL_MSG_CONSUMERS_REQUEST,
+                      RL_CONSUMERS_RESET, out, sizeof(out));
+    assert_string_equal(out, "your key (role producer) may not CONSUMERS "
+                             "reset; ask an operator for an admin key");
+    rl_keys_forbidden(RL_ROLE_CONSUMER, RL_MSG_CONSUMERS_REQUEST,
+                      RL_CONSUMERS_DELETE, out, sizeof(out));
+    assert_non_null(strstr(out, "may not CONSUMERS delete; ask an operator "
+                                "for an admin key"));
     /* Cut to the room given, NUL included. */
     rl_keys_forbidden(RL_ROLE_CONSUMER, RL_MSG_APPEND_REQUEST, 0, out, 10);
     assert_string_equal(out, "your key ");

@@ -47,7 +47,8 @@ static void every_sample_request_is_peeked_as_the_decoder_reads_it(void **state)
 {
     (void)state;
     const rl_msg_t *samples;
-    size_t count = rl_samples(&samples), requests = 0;
+    size_t count = rl_samples(&samples), requests = 0, consumer_reads = 0;
+    unsigned consumers_ops = 0; /* bit op: a CONSUMERS_REQUEST of op seen */
     for (size_t i = 0; i < count; i++) {
         const rl_msg_t *m = &samples[i];
         if (!rl_msg_is_request(m->type))
@@ -68,12 +69,23 @@ static void every_sample_request_is_peeked_as_the_decoder_reads_it(void **state)
             assert_true(peek.seq == m->body.append_request.seq);
         } else if (m->type == RL_MSG_READ_REQUEST) {
             assert_int_equal(peek.wait_ms, m->body.read_request.wait_ms);
+            /* A consumer's READ goes to the leader: the peek tells it. */
+            assert_true(s_str_is(peek.consumer, m->body.read_request.consumer));
+            consumer_reads += peek.consumer.size > 0;
         } else if (m->type == RL_MSG_MEMBERS_REQUEST) {
             assert_int_equal(peek.op, m->body.members_request.op);
+        } else if (m->type == RL_MSG_CONSUMERS_REQUEST) {
+            /* delete is not idempotent, and the role check needs it. */
+            assert_int_equal(peek.op, m->body.consumers_request.op);
+            consumers_ops |= 1u << peek.op;
         }
+        if (m->type != RL_MSG_READ_REQUEST)
+            assert_int_equal(peek.consumer.size, 0);
         free(data);
     }
     assert_true(requests >= 5);
+    assert_true(consumer_reads >= 1);
+    assert_int_equal(consumers_ops, 0xf); /* list, show, reset, delete */
 }
 
 /* Forwards the encoding of m with how into a buffer of exactly the size
@@ -328,6 +340,39 @@ static void s_pack_bad(int k, msgpack_sbuffer *sbuf)
         STR("message");
         STR("no");
         break;
+    case 18: /* a consumer name too long */
+        HEAD(4, RL_MSG_READ_REQUEST);
+        STR("consumer");
+        STR("0123456789012345678901234567890123456789012345678901234567890123"
+            "4");
+        break;
+    case 19: /* a consumer that is no string */
+        HEAD(4, RL_MSG_READ_REQUEST);
+        STR("consumer");
+        msgpack_pack_uint8(&pk, 7);
+        break;
+    case 20: /* consumer twice */
+        HEAD(5, RL_MSG_READ_REQUEST);
+        STR("consumer");
+        STR("audit");
+        STR("consumer");
+        STR("audit");
+        break;
+    case 21: /* a consumers op of no name (a members op) */
+        HEAD(4, RL_MSG_CONSUMERS_REQUEST);
+        STR("op");
+        STR("add");
+        break;
+    case 22: /* no consumers op */
+        HEAD(4, RL_MSG_CONSUMERS_REQUEST);
+        STR("consumer");
+        STR("audit");
+        break;
+    case 23: /* a consumers op that is no string */
+        HEAD(4, RL_MSG_CONSUMERS_REQUEST);
+        STR("op");
+        msgpack_pack_uint8(&pk, 3);
+        break;
     }
 #undef HEAD
 #undef STR
@@ -359,6 +404,12 @@ each_malformed_request_is_refused_as_the_decoder_refuses_it(void **state)
         {"a peer message", RL_ERR_BAD_REQUEST, true},
         /* The decoder reads replies too; the request's peek does not. */
         {"a reply", RL_ERR_BAD_REQUEST, false},
+        {"consumer too long", RL_ERR_TOO_LARGE, true},
+        {"consumer not a string", RL_ERR_BAD_REQUEST, true},
+        {"consumer twice", RL_ERR_BAD_REQUEST, true},
+        {"consumers op unknown", RL_ERR_BAD_REQUEST, true},
+        {"consumers op missing", RL_ERR_BAD_REQUEST, true},
+        {"consumers op not a string", RL_ERR_BAD_REQUEST, true},
     };
     for (int k = 0; k < (int)(sizeof(cases) / sizeof(cases[0])); k++) {
         msgpack_sbuffer sbuf;

@@ -142,6 +142,44 @@ static void test_a_read_put_back_with_a_later_from_waits_for_it(void **state)
     rl_pending_table_destroy(&t);
 }
 
+static void
+test_a_read_from_a_time_waits_for_a_stamp_not_for_commits(void **state)
+{
+    (void)state;
+    rl_pending_table_t *t = rl_pending_table_new();
+    /* No entry is stamped at or after 5000 yet: from 0, from_time 5000. */
+    rl_pending_t *p = s_put(t, RL_PENDING_READ, 0, 1000, 1);
+    rl_pending_take_kind(t, RL_PENDING_READ); /* set its time, put again */
+    p->read.from_time = 5000;
+    assert_int_equal(rl_pending_put(t, p), 0);
+    s_put(t, RL_PENDING_READ, 3, 1000, 2);
+    /* Commits do not wake it, whatever they reach. */
+    p = rl_pending_take_committed(t, UINT64_MAX);
+    assert_int_equal(p->id, 2);
+    rl_pending_free(&p);
+    assert_null(rl_pending_take_committed(t, UINT64_MAX));
+    assert_int_equal(rl_pending_next_index(t), UINT64_MAX);
+    /* An entry stamped before it does not either; one at it does. */
+    assert_null(rl_pending_take_stamped(t, 4999));
+    p = rl_pending_take_stamped(t, 5000);
+    assert_int_equal(p->id, 1);
+    /* Put back waiting for the index found, it is in the index order. */
+    p->read.from = 42;
+    assert_int_equal(rl_pending_put(t, p), 0);
+    assert_null(rl_pending_take_stamped(t, UINT64_MAX));
+    assert_null(rl_pending_take_committed(t, 41));
+    p = rl_pending_take_committed(t, 42);
+    assert_int_equal(p->id, 1);
+    /* Back in the time order, its deadline still takes it out. */
+    p->read.from = 0;
+    assert_int_equal(rl_pending_put(t, p), 0);
+    p = rl_pending_take_expired(t, 1000);
+    assert_int_equal(p->id, 1);
+    rl_pending_free(&p);
+    assert_int_equal(rl_pending_count(t), 0);
+    rl_pending_table_destroy(&t);
+}
+
 static void test_shutdown_takes_out_every_record_once(void **state)
 {
     (void)state;
@@ -295,6 +333,8 @@ int main(void)
             test_expired_records_come_out_by_deadline_and_leave_the_index_order),
         cmocka_unit_test(test_transfers_wait_for_no_index_and_come_out_by_kind),
         cmocka_unit_test(test_a_read_put_back_with_a_later_from_waits_for_it),
+        cmocka_unit_test(
+            test_a_read_from_a_time_waits_for_a_stamp_not_for_commits),
         cmocka_unit_test(test_shutdown_takes_out_every_record_once),
         cmocka_unit_test(
             test_a_client_that_goes_takes_out_its_own_records_only),

@@ -1,6 +1,7 @@
 /*  test_reads.c - read planning (node/rl_reads.h): what a node does with
     a READ_REQUEST given the first index it retains and the commit index,
-    and how Raft's own entries are skipped without a gap. */
+    where a READ from a time or a consumer starts, and how Raft's own
+    entries are skipped without a gap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,10 @@
 static rl_read_request_t s_req(uint64_t from, uint32_t max_entries,
                                uint32_t max_bytes, uint32_t wait_ms)
 {
-    return (rl_read_request_t){from, max_entries, max_bytes, wait_ms};
+    return (rl_read_request_t){.from = from,
+                               .max_entries = max_entries,
+                               .max_bytes = max_bytes,
+                               .wait_ms = wait_ms};
 }
 
 static void test_reading_from_zero_or_below_the_log_is_refused(void **state)
@@ -101,6 +105,70 @@ static void test_a_long_poll_that_found_only_raft_entries_waits_on(void **state)
     assert_false(rl_read_wait_more(&poll, 0, 6, 9, true));
 }
 
+static void test_a_read_names_exactly_one_start(void **state)
+{
+    (void)state;
+    rl_read_request_t req = s_req(0, 0, 0, 0);
+    assert_int_equal(rl_read_start(&req), RL_READ_START_BAD); /* none */
+    req.from = 3;
+    assert_int_equal(rl_read_start(&req), RL_READ_START_INDEX);
+    req.from_time = 1767225600000;
+    assert_int_equal(rl_read_start(&req), RL_READ_START_BAD); /* two */
+    req.from = 0;
+    assert_int_equal(rl_read_start(&req), RL_READ_START_TIME);
+    req.consumer = rl_str("audit");
+    assert_int_equal(rl_read_start(&req), RL_READ_START_BAD);
+    req.from_time = 0;
+    assert_int_equal(rl_read_start(&req), RL_READ_START_CONSUMER);
+    req.from = 1;
+    assert_int_equal(rl_read_start(&req), RL_READ_START_BAD);
+}
+
+static void
+test_a_read_from_a_time_starts_at_the_entry_found_once_committed(void **state)
+{
+    (void)state;
+    uint64_t from = 0;
+    /* Found at 7, committed up to 10: read from 7. */
+    assert_int_equal(rl_read_time_start(5000, 7, 1, 1000, 10, &from),
+                     RL_READ_NOW);
+    assert_int_equal(from, 7);
+    /* Found past the commit index (or past the log, 11): wait. */
+    assert_int_equal(rl_read_time_start(5000, 11, 1, 1000, 10, &from),
+                     RL_READ_WAIT);
+    assert_int_equal(rl_read_time_start(5000, 9, 1, 1000, 8, &from),
+                     RL_READ_WAIT);
+    /* A time before the first entry of a log that was never cut: from
+       the start, nothing is missing. */
+    assert_int_equal(rl_read_time_start(10, 1, 1, 1000, 10, &from),
+                     RL_READ_NOW);
+    assert_int_equal(from, 1);
+    /* Cut by retention: a time before the retained start may name dropped
+       entries (OUT_OF_RANGE); the start's own time does not. */
+    assert_int_equal(rl_read_time_start(999, 40, 40, 1000, 50, &from),
+                     RL_READ_BELOW_FIRST);
+    assert_int_equal(rl_read_time_start(1000, 40, 40, 1000, 50, &from),
+                     RL_READ_NOW);
+    assert_int_equal(from, 40);
+    /* A retained start written before timestamps (time 0) is before any
+       time. */
+    assert_int_equal(rl_read_time_start(5, 41, 40, 0, 50, &from), RL_READ_NOW);
+    assert_int_equal(from, 41);
+}
+
+static void test_times_are_shown_in_iso_8601_utc(void **state)
+{
+    (void)state;
+    char text[RL_READ_TIME_TEXT];
+    assert_string_equal(rl_read_time_text(1764583200000, text),
+                        "2025-12-01T10:00:00.000Z");
+    assert_string_equal(rl_read_time_text(1767225600123, text),
+                        "2026-01-01T00:00:00.123Z");
+    assert_string_equal(rl_read_time_text(0, text), "no time");
+    assert_string_equal(rl_read_time_text(UINT64_MAX, text),
+                        "18446744073709551615 ms");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +180,10 @@ int main(void)
         cmocka_unit_test(test_raft_entries_are_skipped_but_move_next),
         cmocka_unit_test(
             test_a_long_poll_that_found_only_raft_entries_waits_on),
+        cmocka_unit_test(test_a_read_names_exactly_one_start),
+        cmocka_unit_test(
+            test_a_read_from_a_time_starts_at_the_entry_found_once_committed),
+        cmocka_unit_test(test_times_are_shown_in_iso_8601_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

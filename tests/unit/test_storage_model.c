@@ -35,12 +35,14 @@ typedef struct {
     uint64_t first;       /* first index */
     uint64_t boundary;    /* term of first - 1 */
     uint64_t terms[4096]; /* terms[i]: term of index i (from first) */
+    uint64_t times[4096]; /* times[i]: time of index i */
+    uint64_t clock;       /* the latest time given, never going back */
     uint64_t last;        /* last index */
     uint64_t snapshot;    /* last index of the snapshot, 0 for none */
 } s_model_t;
 
 static void s_model_check(rl_log_t *log, const s_model_t *model,
-                          rl_log_batch_t *batch)
+                          rl_log_batch_t *batch, bool every_time)
 {
     assert_int_equal(rl_log_first_index(log), model->first);
     assert_int_equal(rl_log_last_index(log), model->last);
@@ -56,8 +58,39 @@ static void s_model_check(rl_log_t *log, const s_model_t *model,
             assert_int_equal(entry->term, model->terms[index]);
             size_t size = s_model_payload(index, entry->term, expected);
             assert_int_equal(entry->size, size);
+            assert_int_equal(entry->time, model->times[index]);
             if (size)
                 assert_memory_equal(entry->data, expected, size);
+        }
+    }
+    /* The time index against a search of the model: the times of
+       entries (every one after a reopen, 17 spread over the log after
+       other steps), and the times just before and after each. */
+    bool empty = model->last < model->first;
+    assert_int_equal(rl_log_first_time(log),
+                     empty ? 0 : model->times[model->first]);
+    assert_int_equal(rl_log_last_time(log),
+                     empty ? 0 : model->times[model->last]);
+    uint64_t span = model->last + 2 - model->first;
+    uint64_t stride = every_time || span < 16 ? 1 : span / 16;
+    for (uint64_t at = model->first; at <= model->last + 1; at += stride) {
+        uint64_t probe = at <= model->last ? model->times[at] : model->clock;
+        for (uint64_t t = probe ? probe - 1 : 0; t <= probe + 1; t++) {
+            uint64_t low = model->first, high = model->last + 1;
+            while (low < high) {
+                uint64_t mid = low + (high - low) / 2;
+                if (model->times[mid] >= t)
+                    high = mid;
+                else
+                    low = mid + 1;
+            }
+            uint64_t want = low;
+            uint64_t found;
+            assert_int_equal(rl_log_find_time(log, t, &found), 0);
+            if (found != want)
+                fail_msg("time %lu: found index %lu, the model says %lu",
+                         (unsigned long)t, (unsigned long)found,
+                         (unsigned long)want);
         }
     }
 }
@@ -70,6 +103,7 @@ static void test_random_operations_match_a_model_across_reopens(void **state)
     static s_model_t model;
     memset(&model, 0, sizeof model);
     model.first = 1;
+    model.clock = 1000;
     rl_log_batch_t batch;
     rl_log_batch_init(&batch);
     /* RL_TEST_SEED=n explores other sequences; a failure replays by its
@@ -89,10 +123,14 @@ static void test_random_operations_match_a_model_across_reopens(void **state)
             uint64_t term = last_term + (arg % 7 == 0);
             for (size_t i = 0; i < count; i++) {
                 uint64_t index = model.last + 1 + i;
-                entries[i] = (rl_entry_t){.index = index, .term = term};
+                /* Times never go back, and often repeat. */
+                model.clock += (arg >> (i % 8)) % 3;
+                entries[i] = (rl_entry_t){
+                    .index = index, .term = term, .time = model.clock};
                 entries[i].data = payloads[i];
                 entries[i].size = s_model_payload(index, term, payloads[i]);
                 model.terms[index] = term;
+                model.times[index] = model.clock;
             }
             assert_int_equal(rl_log_append(log, entries, count), 0);
             model.last += count;
@@ -122,7 +160,7 @@ static void test_random_operations_match_a_model_across_reopens(void **state)
         } else if (op < 95) { /* reopen */
             rl_log_destroy(&log);
             log = storage_open(world);
-            s_model_check(log, &model, &batch);
+            s_model_check(log, &model, &batch, true);
         } else if (model.last + 50 < 4096) { /* install a snapshot */
             bool match = arg % 2 && model.last >= model.first;
             uint64_t index =
@@ -144,7 +182,7 @@ static void test_random_operations_match_a_model_across_reopens(void **state)
                 model.boundary = term;
             }
         }
-        s_model_check(log, &model, &batch);
+        s_model_check(log, &model, &batch, false);
     }
     rl_log_batch_close(&batch);
     rl_log_destroy(&log);

@@ -45,7 +45,7 @@ test_torn_tail_at_every_byte_offset_is_truncated_and_appends_go_on(void **state)
     for (uint64_t index = 1; index <= 20; index++) {
         uint8_t scratch[200];
         ends[index] =
-            ends[index - 1] + 8 + 33 + (off_t)storage_payload(index, scratch);
+            ends[index - 1] + 8 + 41 + (off_t)storage_payload(index, scratch);
     }
     assert_int_equal(ends[20], full);
     for (uint64_t index = 18; index <= 20; index++) {
@@ -113,7 +113,7 @@ test_bit_flip_in_the_middle_refuses_open_naming_file_offset_index(void **state)
     off_t offset = 32;
     uint8_t scratch[200];
     for (uint64_t index = 1; index <= 5; index++)
-        offset += 8 + 33 + (off_t)storage_payload(index, scratch);
+        offset += 8 + 41 + (off_t)storage_payload(index, scratch);
     storage_flip_bit(path, offset + 8 + 40); /* inside record 6's body */
     assert_int_equal(storage_open_fails(world, message, sizeof message),
                      EBADMSG);

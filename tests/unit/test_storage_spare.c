@@ -90,6 +90,51 @@ static void test_spares_become_the_next_segments_and_reopen_intact(void **state)
     rl_log_destroy(&log);
 }
 
+/* Appends one entry at index whose record takes record bytes. */
+static void s_append_sized(rl_log_t *log, uint64_t index, size_t record)
+{
+    static uint8_t payload[4096];
+    rl_entry_t entry = {.index = index,
+                        .term = 1,
+                        .data = payload,
+                        .size = record - 8 - 41,
+                        .time = index};
+    assert_int_equal(rl_log_append(log, &entry, 1), 0);
+}
+
+static void
+test_a_spare_segment_whose_last_record_ends_a_few_bytes_short_reopens(
+    void **state)
+{
+    storage_world_t *world = *state;
+    rl_log_t *log = storage_open(world); /* 4096-byte segments */
+    /* Segment 1: one record filling it. Segment 2, a spare: records that
+       end 3 bytes before its end, so that its zeros are shorter than a
+       record header. Segment 3 holds an entry after it. */
+    s_append_sized(log, 1, 4096 - 32);
+    s_append_sized(log, 2, 2000);
+    assert_int_equal(s_make_spare(log), -1); /* segment 2 is the last... */
+    s_append_sized(log, 3, 2000);            /* ...half full now */
+    assert_int_equal(s_make_spare(log), 0);
+    s_append_sized(log, 4, 4096 - 32 - 3); /* a new segment: the spare */
+    s_append_sized(log, 5, 100);           /* does not fit: segment 4 */
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_stats_t stats;
+    rl_log_stats(log, &stats);
+    assert_int_equal(stats.spares_used, 1);
+    char path[PATH_MAX];
+    assert_int_equal(storage_file_size(storage_segment_path(world, 4, path)),
+                     4096);
+    rl_log_destroy(&log);
+    /* Three zero bytes after the last record are the segment's end, not a
+       torn record header: a later segment holds entries, so that would
+       stop the node from starting. */
+    log = storage_open(world);
+    assert_int_equal(rl_log_last_index(log), 5);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
 static void test_spare_is_written_as_zeros_in_synced_chunks(void **state)
 {
     storage_world_t *world = *state;
@@ -174,6 +219,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         STORAGE_TEST(test_spares_become_the_next_segments_and_reopen_intact),
+        STORAGE_TEST(
+            test_a_spare_segment_whose_last_record_ends_a_few_bytes_short_reopens),
         STORAGE_TEST(test_spare_is_written_as_zeros_in_synced_chunks),
         STORAGE_TEST(
             test_segment_of_zeros_left_by_a_crash_while_adopting_is_removed),

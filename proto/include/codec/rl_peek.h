@@ -4,8 +4,9 @@
     (docs/BROKER.md, "Pass-through").
 
     A proxy needs a handful of fields to route a request (type, id, the
-    log it names, the producer and seq of an append, a read's wait_ms, a
-    membership op, the as_key/as_role of a broker in front of it), and of
+    log it names, the producer and seq of an append, a read's wait_ms and
+    consumer, a membership or consumers op, the as_key/as_role of a broker
+    in front of it), and of
     a reply (type, id, an error's code, NOT_LEADER's leader, endpoint and
     log). rl_peek_request() and rl_peek_reply() read those and note where
     they are, checking the framing of the whole message (one msgpack map
@@ -51,7 +52,10 @@ typedef struct {
     uint64_t producer; /* APPEND_REQUEST: producer id, 0 for none */
     uint64_t seq;      /* APPEND_REQUEST: its seq */
     uint32_t wait_ms;  /* READ_REQUEST: its long-poll time */
-    uint8_t op;        /* MEMBERS_REQUEST: rl_members_op_t */
+    rl_str_t consumer; /* READ_REQUEST: its durable consumer (at most
+                          RL_MAX_CONSUMER_NAME bytes); empty: none */
+    uint8_t op;        /* MEMBERS_REQUEST: rl_members_op_t;
+                          CONSUMERS_REQUEST: rl_consumers_op_t */
     rl_str_t as_key;   /* a broker's client key (as rl_msg_t's) */
     rl_str_t as_role;  /* and its role */
     uint32_t pairs;    /* pairs of the top-level map */

@@ -36,6 +36,11 @@
 #define RL_MAX_ERROR_MESSAGE  1024u       /* bytes of an error's text */
 #define RL_KEY_TEXT           40u         /* bytes of a CURVE public key, Z85 */
 #define RL_MAX_ROLE           16u         /* bytes of a role name (as_role) */
+#define RL_MAX_CONSUMER_NAME  64u /* bytes of a durable consumer's name */
+#define RL_MAX_CONSUMERS                                                       \
+    65536u /* consumers in one CONSUMERS_OK: the                               \
+              most a cluster keeps (the Raft                                   \
+              core's RL_RAFT_CONSUMER_LIMIT) */
 
 /* The message types, with the numbers they have on the wire. */
 typedef enum {
@@ -51,20 +56,23 @@ typedef enum {
     RL_MSG_TIMEOUT_NOW = 9,    /* start an election now (thesis 3.10) */
 
     /* Client requests, through the REQ/REP front door. */
-    RL_MSG_APPEND_REQUEST = 33,   /* append a batch of entries */
-    RL_MSG_READ_REQUEST = 34,     /* read committed entries, maybe wait */
-    RL_MSG_STATUS_REQUEST = 35,   /* describe this node and the cluster */
-    RL_MSG_MEMBERS_REQUEST = 36,  /* list, add or remove members */
-    RL_MSG_TRANSFER_REQUEST = 37, /* transfer leadership */
+    RL_MSG_APPEND_REQUEST = 33,    /* append a batch of entries */
+    RL_MSG_READ_REQUEST = 34,      /* read committed entries, maybe wait */
+    RL_MSG_STATUS_REQUEST = 35,    /* describe this node and the cluster */
+    RL_MSG_MEMBERS_REQUEST = 36,   /* list, add or remove members */
+    RL_MSG_TRANSFER_REQUEST = 37,  /* transfer leadership */
+    RL_MSG_CONSUMER_COMMIT = 38,   /* commit a durable consumer's position */
+    RL_MSG_CONSUMERS_REQUEST = 39, /* list, show, reset, delete consumers */
 
     /* Replies to clients. */
-    RL_MSG_APPEND_OK = 65,   /* entries committed at first..last */
-    RL_MSG_READ_OK = 66,     /* committed entries */
-    RL_MSG_STATUS_OK = 67,   /* node and cluster status */
-    RL_MSG_MEMBERS_OK = 68,  /* the configuration after the request */
-    RL_MSG_TRANSFER_OK = 69, /* leadership moved */
-    RL_MSG_NOT_LEADER = 96,  /* ask the leader instead */
-    RL_MSG_ERROR = 97        /* the request failed; see code */
+    RL_MSG_APPEND_OK = 65,    /* entries committed at first..last */
+    RL_MSG_READ_OK = 66,      /* committed entries */
+    RL_MSG_STATUS_OK = 67,    /* node and cluster status */
+    RL_MSG_MEMBERS_OK = 68,   /* the configuration after the request */
+    RL_MSG_TRANSFER_OK = 69,  /* leadership moved */
+    RL_MSG_CONSUMERS_OK = 70, /* consumers' positions after the request */
+    RL_MSG_NOT_LEADER = 96,   /* ask the leader instead */
+    RL_MSG_ERROR = 97         /* the request failed; see code */
 } rl_msg_type_t;
 
 /* Error codes, stable on the wire. The message table is in rl_msg.c
@@ -86,6 +94,7 @@ typedef enum {
     RL_ERR_WRONG_CLUSTER = 13,      /* message for another cluster */
     RL_ERR_INTERNAL = 14,           /* a bug or an I/O failure here */
     RL_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
+    RL_ERR_NOT_FOUND = 16,          /* no durable consumer of that name */
     RL_ERR__COUNT
 } rl_error_t;
 
@@ -218,13 +227,43 @@ typedef struct {
     size_t entry_count;   /* number of entries, at least 1 */
 } rl_append_request_t;
 
-/* READ_REQUEST: committed entries from an index. */
+/* READ_REQUEST: committed entries from an index, from a time, or after a
+   durable consumer's position: exactly one of from, from_time and
+   consumer. */
 typedef struct {
-    uint64_t from;        /* first index wanted */
+    uint64_t from;        /* first index wanted (0: not given) */
     uint32_t max_entries; /* at most this many entries (0: server default) */
     uint32_t max_bytes;   /* at most about this many bytes (0: default) */
     uint32_t wait_ms;     /* long-poll up to this long when none ready */
+    uint64_t from_time;   /* or: the first entry stamped at or after this,
+                             ms since the Unix epoch (0: not given) */
+    rl_str_t consumer;    /* or: after this consumer's committed position
+                             (empty: not given) */
 } rl_read_request_t;
+
+/* CONSUMER_COMMIT: a durable consumer has processed everything up to and
+   including index. */
+typedef struct {
+    rl_str_t consumer; /* its name, 1..RL_MAX_CONSUMER_NAME of [a-z0-9._-] */
+    uint64_t index;    /* its new position */
+} rl_consumer_commit_t;
+
+typedef enum {
+    RL_CONSUMERS_LIST = 0,  /* every consumer's position */
+    RL_CONSUMERS_SHOW = 1,  /* one consumer's */
+    RL_CONSUMERS_RESET = 2, /* move one to index (or to time) */
+    RL_CONSUMERS_DELETE = 3 /* forget one */
+} rl_consumers_op_t;
+
+/* CONSUMERS_REQUEST. consumer for show, reset and delete; reset takes
+   index (a position, 0 included) or, instead, time (the consumer then
+   resumes at the first entry stamped at or after it). */
+typedef struct {
+    uint8_t op;        /* rl_consumers_op_t */
+    rl_str_t consumer; /* its name */
+    uint64_t index;    /* reset: the new position */
+    uint64_t time;     /* reset: or this time, ms since the epoch (0: none) */
+} rl_consumers_request_t;
 
 typedef enum {
     RL_MEMBERS_LIST = 0,  /* list the configuration */
@@ -252,14 +291,36 @@ typedef struct {
     bool duplicate; /* true when this repeats an earlier append */
 } rl_append_ok_t;
 
-/* READ_OK: committed user entries (type NORMAL) in order. */
+/* READ_OK: committed user entries (type NORMAL) in order. On the wire
+   each entry's time travels in times, an array parallel to entries
+   (encoded from times; a decoder fills times and copies each into
+   entries[i].time). */
 typedef struct {
-    rl_entry_t *entries; /* index, data, size set; term and type 0 */
+    rl_entry_t *entries; /* index, data, size and time set; term, type 0 */
     size_t entry_count;  /* may be 0 after a long-poll timeout */
     uint64_t next;       /* the index to ask for next */
     uint64_t commit;     /* commit index known to the node answering */
     uint64_t first;      /* first index the node still retains */
+    uint64_t *times;     /* times[i]: entries[i]'s time, ms since the epoch
+                            (0: written before timestamps) */
+    size_t time_count;   /* entry_count, or 0 (a node before timestamps) */
 } rl_read_ok_t;
+
+/* One durable consumer's position, in CONSUMERS_OK. */
+typedef struct {
+    rl_str_t name;  /* its name */
+    uint64_t index; /* the last index it processed: it resumes after it */
+} rl_consumer_position_t;
+
+/* CONSUMERS_OK: the consumers a request concerns, after it (list: all,
+   by name; show, commit, reset: the one; delete: none), and the log's
+   ends as the answering node (the leader) sees them. */
+typedef struct {
+    rl_consumer_position_t *consumers; /* in name order */
+    size_t consumer_count;             /* how many */
+    uint64_t commit;                   /* the answering node's commit index */
+    uint64_t first;                    /* its first retained index */
+} rl_consumers_ok_t;
 
 /* One member's line in STATUS_OK. */
 typedef struct {
@@ -283,6 +344,7 @@ typedef struct {
     uint64_t commit;             /* commit index */
     uint64_t last;               /* last log index */
     uint64_t first;              /* first retained index */
+    uint64_t first_time;         /* its entry's time (0: unknown) */
     rl_member_status_t *members; /* configuration with progress */
     size_t member_count;         /* number of members */
     rl_counter_t *counters;      /* counters, in the node's order */
@@ -308,9 +370,10 @@ typedef struct {
 
 /* ERROR. */
 typedef struct {
-    uint16_t code;    /* rl_error_t */
-    rl_str_t message; /* human-readable, says what to do */
-    uint64_t first;   /* OUT_OF_RANGE: first retained index, else 0 */
+    uint16_t code;       /* rl_error_t */
+    rl_str_t message;    /* human-readable, says what to do */
+    uint64_t first;      /* OUT_OF_RANGE: first retained index, else 0 */
+    uint64_t first_time; /* OUT_OF_RANGE: that entry's time, else 0 */
 } rl_error_reply_t;
 
 /* Any message: a header plus the body its type selects. */
@@ -340,13 +403,16 @@ typedef struct {
         rl_read_request_t read_request;         /* READ_REQUEST */
         rl_members_request_t members_request;   /* MEMBERS_REQUEST */
         rl_transfer_request_t transfer_request; /* TRANSFER_REQUEST */
-        rl_append_ok_t append_ok;               /* APPEND_OK */
-        rl_read_ok_t read_ok;                   /* READ_OK */
-        rl_status_ok_t status_ok;               /* STATUS_OK */
-        rl_members_ok_t members_ok;             /* MEMBERS_OK */
-        rl_transfer_ok_t transfer_ok;           /* TRANSFER_OK */
-        rl_not_leader_t not_leader;             /* NOT_LEADER */
-        rl_error_reply_t error;                 /* ERROR */
+        rl_consumer_commit_t consumer_commit;   /* CONSUMER_COMMIT */
+        rl_consumers_request_t consumers_request; /* CONSUMERS_REQUEST */
+        rl_consumers_ok_t consumers_ok;           /* CONSUMERS_OK */
+        rl_append_ok_t append_ok;                 /* APPEND_OK */
+        rl_read_ok_t read_ok;                     /* READ_OK */
+        rl_status_ok_t status_ok;                 /* STATUS_OK */
+        rl_members_ok_t members_ok;               /* MEMBERS_OK */
+        rl_transfer_ok_t transfer_ok;             /* TRANSFER_OK */
+        rl_not_leader_t not_leader;               /* NOT_LEADER */
+        rl_error_reply_t error;                   /* ERROR */
     } body;
 } rl_msg_t;
 
@@ -356,11 +422,17 @@ static inline bool rl_msg_is_peer(uint8_t type)
     return type >= RL_MSG_PREVOTE && type <= RL_MSG_TIMEOUT_NOW;
 }
 
-/* True for the client request types (33..37), which may carry as_key and
+/* True for the client request types (33..39), which may carry as_key and
    as_role. */
 static inline bool rl_msg_is_request(uint8_t type)
 {
-    return type >= RL_MSG_APPEND_REQUEST && type <= RL_MSG_TRANSFER_REQUEST;
+    return type >= RL_MSG_APPEND_REQUEST && type <= RL_MSG_CONSUMERS_REQUEST;
+}
+
+/* True for the replies that answer a request done (65..70). */
+static inline bool rl_msg_is_done(uint8_t type)
+{
+    return type >= RL_MSG_APPEND_OK && type <= RL_MSG_CONSUMERS_OK;
 }
 
 /* Makes an empty message of the given type (all fields zero). */
