@@ -1,5 +1,6 @@
 /*  raftlog_internal.h - what the files of libraftlog share: the client's
-    state and one request's attempts over REQ sockets (raftlog_link.c).
+    state, the calls between its files, and one request's attempts over
+    REQ sockets (raftlog_link.c).
     Not installed; nothing here is exported from the shared library.
 */
 #ifndef RAFTLOG_INTERNAL_H
@@ -103,22 +104,28 @@ struct _raftlog_t {
 int rl_client_fail(raftlog_t *self, int code, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds an endpoint unless present (raftlog.c); returns its position, or
+   -1 when the list is full or the endpoint malformed. */
+int rl_client_add_endpoint(raftlog_t *self, const char *endpoint,
+                           size_t length);
+
 /* Takes $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY when raftlog_set_curve was
    never called (once); every path that opens sockets calls it first.
-   Returns 0 or an error code with self->error. */
+   Returns 0 or an error code with self->error (raftlog_curve.c). */
 int rl_client_secure(raftlog_t *self);
 
-/* Encodes msg (giving it the next request id) into buf. */
+/* Encodes msg (giving it the next request id) into buf (raftlog_call.c). */
 int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
                      uint64_t *request_id);
 
-/* The Lazy Pirate loop over the client's endpoints (raftlog.c): 0 with
+/* The Lazy Pirate loop over the client's endpoints (raftlog_call.c): 0 with
    self->last.reply of type expect, or an error code with self->error. */
 int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                    uint64_t request_id, uint8_t expect, uint32_t extra_wait_ms);
 
 /* Whether name is a durable consumer's name; and the same, failing with
-   RAFTLOG_ERR_INVALID and a message when it is not (raftlog.c). */
+   RAFTLOG_ERR_INVALID and a message when it is not
+   (raftlog_consumers.c). */
 bool rl_client_consumer_name_valid(const char *name);
 int rl_client_consumer_name_check(raftlog_t *self, const char *name);
 
