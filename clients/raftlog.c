@@ -106,6 +106,8 @@ void raftlog_destroy(raftlog_t **self_p)
     rl_buf_close(&self->append);
     free(self->entries);
     free(self->consumers);
+    free(self->logs);
+    rl_client_status_logs_clear(self);
     free(self);
     *self_p = NULL;
 }

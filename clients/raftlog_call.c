@@ -43,6 +43,10 @@ int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
         return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     if (rc != 0)
         return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s", err);
+    /* The log it concerns; membership is the cluster's, not a log's. */
+    if (self->log[0] && msg->type != RL_MSG_MEMBERS_REQUEST &&
+        rl_wire_add_log(buf, self->log))
+        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     if (buf->size > RL_MAX_MESSAGE_SIZE)
         return rl_client_fail(self, RAFTLOG_ERR_TOO_LARGE,
                               "the request is %zu bytes, over the limit of "
@@ -121,11 +125,48 @@ static int s_judge(raftlog_t *self, uint8_t expect, char *why, size_t why_size,
     case RL_ERR_INTERNAL:
         self->unknown = true; /* a pending request may be answered so */
         return 0;             /* another node */
+    case RL_ERR_NOT_FOUND:
+        if (e->message.size == 0)
+            return rl_client_fail(self, e->code,
+                                  "NOT_FOUND: %s knows no log or consumer of "
+                                  "the name given (log '%s'): see `raftlog "
+                                  "logs list`",
+                                  endpoint, raftlog_log_name(self));
+        /* fall through: the node's message says which */
     default:
         return rl_client_fail(self, e->code, "%s: %.*s", rl_error_name(e->code),
                               (int)e->message.size,
                               e->message.ptr ? e->message.ptr : "");
     }
+}
+
+/* Whether the NOT_LEADER in self->last is about the log request names
+   (the `log` it echoes; a node of before named logs echoes none); when
+   not, says so in why. */
+static bool s_same_log(raftlog_t *self, const rl_buf_t *request, char *why,
+                       size_t why_size)
+{
+    char echoed[RAFTLOG_MAX_LOG_NAME + 1], sent[RAFTLOG_MAX_LOG_NAME + 1];
+    char err[RL_CODEC_ERROR_SIZE] = "";
+    const rl_attempt_t *a = &self->last;
+    if (rl_wire_reply_log(zmq_msg_data((zmq_msg_t *)&a->frame),
+                          zmq_msg_size((zmq_msg_t *)&a->frame), echoed, err)) {
+        snprintf(why, why_size, "%s sent a NOT_LEADER that is not valid: %s",
+                 a->endpoint, err);
+        return false;
+    }
+    if (!echoed[0])
+        return true;
+    if (rl_wire_reply_log(request->data, request->size, sent, err))
+        sent[0] = '\0'; /* our own bytes: cannot fail */
+    const char *want = sent[0] ? sent : RAFTLOG_DEFAULT_LOG;
+    if (strcmp(echoed, want) == 0)
+        return true;
+    snprintf(why, why_size,
+             "%s answered NOT_LEADER about log '%s' to a request about log "
+             "'%s'",
+             a->endpoint, echoed, want);
+    return false;
 }
 
 /* The message of a call that gave up after attempts attempts: the last
@@ -215,6 +256,7 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
         if (rc == RAFTLOG_ERR_INTERRUPTED)
             return rl_client_fail(self, rc, "interrupted by a signal");
         bool move = true;
+        bool confused = false;
         if (a->result == RL_ATTEMPT_ANSWERED) {
             self->ever_answered = true;
             turned_away = 0;
@@ -227,8 +269,14 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                 self->unknown = false;
                 return 0;
             }
+            /* A NOT_LEADER about another log than ours comes from a
+               confused node: no redirect to follow, and it did not take
+               the request; another node is asked, after a pause. */
+            confused = reply->type == RL_MSG_NOT_LEADER &&
+                       !s_same_log(self, request, why, sizeof(why));
             const rl_not_leader_t *nl = &reply->body.not_leader;
-            int at = reply->type == RL_MSG_NOT_LEADER && nl->leader_addr.size
+            int at = !confused && reply->type == RL_MSG_NOT_LEADER &&
+                             nl->leader_addr.size
                          ? rl_client_add_endpoint(self, nl->leader_addr.ptr,
                                                   nl->leader_addr.size)
                          : -1;
@@ -240,7 +288,8 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                 redirects++;
                 continue;
             }
-            if ((rc = s_judge(self, expect, why, sizeof(why), &move)))
+            if (!confused &&
+                (rc = s_judge(self, expect, why, sizeof(why), &move)))
                 return rc;
             if (at >= 0)
                 snprintf(why, sizeof(why),
@@ -250,7 +299,7 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
         } else {
             snprintf(why, sizeof(why), "%s", a->why);
         }
-        hint = s_hint(a);
+        hint = confused ? "" : s_hint(a);
         bool refused = a->result == RL_ATTEMPT_REFUSED;
         /* A handshake that failed without saying why is final too until a
            first answer (a wrong server key); after one it may as well be
