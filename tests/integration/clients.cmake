@@ -79,3 +79,13 @@ rl_add_python_tests(consumers ${CMAKE_CURRENT_LIST_DIR}/test_consumers.py 180
                     --driver $<TARGET_FILE:client_driver>
                     --python-dir ${PROJECT_SOURCE_DIR}/clients/python
                     ${rl_consumers_broker})
+
+# Named logs from the clients' side (test_clients_logs.py, issue 16): the
+# three clients against stand-in nodes that speak the named-logs protocol
+# (a request's `log`, LOGS_REQUEST/LOGS_OK, STATUS logs, NOT_LEADER's log,
+# NOT_FOUND). No node needed. Entries clients_logs_<function>.
+rl_add_python_tests(clients_logs ${CMAKE_CURRENT_LIST_DIR}/test_clients_logs.py
+                    60
+                    --cli $<TARGET_FILE:raftlog>
+                    --driver $<TARGET_FILE:client_driver>
+                    --python-dir ${PROJECT_SOURCE_DIR}/clients/python)
