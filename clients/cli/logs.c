@@ -130,13 +130,24 @@ static int s_settings(const cli_args_t *a, raftlog_log_settings_t *settings,
     return 0;
 }
 
+/* Reports a failed catalog request; nodes of before named logs do not
+   know LOGS_REQUEST at all. */
+static int s_fail(raftlog_t *client, int rc)
+{
+    return cli_client_fail(client, rc,
+                           rc == RAFTLOG_ERR_UNKNOWN_TYPE
+                               ? "the nodes do not know named logs (a "
+                                 "version before them: upgrade every node)"
+                               : NULL);
+}
+
 static int s_list(raftlog_t *client, bool json)
 {
     const raftlog_log_info_t *logs;
     size_t count;
     int rc = raftlog_logs_list(client, &logs, &count);
     if (rc)
-        return cli_client_fail(client, rc, NULL);
+        return s_fail(client, rc);
     if (json) {
         json_t *array = json_array();
         for (size_t i = 0; array && i < count; i++)
@@ -216,8 +227,7 @@ static int s_logs(raftlog_t *client, cli_args_t *a)
         return s_list(client, json);
     if (strcmp(op, "create") == 0) {
         rc = raftlog_log_create(client, name, &settings, &log);
-        return rc ? cli_client_fail(client, rc, NULL)
-                  : s_print_one(&log, json, "created");
+        return rc ? s_fail(client, rc) : s_print_one(&log, json, "created");
     }
     if (strcmp(op, "configure") == 0) {
         if (!which)
@@ -226,12 +236,11 @@ static int s_logs(raftlog_t *client, cli_args_t *a)
                             "--retention, --retention-age or --max-entry",
                             name);
         rc = raftlog_log_configure(client, name, &settings, which, &log);
-        return rc ? cli_client_fail(client, rc, NULL)
-                  : s_print_one(&log, json, "configured");
+        return rc ? s_fail(client, rc) : s_print_one(&log, json, "configured");
     }
     rc = raftlog_log_delete(client, name);
     if (rc)
-        return cli_client_fail(client, rc, NULL);
+        return s_fail(client, rc);
     if (json)
         return cli_json_print(
             json_pack("{s:o,s:b}", "name", cli_json_text(name), "deleted", 1));
