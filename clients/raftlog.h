@@ -39,6 +39,14 @@
     calls). Delivery to a consumer that commits after processing is at
     least once: after a crash it resumes after its last committed position.
 
+    Named logs: a cluster holds many logs, each its own Raft group with its
+    own leader; one named `default` always exists. A client works on one
+    log at a time (raftlog_set_log; none set: `default`, and its requests
+    are exactly those of before named logs). Appends, reads, tails,
+    STATUS, transfers and durable consumers all concern that log, and
+    NOT_LEADER redirects lead to its leader. raftlog_log_create and the
+    other raftlog_log*_ calls manage the catalog of logs.
+
     Errors: every call returns 0 or a positive raftlog_error_t; codes 1..16
     are the cluster's own (PROTOCOL.md section 4, ERROR), codes from 100 are
     the client's. raftlog_error() gives a one-line message for the last
@@ -46,6 +54,9 @@
 
     ABI: version 0.2.0 (soname libraftlog.so.1) added time to
     raftlog_entry_t: programs built against 0.1.0 must be built again.
+    Version 0.3.0 only adds (named logs: functions and types), so the
+    soname stays libraftlog.so.1: programs built against 0.2.0 run as
+    they are.
 
     Threads: no global state; a client is thread-compatible (use one client
     per thread, or lock around it). Blocking calls return
@@ -67,7 +78,7 @@ extern "C" {
 /* The shared library exports these declarations and nothing else. */
 #pragma GCC visibility push(default)
 
-#define RAFTLOG_VERSION "0.2.0"
+#define RAFTLOG_VERSION "0.3.0"
 
 /* The local cluster that scripts/run starts: the nodes' client endpoints
    and the broker's. Clients that are given no endpoints use
@@ -100,7 +111,8 @@ typedef enum {
     RAFTLOG_ERR_WRONG_CLUSTER = 13,      /* meant for another cluster */
     RAFTLOG_ERR_INTERNAL = 14,           /* a bug or I/O failure on a node */
     RAFTLOG_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
-    RAFTLOG_ERR_NOT_FOUND = 16,          /* no durable consumer of that name */
+    RAFTLOG_ERR_NOT_FOUND = 16,          /* no durable consumer or log of
+                                            that name */
     RAFTLOG_ERR_UNAVAILABLE = 100,       /* no usable answer after retries */
     RAFTLOG_ERR_PROTOCOL = 101,          /* a reply that makes no sense */
     RAFTLOG_ERR_NO_MEMORY = 102,         /* out of memory in the client */
@@ -425,6 +437,114 @@ int raftlog_member_remove(raftlog_t *self, uint64_t id,
 /* Moves leadership to target (0: the most up-to-date follower); *leader
    (may be NULL) gets the new leader's id. */
 int raftlog_transfer(raftlog_t *self, uint64_t target, uint64_t *leader);
+
+/* ---- Named logs ----
+
+   A log's name is 1..RAFTLOG_MAX_LOG_NAME characters of a-z, 0-9, '.',
+   '_' and '-'; `default` always exists and cannot be created or deleted.
+   A request about a log that does not exist fails with
+   RAFTLOG_ERR_NOT_FOUND ("no log named orders: ..."), never retried. */
+#define RAFTLOG_MAX_LOG_NAME 64
+#define RAFTLOG_DEFAULT_LOG  "default"
+/* The log command line tools use when given none (`raftlog --log`). The
+   library itself never reads it: a program says which log it means. */
+#define RAFTLOG_LOG_ENV "RAFTLOG_LOG"
+/* The most logs a reply may list before the client calls it nonsense. */
+#define RAFTLOG_MAX_LOGS 65536
+
+/* A log's settings. 0 means the default in every field. */
+typedef struct {
+    uint64_t retention_bytes; /* keep about this many bytes; 0: keep all */
+    uint64_t retention_ms;    /* drop entries older than this; 0: no age */
+    uint32_t max_entry_bytes; /* largest entry; 0: the nodes' --max-entry */
+} raftlog_log_settings_t;
+
+/* A log of the catalog. */
+typedef struct {
+    char name[RAFTLOG_MAX_LOG_NAME + 1]; /* NUL-terminated */
+    uint64_t group;                      /* its Raft group; 0: default */
+    raftlog_log_settings_t settings;     /* its settings */
+} raftlog_log_info_t;
+
+/* One log as one node sees it (STATUS). */
+typedef struct {
+    char name[RAFTLOG_MAX_LOG_NAME + 1]; /* NUL-terminated */
+    uint64_t group;                      /* its Raft group */
+    char role[33];   /* that node's role in the log's group */
+    uint64_t leader; /* the log's leader as that node knows it, 0 unknown */
+    uint64_t term;   /* that node's term in the group */
+    uint64_t commit; /* its commit index in the log */
+    uint64_t last;   /* its last index */
+    uint64_t first;  /* its first retained index */
+    uint64_t lag;    /* entries it has that are not committed yet (last -
+                        commit, as that node reports it) */
+} raftlog_log_status_t;
+
+/* Which settings raftlog_log_configure changes (a mask of these). */
+#define RAFTLOG_SET_RETENTION_BYTES 1u
+#define RAFTLOG_SET_RETENTION_MS    2u
+#define RAFTLOG_SET_MAX_ENTRY_BYTES 4u
+#define RAFTLOG_SET_ALL             7u
+
+/* Whether name is a valid log name (`default` included). */
+bool raftlog_log_name_valid(const char *name);
+
+/* Makes every later request of this client concern the log called name
+   (copied): appends, reads, tails, STATUS, transfers and durable
+   consumers (membership is the cluster's, not a log's, and the calls
+   below name their log themselves). NULL, "" or "default": the default
+   log, sent as no `log` at all, as a client of before named logs does.
+   Returns 0, or RAFTLOG_ERR_INVALID (the client's log is then unchanged)
+   when name is not a log name. Does no I/O: a log that does not exist is
+   found out by the first request (RAFTLOG_ERR_NOT_FOUND). Call it
+   between requests, not while a tail of this client is in use. */
+int raftlog_set_log(raftlog_t *self, const char *name);
+
+/* The name of the client's log: "default" unless raftlog_set_log said
+   otherwise. */
+const char *raftlog_log_name(const raftlog_t *self);
+
+/* Creates the log called name with settings (NULL: every default); log
+   (may be NULL) gets it as created. Answered by the leader of the
+   catalog (the `default` log's leader; the call follows NOT_LEADER) once
+   the creation has committed. RAFTLOG_ERR_REJECTED when a log of that
+   name exists (or name is `default`), RAFTLOG_ERR_TOO_LARGE when the
+   cluster holds as many logs as it may. An admin key's. */
+int raftlog_log_create(raftlog_t *self, const char *name,
+                       const raftlog_log_settings_t *settings,
+                       raftlog_log_info_t *log);
+
+/* Deletes the log called name and every entry in it, for good (a log
+   created again with that name is a new, empty one). RAFTLOG_ERR_NOT_FOUND
+   when there is none, RAFTLOG_ERR_REJECTED for `default`. An admin key's.
+   Answered once committed. */
+int raftlog_log_delete(raftlog_t *self, const char *name);
+
+/* Changes the settings of the log called name that which names (a mask of
+   RAFTLOG_SET_*) to those in settings, keeping the others; log (may be
+   NULL) gets the log as configured. Keeping the others takes a list
+   first (the protocol sets all three at once): a change another client
+   makes to one of them in between is undone. NOT_FOUND when there is no
+   such log. An admin key's. Answered once committed. */
+int raftlog_log_configure(raftlog_t *self, const char *name,
+                          const raftlog_log_settings_t *settings,
+                          unsigned which, raftlog_log_info_t *log);
+
+/* Every log of the cluster's committed catalog, `default` included, in
+   *logs (owned by the client, valid until its next call) and *count.
+   Answered by any node (a follower may be a moment behind the leader). */
+int raftlog_logs_list(raftlog_t *self, const raftlog_log_info_t **logs,
+                      size_t *count);
+
+/* The logs a node reported in its STATUS: after raftlog_status, of the
+   node that answered (member 0); after raftlog_status_all, of
+   members[member] (its code 0). In *logs (owned by the client, valid
+   until its next call) and *count: the node's every log, or only the
+   client's log when raftlog_set_log named one; none (count 0) from a
+   node of before named logs. RAFTLOG_ERR_INVALID for a member that was
+   not asked. */
+int raftlog_status_logs(const raftlog_t *self, size_t member,
+                        const raftlog_log_status_t **logs, size_t *count);
 
 /* ---- Tail iterator ---- */
 

@@ -14,6 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool rl_client_consumer_name_valid(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    if (length == 0 || length > RAFTLOG_MAX_CONSUMER_NAME)
+        return false;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == length;
+}
+
+int rl_client_consumer_name_check(raftlog_t *self, const char *name)
+{
+    if (rl_client_consumer_name_valid(name))
+        return 0;
+    return rl_client_fail(self, RAFTLOG_ERR_INVALID,
+                          "'%.80s' is not a consumer name: 1 to %d "
+                          "characters of a-z, 0-9, '.', '_' and '-'",
+                          name ? name : "", RAFTLOG_MAX_CONSUMER_NAME);
+}
+
 /* Sends msg and waits for its CONSUMERS_OK (then in self->last.reply). */
 static int s_call(raftlog_t *self, rl_msg_t *msg)
 {

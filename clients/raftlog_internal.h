@@ -1,5 +1,6 @@
 /*  raftlog_internal.h - what the files of libraftlog share: the client's
-    state and one request's attempts over REQ sockets (raftlog_link.c).
+    state, the calls between its files, and one request's attempts over
+    REQ sockets (raftlog_link.c).
     Not installed; nothing here is exported from the shared library.
 */
 #ifndef RAFTLOG_INTERNAL_H
@@ -7,6 +8,7 @@
 
 #include "raftlog.h"
 
+#include "raftlog_wire.h"
 #include "rl_codec.h"
 
 #include <czmq.h>
@@ -93,8 +95,16 @@ struct _raftlog_t {
     rl_attempt_t last;        /* the last attempt; last.reply is the reply */
     raftlog_entry_t *entries; /* the last read's entries */
     size_t entry_capacity;    /* room in entries */
-    raftlog_consumer_t *consumers;           /* the last consumers list */
-    size_t consumer_capacity;                /* room in consumers */
+    raftlog_consumer_t *consumers;      /* the last consumers list */
+    size_t consumer_capacity;           /* room in consumers */
+    char log[RAFTLOG_MAX_LOG_NAME + 1]; /* the log requests concern;
+                                           "": default (no `log` sent) */
+    raftlog_log_info_t *logs;           /* the last logs list, or NULL */
+    size_t log_count;                   /* how many */
+    raftlog_log_status_t *status_logs[RAFTLOG_MAX_MEMBERS]; /* the `logs`
+                                        of each answer to the last STATUS */
+    size_t status_log_counts[RAFTLOG_MAX_MEMBERS]; /* how many in each */
+    size_t status_asked; /* members the last STATUS call asked */
     char answered[RAFTLOG_MAX_ENDPOINT + 1]; /* who answered last */
     char error[1024];                        /* the last failure */
 };
@@ -103,24 +113,39 @@ struct _raftlog_t {
 int rl_client_fail(raftlog_t *self, int code, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds an endpoint unless present (raftlog.c); returns its position, or
+   -1 when the list is full or the endpoint malformed. */
+int rl_client_add_endpoint(raftlog_t *self, const char *endpoint,
+                           size_t length);
+
 /* Takes $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY when raftlog_set_curve was
    never called (once); every path that opens sockets calls it first.
-   Returns 0 or an error code with self->error. */
+   Returns 0 or an error code with self->error (raftlog_curve.c). */
 int rl_client_secure(raftlog_t *self);
 
-/* Encodes msg (giving it the next request id) into buf. */
+/* Encodes msg (giving it the next request id) into buf (raftlog_call.c). */
 int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
                      uint64_t *request_id);
 
-/* The Lazy Pirate loop over the client's endpoints (raftlog.c): 0 with
+/* The Lazy Pirate loop over the client's endpoints (raftlog_call.c): 0 with
    self->last.reply of type expect, or an error code with self->error. */
 int rl_client_call(raftlog_t *self, const rl_buf_t *request,
                    uint64_t request_id, uint8_t expect, uint32_t extra_wait_ms);
 
 /* Whether name is a durable consumer's name; and the same, failing with
-   RAFTLOG_ERR_INVALID and a message when it is not (raftlog.c). */
+   RAFTLOG_ERR_INVALID and a message when it is not
+   (raftlog_consumers.c). */
 bool rl_client_consumer_name_valid(const char *name);
 int rl_client_consumer_name_check(raftlog_t *self, const char *name);
+
+/* Forgets the logs of the last STATUS (raftlog_logs.c). */
+void rl_client_status_logs_clear(raftlog_t *self);
+
+/* Keeps the `logs` of the STATUS_OK in data[0..size) as member's
+   (raftlog_logs.c). Returns 0, or RAFTLOG_ERR_PROTOCOL (or NO_MEMORY)
+   with message (message_size bytes) saying what is wrong. */
+int rl_client_status_logs_take(raftlog_t *self, size_t member, const void *data,
+                               size_t size, char *message, size_t message_size);
 
 /* Copies a member out of the wire form (raftlog_status.c). */
 void rl_client_member(raftlog_member_t *out, const rl_member_t *in);

@@ -87,6 +87,20 @@ static int s_judge(const rl_attempt_t *attempt, char *message, size_t size)
     return 0;
 }
 
+/* Keeps the logs of the STATUS_OK a single-node STATUS got, as member 0's.
+   Returns 0 or an error code with self->error. */
+static int s_logs(raftlog_t *self, rl_attempt_t *a)
+{
+    char message[512];
+    int rc = rl_client_status_logs_take(self, 0, zmq_msg_data(&a->frame),
+                                        zmq_msg_size(&a->frame), message,
+                                        sizeof(message));
+    if (rc)
+        return rl_client_fail(self, rc, "%s: %s", a->endpoint, message);
+    self->status_asked = 1;
+    return 0;
+}
+
 static int s_encode(raftlog_t *self, uint64_t *id)
 {
     rl_msg_t msg;
@@ -102,12 +116,13 @@ int raftlog_status(raftlog_t *self, const char *endpoint,
     int rc = s_encode(self, &id);
     if (rc)
         return rc;
+    rl_client_status_logs_clear(self);
     if (!endpoint) {
         rc = rl_client_call(self, &self->request, id, RL_MSG_STATUS_OK, 0);
         if (rc)
             return rc;
         s_status(status, &self->last.reply.body.status_ok);
-        return 0;
+        return s_logs(self, &self->last);
     }
     rc = rl_client_secure(self);
     if (rc)
@@ -132,7 +147,7 @@ int raftlog_status(raftlog_t *self, const char *endpoint,
     snprintf(self->answered, sizeof(self->answered), "%s", endpoint);
     self->error[0] = '\0';
     s_status(status, &a->reply.body.status_ok);
-    return 0;
+    return s_logs(self, a);
 }
 
 int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
@@ -148,6 +163,7 @@ int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
                  ? raftlog_status(self, NULL, first)
                  : rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     uint64_t id = 0;
+    rl_client_status_logs_clear(self);
     if (!rc)
         rc = s_encode(self, &id);
     size_t n = rc ? 0 : first->member_count;
@@ -181,6 +197,10 @@ int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
         m->code = s_judge(&attempts[k], m->error, sizeof(m->error));
         if (!m->code)
             s_status(&m->status, &attempts[k].reply.body.status_ok);
+        if (!m->code)
+            m->code = rl_client_status_logs_take(
+                self, ask[k], zmq_msg_data(&attempts[k].frame),
+                zmq_msg_size(&attempts[k].frame), m->error, sizeof(m->error));
         if (attempts[k].result == RL_ATTEMPT_ANSWERED)
             self->ever_answered = true;
         rl_attempt_release(&attempts[k]);
@@ -191,5 +211,6 @@ int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
     if (interrupted)
         return rl_client_fail(self, interrupted, "interrupted by a signal");
     *count = n;
+    self->status_asked = n;
     return rc;
 }

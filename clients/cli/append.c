@@ -36,6 +36,7 @@ static const cli_option_t s_options[] = {
     {CLI_O_JSON, "json", 0, NULL,
      "print {\"first\",\"last\",\"count\"} per batch appended; with --quiet "
      "one {\"appended\",\"first\",\"last\",\"skipped\"}"},
+    CLI_LOG_OPTION,
     {0, NULL, 0, NULL, NULL}};
 
 /* A batch being gathered: copies of the entries, and where each came
@@ -391,6 +392,9 @@ static int s_summary(const s_append_t *self)
 
 static int s_append(raftlog_t *client, cli_args_t *a)
 {
+    int log_rc = cli_use_log(client, a);
+    if (log_rc)
+        return log_rc;
     bool binary = false;
     if (a->format && strcmp(a->format, "binary") == 0)
         binary = true;
@@ -443,7 +447,7 @@ const cli_command_t cli_append = {
     "the command after the entries before it\nwere appended; "
     "--skip-oversized skips it instead. When a batch fails, the\nmessage "
     "says whether its outcome is unknown (it may be in the log) or it\nwas "
-    "not appended.",
+    "not appended. --log NAME appends to that named log.",
     s_options,
     s_append,
     false};

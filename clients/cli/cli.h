@@ -3,8 +3,8 @@
     helpers for errors, JSON output and the cluster view.
 
     One file per command (append.c, tail.c, status.c, health.c,
-    members.c, transfer.c, keygen.c, top.c, consumers.c) defines its
-    cli_command_t; main.c
+    members.c, transfer.c, keygen.c, top.c, consumers.c, logs.c) defines
+    its cli_command_t; main.c
     dispatches; options.c parses with getopt_long and prints help;
     output.c holds errors, exit codes and JSON; connect.c sets up the
     client (endpoints, keys); cluster.c asks every member and judges the
@@ -64,7 +64,11 @@ enum {
     CLI_O_COMMIT_EVERY,    /* tail --consumer */
     CLI_O_COMMIT_INTERVAL, /* tail --consumer */
     CLI_O_TO,              /* consumers reset */
-    CLI_O_TO_TIME          /* consumers reset */
+    CLI_O_TO_TIME,         /* consumers reset */
+    CLI_O_LOG,             /* append, tail, status, consumers */
+    CLI_O_RETENTION,       /* logs create, configure */
+    CLI_O_RETENTION_AGE,   /* logs create, configure */
+    CLI_O_MAX_ENTRY        /* logs create, configure */
 };
 
 /* One option of a command; a table ends with a NULL name. */
@@ -109,6 +113,10 @@ typedef struct {
     uint64_t commit_interval_ms; /* tail --commit-interval MS, 0: default */
     const char *to;              /* consumers reset --to, NULL: none */
     const char *to_time;         /* consumers reset --to-time, NULL: none */
+    const char *log;             /* --log NAME, NULL: $RAFTLOG_LOG */
+    const char *retention;       /* logs --retention SIZE, NULL: none */
+    const char *retention_age;   /* logs --retention-age DUR, NULL: none */
+    const char *max_entry;       /* logs --max-entry SIZE, NULL: none */
     bool help;                   /* --help */
     bool version;                /* --version */
     char **args;                 /* positional arguments */
@@ -137,6 +145,15 @@ extern const cli_command_t cli_transfer;
 extern const cli_command_t cli_keygen;
 extern const cli_command_t cli_top;
 extern const cli_command_t cli_consumers;
+extern const cli_command_t cli_logs;
+
+/* The --log option of the commands that work on one log. */
+#define CLI_LOG_OPTION                                                         \
+    {                                                                          \
+        CLI_O_LOG, "log", 0, "NAME",                                           \
+            "the named log to work on (default $" RAFTLOG_LOG_ENV              \
+            ", else " RAFTLOG_DEFAULT_LOG "; see `raftlog logs list`)"         \
+    }
 
 /* ---- options.c ---- */
 
@@ -181,6 +198,12 @@ int cli_client_fail(raftlog_t *client, int code, const char *what);
 /* Parses a whole number from min to max for option (named in the error). */
 int cli_number(const char *option, const char *value, uint64_t min,
                uint64_t max, uint64_t *out);
+
+/* A size for option: a whole number of bytes with an optional binary
+   suffix K, M, G or T (KiB and KB mean the same: 1024), from min to max,
+   into *bytes. Returns 0 or an exit code with the error printed. */
+int cli_size(const char *option, const char *value, uint64_t min, uint64_t max,
+             uint64_t *bytes);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
@@ -229,6 +252,11 @@ int cli_json_print(json_t *value);
 /* Sets the client up from the options: endpoints, CURVE keys, timeouts,
    retries, and progress reports on stderr. Returns 0 or an exit code. */
 int cli_connect(raftlog_t *client, const cli_args_t *args);
+
+/* Makes the client work on the log --log names, else $RAFTLOG_LOG, else
+   the default log. Returns 0, or a usage error (printed) for a name that
+   is not one, saying where it came from. */
+int cli_use_log(raftlog_t *client, const cli_args_t *args);
 
 /* Where the endpoints came from, for error messages: "" when unknown. */
 const char *cli_endpoints_origin(void);

@@ -83,6 +83,25 @@ static int s_keys(raftlog_t *client, const cli_args_t *a)
     return 0;
 }
 
+int cli_use_log(raftlog_t *client, const cli_args_t *a)
+{
+    const char *environment = getenv(RAFTLOG_LOG_ENV);
+    const char *name = a->log ? a->log : environment;
+    if (!name || !*name)
+        return 0;
+    if (raftlog_set_log(client, name) != 0) {
+        char shown[96];
+        return cli_fail(CLI_EXIT_USAGE,
+                        "%s '%s' is not a log name: 1 to %d characters of "
+                        "a-z, 0-9, '.', '_' and '-' (see `raftlog logs "
+                        "list`)",
+                        a->log ? "--log" : "$" RAFTLOG_LOG_ENV,
+                        cli_printable(name, shown, sizeof(shown)),
+                        RAFTLOG_MAX_LOG_NAME);
+    }
+    return 0;
+}
+
 int cli_connect(raftlog_t *client, const cli_args_t *a)
 {
     const char *environment = getenv(RAFTLOG_ENDPOINTS_ENV);

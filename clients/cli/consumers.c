@@ -15,6 +15,7 @@ static const cli_option_t s_options[] = {
      "reset: the consumer resumes at the first entry stamped at or after "
      "TIME (ISO 8601 with a zone, or ms since the Unix epoch)"},
     {CLI_O_JSON, "json", 0, NULL, "print JSON instead of text"},
+    CLI_LOG_OPTION,
     {0, NULL, 0, NULL, NULL}};
 
 /* How far behind the commit index a position is, and whether its next
@@ -175,6 +176,9 @@ static int s_delete(raftlog_t *client, const cli_args_t *a, const char *name)
 
 static int s_consumers(raftlog_t *client, cli_args_t *a)
 {
+    int log_rc = cli_use_log(client, a);
+    if (log_rc)
+        return log_rc;
     const char *op = a->arg_count ? a->args[0] : "list";
     bool named = strcmp(op, "show") == 0 || strcmp(op, "reset") == 0 ||
                  strcmp(op, "delete") == 0;
@@ -210,14 +214,15 @@ static int s_consumers(raftlog_t *client, cli_args_t *a)
 const cli_command_t cli_consumers = {
     "consumers",
     "[list | show NAME | reset NAME --to INDEX|start|end | reset NAME "
-    "--to-time TIME | delete NAME] [--json]",
+    "--to-time TIME | delete NAME] [--log NAME] [--json]",
     "list, show, reset or delete durable consumers",
     "The positions the cluster keeps for durable consumers (raftlog tail\n"
     "--consumer NAME commits them): a position is the last index the\n"
     "consumer processed; it resumes at the next. list prints every consumer\n"
     "with its lag behind the commit index; show one. reset moves one back or\n"
     "forth (stop its tails first: a running one commits over it) and\n"
-    "delete forgets one: both need an admin key.",
+    "delete forgets one: both need an admin key. Each log has consumers of\n"
+    "its own: --log NAME names the log.",
     s_options,
     s_consumers,
     false};

@@ -24,8 +24,9 @@
 #include <string.h>
 
 static const cli_command_t *const s_commands[] = {
-    &cli_append,   &cli_tail,   &cli_status, &cli_health,    &cli_members,
-    &cli_transfer, &cli_keygen, &cli_top,    &cli_consumers, NULL};
+    &cli_append,    &cli_tail,     &cli_status, &cli_health,
+    &cli_members,   &cli_transfer, &cli_keygen, &cli_top,
+    &cli_consumers, &cli_logs,     NULL};
 
 static const char s_exit_codes[] =
     "Exit status: 0 done; 1 failed otherwise (bad input data, I/O); 2 usage "
@@ -66,9 +67,12 @@ static void s_usage(FILE *out)
     fprintf(out,
             "\nEndpoints: --cluster, else --broker, else $%s, else\n%s.\n"
             "Keys (CURVE): --key and --server-key, else $%s and $%s.\n"
+            "Log (append, tail, status, consumers): --log, else $%s, else "
+            "%s.\n"
             "A flag beats the environment.\n\n%s",
             RAFTLOG_ENDPOINTS_ENV, RAFTLOG_DEFAULT_NODES, RAFTLOG_KEY_ENV,
-            RAFTLOG_SERVER_KEY_ENV, s_exit_codes);
+            RAFTLOG_SERVER_KEY_ENV, RAFTLOG_LOG_ENV, RAFTLOG_DEFAULT_LOG,
+            s_exit_codes);
 }
 
 /* The command called name, or NULL with the error printed. */

@@ -50,8 +50,9 @@ static const cli_option_t s_global_only[] = {
 
 /* Every option of every command, for telling "unknown" from "misplaced". */
 static const cli_command_t *const s_commands[] = {
-    &cli_append,   &cli_tail,   &cli_status, &cli_health,    &cli_members,
-    &cli_transfer, &cli_keygen, &cli_top,    &cli_consumers, NULL};
+    &cli_append,    &cli_tail,     &cli_status, &cli_health,
+    &cli_members,   &cli_transfer, &cli_keygen, &cli_top,
+    &cli_consumers, &cli_logs,     NULL};
 
 #define S_MAX_OPTIONS 32
 
@@ -295,6 +296,18 @@ static int s_apply(cli_args_t *a, const cli_option_t *o, const char *value)
         break;
     case CLI_O_TO_TIME:
         a->to_time = value;
+        break;
+    case CLI_O_LOG:
+        a->log = value;
+        break;
+    case CLI_O_RETENTION:
+        a->retention = value;
+        break;
+    case CLI_O_RETENTION_AGE:
+        a->retention_age = value;
+        break;
+    case CLI_O_MAX_ENTRY:
+        a->max_entry = value;
         break;
     }
     return 0;

@@ -85,8 +85,16 @@ int cli_client_fail(raftlog_t *client, int code, const char *what)
 {
     const char *origin =
         code == RAFTLOG_ERR_UNAVAILABLE ? cli_endpoints_origin() : "";
-    return cli_fail(cli_exit_code(code), "%s%s%s%s%s%s", what ? what : "",
-                    what ? ": " : "", raftlog_error(client),
+    /* A log that does not exist: say how to find the ones that do, when
+       the cluster's message does not. */
+    const char *hint =
+        code == RAFTLOG_ERR_NOT_FOUND &&
+                strcmp(raftlog_log_name(client), RAFTLOG_DEFAULT_LOG) != 0 &&
+                !strstr(raftlog_error(client), "logs list")
+            ? " (log names: `raftlog logs list`)"
+            : "";
+    return cli_fail(cli_exit_code(code), "%s%s%s%s%s%s%s", what ? what : "",
+                    what ? ": " : "", raftlog_error(client), hint,
                     *origin ? " (endpoints from " : "", origin,
                     *origin ? ")" : "");
 }
@@ -103,6 +111,34 @@ int cli_number(const char *option, const char *value, uint64_t min,
                         " to %" PRIu64,
                         option, value, min, max);
     *out = n;
+    return 0;
+}
+
+int cli_size(const char *option, const char *value, uint64_t min, uint64_t max,
+             uint64_t *bytes)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    unsigned shift = 0;
+    const char *units = "KMGT", *unit = *end ? strchr(units, *end) : NULL;
+    bool ok = *value && *value != '-' && *value != '+' && end != value &&
+              !errno && (!*end || unit);
+    if (ok && unit) {
+        shift = 10u * (unsigned)(unit - units + 1);
+        end++;
+        ok = !*end || strcmp(end, "iB") == 0 || strcmp(end, "B") == 0;
+    }
+    if (ok && shift && n > (UINT64_MAX >> shift))
+        ok = false;
+    uint64_t size = ok ? (uint64_t)n << shift : 0;
+    if (!ok || size < min || size > max)
+        return cli_fail(CLI_EXIT_USAGE,
+                        "--%s: '%s' is not a size from %" PRIu64 " to %" PRIu64
+                        " bytes (a whole number, suffixes K, M, G, T "
+                        "allowed: 512M)",
+                        option, value, min, max);
+    *bytes = size;
     return 0;
 }
 

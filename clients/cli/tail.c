@@ -63,6 +63,7 @@ static const cli_option_t s_options[] = {
      "raw and hex: start each line with the entry's time (ISO 8601 UTC, "
      "\"-\" for an entry written before timestamps) and a tab"},
     {CLI_O_MAX, "max", 'n', "N", "stop after N entries"},
+    CLI_LOG_OPTION,
     {0, NULL, 0, NULL, NULL}};
 
 enum { S_RAW, S_JSON, S_HEX, S_BINARY };
@@ -326,7 +327,9 @@ static int s_tail(raftlog_t *client, cli_args_t *a)
 {
     int format = 0;
     s_start_t start = {RAFTLOG_TAIL_START, 0, ""};
-    int rc = s_format(a, &format);
+    int rc = cli_use_log(client, a);
+    if (!rc)
+        rc = s_format(a, &format);
     if (!rc)
         rc = s_start(a, &start);
     if (rc)
@@ -357,6 +360,8 @@ static int s_tail(raftlog_t *client, cli_args_t *a)
         if (!consumer.client)
             return cli_fail(CLI_EXIT_FAILED, "out of memory");
         rc = cli_connect(consumer.client, a);
+        if (!rc)
+            rc = cli_use_log(consumer.client, a);
         if (rc) {
             raftlog_destroy(&consumer.client);
             return rc;
@@ -463,7 +468,8 @@ const cli_command_t cli_tail = {
     "position and commits the position of what it printed, every\n"
     "--commit-every entries or --commit-interval ms and on exit (Ctrl-C\n"
     "included): at least once, an entry printed after the last commit is\n"
-    "printed again by the next run if this one is killed.",
+    "printed again by the next run if this one is killed. --log NAME reads\n"
+    "that named log (its consumers are its own).",
     s_options,
     s_tail,
     false};

@@ -22,6 +22,14 @@ consumers(), consumer(NAME), reset_consumer(NAME, index=|time=) and
 delete_consumer(NAME) do the rest (PROTOCOL.md, CONSUMER_COMMIT and
 CONSUMERS_REQUEST).
 
+Named logs: a cluster holds many logs, each with its own leader; one
+called "default" always exists. Client(log="orders") makes every request
+concern that log (appends, reads, tails, status, consumers; sent as the
+request's `log`, which a client without a log never sends). logs(),
+create_log(NAME, ...), configure_log(NAME, ...) and delete_log(NAME)
+manage them (PROTOCOL.md, LOGS_REQUEST). A request about a log that does
+not exist raises RaftlogError NOT_FOUND.
+
 Endpoints default to $RAFTLOG_ENDPOINTS, then the local cluster of
 scripts/run. Errors raise RaftlogError (.code, .name, .message, and
 .unknown: whether a failed request may have taken effect all the same).
@@ -41,6 +49,7 @@ monitor sees it); a request the key's role may not make raises FORBIDDEN.
 """
 import os
 import random
+import re
 import time
 
 import msgpack
@@ -53,9 +62,11 @@ DEFAULT_ENDPOINTS = \
     "tcp://127.0.0.1:7101,tcp://127.0.0.1:7102,tcp://127.0.0.1:7103"
 
 APPEND, READ, STATUS = 33, 34, 35                  # request types
-CONSUMER_COMMIT, CONSUMERS = 38, 39
+CONSUMER_COMMIT, CONSUMERS, LOGS = 38, 39, 40
 APPEND_OK, READ_OK, STATUS_OK = 65, 66, 67         # their replies
-CONSUMERS_OK = 70
+CONSUMERS_OK, LOGS_OK = 70, 71
+DEFAULT_LOG = "default"
+LOG_NAME = re.compile(r"[a-z0-9._-]{1,64}\Z")       # a log's name
 NOT_LEADER, ERROR = 96, 97
 OUT_OF_RANGE, NOT_FOUND = 3, 16
 RETRY_HERE = {4: "TIMEOUT", 8: "BUSY", 10: "NO_LEADER"}
@@ -89,6 +100,15 @@ def _entries(reply, times):
         return [(i, d) for i, d in reply["entries"]]
     stamps = reply.get("times") or [0] * len(reply["entries"])
     return [(i, d, t) for (i, d), t in zip(reply["entries"], stamps)]
+
+
+def _log(item):
+    """A log of LOGS_OK (or of STATUS_OK's `logs`) with its names as str."""
+    log = dict(item)
+    for key in ("name", "role"):
+        if key in log:
+            log[key] = _text(log[key])
+    return log
 
 
 def _position(reply, name):
@@ -142,7 +162,7 @@ def _load_key(path, what, secret):
 class Client:
     def __init__(self, endpoints=None, timeout=6.0, connect_timeout=1.0,
                  retries=10, producer=None, progress=None, key=None,
-                 server_key=None):
+                 server_key=None, log=None):
         endpoints = (endpoints or os.environ.get("RAFTLOG_ENDPOINTS")
                      or DEFAULT_ENDPOINTS)
         if isinstance(endpoints, str):
@@ -150,6 +170,12 @@ class Client:
         self.endpoints = list(endpoints)
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.retries = retries
+        # The log every request concerns; None: the default log, whose
+        # requests carry no `log` at all (as before named logs).
+        if log is not None and not LOG_NAME.match(log):
+            raise ValueError("log %r is not a log name: 1 to 64 characters "
+                             "of a-z, 0-9, '.', '_' and '-'" % (log,))
+        self.log = None if log in (None, DEFAULT_LOG) else log
         # progress(message) hears of each retry that waits, e.g. "no reply
         # from tcp://...:7101 within 6.0 s; retrying (2/10) on ...".
         self.progress = progress
@@ -322,9 +348,75 @@ class Client:
         self._call({"type": CONSUMERS, "op": "delete", "consumer": name},
                    CONSUMERS_OK)
 
+    # -- named logs (create, configure, delete: an admin key's, answered
+    #    by the catalog's leader once committed; list by any node) --
+
+    def logs(self):
+        """Every log of the cluster: [{"name", "group", "retention_bytes",
+        "retention_ms", "max_entry_bytes"}, ...], `default` included."""
+        reply = self._call({"type": LOGS, "op": "list"}, LOGS_OK)
+        return [_log(item) for item in reply["logs"]]
+
+    def create_log(self, name, retention_bytes=0, retention_ms=0,
+                   max_entry_bytes=0):
+        """Creates the log called name (0: the default of each setting);
+        returns it as logs() lists it. REJECTED when it exists."""
+        return self._logs_one("create", name, retention_bytes, retention_ms,
+                              max_entry_bytes)
+
+    def configure_log(self, name, retention_bytes=None, retention_ms=None,
+                      max_entry_bytes=None):
+        """Changes the settings given (None: kept as they are; the protocol
+        sets all three, so the others are read first) of the log called
+        name; returns it. NOT_FOUND when there is none."""
+        wanted = (retention_bytes, retention_ms, max_entry_bytes)
+        if all(value is None for value in wanted):
+            raise ValueError("configure_log(%r) changes nothing: give a "
+                             "setting" % (name,))
+        if any(value is None for value in wanted):
+            now = next((log for log in self.logs() if log["name"] == name),
+                       None)
+            if now is None:
+                raise RaftlogError(NOT_FOUND, "no log named %s: see "
+                                   "Client.logs()" % name)
+            wanted = tuple(now.get(key, 0) if value is None else value
+                           for key, value in zip(
+                               ("retention_bytes", "retention_ms",
+                                "max_entry_bytes"), wanted))
+        return self._logs_one("configure", name, *wanted)
+
+    def delete_log(self, name):
+        """Deletes the log called name and every entry in it, for good.
+        NOT_FOUND when there is none; REJECTED for `default`."""
+        self._check_log_name(name)
+        self._call({"type": LOGS, "op": "delete", "name": name}, LOGS_OK)
+
+    def _check_log_name(self, name):
+        if not isinstance(name, str) or not LOG_NAME.match(name):
+            raise ValueError("%r is not a log name: 1 to 64 characters of "
+                             "a-z, 0-9, '.', '_' and '-'" % (name,))
+
+    def _logs_one(self, op, name, retention_bytes, retention_ms,
+                  max_entry_bytes):
+        self._check_log_name(name)
+        reply = self._call({"type": LOGS, "op": op, "name": name,
+                            "retention_bytes": int(retention_bytes),
+                            "retention_ms": int(retention_ms),
+                            "max_entry_bytes": int(max_entry_bytes)},
+                           LOGS_OK)
+        logs = [_log(item) for item in reply["logs"]]
+        if len(logs) != 1 or logs[0]["name"] != name:
+            raise RaftlogError(UNAVAILABLE, "the answer to %s %s is about "
+                               "%r" % (op, name, [l["name"] for l in logs]))
+        return logs[0]
+
     def status(self, endpoint=None):
         """STATUS of any node (or once of the one at endpoint), as a dict
-        (PROTOCOL.md: node, role, term, leader, commit, last, members...)."""
+        (PROTOCOL.md: node, role, term, leader, commit, last, members...),
+        of the client's log; "logs" lists every log that node hosts (only
+        the client's log when it has one), each {"name", "group", "role",
+        "leader", "term", "commit", "last", "first", "lag"} ([] from a node
+        of before named logs)."""
         saved = self.endpoints, self.current, self.retries
         if endpoint is not None:
             self._drop_socket()
@@ -339,6 +431,7 @@ class Client:
         for member in reply["members"]:
             for key in ("peer", "client"):
                 member[key] = _text(member.get(key, ""))
+        reply["logs"] = [_log(item) for item in reply.get("logs") or []]
         return reply
 
     # -- Lazy Pirate --
@@ -466,6 +559,11 @@ class Client:
     def _call(self, request, expect, extra_wait=0.0):
         self.request_id += 1
         request.update(version=1, id=self.request_id)
+        # The log it concerns (LOGS names its own; membership is the
+        # cluster's): with none, no key at all.
+        if self.log and request["type"] != LOGS:
+            request["log"] = self.log
+        want_log = request.get("log") or DEFAULT_LOG
         payload = msgpack.packb(request)
         pause, why, hint = 0.05, "", ""
         failed, redirects, unknown, all_refused = 0, 0, False, True
@@ -502,6 +600,11 @@ class Client:
                     " (is that the client endpoint of a node or broker, not "
                     "a node's peer endpoint?)" if sent else
                     " (is a node running there, and reachable from here?)")
+            elif kind == NOT_LEADER and reply.get("log") and \
+                    _text(reply["log"]) != want_log:
+                # A node confused about the log: no redirect to follow.
+                why = "%s answered NOT_LEADER about log %r to a request " \
+                    "about log %r" % (endpoint, _text(reply["log"]), want_log)
             elif kind == NOT_LEADER and reply.get("endpoint"):
                 leader = _text(reply["endpoint"])
                 if leader not in self.endpoints:
@@ -525,6 +628,9 @@ class Client:
                 if code in RETRY_HERE:
                     move = False
                 elif code not in RETRY_ELSEWHERE:
+                    if code == NOT_FOUND and not text:
+                        text = "no log or consumer of the name given (log " \
+                            "%r): see Client.logs()" % want_log
                     raise RaftlogError(code, text, reply.get("first"), unknown,
                                        reply.get("first_time"))
             else:

@@ -2,7 +2,7 @@
 
         client_driver [--timeout MS] [--connect-timeout MS] [--retries N]
                       [--progress 1] [--key FILE --server-key FILE]
-                      ENDPOINTS COMMAND [ARGS]
+                      [--log NAME] ENDPOINTS COMMAND [ARGS]
 
     test_clients.py runs it against real nodes; it calls the library and
     prints what came back, one line per result, flushed at once so that the
@@ -28,6 +28,17 @@
         reset NAME INDEX    "position P"
         reset-time NAME MS  "position P"
         delete NAME         "deleted"
+        logs-list           "NAME GROUP RETENTION_BYTES RETENTION_MS
+                            MAX_ENTRY_BYTES" per log
+        logs-create NAME RB RMS MEB      the same line for the log created
+        logs-configure NAME WHICH RB RMS MEB   WHICH: a RAFTLOG_SET_* mask;
+                            the same line for the log configured
+        logs-delete NAME    "deleted"
+        status-logs         status-all, then "log NODE NAME GROUP ROLE
+                            LEADER TERM COMMIT LAST FIRST LAG" per log each
+                            member reported
+
+    --log NAME goes to raftlog_set_log (an invalid name: "error INVALID").
 
     Any failure prints "error NAME: message" on stderr and exits with the
     library's code (100 for UNAVAILABLE, ...); after a failed append the
@@ -52,7 +63,14 @@
 #include <string.h>
 
 /* What main was given, for a second client (consume). */
-static const char *s_endpoints, *s_key, *s_server_key;
+static const char *s_endpoints, *s_key, *s_server_key, *s_log;
+
+static void s_print_log(const raftlog_log_info_t *log)
+{
+    printf("%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu32 "\n", log->name,
+           log->group, log->settings.retention_bytes,
+           log->settings.retention_ms, log->settings.max_entry_bytes);
+}
 
 static int s_fail(raftlog_t *client, int rc)
 {
@@ -150,6 +168,7 @@ static int s_run(raftlog_t *client, int argc, char **argv)
         raftlog_t *committer = raftlog_new();
         raftlog_consumer_t consumer;
         raftlog_connect(committer, s_endpoints);
+        raftlog_set_log(committer, s_log);
         if (s_key)
             raftlog_set_curve(committer, s_key, s_server_key);
         rc = raftlog_consumer_show(client, argv[1], &consumer, NULL, NULL);
@@ -238,6 +257,57 @@ static int s_run(raftlog_t *client, int argc, char **argv)
         free(members);
         if (rc)
             return s_fail(client, rc);
+    } else if (strcmp(command, "logs-list") == 0 && argc == 1) {
+        const raftlog_log_info_t *logs;
+        size_t count;
+        rc = raftlog_logs_list(client, &logs, &count);
+        if (rc)
+            return s_fail(client, rc);
+        for (size_t i = 0; i < count; i++)
+            s_print_log(&logs[i]);
+    } else if ((strcmp(command, "logs-create") == 0 && argc == 5) ||
+               (strcmp(command, "logs-configure") == 0 && argc == 6)) {
+        bool create = argc == 5;
+        unsigned which = create ? 0 : (unsigned)atoi(argv[2]);
+        raftlog_log_settings_t settings = {
+            strtoull(argv[argc - 3], NULL, 10),
+            strtoull(argv[argc - 2], NULL, 10),
+            (uint32_t)strtoul(argv[argc - 1], NULL, 10)};
+        raftlog_log_info_t log;
+        rc = create ? raftlog_log_create(client, argv[1], &settings, &log)
+                    : raftlog_log_configure(client, argv[1], &settings, which,
+                                            &log);
+        if (rc)
+            return s_fail(client, rc);
+        s_print_log(&log);
+    } else if (strcmp(command, "logs-delete") == 0 && argc == 2) {
+        rc = raftlog_log_delete(client, argv[1]);
+        if (rc)
+            return s_fail(client, rc);
+        printf("deleted\n");
+    } else if (strcmp(command, "status-logs") == 0 && argc == 1) {
+        raftlog_member_status_t *members =
+            calloc(RAFTLOG_MAX_MEMBERS, sizeof(*members));
+        size_t count = 0;
+        rc = members ? raftlog_status_all(client, members, &count)
+                     : RAFTLOG_ERR_NO_MEMORY;
+        for (size_t i = 0; !rc && i < count; i++) {
+            const raftlog_log_status_t *logs;
+            size_t n = 0;
+            if (members[i].code == 0 &&
+                raftlog_status_logs(client, i, &logs, &n) == 0)
+                for (size_t k = 0; k < n; k++)
+                    printf("log %" PRIu64 " %s %" PRIu64 " %s %" PRIu64
+                           " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                           " %" PRIu64 "\n",
+                           members[i].member.id, logs[k].name, logs[k].group,
+                           logs[k].role, logs[k].leader, logs[k].term,
+                           logs[k].commit, logs[k].last, logs[k].first,
+                           logs[k].lag);
+        }
+        free(members);
+        if (rc)
+            return s_fail(client, rc);
     } else {
         fprintf(stderr, "client_driver: bad command; see the source\n");
         return 2;
@@ -262,6 +332,8 @@ int main(int argc, char **argv)
             raftlog_set_connect_timeout(client, value);
         else if (strcmp(argv[i], "--retries") == 0)
             raftlog_set_retries(client, value);
+        else if (strcmp(argv[i], "--log") == 0)
+            s_log = argv[i + 1];
         else if (strcmp(argv[i], "--progress") == 0 && value)
             raftlog_set_progress(client, s_progress, NULL);
     }
@@ -271,6 +343,8 @@ int main(int argc, char **argv)
     if (i + 1 < argc) {
         s_endpoints = argv[i];
         rc = raftlog_connect(client, argv[i]);
+        if (!rc)
+            rc = raftlog_set_log(client, s_log);
         if (!rc && (key || server_key))
             rc = raftlog_set_curve(client, key, server_key);
         if (rc)
