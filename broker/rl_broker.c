@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rl_conns.h"
 #include "rl_logging.h"
 #include "rl_loop.h"
 #include "rl_service.h"
@@ -433,8 +434,8 @@ void rl_broker_destroy(rl_broker_t **self_p)
     zloop_destroy(&self->loop);
     rl_front_destroy(&self->front);
     for (size_t i = 0; i < self->node_count; i++) {
+        rl_conns_monitor_stop(self->nodes[i].dealer, &self->nodes[i].monitor);
         zsock_destroy(&self->nodes[i].dealer);
-        zsock_destroy(&self->nodes[i].monitor);
     }
     zsock_t *old;
     while (self->graveyard && (old = zlist_pop(self->graveyard)))
