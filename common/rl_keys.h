@@ -1,7 +1,10 @@
 /*  rl_keys.h - the daemons' CURVE keys (docs/SECURITY.md, issue 14): the
     map of allowed public keys from a --keys directory, a process's own
     certificate, the roles table, and the one way raftlog starts its ZAP
-    handler and makes a socket a CURVE server or client.
+    handler and makes a socket a CURVE server or client. One header, four
+    files: rl_keys.c (the directory's map), rl_keys_cert.c (reading a
+    certificate; one's own), rl_keys_roles.c (the roles table),
+    rl_keys_zap.c (the ZAP handler, CURVE socket options).
 
     The --keys directory holds czmq certificates (zcert files, as `raftlog
     keygen` writes them), one per allowed key, each with metadata `role`
@@ -12,7 +15,7 @@
     - The ZAP handler (rl_keys_auth_new) refuses a connection whose key has
       no certificate in the directory, at the CURVE handshake. It decides
       once per connection. (It is raftlog's own, not czmq's zauth: see
-      rl_keys.c for why.)
+      rl_keys_zap.c for why.)
     - The daemon keeps an rl_keys_t map of the same directory, reloaded
       when the directory changes (rl_keys_refresh, called every 500 ms
       from the daemon's timer), and checks every message's CURVE identity
