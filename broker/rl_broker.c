@@ -112,22 +112,8 @@ static void s_client_gone(void *arg, rl_front_held_t *held)
    plus a reserve for replaced DEALERs, must stay free. */
 static void s_check_fds(rl_broker_t *self)
 {
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    uint32_t limit = rl_loop_client_limit(
-        self->config.max_clients, self->fd_limit, rl_loop_open_fds(),
-        (uint32_t)(front.clients + front.clients_closing), S_FD_RESERVE);
-    if (limit == front.max_clients)
-        return;
-    rl_front_set_max_clients(self->front, limit);
-    /* Said once at warn; later moves (a segment more or less) at debug. */
-    bool first = front.max_clients == self->config.max_clients;
-    if (limit < self->config.max_clients)
-        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
-                "at most %u client connections (not --max-clients %u): the "
-                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
-                "LimitNOFILE) for more",
-                limit, self->config.max_clients, self->fd_limit);
+    rl_front_fit_clients(self->front, self->config.max_clients, self->fd_limit,
+                         rl_loop_open_fds(), 0, S_FD_RESERVE);
 }
 
 static int s_on_front_events(zloop_t *loop, zsock_t *reader, void *arg)
