@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rl_conns.h"
 #include "rl_logging.h"
 #include "rl_loop.h"
 #include "rl_service.h"
@@ -117,22 +118,8 @@ static void s_client_gone(void *arg, rl_front_held_t *held)
    plus a reserve for replaced DEALERs, must stay free. */
 static void s_check_fds(rl_broker_t *self)
 {
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    uint32_t limit = rl_loop_client_limit(
-        self->config.max_clients, self->fd_limit, rl_loop_open_fds(),
-        (uint32_t)(front.clients + front.clients_closing), S_FD_RESERVE);
-    if (limit == front.max_clients)
-        return;
-    rl_front_set_max_clients(self->front, limit);
-    /* Said once at warn; later moves (a segment more or less) at debug. */
-    bool first = front.max_clients == self->config.max_clients;
-    if (limit < self->config.max_clients)
-        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
-                "at most %u client connections (not --max-clients %u): the "
-                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
-                "LimitNOFILE) for more",
-                limit, self->config.max_clients, self->fd_limit);
+    rl_front_fit_clients(self->front, self->config.max_clients, self->fd_limit,
+                         rl_loop_open_fds(), 0, S_FD_RESERVE);
 }
 
 static int s_on_front_events(zloop_t *loop, zsock_t *reader, void *arg)
@@ -169,13 +156,6 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* Logs what a load of the keys directory warned about. */
-static void s_log_key_warnings(const rl_keys_t *keys)
-{
-    for (size_t i = 0; i < rl_keys_warning_count(keys); i++)
-        rl_logf(RL_LOG_WARN, "%s", rl_keys_warning(keys, i));
-}
-
 /* The keys timer: the clients' directory reloaded when it changed (a
    removed certificate is refused, on open connections too, within a
    second), and what the DEALERs' handshakes said. */
@@ -185,23 +165,8 @@ static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     rl_broker_t *self = arg;
     rl_broker_check_handshakes(self);
-    if (!self->keys)
-        return 0;
-    int rc = rl_keys_refresh(self->keys);
-    /* By the generation: the front door may have reloaded the map since
-       (rl_keys_lookup_fresh). */
-    if (rl_keys_generation(self->keys) != self->keys_generation) {
-        self->keys_generation = rl_keys_generation(self->keys);
-        s_log_key_warnings(self->keys);
-        rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
-                rl_keys_count(self->keys), rl_keys_directory(self->keys));
-    }
-    if (rc < 0) {
-        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
-        rl_logf_limited(&limit, RL_LOG_WARN,
-                        "%s; the %zu keys loaded before stay in force",
-                        rl_keys_error(self->keys), rl_keys_count(self->keys));
-    }
+    if (self->keys)
+        rl_keys_reload_logged(self->keys, &self->keys_generation);
     return 0;
 }
 
@@ -275,22 +240,9 @@ static int s_start_curve(rl_broker_t *self, char *err)
         snprintf(err, 512, "--server-key: %.490s", why);
         return -1;
     }
-    self->keys = rl_keys_new(c->keys_dir);
-    if (!self->keys) {
-        snprintf(err, 512, "out of memory");
+    if (rl_keys_open_logged(c->keys_dir, &self->keys, &self->auth,
+                            &self->keys_generation, err, 512) != 0)
         return -1;
-    }
-    if (rl_keys_refresh(self->keys) < 0) {
-        snprintf(err, 512, "--keys: %.490s", rl_keys_error(self->keys));
-        return -1;
-    }
-    s_log_key_warnings(self->keys);
-    self->keys_generation = rl_keys_generation(self->keys);
-    self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
-    if (!self->auth) {
-        snprintf(err, 512, "--keys: %.490s", why);
-        return -1;
-    }
     rl_logf(RL_LOG_INFO,
             "CURVE on: %zu client keys allowed (%s); broker key %s, front "
             "door key %s, nodes' key %s",
@@ -438,8 +390,8 @@ void rl_broker_destroy(rl_broker_t **self_p)
     zloop_destroy(&self->loop);
     rl_front_destroy(&self->front);
     for (size_t i = 0; i < self->node_count; i++) {
+        rl_conns_monitor_stop(self->nodes[i].dealer, &self->nodes[i].monitor);
         zsock_destroy(&self->nodes[i].dealer);
-        zsock_destroy(&self->nodes[i].monitor);
     }
     zsock_t *old;
     while (self->graveyard && (old = zlist_pop(self->graveyard)))

@@ -18,9 +18,8 @@
 
 #include <string.h>
 
-#include "rl_http.h"
 #include "rl_logging.h"
-#include "rl_options.h"
+#include "rl_shared_options.h"
 
 static int s_check_endpoint(const char *name, const char *v, char *err)
 {
@@ -88,34 +87,9 @@ S_U32_SETTER(s_set_drain, drain_ms, "drain timeout", 0, 3600000)
 S_U32_SETTER(s_set_max_in_flight, max_in_flight, "maximum in flight", 1,
              10000000)
 S_U32_SETTER(s_set_node_queue, node_queue, "node queue", 1, 10000000)
-S_U32_SETTER(s_set_max_clients, max_clients, "maximum clients", 1, 10000000)
 S_U32_SETTER(s_set_max_client_requests, max_client_requests,
              "maximum requests per client", 1, 10000000)
-S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", 0,
-             UINT32_MAX)
 S_U32_SETTER(s_set_max_logs, max_logs, "maximum logs", 1, 10000000)
-
-static int s_set_max_message(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    return rl_options_u32("maximum message size", v, 64u << 10,
-                          RL_MAX_MESSAGE_SIZE, true, &c->max_message_bytes,
-                          err);
-}
-
-static int s_set_max_client_queue(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    return rl_options_u64("maximum client queue", v, 64u << 10, UINT64_MAX,
-                          true, &c->max_client_queue_bytes, err);
-}
-
-static int s_set_max_queue(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    return rl_options_u64("maximum queue", v, 64u << 10, UINT64_MAX, true,
-                          &c->max_queue_bytes, err);
-}
 
 /* Copies a path option's value. */
 static int s_path(const char *name, const char *v, char *dest, size_t size,
@@ -152,42 +126,7 @@ static int s_set_server_key(void *config, const char *v, char *err)
     return s_path("--server-key", v, c->server_key, sizeof(c->server_key), err);
 }
 
-static int s_set_insecure(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    /* The flag gives "true"; the file may say on, off, true or false. */
-    if (strcmp(v, "true") == 0)
-        v = "on";
-    else if (strcmp(v, "false") == 0)
-        v = "off";
-    return rl_options_on_off("insecure", v, &c->insecure, err);
-}
-
-static int s_set_log_level(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    return rl_options_log_level(v, &c->log_level, err);
-}
-
-/* --metrics-endpoint HOST:PORT; "off" (or empty) turns it off. */
-static int s_set_metrics(void *config, const char *v, char *err)
-{
-    rl_broker_config_t *c = config;
-    char why[256];
-    if (!v[0] || strcmp(v, "off") == 0)
-        c->metrics_endpoint[0] = '\0';
-    else if (rl_http_check_listen(v, why) != 0)
-        return rl_options_fail(err, "metrics endpoint: %s", why);
-    else if (strlen(v) >= sizeof(c->metrics_endpoint))
-        return rl_options_fail(err, "metrics endpoint: '%.40s...' is too long",
-                               v);
-    else
-        snprintf(c->metrics_endpoint, sizeof(c->metrics_endpoint), "%s", v);
-    return 0;
-}
-
-S_U32_SETTER(s_set_max_metrics_connections, max_metrics_connections,
-             "maximum metrics connections", 1, 1024)
+RL_SHARED_OPTION_SETTERS(rl_broker_config_t)
 
 /* The options, in --help order. "config" is handled before the others. */
 static const rl_option_t s_options[] = {
@@ -223,38 +162,15 @@ static const rl_option_t s_options[] = {
     {"node-queue", "limits/node_queue", "N", "10000",
      "messages queued to one node; a full queue is not waited on",
      s_set_node_queue, false},
-    {"max-message", "limits/max_message_bytes", "BYTES", "64M",
-     "largest message a client may send (at most 64M); a bigger one closes "
-     "its connection",
-     s_set_max_message, false},
-    {"max-clients", "limits/max_clients", "N", "10000",
-     "client connections at once (fewer when the descriptor limit is "
-     "lower); more are closed when they connect",
-     s_set_max_clients, false},
     {"max-client-requests", "limits/max_client_requests", "N", "10000",
      "requests held for one client connection; more get BUSY",
      s_set_max_client_requests, false},
-    {"max-client-queue", "limits/max_client_queue_bytes", "BYTES", "64M",
-     "replies waiting to be read by one client connection; past it its "
-     "requests get BUSY",
-     s_set_max_client_queue, false},
-    {"max-queue", "limits/max_queue_bytes", "BYTES", "512M",
-     "replies waiting to be read by all clients; past it requests get BUSY",
-     s_set_max_queue, false},
-    {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
-     "a long poll waits at most this long (a longer wait_ms is cut to it)",
-     s_set_max_read_wait, false},
     {"max-logs", "limits/max_logs", "N", "10000",
      "named logs whose leaders the broker tracks (learnt from the nodes); "
      "requests for others follow each NOT_LEADER on their own",
      s_set_max_logs, false},
-    {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
-     "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
-     "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
-     s_set_metrics, false},
-    {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
-     "HTTP connections to the metrics endpoint at once (1-1024)",
-     s_set_max_metrics_connections, false},
+    RL_FRONT_LIMIT_OPTIONS,
+    RL_METRICS_OPTIONS,
     {"cert", "security/cert", "FILE", NULL,
      "the broker's CURVE certificate (the NAME_secret file of raftlog "
      "keygen NAME --role broker): its identity to the nodes, and the front "
@@ -275,9 +191,8 @@ static const rl_option_t s_options[] = {
     {"insecure", "security/insecure", NULL, "off",
      "run without CURVE even where the network reaches (see "
      "docs/SECURITY.md)",
-     s_set_insecure, false},
-    {"log-level", "log/level", "LEVEL", "info",
-     "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
+     s_shared_insecure, false},
+    RL_OPTION_LOG_LEVEL,
     RL_OPTION_HELP,
 };
 

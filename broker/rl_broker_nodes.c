@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "rl_conns.h"
 #include "rl_logging.h"
 
 /* Polls of a dead node back off up to this period. */
@@ -92,8 +93,8 @@ int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n)
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(n->monitor = zsock_new_pair(name)) ||
         zsock_connect(dealer, "%s", n->endpoint) != 0) {
+        rl_conns_monitor_stop(n->dealer, &n->monitor);
         zsock_destroy(&n->dealer);
-        zsock_destroy(&n->monitor);
         return -1;
     }
     n->failing = false;
@@ -198,12 +199,13 @@ static void s_node_died(rl_broker_t *self, int index)
     self->n_node_deaths++;
     /* A fresh DEALER: what was queued for the dead node must not reach it
        (or its restarted self) late. The old socket may still be in this
-       turn's poll set, so it is destroyed on the next sweep. */
+       turn's poll set, so it is destroyed on the next sweep; its monitor
+       is stopped now, while it is open (rl_conns_monitor_stop). */
     zsock_t *old_dealer = n->dealer, *old_monitor = n->monitor;
     if (rl_broker_new_dealer(self, n) == 0) {
         zloop_reader_end(self->loop, old_dealer);
+        rl_conns_monitor_stop(old_dealer, &old_monitor);
         zlist_append(self->graveyard, old_dealer);
-        zlist_append(self->graveyard, old_monitor);
         zloop_reader(self->loop, n->dealer, rl_broker_on_node, self);
     } else {
         n->dealer = old_dealer;

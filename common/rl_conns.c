@@ -34,6 +34,14 @@ struct rl_conns {
     size_t live_cap;            /* slots in live */
 };
 
+void rl_conns_monitor_stop(zsock_t *watched, zsock_t **monitor_p)
+{
+    if (!*monitor_p)
+        return;
+    zmq_socket_monitor(zsock_resolve(watched), NULL, 0);
+    zsock_destroy(monitor_p);
+}
+
 rl_conns_t *rl_conns_new(zsock_t *socket, const char *what, const char *flag,
                          uint32_t limit, rl_conns_gone_fn *gone, void *arg)
 {
@@ -65,9 +73,7 @@ void rl_conns_destroy(rl_conns_t **self_p)
     rl_conns_t *self = *self_p;
     if (!self)
         return;
-    if (self->monitor)
-        zmq_socket_monitor(zsock_resolve(self->watched), NULL, 0);
-    zsock_destroy(&self->monitor);
+    rl_conns_monitor_stop(self->watched, &self->monitor);
     free(self->live);
     free(self);
     *self_p = NULL;

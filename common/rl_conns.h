@@ -31,6 +31,17 @@
 
 typedef struct rl_conns rl_conns_t;
 
+/* Stops the socket monitor of watched, then closes *monitor_p, the PAIR
+   reading its events (nulled; safe with NULL). Every socket monitor must
+   go this way, in this order, while watched is still open: libzmq sends
+   each event with a blocking send from its I/O thread, and a socket
+   closes asynchronously (its connections live on in that thread for a
+   while after zsock_destroy), so an event sent once the reading PAIR is
+   gone blocks the I/O thread for good, and with it every TCP connection
+   of the process (libzmq issue 3575). Stopping a monitor is synchronous:
+   no event follows it. */
+void rl_conns_monitor_stop(zsock_t *watched, zsock_t **monitor_p);
+
 /* A connection on descriptor fd went away (reported once per connection
    accepted while watched, refused ones included). */
 typedef void(rl_conns_gone_fn)(void *arg, int fd);

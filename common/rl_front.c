@@ -13,6 +13,7 @@
 #include "rl_front.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "rl_conns.h"
 #include "rl_logging.h"
+#include "rl_loop.h"
 
 /* Replies queued out and requests queued in per client connection, in
    messages (ZeroMQ's high-water marks); the byte budgets bound the rest.
@@ -312,6 +314,28 @@ void rl_front_process_events(rl_front_t *self)
 void rl_front_set_max_clients(rl_front_t *self, uint32_t max_clients)
 {
     rl_conns_set_limit(self->conns, max_clients);
+}
+
+uint32_t rl_front_fit_clients(rl_front_t *self, uint32_t wanted,
+                              uint64_t fd_limit, long open_fds,
+                              uint32_t other_connections, uint32_t reserve)
+{
+    uint32_t now = rl_conns_limit(self->conns);
+    uint32_t connections =
+        rl_conns_count(self->conns) + rl_conns_closing(self->conns);
+    uint32_t limit = rl_loop_client_limit(
+        wanted, fd_limit, open_fds, connections + other_connections, reserve);
+    if (limit == now)
+        return limit;
+    rl_conns_set_limit(self->conns, limit);
+    /* Said once at warn; later moves (a segment more or less) at debug. */
+    if (limit < wanted)
+        rl_logf(now == wanted ? RL_LOG_WARN : RL_LOG_DEBUG,
+                "at most %u client connections (not --max-clients %u): the "
+                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
+                "LimitNOFILE) for more",
+                limit, wanted, fd_limit);
+    return limit;
 }
 
 void rl_front_set_linger(rl_front_t *self, int ms)

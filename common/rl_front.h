@@ -153,6 +153,16 @@ void rl_front_process_events(rl_front_t *self);
    descriptors it has, rl_loop.h). */
 void rl_front_set_max_clients(rl_front_t *self, uint32_t max_clients);
 
+/* Sets the connection limit to wanted (--max-clients), or fewer when the
+   descriptor limit fd_limit leaves less room (rl_loop_client_limit): of
+   the open_fds open, this front's connections and other_connections
+   (say, peers) are already counted, and reserve more must stay free.
+   Says so once at warn when it first lowers the limit, at debug when it
+   moves again. Returns the limit in force. For a daemon's timer. */
+uint32_t rl_front_fit_clients(rl_front_t *self, uint32_t wanted,
+                              uint64_t fd_limit, long open_fds,
+                              uint32_t other_connections, uint32_t reserve);
+
 /* Lets replies still queued leave for up to ms after the socket closes
    (a daemon stopping calls this after its last replies). */
 void rl_front_set_linger(rl_front_t *self, int ms);

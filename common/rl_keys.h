@@ -1,7 +1,11 @@
 /*  rl_keys.h - the daemons' CURVE keys (docs/SECURITY.md, issue 14): the
     map of allowed public keys from a --keys directory, a process's own
     certificate, the roles table, and the one way raftlog starts its ZAP
-    handler and makes a socket a CURVE server or client.
+    handler and makes a socket a CURVE server or client. One header, five
+    files: rl_keys.c (the directory's map), rl_keys_cert.c (reading a
+    certificate; one's own), rl_keys_roles.c (the roles table),
+    rl_keys_zap.c (the ZAP handler, CURVE socket options) and
+    rl_keys_daemon.c (the map and handler as a daemon's loop keeps them).
 
     The --keys directory holds czmq certificates (zcert files, as `raftlog
     keygen` writes them), one per allowed key, each with metadata `role`
@@ -12,7 +16,7 @@
     - The ZAP handler (rl_keys_auth_new) refuses a connection whose key has
       no certificate in the directory, at the CURVE handshake. It decides
       once per connection. (It is raftlog's own, not czmq's zauth: see
-      rl_keys.c for why.)
+      rl_keys_zap.c for why.)
     - The daemon keeps an rl_keys_t map of the same directory, reloaded
       when the directory changes (rl_keys_refresh, called every 500 ms
       from the daemon's timer), and checks every message's CURVE identity
@@ -255,5 +259,24 @@ void rl_keys_set_client(zsock_t *socket, zcert_t *cert, const char *server_key);
    sets to the key), or NULL when the connection is not CURVE. The text belongs
    to the frame. For a zmq_msg_t: zmq_msg_gets(msg, "User-Id"). */
 const char *rl_keys_frame_key(zframe_t *frame);
+
+/* ---- The keys in a daemon's loop (rl_keys_daemon.c) ---- */
+
+/* Opens directory for a daemon: a map of it, loaded, its warnings logged,
+   and the ZAP handler started (rl_keys_auth_new; call it before any CURVE
+   socket binds). Returns 0 with *keys_p, *auth_p and *generation (of the
+   map as loaded) set; or -1 with error (error_size bytes) saying what to
+   fix, nothing left open. */
+int rl_keys_open_logged(const char *directory, rl_keys_t **keys_p,
+                        zactor_t **auth_p, uint64_t *generation, char *error,
+                        size_t error_size);
+
+/* The daemon's keys timer (every 500 ms): rl_keys_refresh, and when the
+   map is not the one of *generation any more (reloaded now, or by a
+   lookup since), its warnings and size logged and *generation moved on;
+   a directory that cannot be read is logged (rate-limited) and the map
+   kept. Returns whether the map changed (a daemon looks again at the keys
+   it uses, a peer's server key). */
+bool rl_keys_reload_logged(rl_keys_t *keys, uint64_t *generation);
 
 #endif

@@ -9,8 +9,9 @@
 
     Shared by raftlog-node (rl_config) and raftlog-broker
     (rl_broker_config): each keeps only its table, setters, defaults and
-    validation. The value parsers below give both daemons the same words
-    for the same mistakes.
+    validation (the rows both take alike are rl_shared_options.h's). The
+    value parsers below give both daemons the same words for the same
+    mistakes.
 
     Errors: every function that can fail returns 0 or -1 and leaves one
     line in err (RL_OPTIONS_ERROR_SIZE bytes) naming the option and saying

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rl_http.h"
+#include "rl_shared_options.h"
 
 static int s_copy(const char *name, const char *value, char *dest, size_t size,
                   char *err)
@@ -155,17 +155,11 @@ S_U64_SETTER(s_set_uncommitted, max_uncommitted_bytes,
              "maximum uncommitted bytes")
 S_U64_SETTER(s_set_retention, retention_bytes, "retention")
 S_U64_SETTER(s_set_min_free, min_free_bytes, "minimum free space")
-S_U32_SETTER(s_set_max_message, max_message_bytes, "maximum message size", true)
-S_U32_SETTER(s_set_max_clients, max_clients, "maximum clients", false)
 S_U32_SETTER(s_set_max_peer_connections, max_peer_connections,
              "maximum peer connections", false)
-S_U64_SETTER(s_set_max_client_queue, max_client_queue_bytes,
-             "maximum client queue")
-S_U64_SETTER(s_set_max_queue, max_queue_bytes, "maximum queue")
 S_U32_SETTER(s_set_max_parked, max_parked_reads, "maximum parked reads", false)
 S_U32_SETTER(s_set_max_client_parked, max_client_parked_reads,
              "maximum parked reads per client", false)
-S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", false)
 S_U32_SETTER(s_set_max_consumers, max_consumers, "maximum consumers", false)
 
 /* A duration: a whole number and a unit, ms, s, m, h, d or w ("7d",
@@ -216,24 +210,6 @@ static int s_set_retention_age(void *config, const char *v, char *err)
 }
 
 /* "always" is an older spelling of "on". */
-/* --metrics-endpoint HOST:PORT; "off" (or empty) turns it off. */
-static int s_set_metrics(void *config, const char *v, char *err)
-{
-    rl_config_t *c = config;
-    if (!v[0] || strcmp(v, "off") == 0) {
-        c->metrics_endpoint[0] = '\0';
-        return 0;
-    }
-    char why[256];
-    if (rl_http_check_listen(v, why) != 0)
-        return rl_options_fail(err, "metrics endpoint: %s", why);
-    return s_copy("metrics endpoint", v, c->metrics_endpoint,
-                  sizeof(c->metrics_endpoint), err);
-}
-
-S_U32_SETTER(s_set_max_metrics_connections, max_metrics_connections,
-             "maximum metrics connections", false)
-
 static int s_set_fsync(void *config, const char *v, char *err)
 {
     rl_config_t *c = config;
@@ -260,28 +236,13 @@ static int s_set_keys(void *config, const char *v, char *err)
     return s_copy("--keys", v, c->keys_dir, sizeof(c->keys_dir), err);
 }
 
-static int s_set_insecure(void *config, const char *v, char *err)
-{
-    rl_config_t *c = config;
-    /* The flag gives "true"; the file may say on, off, true or false. */
-    if (strcmp(v, "true") == 0)
-        v = "on";
-    else if (strcmp(v, "false") == 0)
-        v = "off";
-    return rl_options_on_off("insecure", v, &c->insecure, err);
-}
-
-static int s_set_log_level(void *config, const char *v, char *err)
-{
-    rl_config_t *c = config;
-    return rl_options_log_level(v, &c->log_level, err);
-}
-
 static int s_set_check(void *config, const char *v, char *err)
 {
     rl_config_t *c = config;
     return s_copy("--check", v, c->check_dir, sizeof(c->check_dir), err);
 }
+
+RL_SHARED_OPTION_SETTERS(rl_config_t)
 
 /* The options, in --help order. "config" is handled before the others. */
 static const rl_option_t s_options[] = {
@@ -339,43 +300,20 @@ static const rl_option_t s_options[] = {
     {"max-uncommitted", "limits/max_uncommitted_bytes", "BYTES", "64M",
      "refuse appends with BUSY past this much uncommitted data",
      s_set_uncommitted, false},
-    {"max-message", "limits/max_message_bytes", "BYTES", "64M",
-     "largest message a client may send (at most 64M); a bigger one closes "
-     "its connection",
-     s_set_max_message, false},
-    {"max-clients", "limits/max_clients", "N", "10000",
-     "client connections at once (fewer when the descriptor limit is "
-     "lower); more are closed when they connect",
-     s_set_max_clients, false},
+    RL_FRONT_LIMIT_OPTIONS,
     {"max-peer-connections", "limits/max_peer_connections", "N", "64",
      "connections to the peer port at once; more are closed",
      s_set_max_peer_connections, false},
-    {"max-client-queue", "limits/max_client_queue_bytes", "BYTES", "64M",
-     "replies waiting to be read by one client connection; past it its "
-     "requests get BUSY",
-     s_set_max_client_queue, false},
-    {"max-queue", "limits/max_queue_bytes", "BYTES", "512M",
-     "replies waiting to be read by all clients; past it requests get BUSY",
-     s_set_max_queue, false},
     {"max-parked-reads", "limits/max_parked_reads", "N", "50000",
      "long-poll READs waiting at once; more get BUSY", s_set_max_parked, false},
     {"max-client-parked-reads", "limits/max_client_parked_reads", "N", "10000",
      "long-poll READs of one client connection; more get BUSY",
      s_set_max_client_parked, false},
-    {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
-     "a long poll waits at most this long (a longer wait_ms is cut to it)",
-     s_set_max_read_wait, false},
     {"max-consumers", "limits/max_consumers", "N", "1024",
      "durable consumers the cluster keeps positions for, while this node "
      "leads (at most 65536); committing a new one past it gets TOO_LARGE",
      s_set_max_consumers, false},
-    {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
-     "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
-     "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
-     s_set_metrics, false},
-    {"max-metrics-connections", "limits/max_metrics_connections", "N", "16",
-     "HTTP connections to the metrics endpoint at once; more are closed",
-     s_set_max_metrics_connections, false},
+    RL_METRICS_OPTIONS,
     {"cert", "security/cert", "FILE", NULL,
      "this node's CURVE certificate (the NAME_secret file of raftlog keygen "
      "NAME --role node --node-id ID): its identity to peers, and the front "
@@ -392,9 +330,8 @@ static const rl_option_t s_options[] = {
     {"insecure", "security/insecure", NULL, "off",
      "run without CURVE even where the network reaches (anyone who reaches "
      "a port may then do anything; see docs/SECURITY.md)",
-     s_set_insecure, false},
-    {"log-level", "log/level", "LEVEL", "info",
-     "error, warn, info or debug (logs go to stderr)", s_set_log_level, false},
+     s_shared_insecure, false},
+    RL_OPTION_LOG_LEVEL,
     {"check", NULL, "DIR", NULL,
      "verify the data directory DIR, report, and exit (0 clean, 1 damaged)",
      s_set_check, false},
@@ -573,25 +510,14 @@ static int s_validate(rl_config_t *c, char *err)
             "lower --max-entry",
             (unsigned long long)c->segment_bytes,
             (unsigned long long)c->max_entry_bytes);
-    if (c->max_message_bytes < (64u << 10) ||
-        c->max_message_bytes > RL_MAX_MESSAGE_SIZE)
-        return rl_options_fail(err,
-                               "maximum message size %u must be 64K to %u "
-                               "bytes (the protocol's limit)",
-                               c->max_message_bytes, RL_MAX_MESSAGE_SIZE);
-    if (c->max_clients == 0 || c->max_peer_connections < 2)
-        return rl_options_fail(err, "--max-clients must be 1 or more and "
-                                    "--max-peer-connections 2 or more");
-    if (c->max_client_queue_bytes < (64u << 10) ||
-        c->max_queue_bytes < c->max_client_queue_bytes)
-        return rl_options_fail(
-            err, "--max-client-queue must be at least 64K, and --max-queue "
-                 "at least --max-client-queue");
-    if (c->max_metrics_connections == 0 || c->max_metrics_connections > 1024)
-        return rl_options_fail(err,
-                               "--max-metrics-connections %u must be 1 "
-                               "to 1024",
-                               c->max_metrics_connections);
+    /* The front door's limits are checked one by one as they are read
+       (rl_shared_options.h); here, what they mean together. */
+    if (c->max_peer_connections < 2)
+        return rl_options_fail(err, "--max-peer-connections must be 2 or "
+                                    "more");
+    if (c->max_queue_bytes < c->max_client_queue_bytes)
+        return rl_options_fail(err, "--max-queue must be at least "
+                                    "--max-client-queue");
     if (c->max_consumers > RL_MAX_CONSUMERS)
         return rl_options_fail(err,
                                "--max-consumers %u is over the limit of %u "

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rl_conns.h" /* rl_conns_monitor_stop */
 #include "rl_keys.h"
 #include "rl_msg.h"
 
@@ -655,7 +656,10 @@ an_own_certificate_needs_its_secret_its_role_and_its_node_id(void **state)
 /* ---- CURVE sockets behind the ZAP handler ---- */
 
 /* A monitor on socket, reporting every event; and the next event it
-   reports within a deadline (0 when none). */
+   reports within a deadline (0 when none). Stopped with
+   rl_conns_monitor_stop before its reader closes: an event sent to a
+   closed reader blocks libzmq's I/O thread, and every later TCP handshake
+   of the process with it (rl_conns.h). */
 static zsock_t *s_monitor(zsock_t *socket, const char *name)
 {
     assert_int_equal(
@@ -761,7 +765,7 @@ a_curve_server_behind_the_zap_handler_takes_listed_keys_only(void **state)
                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     zstr_send(stranger, "let me in");
     assert_null(s_receive(router, 100));
-    zsock_destroy(&monitor);
+    rl_conns_monitor_stop(stranger, &monitor);
     zsock_destroy(&stranger);
 
     /* The certificate removed: the handler refuses the next connection. */
@@ -774,7 +778,7 @@ a_curve_server_behind_the_zap_handler_takes_listed_keys_only(void **state)
     assert_int_equal(s_wait_event(monitor, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED),
                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-    zsock_destroy(&monitor);
+    rl_conns_monitor_stop(again, &monitor);
     zsock_destroy(&again);
 
     /* A connection without CURVE has no key. */
@@ -860,7 +864,7 @@ static void the_zap_handler_survives_a_duplicate_and_refuses_a_key_without_role(
             s_wait_event(monitor, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED),
             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-        zsock_destroy(&monitor);
+        rl_conns_monitor_stop(other, &monitor);
         zsock_destroy(&other);
     }
     assert_true(rl_keys_auth_refused() >= refused + 2);
