@@ -42,6 +42,12 @@ enum { S_CONNECTING, S_WAITING, S_DONE };
 
 void rl_link_close(rl_link_t *link)
 {
+    /* Stop the monitor before its reader goes: libzmq's I/O thread sends
+       it events with a blocking send, and one sent after the reader is
+       gone blocks that thread, and every connection of the process, for
+       good (libzmq issue 3575). Stopping is synchronous. */
+    if (link->monitor && link->socket)
+        zmq_socket_monitor(zsock_resolve(link->socket), NULL, 0);
     zsock_destroy(&link->monitor);
     zsock_destroy(&link->socket);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rl_codec.h"
+#include "rl_conns.h"
 #include "rl_logging.h"
 #include "rl_msg.h"
 
@@ -61,11 +62,14 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
     return self;
 }
 
-/* Closes a peer's DEALER and its monitor (the peer stays noted). */
+/* Closes a peer's DEALER and its monitor (the peer stays noted): the
+   monitor stopped first, as rl_conns_monitor_stop says why. */
 static void s_close(s_peer_t *peer)
 {
-    zsock_destroy(&peer->dealer);
+    if (peer->dealer)
+        rl_conns_monitor_stop(peer->dealer, &peer->monitor);
     zsock_destroy(&peer->monitor);
+    zsock_destroy(&peer->dealer);
     peer->server_key[0] = '\0';
     peer->failing = false;
 }
@@ -152,8 +156,9 @@ static int s_open(rl_peers_t *self, s_peer_t *peer)
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(peer->monitor = zsock_new_pair(monitor)) ||
         zsock_connect(dealer, "%s", peer->endpoint) < 0) {
-        zsock_destroy(&dealer);
+        zmq_socket_monitor(zsock_resolve(dealer), NULL, 0); /* s_close */
         zsock_destroy(&peer->monitor);
+        zsock_destroy(&dealer);
         return -1;
     }
     peer->dealer = dealer;
