@@ -7,9 +7,9 @@
     1. The framing and the header (s_scan): every value is skipped, which
        checks that the buffer is well-formed msgpack, one map filling it
        exactly, before anything is decoded; the header keys (version, type,
-       id, cluster, from, as_key, as_role) are noted where they are, since keys
-   come in any order. When the framing is broken after the id, the error still
-       carries the id (docs/PROTOCOL.md section 3).
+       id, cluster, from, as_key, as_role, group) are noted where they
+       are, since keys come in any order. When the framing is broken after the
+   id, the error still carries the id (docs/PROTOCOL.md section 3).
     2. The body (s_decode_map): known keys are decoded straight into the
        struct, other keys are skipped again.
 
@@ -25,7 +25,6 @@
 */
 #include "rl_msgpack_reader.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static void *s_at(void *base, size_t offset)
@@ -209,7 +208,7 @@ static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
     if (peer) {
         if ((rc = s_read_uint(reader, "entries.term", UINT64_MAX,
                               &entry->term)) ||
-            (rc = s_read_uint(reader, "entries.type", RL_ENTRY_CONSUMER,
+            (rc = s_read_uint(reader, "entries.type", RL_ENTRY_CATALOG,
                               &type)) ||
             (rc = s_read_uint(reader, "entries.producer", UINT64_MAX,
                               &entry->producer_id)) ||
@@ -372,10 +371,10 @@ static int s_decode_u64s(rl_mp_reader_t *reader, const rl_field_t *field,
     return rc ? rc : s_check_stored(reader, field, count, items);
 }
 
-/* A string naming one of count operations (names), into *out. */
+/* A string naming one of count operations (names, in words), into *out. */
 static int s_decode_op(rl_mp_reader_t *reader, const rl_field_t *field,
                        const rl_mp_value_t *value, const char *const *names,
-                       uint8_t count, uint8_t *out)
+                       uint8_t count, const char *words, uint8_t *out)
 {
     const char *ptr = NULL;
     size_t size = 0;
@@ -390,16 +389,8 @@ static int s_decode_op(rl_mp_reader_t *reader, const rl_field_t *field,
             return 0;
         }
     }
-    char list[64] = "";
-    size_t used = 0;
-    for (uint8_t op = 0; op < count && used < sizeof(list); op++)
-        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
-                                 op == 0           ? ""
-                                 : op + 1 == count ? " or "
-                                                   : ", ",
-                                 names[op]);
     return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
-                         "field '%s' must be %s", field->name, list);
+                         "field '%s' must be %s", field->name, words);
 }
 
 /* ---- Fields and maps ---- */
@@ -468,10 +459,11 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
     }
     case RL_FIELD_OP:
         return s_decode_op(reader, field, &value, rl_codec_op_names,
-                           RL_MEMBERS_REMOVE + 1, out);
+                           RL_MEMBERS_REMOVE + 1, RL_CODEC_OP_WORDS, out);
     case RL_FIELD_CONSUMERS_OP:
         return s_decode_op(reader, field, &value, rl_codec_consumers_op_names,
-                           RL_CONSUMERS_DELETE + 1, out);
+                           RL_CONSUMERS_DELETE + 1, RL_CODEC_CONSUMERS_OP_WORDS,
+                           out);
     case RL_FIELD_MEMBER:
         if (value.type != RL_MP_MAP)
             return s_wrong_type(reader, field->name, "a map", &value);
@@ -554,10 +546,11 @@ enum {
     S_FROM,
     S_AS_KEY,
     S_AS_ROLE,
+    S_GROUP,
     S_HEADER_KEYS
 };
 static const char *const s_header_names[S_HEADER_KEYS] = {
-    "version", "type", "id", "cluster", "from", "as_key", "as_role"};
+    "version", "type", "id", "cluster", "from", "as_key", "as_role", "group"};
 
 /* Where the first pass found the header's values. */
 typedef struct {
@@ -721,6 +714,13 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
     if (msg->from == 0)
         return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
                              "field 'from' must be a node id of 1 or more");
+    /* The group (named log) a peer message is for: absent means 0, the
+       default log, so that a node that knows no groups is understood. An
+       id the node does not host is the node's to drop. */
+    rl_mp_value_t group;
+    if (s_header_value(reader, header, S_GROUP, &group) &&
+        (rc = s_get_uint(reader, "group", &group, UINT64_MAX, &msg->group)))
+        return rc;
     return 0;
 }
 

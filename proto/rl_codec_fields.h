@@ -83,6 +83,10 @@ extern const rl_field_t rl_codec_consumer_fields[];
    by value. */
 extern const char *const rl_codec_op_names[3];
 extern const char *const rl_codec_consumers_op_names[4];
+/* And in words, for the error that names none of them. */
+#define RL_CODEC_OP_WORDS "\"list\", \"add\" or \"remove\""
+#define RL_CODEC_CONSUMERS_OP_WORDS                                            \
+    "\"list\", \"show\", \"reset\" or \"delete\""
 
 /* What a codec call is working on, so that errors can say where. */
 typedef struct {
