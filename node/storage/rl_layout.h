@@ -106,7 +106,9 @@ int rl_layout_lock(const char *data_dir, int *lock_fd, char *err,
        write loses nothing).
    Refuses (EBADMSG, changing nothing) a DATA holding both a logs/
    directory and single-log files at its top. Files it does not know are
-   left alone. Logs it finds are not opened: rl_log does that. */
+   left alone. Logs it finds are not opened: rl_log does that. On 0, err
+   holds a one-line summary of what it did (the upgrade, leftovers
+   cleaned), for the node's log, or is empty when there was nothing. */
 int rl_layout_prepare(const char *data_dir, char *err, size_t errlen);
 
 /* The logs in DATA/logs/, sorted by group id, each with its group id

@@ -302,8 +302,12 @@ static bool s_has_suffix(const char *name, const char *suffix)
 
 bool rl_layout_is_single_log_file(const char *name)
 {
-    return strcmp(name, "hardstate") == 0 || strcmp(name, "snapshot") == 0 ||
-           s_has_suffix(name, ".log") || s_has_suffix(name, ".tmp");
+    /* Segments are named as rl_log names them (20 digits), so that an
+       operator's "node.log" at the top of DATA stays there. */
+    bool segment = strlen(name) == 24 && strspn(name, "0123456789") == 20 &&
+                   strcmp(name + 20, ".log") == 0;
+    return segment || strcmp(name, "hardstate") == 0 ||
+           strcmp(name, "snapshot") == 0 || s_has_suffix(name, ".tmp");
 }
 
 bool rl_layout_parse_staged(const char *entry, uint64_t *group, char *name)

@@ -118,8 +118,9 @@ size_t rl_layout_log_id_format(const char *name, uint64_t group, char *text);
 int rl_layout_max_group_file(const char *data_dir, uint64_t *group);
 
 /* True for the files of a single-log directory that the upgrade moves:
-   hardstate, snapshot, segments (*.log) and rl_log's temporary files
-   (*.tmp). The v1 raftlog.id is decided by its content, separately. */
+   hardstate, snapshot, segments (20 digits, ".log") and rl_log's
+   temporary files (*.tmp). The v1 raftlog.id is decided by its content,
+   separately. */
 bool rl_layout_is_single_log_file(const char *name);
 
 /* Parses "<group>-<name>" (the names in logs.creating/ and

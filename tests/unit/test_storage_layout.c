@@ -193,6 +193,7 @@ static void s_make_single_log(const char *dir)
     rl_log_destroy(&log);
     char path[PATH_MAX];
     s_write_text(s_path(path, "%s/notes.txt", dir), "the operator's\n");
+    s_write_text(s_path(path, "%s/node.log", dir), "the node's stderr\n");
 }
 
 /* The log of s_make_single_log, whole, in dir. */
@@ -222,6 +223,7 @@ static void s_assert_upgraded(const char *data)
     assert_false(s_exists(s_path(path, "%s/snapshot", data)));
     assert_false(s_exists(s_path(path, "%s/00000000000000000001.log", data)));
     assert_true(s_exists(s_path(path, "%s/notes.txt", data)));
+    assert_true(s_exists(s_path(path, "%s/node.log", data)));
     s_read_text(s_path(path, "%s/raftlog.id", data), text, sizeof text);
     assert_non_null(strstr(text, "raftlog data directory v2\n"));
     rl_layout_log_t *logs;
