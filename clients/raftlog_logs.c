@@ -23,6 +23,8 @@ bool raftlog_log_name_valid(const char *name)
     size_t length = name ? strlen(name) : 0;
     if (length == 0 || length > RAFTLOG_MAX_LOG_NAME)
         return false;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false; /* a directory's name on every node: not these */
     return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == length;
 }
 

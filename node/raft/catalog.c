@@ -90,6 +90,11 @@ static bool s_is_default(const char *name, size_t len)
 
 bool rl_raft_log_name_valid(rl_str_t name)
 {
+    /* A log's name is its directory's name (DATA/logs/NAME): "." and ".."
+       are not names a directory can have. */
+    if ((name.size == 1 || name.size == 2) &&
+        memcmp(name.ptr, "..", name.size) == 0)
+        return false;
     return rl_raft_consumer_name_ok(name.ptr, name.size);
 }
 

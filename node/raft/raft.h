@@ -564,7 +564,8 @@ const rl_raft_log_info_t *rl_raft_logs(const rl_raft_t *self, size_t *count);
 bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
                       rl_raft_log_info_t *log);
 
-/* True when name is a valid log name (1..64 bytes of [a-z0-9._-]): the
+/* True when name is a valid log name (1..64 bytes of [a-z0-9._-], not
+   "." or "..": it is a directory's name on every node): the
    rule the core applies, for the host to check client input with.
    `default` is valid (it names group 0) but reserved: the catalog calls
    refuse it. */

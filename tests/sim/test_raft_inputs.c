@@ -649,7 +649,8 @@ static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
             RL_RAFT_NOT_LEADER);
         assert_int_equal(out.leader, l);
     }
-    const char *bad[] = {"", "Upper", "a b", "x/y", "tab\t", "caf\xc3\xa9"};
+    const char *bad[] = {"",      "Upper", "a b", "x/y",
+                         "tab\t", ".",     "..",  "caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_false(rl_raft_log_name_valid(rl_str(bad[i])));
         for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE;

@@ -441,6 +441,9 @@ static void test_log_names_follow_the_rule(void **state)
     assert_false(raftlog_log_name_valid("Orders"));
     assert_false(raftlog_log_name_valid("or ders"));
     assert_false(raftlog_log_name_valid("a/b"));
+    assert_false(raftlog_log_name_valid("."));
+    assert_false(raftlog_log_name_valid(".."));
+    assert_true(raftlog_log_name_valid("..."));
 }
 
 static void test_a_client_sends_its_log_only_when_one_is_set(void **state)
