@@ -132,7 +132,8 @@ static int s_judge(raftlog_t *self, uint8_t expect, char *why, size_t why_size,
                                   "the name given (log '%s'): see `raftlog "
                                   "logs list`",
                                   endpoint, raftlog_log_name(self));
-        /* fall through: the node's message says which */
+        /* The node's message says which. */
+        /* fall through */
     default:
         return rl_client_fail(self, e->code, "%s: %.*s", rl_error_name(e->code),
                               (int)e->message.size,
