@@ -109,7 +109,7 @@ int bench_codec(int argc, char **argv)
     append.cluster = rl_str("raftlog");
     append.from = 1;
     append.body.append =
-        (rl_append_t){7, 100000, 7, 99999, peer_entries, PEER_ENTRIES};
+        (rl_append_t){7, 100000, 7, 99999, peer_entries, PEER_ENTRIES, false};
 
     rl_buf_t request_buf, append_buf;
     rl_buf_init(&request_buf);

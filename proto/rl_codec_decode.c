@@ -7,9 +7,9 @@
     1. The framing and the header (s_scan): every value is skipped, which
        checks that the buffer is well-formed msgpack, one map filling it
        exactly, before anything is decoded; the header keys (version, type,
-       id, cluster, from, as_key, as_role) are noted where they are, since keys
-   come in any order. When the framing is broken after the id, the error still
-       carries the id (docs/PROTOCOL.md section 3).
+       id, cluster, from, as_key, as_role, group) are noted where they
+       are, since keys come in any order. When the framing is broken after the
+   id, the error still carries the id (docs/PROTOCOL.md section 3).
     2. The body (s_decode_map): known keys are decoded straight into the
        struct, other keys are skipped again.
 
@@ -209,7 +209,7 @@ static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
     if (peer) {
         if ((rc = s_read_uint(reader, "entries.term", UINT64_MAX,
                               &entry->term)) ||
-            (rc = s_read_uint(reader, "entries.type", RL_ENTRY_CONSUMER,
+            (rc = s_read_uint(reader, "entries.type", RL_ENTRY_CATALOG,
                               &type)) ||
             (rc = s_read_uint(reader, "entries.producer", UINT64_MAX,
                               &entry->producer_id)) ||
@@ -554,10 +554,11 @@ enum {
     S_FROM,
     S_AS_KEY,
     S_AS_ROLE,
+    S_GROUP,
     S_HEADER_KEYS
 };
 static const char *const s_header_names[S_HEADER_KEYS] = {
-    "version", "type", "id", "cluster", "from", "as_key", "as_role"};
+    "version", "type", "id", "cluster", "from", "as_key", "as_role", "group"};
 
 /* Where the first pass found the header's values. */
 typedef struct {
@@ -721,6 +722,13 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
     if (msg->from == 0)
         return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
                              "field 'from' must be a node id of 1 or more");
+    /* The group (named log) a peer message is for: absent means 0, the
+       default log, so that a node that knows no groups is understood. An
+       id the node does not host is the node's to drop. */
+    rl_mp_value_t group;
+    if (s_header_value(reader, header, S_GROUP, &group) &&
+        (rc = s_get_uint(reader, "group", &group, UINT64_MAX, &msg->group)))
+        return rc;
     return 0;
 }
 

@@ -225,7 +225,7 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
                     ctx, RL_ERR_TOO_LARGE,
                     "entry %zu is %zu bytes, over the limit of %u", i,
                     entry->size, RL_MAX_ENTRY_SIZE);
-            if (peer && entry->type > RL_ENTRY_CONSUMER)
+            if (peer && entry->type > RL_ENTRY_CATALOG)
                 return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
                                      "entry %zu has unknown type %u", i,
                                      entry->type);
@@ -351,10 +351,11 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
     size_t start = buf->size;
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, s_buf_write);
-    /* The header: version and type always; cluster and from for peers; the
-       request id for client messages when set; as_key and as_role for a
-       request a broker forwards. */
-    size_t header = 2 + (peer ? 2 : (msg->id != 0)) + (as ? 2 : 0);
+    /* The header: version and type always; cluster and from for peers,
+       and group when not 0; the request id for client messages when set;
+       as_key and as_role for a request a broker forwards. */
+    size_t header =
+        2 + (peer ? 2 + (msg->group != 0) : (msg->id != 0)) + (as ? 2 : 0);
     int rc = msgpack_pack_map(&pk, header + s_count_fields(fields, &msg->body));
     rc = rc || s_pack_key_uint(&pk, "version", RL_PROTOCOL_VERSION);
     rc = rc || s_pack_key_uint(&pk, "type", msg->type);
@@ -362,6 +363,8 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
         rc = rc || s_pack_str(&pk, "cluster", 7);
         rc = rc || s_pack_str(&pk, msg->cluster.ptr, msg->cluster.size);
         rc = rc || s_pack_key_uint(&pk, "from", msg->from);
+        if (msg->group != 0)
+            rc = rc || s_pack_key_uint(&pk, "group", msg->group);
     } else if (msg->id != 0) {
         rc = rc || s_pack_key_uint(&pk, "id", msg->id);
     }

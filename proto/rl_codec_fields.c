@@ -66,6 +66,7 @@ static const rl_field_t s_append_fields[] = {
     FIELD("commit", RL_FIELD_U64, REQ, rl_append_t, commit, 0),
     ARRAY("entries", RL_FIELD_PEER_ENTRIES, REQ, rl_append_t, entries,
           entry_count, 0, RL_MAX_BATCH_ENTRIES),
+    FIELD("quiesce", RL_FIELD_BOOL, OPT, rl_append_t, quiesce, 0),
     END};
 
 static const rl_field_t s_append_reply_fields[] = {

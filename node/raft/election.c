@@ -267,6 +267,7 @@ int rl_raft_transfer(rl_raft_t *r, uint64_t target)
     if (r->role != RL_RAFT_LEADER) {
         return RL_RAFT_NOT_LEADER;
     }
+    rl_raft_wake(r);
     if (target == 0) {
         for (size_t i = 0; i < r->pr_count; i++) {
             if (!r->prs[i].voter) {
@@ -340,6 +341,10 @@ int rl_raft_tick_election(rl_raft_t *r)
     }
     if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
         r->heartbeat_elapsed = 0;
+        int rc = 0;
+        if (rl_raft_quiesce_leader(r, &rc)) {
+            return rc; /* quiet: quiesce.c */
+        }
         return rl_raft_broadcast(r, true);
     }
     return 0;

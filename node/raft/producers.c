@@ -13,8 +13,9 @@
     lowest index (least recently appended), a function of the log alone.
 
     The tail records one run per batch past the commit index (metadata, no
-    payload) so that truncation can roll the tip tables (producers and
-    consumers, consumers.c) and the configuration back (thesis 4.1:
+    payload) so that truncation can roll the tip tables (producers,
+    consumers: consumers.c, the catalog: catalog.c) and the configuration
+    back (thesis 4.1:
     configurations take effect when appended, and are undone when the
     entry is removed), and so that committing applies them to the
     committed tables.
@@ -108,6 +109,9 @@ static int s_tail_push(rl_raft_t *r, rl_raft_record_t rec)
     }
     r->tail[r->tail_count++] = rec;
     r->tail_bytes += rec.bytes;
+    if (rec.catalog) {
+        r->cat_records++;
+    }
     return 0;
 }
 
@@ -142,7 +146,9 @@ static int s_consumer_record(rl_raft_t *r, const rl_entry_t *e,
     return 0;
 }
 
-static void s_record_free(rl_raft_record_t *rec)
+/* Frees what rec owns; a run that was in the tail (in_tail) no longer
+   needs room for a catalog change. */
+static void s_record_free(rl_raft_t *r, rl_raft_record_t *rec, bool in_tail)
 {
     if (rec->config) {
         rl_raft_members_clear(rec->config);
@@ -151,6 +157,11 @@ static void s_record_free(rl_raft_record_t *rec)
     }
     free(rec->consumer);
     rec->consumer = NULL;
+    if (rec->catalog && in_tail) {
+        r->cat_records--;
+    }
+    free(rec->catalog);
+    rec->catalog = NULL;
 }
 
 /* Records newly appended entries (already in the log): runs of one
@@ -164,8 +175,14 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
     while (i < count) {
         rl_raft_record_t rec = {e[i].index, e[i].index, e[i].producer_id,
                                 e[i].seq,   e[i].size,  NULL,
-                                NULL};
-        if (e[i].type == RL_ENTRY_CONSUMER) {
+                                NULL,       NULL};
+        if (e[i].type == RL_ENTRY_CATALOG) {
+            int rc = rl_raft_catalog_record(r, &e[i], &rec);
+            if (rc != 0) {
+                return rc;
+            }
+            i++;
+        } else if (e[i].type == RL_ENTRY_CONSUMER) {
             int rc = s_consumer_record(r, &e[i], &rec);
             if (rc != 0) {
                 return rc;
@@ -204,10 +221,10 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
         }
         /* A continuation of the previous run (a batch split across two
            APPEND messages) extends it. */
-        if (!rec.config && !rec.consumer && rec.producer_id != 0 &&
-            r->tail_count > r->tail_first) {
+        if (!rec.config && !rec.consumer && !rec.catalog &&
+            rec.producer_id != 0 && r->tail_count > r->tail_first) {
             rl_raft_record_t *prev = &r->tail[r->tail_count - 1];
-            if (!prev->config && !prev->consumer &&
+            if (!prev->config && !prev->consumer && !prev->catalog &&
                 prev->producer_id == rec.producer_id && prev->seq == rec.seq &&
                 prev->last + 1 == rec.first) {
                 prev->last = rec.last;
@@ -220,7 +237,7 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
         }
         int rc = s_tail_push(r, rec);
         if (rc != 0) {
-            s_record_free(&rec);
+            s_record_free(r, &rec, false);
             return rc;
         }
         if (rec.producer_id != 0) {
@@ -229,6 +246,9 @@ int rl_raft_tail_add(rl_raft_t *r, const rl_entry_t *e, size_t count)
         }
         if (rec.consumer) {
             rl_raft_consumers_apply(&r->cons_tip, rec.consumer);
+        }
+        if (rec.catalog) {
+            rl_raft_catalog_apply(&r->cat_tip, rec.catalog, rec.first, NULL);
         }
         if (rec.config) {
             rc = rl_raft_config_apply(r, rec.config, rec.first);
@@ -248,7 +268,7 @@ void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from)
            r->tail[r->tail_count - 1].first >= from) {
         rl_raft_record_t *rec = &r->tail[--r->tail_count];
         r->tail_bytes -= rec->bytes;
-        s_record_free(rec);
+        s_record_free(r, rec, true);
     }
     if (r->tail_count > r->tail_first &&
         r->tail[r->tail_count - 1].last >= from) {
@@ -258,6 +278,7 @@ void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from)
     }
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
     rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
+    rl_raft_catalog_copy(&r->cat_tip, &r->cat_commit);
     for (size_t i = r->tail_first; i < r->tail_count; i++) {
         if (r->tail[i].producer_id != 0) {
             rl_raft_producers_apply(&r->prod_tip, r->tail[i].producer_id,
@@ -266,6 +287,10 @@ void rl_raft_tail_truncate(rl_raft_t *r, uint64_t from)
         }
         if (r->tail[i].consumer) {
             rl_raft_consumers_apply(&r->cons_tip, r->tail[i].consumer);
+        }
+        if (r->tail[i].catalog) {
+            rl_raft_catalog_apply(&r->cat_tip, r->tail[i].catalog,
+                                  r->tail[i].first, NULL);
         }
     }
     rl_raft_config_rollback(r);
@@ -291,7 +316,10 @@ int rl_raft_tail_commit(rl_raft_t *r, uint64_t commit)
         if (rec->consumer) {
             rl_raft_consumers_apply(&r->cons_commit, rec->consumer);
         }
-        s_record_free(rec);
+        if (rec->catalog) {
+            rl_raft_catalog_committed(r, rec->catalog, rec->first);
+        }
+        s_record_free(r, rec, true);
         r->tail_bytes -= rec->bytes;
         n++;
     }
@@ -306,7 +334,7 @@ int rl_raft_tail_commit(rl_raft_t *r, uint64_t commit)
 void rl_raft_tail_clear(rl_raft_t *r)
 {
     for (size_t i = r->tail_first; i < r->tail_count; i++) {
-        s_record_free(&r->tail[i]);
+        s_record_free(r, &r->tail[i], true);
     }
     r->tail_first = 0;
     r->tail_count = 0;

@@ -86,6 +86,7 @@ int rl_raft_send(rl_raft_t *r, uint64_t to, rl_msg_t *msg)
         r->msg_cap = cap;
     }
     msg->from = r->id;
+    msg->group = r->cfg.group;
     msg->cluster.ptr = r->cluster;
     msg->cluster.size = r->cluster ? strlen(r->cluster) : 0;
     r->msgs[r->msg_count].to = to;
@@ -107,6 +108,7 @@ void rl_raft_config_defaults(rl_raft_config_t *cfg)
     cfg->max_uncommitted = 64u << 20;
     cfg->max_producers = 1024;
     cfg->max_consumers = 1024;
+    cfg->max_logs = 1024;
     cfg->snapshot_chunk = 1u << 20;
 }
 
@@ -156,7 +158,8 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
         cfg->heartbeat_ticks >= cfg->election_ticks || !cfg->view.term_at ||
         !cfg->view.read || !cfg->view.first_index || !cfg->view.last_index ||
         cfg->max_inflight == 0 || cfg->snapshot_chunk == 0 ||
-        cfg->max_consumers > RL_RAFT_CONSUMER_LIMIT) {
+        cfg->max_consumers > RL_RAFT_CONSUMER_LIMIT ||
+        cfg->max_logs > RL_RAFT_LOG_LIMIT) {
         goto fail;
     }
     rc = RL_ERR_INTERNAL;
@@ -193,6 +196,8 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
     r->term = cfg->term;
     r->vote = cfg->vote;
     r->role = RL_RAFT_FOLLOWER;
+    r->cat_commit.next_group = 1;
+    r->cat_tip.next_group = 1;
     if (cfg->snapshot) {
         const rl_raft_snapshot_t *s = cfg->snapshot;
         rc = rl_raft_snapshot_set(r, s->last_index, s->last_term, s->members,
@@ -200,10 +205,13 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
         if (rc == 0) {
             rc = rl_raft_state_decode(s->data, s->size, s->last_index,
                                       &r->prod_commit, &r->cons_commit,
-                                      &r->snap_time);
+                                      &r->cat_commit, &r->snap_time);
         }
         if (rc == 0) {
             rc = rl_raft_consumers_reserve(r, r->cons_commit.count);
+        }
+        if (rc == 0) {
+            rc = rl_raft_catalog_reserve(r, r->cat_commit.count);
         }
         if (rc == 0) {
             rc = rl_raft_members_copy(&r->base_config, s->members,
@@ -228,6 +236,7 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
     }
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
     rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
+    rl_raft_catalog_copy(&r->cat_tip, &r->cat_commit);
     r->commit = r->snap_index;
     r->last_index = cfg->view.last_index(cfg->view.ctx);
     if (r->last_index < r->snap_index) {
@@ -281,6 +290,10 @@ void rl_raft_destroy(rl_raft_t **self_p)
     rl_raft_producers_close(&r->prod_tip);
     rl_raft_consumers_close(&r->cons_commit);
     rl_raft_consumers_close(&r->cons_tip);
+    rl_raft_catalog_close(&r->cat_commit);
+    rl_raft_catalog_close(&r->cat_tip);
+    free(r->cat_queue);
+    free(r->cat_out);
     rl_raft_members_clear(&r->config);
     rl_raft_members_clear(&r->base_config);
     rl_raft_members_clear(&r->in_config);
@@ -297,6 +310,9 @@ void rl_raft_set_clock(rl_raft_t *r, uint64_t now_ms)
 
 int rl_raft_tick(rl_raft_t *r)
 {
+    if (r->quiet) {
+        return 0; /* quiesce.c: nothing to do until woken */
+    }
     return rl_raft_tick_election(r);
 }
 
@@ -356,7 +372,7 @@ static bool s_may_hear(rl_raft_t *r, const rl_msg_t *msg, uint64_t term)
 int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
 {
     if (!msg || !rl_msg_is_peer(msg->type) || msg->from == 0 ||
-        msg->from == r->id) {
+        msg->from == r->id || msg->group != r->cfg.group) {
         return 0;
     }
     if (r->cluster &&
@@ -383,6 +399,9 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
                       ")",
                       rl_msg_type_name(type), msg->from, term, r->term);
         return 0;
+    }
+    if (r->quiet && !rl_raft_quiet_keeps(r, msg, term)) {
+        rl_raft_wake(r); /* quiesce.c: a message wakes a quiet group */
     }
     if ((type == RL_MSG_PREVOTE_REPLY || type == RL_MSG_VOTE_REPLY) &&
         !msg->body.vote_reply.granted && msg->body.vote_reply.leader &&
@@ -429,11 +448,16 @@ int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
     case RL_MSG_PREVOTE_REPLY:
     case RL_MSG_VOTE_REPLY:
         return rl_raft_step_vote_reply(r, msg);
-    case RL_MSG_APPEND:
+    case RL_MSG_APPEND: {
         if (r->role == RL_RAFT_LEADER) {
             return 0; /* two leaders in one term cannot happen */
         }
-        return rl_raft_step_append(r, msg);
+        int rc = rl_raft_step_append(r, msg);
+        if (rc == 0) {
+            rl_raft_quiesce_follower(r, msg);
+        }
+        return rc;
+    }
     case RL_MSG_APPEND_REPLY:
         return r->role == RL_RAFT_LEADER ? rl_raft_step_append_reply(r, msg)
                                          : 0;
@@ -561,8 +585,12 @@ bool rl_raft_ready(rl_raft_t *r, rl_raft_ready_t *rd)
     rd->leader = r->leader;
     rd->commit_from = r->commit_reported;
     rd->commit = r->commit;
+    size_t changes = rl_raft_catalog_ready(r);
+    rd->log_changes = changes ? r->cat_out : NULL;
+    rd->log_change_count = changes;
     if (!r->msg_count && !r->pend_count && !r->hs_changed && !r->role_changed &&
-        !r->snap_install && !r->snap_taken && r->commit == r->commit_reported) {
+        !r->snap_install && !r->snap_taken && r->commit == r->commit_reported &&
+        changes == 0) {
         return false;
     }
     rd->hard_state_changed = r->hs_changed;
@@ -618,12 +646,22 @@ void rl_raft_status(const rl_raft_t *r, rl_raft_status_t *st)
     st->consumer_count = r->cons_commit.count;
     st->clock = r->clock;
     st->last_time = r->last_time;
+    st->group = r->cfg.group;
+    st->quiet = r->quiet;
+    st->log_count = r->cat_commit.count;
+    st->next_group = r->cat_commit.next_group;
 }
 
 const rl_member_t *rl_raft_members(const rl_raft_t *r, size_t *count)
 {
     *count = r->config.count;
     return r->config.members;
+}
+
+const rl_member_t *rl_raft_committed_members(const rl_raft_t *r, size_t *count)
+{
+    *count = r->base_config.count;
+    return r->base_config.members;
 }
 
 uint64_t rl_raft_match_of(const rl_raft_t *r, uint64_t id)

@@ -5,11 +5,16 @@
     what it asks for:
 
       inputs   rl_raft_set_clock()   the wall clock, before the others
-               rl_raft_tick()        one unit of logical time
+               rl_raft_tick()        one unit of logical time (not needed
+                                     while rl_raft_quiet(): quiesce.c)
+               rl_raft_wake()        the host woke a quiet group
                rl_raft_step()        a peer message received
                rl_raft_propose()     a batch of user entries (leader only)
                rl_raft_consumer_commit(), rl_raft_consumer_reset(),
                rl_raft_consumer_delete()  durable consumers (leader only)
+               rl_raft_log_create(), rl_raft_log_delete(),
+               rl_raft_log_configure()  the catalog of named logs
+                                     (leader of group 0 only)
                rl_raft_add_member(), rl_raft_remove_member(),
                rl_raft_transfer()    admin calls (leader only)
                rl_raft_persisted()   entries durable up to (index, term)
@@ -90,6 +95,51 @@
     rl_raft_consumer_position() read on any server, as of its commit
     index; snapshots carry it. See consumers.c for the rules.
 
+    The catalog of named logs. Every named log is a Raft group of its
+    own; group 0 (the `default` log) holds the catalog: which logs exist,
+    their group ids and settings. CATALOG entries (create, delete,
+    configure), applied in log order when committed, make the committed
+    catalog that rl_raft_logs() reads on any server of group 0, as of its
+    commit index; snapshots carry it. A new log's group id is assigned
+    when its creation is applied (the next id; ids are never reused). Each
+    creation committed, deletion and change of settings is handed to the
+    host in ready.log_changes once it is committed AND durable on this
+    server, so that the host creates or destroys the log's group then.
+    See catalog.c for the rules and raft.h "Hosting groups" below for what
+    the host does with them.
+
+    Hosting groups (what a host of named logs does; the simulator in
+    tests/sim does the same). Every server hosts one core per group:
+    group 0 always, group G from when the creation of its log is handed
+    out in ready.log_changes of group 0 until its deletion is.
+    - Create: a core with cfg.group = G, an empty log, and as bootstrap
+      members log.member_ids/member_voters (endpoints from group 0's
+      configuration; a server not among them waits to be added, as any
+      new server does). Its directory and files must be durable before
+      anything is written in them.
+    - Delete: destroy the core and its data.
+    - Configure: apply the new settings.
+    - Idempotence. After a restart, group 0's commit index restarts at
+      its snapshot and changes after it are handed out again: the host
+      opens every group it finds on disk at start, creates a group only
+      when it hosts none with that id, and never creates again one it
+      has deleted: it keeps, durably, the highest group id it ever
+      hosted, and ignores a creation at or below it (ids are assigned in
+      log order, so such a group was hosted here once and since deleted;
+      without this a log created and deleted after group 0's snapshot
+      would come back, empty, after a restart). At start it also creates
+      the groups of the committed catalog (rl_raft_logs(), as of the
+      snapshot) it lacks, above that id.
+    - A snapshot installed in group 0 (ready.snapshot_install) replaces
+      the catalog: create the groups it lists that are missing (above
+      that id), destroy those it no longer lists. This is safe because
+      changes are handed out only once durable here: a group this server
+      created is never older than its committed, durable log, which the
+      snapshot only moves past.
+    - Membership: changes are made in group 0; the leader of every other
+      group mirrors group 0's committed configuration into its own, one
+      change at a time (mirror.c: rl_raft_mirror_next()).
+
     Tracing. An optional callback (rl_raft_config_t.trace) gets a line of
     text for each notable event, with a level: what a host should log.
 
@@ -128,6 +178,18 @@
    still derive the same table. */
 #define RL_RAFT_CONSUMER_NAME_MAX 64
 #define RL_RAFT_CONSUMER_LIMIT    65536
+
+/* The catalog of named logs (catalog.c): a name is
+   1..RL_RAFT_LOG_NAME_MAX bytes of [a-z0-9._-], `default` excepted (the
+   log of group 0, which always exists and is not in the catalog). Whatever
+   cfg.max_logs says, no catalog holds more than RL_RAFT_LOG_LIMIT logs:
+   the bound every server applies entries with. Retention settings are at
+   most RL_RAFT_LOG_RETENTION_MAX (they fit a signed 64-bit integer, so a
+   host can add and subtract them from times and offsets). */
+#define RL_RAFT_LOG_NAME_MAX      64
+#define RL_RAFT_LOG_LIMIT         10000
+#define RL_RAFT_LOG_RETENTION_MAX ((uint64_t)INT64_MAX)
+#define RL_RAFT_DEFAULT_LOG       "default"
 
 /* Levels of the core's trace lines (rl_raft_config_t.trace). */
 typedef enum {
@@ -198,6 +260,16 @@ typedef struct {
     size_t max_producers;     /* producer sessions kept */
     size_t max_consumers;     /* durable consumers a leader lets exist,
                                  at most RL_RAFT_CONSUMER_LIMIT (0: none) */
+    size_t max_logs;          /* named logs a leader of group 0 lets exist,
+                                 at most RL_RAFT_LOG_LIMIT (0: none) */
+    bool quiesce;             /* idle groups go quiet (quiesce.c); off by
+                                 default: the host must then keep
+                                 node-level liveness and wake them */
+    uint64_t group;           /* the group this core is (0: the default
+                                 log, which holds the catalog); stamped on
+                                 every message it sends (msg.group), and a
+                                 received message of another group is
+                                 dropped */
     size_t snapshot_chunk;    /* bytes per SNAPSHOT chunk */
     rl_raft_log_view_t view;  /* the log, see above */
     uint64_t term;            /* restored hard state: term */
@@ -220,6 +292,46 @@ typedef struct {
     void *trace_ctx; /* passed to trace */
 } rl_raft_config_t;
 
+/* The settings of a named log. The core only validates and replicates
+   them; the host enforces them. */
+typedef struct {
+    uint64_t retention_bytes; /* bytes kept (0: keep all), at most
+                                 RL_RAFT_LOG_RETENTION_MAX */
+    uint64_t retention_ms;    /* age kept (0: no limit), at most
+                                 RL_RAFT_LOG_RETENTION_MAX */
+    uint32_t max_entry_bytes; /* largest entry (0: the node's --max-entry),
+                                 at most RL_MAX_ENTRY_SIZE */
+} rl_raft_log_settings_t;
+
+/* One named log of the committed catalog. */
+typedef struct {
+    char name[RL_RAFT_LOG_NAME_MAX + 1]; /* NUL-terminated */
+    uint64_t group;                      /* its Raft group, >= 1 */
+    rl_raft_log_settings_t settings;     /* as last configured */
+    uint64_t created;                    /* index of its create entry */
+    /* Group 0's configuration as of `created`: the log's group starts
+       with it on every server (its bootstrap members), so that all derive
+       the same. Ids and voter flags only: endpoints are group 0's. */
+    size_t member_count;                 /* number of members */
+    uint64_t member_ids[RL_MAX_MEMBERS]; /* their ids */
+    bool member_voters[RL_MAX_MEMBERS];  /* voter flags */
+} rl_raft_log_info_t;
+
+/* What a committed CATALOG entry did. */
+typedef enum {
+    RL_RAFT_LOG_CREATE = 1,   /* a new log: create its group */
+    RL_RAFT_LOG_DELETE = 2,   /* a log deleted: destroy its group */
+    RL_RAFT_LOG_CONFIGURE = 3 /* a log's settings changed */
+} rl_raft_log_verb_t;
+
+/* One change of the committed catalog, as the host gets it. */
+typedef struct {
+    uint8_t verb;           /* rl_raft_log_verb_t */
+    uint64_t index;         /* index of the CATALOG entry */
+    rl_raft_log_info_t log; /* the log after the change (delete: as it
+                               was, its group now gone) */
+} rl_raft_log_change_t;
+
 /* The work rl_raft_ready() hands out; see the ordering rules above. */
 typedef struct {
     bool snapshot_install;              /* 1: install snapshot, replacing log */
@@ -237,6 +349,13 @@ typedef struct {
     bool role_changed;                  /* role, leader or term changed */
     rl_raft_role_t role;                /* current role */
     uint64_t leader;                    /* known leader, 0 for none */
+    /* 5b: changes of the committed catalog (group 0 only), in log
+       order, each committed and durable on this server: create or
+       destroy the log's group, change its settings. After a snapshot is
+       installed (1), the catalog was replaced instead: reconcile with
+       rl_raft_logs(). See "Hosting groups" below. */
+    const rl_raft_log_change_t *log_changes;
+    size_t log_change_count; /* number of changes */
 } rl_raft_ready_t;
 
 /* Result of a proposal. */
@@ -271,6 +390,10 @@ typedef struct {
     size_t consumer_count;       /* consumers in the committed table */
     uint64_t clock;              /* the host's clock, last set */
     uint64_t last_time;          /* time of the last entry */
+    uint64_t group;              /* this core's group (cfg.group) */
+    size_t log_count;            /* named logs in the committed catalog */
+    uint64_t next_group;         /* the id the next log created gets */
+    bool quiet;                  /* quiet: not ticking (rl_raft_quiet) */
 } rl_raft_status_t;
 
 /* One durable consumer in the committed table. */
@@ -304,8 +427,22 @@ void rl_raft_destroy(rl_raft_t **self_p);
 void rl_raft_set_clock(rl_raft_t *self, uint64_t now_ms);
 
 /* One unit of logical time: election timeout, heartbeats, CheckQuorum,
-   transfer abort. */
+   transfer abort. Does nothing while the core is quiet. */
 int rl_raft_tick(rl_raft_t *self);
+
+/* Quiet groups (cfg.quiesce; quiesce.c has the rules and why they are
+   safe). An idle leader sends a last heartbeat marked quiesce and stops
+   ticking; a caught-up follower that gets it stops too. While
+   rl_raft_quiet() is true the host need not tick the core (a tick does
+   nothing). Any message wakes it (but the acknowledgements of those
+   heartbeats), and so does anything a leader appends or a transfer. The
+   host keeps node-level liveness and calls rl_raft_wake() on every quiet
+   core whose leader is on a node silent for an election timeout
+   (followers: they can then elect another) and on every quiet leader one
+   of whose voters is (CheckQuorum then runs). Waking a core that is not
+   quiet does nothing. */
+bool rl_raft_quiet(const rl_raft_t *self);
+void rl_raft_wake(rl_raft_t *self);
 
 /* A received peer message (borrowed). Invalid or stale messages are
    ignored (returns 0); only allocation failure is an error. Raft's safety
@@ -375,6 +512,49 @@ const rl_raft_consumer_t *rl_raft_consumers(const rl_raft_t *self,
    the rule the core applies, for the host to check client input with. */
 bool rl_raft_consumer_name_valid(rl_str_t name);
 
+/* The catalog of named logs: leader of group 0 only (RL_RAFT_NOT_LEADER
+   with out->leader otherwise, like propose; RL_ERR_REJECTED on a core of
+   another group). Each appends one CATALOG entry; the change is made iff
+   the entry at out->last has out->term once committed (then answer the
+   client). name and settings are borrowed for the call. Errors, in the
+   order checked:
+     RL_ERR_BAD_REQUEST  name not 1..64 bytes of [a-z0-9._-]; settings
+                         out of range (see rl_raft_log_settings_t)
+     RL_ERR_REJECTED     name is `default` (it always exists and is not
+                         in the catalog); this core is not group 0
+     RL_ERR_BUSY         no entry of this leader's term committed yet, or
+                         uncommitted bytes above max_uncommitted: retry
+     RL_ERR_REJECTED     create: a log of that name exists; delete and
+                         configure: none does (as of the leader's last
+                         entry)
+     RL_ERR_TOO_LARGE    create: max_logs logs exist: delete one first
+   The new log's group id is assigned when the entry is applied; the host
+   learns it from ready.log_changes or rl_raft_log_find(). settings may
+   be NULL for create (all zero: the node's defaults). */
+int rl_raft_log_create(rl_raft_t *self, rl_str_t name,
+                       const rl_raft_log_settings_t *settings,
+                       rl_raft_proposal_t *out);
+int rl_raft_log_delete(rl_raft_t *self, rl_str_t name, rl_raft_proposal_t *out);
+int rl_raft_log_configure(rl_raft_t *self, rl_str_t name,
+                          const rl_raft_log_settings_t *settings,
+                          rl_raft_proposal_t *out);
+
+/* The committed catalog on this server (as of its commit index), sorted
+   by name (byte order), `default` not included; borrowed until the next
+   input call. Empty on a core of another group than 0. */
+const rl_raft_log_info_t *rl_raft_logs(const rl_raft_t *self, size_t *count);
+
+/* The committed catalog's log named name (borrowed): true and *log
+   filled (when not NULL) when it exists. */
+bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
+                      rl_raft_log_info_t *log);
+
+/* True when name is a valid log name (1..64 bytes of [a-z0-9._-]): the
+   rule the core applies, for the host to check client input with.
+   `default` is valid (it names group 0) but reserved: the catalog calls
+   refuse it. */
+bool rl_raft_log_name_valid(rl_str_t name);
+
 /* Membership, one server at a time (thesis 4.1). add_member adds a
    learner; the leader promotes it to voter once it has caught up
    (thesis 4.2.1). RL_ERR_BUSY while another change is uncommitted or no
@@ -411,6 +591,11 @@ void rl_raft_status(const rl_raft_t *self, rl_raft_status_t *status);
 
 /* The latest configuration (borrowed until the next call). */
 const rl_member_t *rl_raft_members(const rl_raft_t *self, size_t *count);
+
+/* The configuration as of the commit index (borrowed until the next
+   call): what the leaders of other groups mirror (mirror.c). */
+const rl_member_t *rl_raft_committed_members(const rl_raft_t *self,
+                                             size_t *count);
 
 /* Leader's view of a follower's replication (match index), 0 if unknown. */
 uint64_t rl_raft_match_of(const rl_raft_t *self, uint64_t id);

@@ -103,6 +103,28 @@ typedef struct {
     size_t cap;                /* allocated */
 } rl_raft_consumers_t;
 
+/* A decoded CATALOG entry (catalog.c), with group 0's configuration as
+   of its index (filled when it is recorded, for a create). */
+typedef struct {
+    uint8_t verb;                        /* rl_raft_log_verb_t */
+    rl_raft_log_settings_t settings;     /* create, configure */
+    char name[RL_RAFT_LOG_NAME_MAX + 1]; /* NUL-terminated */
+    size_t member_count;                 /* configuration as of the entry */
+    uint64_t member_ids[RL_MAX_MEMBERS]; /* its ids */
+    bool member_voters[RL_MAX_MEMBERS];  /* their voter flags */
+} rl_raft_catalog_op_t;
+
+/* A catalog, sorted by name, and the id the next log created gets. Like
+   the consumer tables, both of the core's catalogs have room for every
+   log they can hold before the next rl_raft_catalog_reserve(), so that
+   applying an entry never allocates (catalog.c). */
+typedef struct {
+    rl_raft_log_info_t *items; /* sorted by name (strcmp) */
+    size_t count;              /* used */
+    size_t cap;                /* allocated */
+    uint64_t next_group;       /* >= 1; never decreases */
+} rl_raft_catalog_t;
+
 /* One run of appended entries past the commit index: the metadata the
    core needs to roll back configuration, producer and consumer tables on
    truncation and to count uncommitted bytes, without keeping payloads. */
@@ -115,6 +137,8 @@ typedef struct {
     rl_raft_members_t *config;       /* CONFIG entry: the configuration,
                                         owned */
     rl_raft_consumer_op_t *consumer; /* CONSUMER entry: what it does, owned
+                                        (NULL when malformed: ignored) */
+    rl_raft_catalog_op_t *catalog;   /* CATALOG entry: what it does, owned
                                         (NULL when malformed: ignored) */
 } rl_raft_record_t;
 
@@ -174,6 +198,15 @@ struct rl_raft {
     rl_raft_producers_t prod_tip;    /* sessions as of last_index */
     rl_raft_consumers_t cons_commit; /* consumers as of commit */
     rl_raft_consumers_t cons_tip;    /* consumers as of last_index */
+    rl_raft_catalog_t cat_commit;    /* catalog as of commit */
+    rl_raft_catalog_t cat_tip;       /* catalog as of last_index */
+    size_t cat_records;              /* catalog runs in the tail */
+    rl_raft_log_change_t *cat_queue; /* changes committed, not yet handed
+                                        out (waiting for persisted) */
+    size_t cat_queue_count;          /* number */
+    rl_raft_log_change_t *cat_out;   /* changes handed out by ready */
+    size_t cat_out_count;            /* number */
+    size_t cat_events_cap;           /* capacity of both arrays */
 
     /* Entry timestamps (log.c, replication.c). */
     uint64_t clock;     /* the host's wall clock, last set */
@@ -213,6 +246,9 @@ struct rl_raft {
     bool owed;           /* a reply is owed */
     uint64_t owed_to;    /* to this leader */
     uint64_t owed_match; /* up to this index */
+
+    /* Quiet groups (quiesce.c). */
+    bool quiet; /* no ticks until woken */
 
     /* The pending ready batch. */
     rl_raft_envelope_t *msgs; /* messages */
@@ -344,13 +380,34 @@ void rl_raft_consumers_copy(rl_raft_consumers_t *dst,
                             const rl_raft_consumers_t *src);
 bool rl_raft_consumer_name_ok(const char *name, size_t len);
 
+/* catalog.c */
+bool rl_raft_catalog_op_decode(const rl_entry_t *e, rl_raft_catalog_op_t *op);
+void rl_raft_catalog_close(rl_raft_catalog_t *t);
+int rl_raft_catalog_record(rl_raft_t *r, const rl_entry_t *e,
+                           rl_raft_record_t *rec);
+bool rl_raft_catalog_apply(rl_raft_catalog_t *t, const rl_raft_catalog_op_t *op,
+                           uint64_t index, rl_raft_log_change_t *change);
+void rl_raft_catalog_copy(rl_raft_catalog_t *dst, const rl_raft_catalog_t *src);
+int rl_raft_catalog_reserve(rl_raft_t *r, size_t count);
+void rl_raft_catalog_committed(rl_raft_t *r, const rl_raft_catalog_op_t *op,
+                               uint64_t index);
+size_t rl_raft_catalog_ready(rl_raft_t *r);
+bool rl_raft_catalog_settings_ok(const rl_raft_log_settings_t *s);
+
 /* snapshot_data.c */
 int rl_raft_state_encode(const rl_raft_producers_t *producers,
-                         const rl_raft_consumers_t *consumers, uint64_t time,
+                         const rl_raft_consumers_t *consumers,
+                         const rl_raft_catalog_t *catalog, uint64_t time,
                          uint8_t **data, size_t *size);
 int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
                          rl_raft_producers_t *producers,
-                         rl_raft_consumers_t *consumers, uint64_t *time);
+                         rl_raft_consumers_t *consumers,
+                         rl_raft_catalog_t *catalog, uint64_t *time);
+
+/* quiesce.c */
+bool rl_raft_quiesce_leader(rl_raft_t *r, int *rc);
+void rl_raft_quiesce_follower(rl_raft_t *r, const rl_msg_t *msg);
+bool rl_raft_quiet_keeps(rl_raft_t *r, const rl_msg_t *msg, uint64_t term);
 
 /* snapshot.c */
 int rl_raft_send_snapshot(rl_raft_t *r, rl_raft_progress_t *pr);

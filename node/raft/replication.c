@@ -212,6 +212,7 @@ static int s_append(rl_raft_t *r, const rl_entry_t *entries, size_t count)
    back only holds stamps where they are until it catches up. */
 int rl_raft_append_local(rl_raft_t *r, rl_entry_t *entries, size_t count)
 {
+    rl_raft_wake(r); /* anything a leader appends wakes it (quiesce.c) */
     uint64_t time = r->clock > r->last_time ? r->clock : r->last_time;
     for (size_t i = 0; i < count; i++) {
         entries[i].index = r->last_index + 1 + i;
@@ -300,7 +301,7 @@ static bool s_valid_append(const rl_append_t *a)
     for (size_t i = 0; i < a->entry_count; i++) {
         const rl_entry_t *e = &a->entries[i];
         if (e->index != a->prev_index + 1 + i || e->term < term ||
-            e->term > a->term || e->type > RL_ENTRY_CONSUMER ||
+            e->term > a->term || e->type > RL_ENTRY_CATALOG ||
             e->size > RL_MAX_ENTRY_SIZE || (e->size > 0 && !e->data)) {
             return false;
         }

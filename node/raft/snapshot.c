@@ -2,9 +2,9 @@
 
     For a log service the snapshot is small: the retention boundary
     (last_index, last_term), the configuration as of it, and its data:
-    the time of its last entry and the producer and consumer tables as of
-    it (snapshot_data.c encodes them). The leader sends it when a
-    follower needs an entry below the first one it retains, in chunks of
+    the time of its last entry and the producer and consumer tables and
+    the catalog as of it (snapshot_data.c encodes them). The leader sends it
+   when a follower needs an entry below the first one it retains, in chunks of
     snapshot_chunk bytes, one chunk in flight, resent after a few idle
     heartbeats. The follower rebuilds the snapshot from chunks in order;
     a chunk out of order is answered with the offset it expects, a new
@@ -143,12 +143,16 @@ static int s_install(rl_raft_t *r)
         return rc;
     }
     rl_raft_consumers_t consumers;
+    rl_raft_catalog_t catalog;
     uint64_t time = 0;
     rc = rl_raft_state_decode(r->in_data, r->in_size, r->in_index, &table,
-                              &consumers, &time);
+                              &consumers, &catalog, &time);
     if (rc == 0) {
-        /* The tip table gets room for them; the committed one is this. */
+        /* The tip tables get room for them; the committed ones are these. */
         rc = rl_raft_consumers_reserve(r, consumers.count);
+    }
+    if (rc == 0) {
+        rc = rl_raft_catalog_reserve(r, catalog.count);
     }
     if (rc == 0) {
         rc = rl_raft_snapshot_set(r, r->in_index, r->in_term,
@@ -158,6 +162,7 @@ static int s_install(rl_raft_t *r)
     if (rc != 0) {
         rl_raft_producers_close(&table);
         rl_raft_consumers_close(&consumers);
+        rl_raft_catalog_close(&catalog);
         return rc;
     }
     rl_raft_log_truncate(r, 1);
@@ -177,6 +182,12 @@ static int s_install(rl_raft_t *r)
     rl_raft_consumers_close(&r->cons_commit);
     r->cons_commit = consumers;
     rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
+    rl_raft_catalog_close(&r->cat_commit);
+    r->cat_commit = catalog;
+    rl_raft_catalog_copy(&r->cat_tip, &r->cat_commit);
+    /* Changes not yet handed out are in the snapshot's past: the host
+       reconciles with its catalog instead (raft.h, "Hosting groups"). */
+    r->cat_queue_count = 0;
     rl_raft_members_assign(&r->base_config, &r->in_config);
     memset(&r->in_config, 0, sizeof(r->in_config));
     rl_raft_config_apply(r, &r->base_config, 0);
@@ -322,8 +333,8 @@ int rl_raft_compact(rl_raft_t *r)
     }
     uint8_t *data = NULL;
     size_t size = 0;
-    rc = rl_raft_state_encode(&r->prod_commit, &r->cons_commit, time, &data,
-                              &size);
+    rc = rl_raft_state_encode(&r->prod_commit, &r->cons_commit, &r->cat_commit,
+                              time, &data, &size);
     if (rc != 0) {
         return rc;
     }

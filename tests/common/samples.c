@@ -16,6 +16,7 @@ static rl_entry_t s_peer_entries[] = {
     {0, UINT64_MAX, RL_ENTRY_CONFIG, UINT64_MAX, UINT64_MAX, s_bytes, 1,
      UINT64_MAX},
     {0, UINT64_MAX, RL_ENTRY_CONSUMER, 0, 0, s_bytes, 5, 1},
+    {0, UINT64_MAX, RL_ENTRY_CATALOG, 0, 0, s_bytes, 7, 2},
 };
 
 static rl_entry_t s_read_entries[] = {
@@ -91,13 +92,19 @@ static void s_build(void)
     m = s_add(RL_MSG_VOTE_REPLY);
     m->body.vote_reply = (rl_vote_reply_t){7, false, 3};
     m = s_add(RL_MSG_APPEND); /* heartbeat: no entries */
-    m->body.append = (rl_append_t){2, 10, 2, 9, NULL, 0};
+    m->body.append = (rl_append_t){2, 10, 2, 9, NULL, 0, false};
     m = s_add(RL_MSG_APPEND);
     m->body.append = (rl_append_t){
-        UINT64_MAX, 0, 0, UINT64_MAX, s_peer_entries, COUNT(s_peer_entries)};
+        UINT64_MAX, 0, 0, UINT64_MAX, s_peer_entries, COUNT(s_peer_entries),
+        false};
     for (size_t i = 0; i < COUNT(s_peer_entries); i++)
         s_peer_entries[i].index = 1 + i;
+    /* A named log's group, and the heartbeat after which it goes quiet. */
+    m = s_add(RL_MSG_APPEND);
+    m->group = 7;
+    m->body.append = (rl_append_t){2, 10, 2, 10, NULL, 0, true};
     m = s_add(RL_MSG_APPEND_REPLY);
+    m->group = UINT64_MAX;
     m->body.append_reply = (rl_append_reply_t){3, true, 12, 0, 0};
     m = s_add(RL_MSG_APPEND_REPLY);
     m->body.append_reply =
@@ -281,7 +288,7 @@ static bool s_entries_equal(const rl_entry_t *a, size_t a_count,
 bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
 {
     if (a->type != b->type || a->id != b->id || a->from != b->from ||
-        !s_str_equal(a->cluster, b->cluster) ||
+        a->group != b->group || !s_str_equal(a->cluster, b->cluster) ||
         !s_str_equal(a->as_key, b->as_key) ||
         !s_str_equal(a->as_role, b->as_role))
         return false;
@@ -301,6 +308,7 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
         const rl_append_t *p = &x->body.append, *q = &y->body.append;
         return p->term == q->term && p->prev_index == q->prev_index &&
                p->prev_term == q->prev_term && p->commit == q->commit &&
+               p->quiesce == q->quiesce &&
                s_entries_equal(p->entries, p->entry_count, q->entries,
                                q->entry_count);
     }

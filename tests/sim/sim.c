@@ -44,11 +44,20 @@ typedef struct {
     unsigned tick_period;
     unsigned tick_phase;
     int64_t skew; /* wall clock = SIM_EPOCH_MS + now + skew */
+    /* node-level liveness (quiesce): when each node was last heard */
+    uint64_t heard[SIM_MAX_NODES + 1];
     /* durable consumers, the committed table last seen (at commit) */
     rl_raft_consumer_t *consumers;
     size_t consumer_count;
     size_t consumer_cap;
     uint64_t consumer_table_hash; /* of that table */
+    /* the catalog of named logs last seen (at commit), by its hash */
+    uint64_t catalog_hash;
+    uint64_t next_group; /* its next id */
+    /* catalog changes the core handed out since the node started */
+    rl_raft_log_change_t *changes;
+    size_t change_count;
+    size_t change_cap;
     /* observed */
     uint64_t commit;
     uint64_t led_term; /* term it led at its last batch, 0: not leader */
@@ -56,7 +65,7 @@ typedef struct {
     size_t read_cap;
 } sim_node_t;
 
-typedef enum { EV_PACKET, EV_SYNC } sim_ev_kind_t;
+typedef enum { EV_PACKET, EV_SYNC, EV_BEAT } sim_ev_kind_t;
 
 typedef struct {
     uint64_t at;
@@ -112,7 +121,12 @@ struct sim {
     uint64_t *committed_term; /* committed_term[i] = term of entry i + 1 */
     uint64_t *consumer_hash;  /* [i]: 1 + hash of the consumer table as of
                                  commit index i, 0: not seen yet */
+    uint64_t *catalog_hash;   /* [i]: the same for the catalog */
     size_t committed_cap;
+    bool catalog_used;     /* some node wrote a CATALOG entry */
+    uint64_t *group_names; /* [g]: hash of (name, created) of group g,
+                              0: not seen */
+    size_t group_cap;
     uint64_t max_commit;
     uint64_t *leaders; /* leaders[term] = id */
     size_t leaders_cap;
@@ -593,11 +607,12 @@ static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
                n->id, sn.last_index, sn.last_term);
     }
     n->snap_chain = slot->chain;
-    /* The snapshot's data records the time of its last entry (version 2,
-       snapshot_data.c): it must be that entry's, or a leader elected with
-       only the snapshot would stamp from a wrong time. */
+    /* The snapshot's data records the time of its last entry (versions 2
+       and 3, snapshot_data.c): it must be that entry's, or a leader elected
+       with only the snapshot would stamp from a wrong time. */
     n->snap_time = 0;
-    if (sn.size >= 12 && memcmp(sn.data, "RLS2", 4) == 0) {
+    if (sn.size >= 12 &&
+        (memcmp(sn.data, "RLS2", 4) == 0 || memcmp(sn.data, "RLS3", 4) == 0)) {
         n->snap_time = s_get64(sn.data + 4);
     }
     uint64_t at = sn.last_index;
@@ -671,11 +686,13 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
         s->committed_time = realloc(s->committed_time, cap * sizeof(uint64_t));
         s->committed_term = realloc(s->committed_term, cap * sizeof(uint64_t));
         s->consumer_hash = realloc(s->consumer_hash, cap * sizeof(uint64_t));
+        s->catalog_hash = realloc(s->catalog_hash, cap * sizeof(uint64_t));
         size_t grown = (cap - s->committed_cap) * sizeof(uint64_t);
         memset(s->committed + s->committed_cap, 0, grown);
         memset(s->committed_time + s->committed_cap, 0, grown);
         memset(s->committed_term + s->committed_cap, 0, grown);
         memset(s->consumer_hash + s->committed_cap, 0, grown);
+        memset(s->catalog_hash + s->committed_cap, 0, grown);
         s->committed_cap = cap;
     }
     for (uint64_t i = n->commit + 1; i <= commit; i++) {
@@ -864,6 +881,141 @@ static void s_check_consumers(sim_t *s, sim_node_t *n, uint64_t from,
                    n->id, to);
         }
         s->consumer_hash[to] = h;
+    }
+}
+
+static uint64_t s_hash_text(uint64_t h, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        h = s_mix(h, (uint8_t)*c);
+    }
+    return s_mix(h, 0x100);
+}
+
+/* The catalog of named logs, after node n's commit index moved from
+   `from` to `to` (by a snapshot when installed): sorted by name, group
+   ids unique, from 1 and below the next id; a group id always names the
+   same log (name and create index: ids are never reused); the next id
+   never goes back; with no catalog entry among those just committed the
+   catalog does not change; nodes at the same commit index hold the same
+   catalog. Skipped while no node ever wrote a catalog entry. */
+static void s_check_catalog(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to,
+                            bool installed)
+{
+    if (!s->catalog_used) {
+        return;
+    }
+    size_t count = 0;
+    const rl_raft_log_info_t *t = rl_raft_logs(n->raft, &count);
+    rl_raft_status_t st;
+    rl_raft_status(n->raft, &st);
+    bool known = !installed && to >= from;
+    bool any = false;
+    for (uint64_t i = from + 1; known && i <= to; i++) {
+        if (i < n->first || i >= n->first + n->count) {
+            known = false;
+        } else {
+            any = any || n->log[i - n->first].type == RL_ENTRY_CATALOG;
+        }
+    }
+    uint64_t h = s_mix(0x2545f491, st.next_group);
+    for (size_t i = 0; i < count; i++) {
+        const rl_raft_log_info_t *l = &t[i];
+        if (i > 0 && strcmp(t[i - 1].name, l->name) >= 0) {
+            s_fail(s, "node %" PRIu64 "'s catalog is not sorted", n->id);
+        }
+        if (l->group == 0 || l->group >= st.next_group || l->created == 0 ||
+            l->created > to) {
+            s_fail(s,
+                   "node %" PRIu64 "'s log %s has group %" PRIu64
+                   " (next %" PRIu64 ") created at %" PRIu64
+                   ", commit index %" PRIu64,
+                   n->id, l->name, l->group, st.next_group, l->created, to);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (t[k].group == l->group) {
+                s_fail(s,
+                       "node %" PRIu64 "'s logs %s and %s share group %" PRIu64,
+                       n->id, t[k].name, l->name, l->group);
+            }
+        }
+        uint64_t name = s_mix(s_hash_text(0x51, l->name), l->created) | 1;
+        if (l->group >= s->group_cap) {
+            size_t cap = s->group_cap ? s->group_cap : 64;
+            while (cap <= l->group) {
+                cap *= 2;
+            }
+            s->group_names = realloc(s->group_names, cap * sizeof(uint64_t));
+            memset(s->group_names + s->group_cap, 0,
+                   (cap - s->group_cap) * sizeof(uint64_t));
+            s->group_cap = cap;
+        }
+        if (s->group_names[l->group] != 0 && s->group_names[l->group] != name) {
+            s_fail(s,
+                   "group %" PRIu64 " is log %s created at %" PRIu64
+                   " on node %" PRIu64 ", but named another log before: "
+                   "a group id was reused",
+                   l->group, l->name, l->created, n->id);
+        }
+        s->group_names[l->group] = name;
+        h = s_hash_text(h, l->name);
+        h = s_mix(h, l->group);
+        h = s_mix(h, l->created);
+        h = s_mix(h, l->settings.retention_bytes);
+        h = s_mix(h, l->settings.retention_ms);
+        h = s_mix(h, l->settings.max_entry_bytes);
+        for (size_t m = 0; m < l->member_count; m++) {
+            h = s_mix(h, l->member_ids[m] * 2 + l->member_voters[m]);
+        }
+    }
+    h = s_mix(h, count) | 1;
+    if (st.next_group < n->next_group) {
+        s_fail(s,
+               "node %" PRIu64 "'s next group id went back from %" PRIu64
+               " to %" PRIu64,
+               n->id, n->next_group, st.next_group);
+    }
+    if (known && !any && n->catalog_hash != 0 && h != n->catalog_hash) {
+        s_fail(s,
+               "node %" PRIu64 "'s catalog changed (commit %" PRIu64
+               " to %" PRIu64 ") without a catalog entry committed",
+               n->id, from, to);
+    }
+    n->catalog_hash = h;
+    n->next_group = st.next_group;
+    if (to > 0 && to < s->committed_cap) {
+        if (s->catalog_hash[to] != 0 && s->catalog_hash[to] != h) {
+            s_fail(s,
+                   "node %" PRIu64 " has another catalog than a node before "
+                   "it at the same commit index %" PRIu64,
+                   n->id, to);
+        }
+        s->catalog_hash[to] = h;
+    }
+}
+
+/* The catalog changes a batch hands out: each committed, durable on this
+   node, after the one before (log order), and at most one per entry. */
+static void s_take_changes(sim_t *s, sim_node_t *n, const rl_raft_ready_t *rd)
+{
+    for (size_t i = 0; i < rd->log_change_count; i++) {
+        const rl_raft_log_change_t *c = &rd->log_changes[i];
+        uint64_t before =
+            n->change_count ? n->changes[n->change_count - 1].index : 0;
+        if (c->index > rd->commit || c->index > n->durable ||
+            c->index <= before) {
+            s_fail(s,
+                   "node %" PRIu64 " was handed catalog change %" PRIu64
+                   " (commit %" PRIu64 ", durable %" PRIu64
+                   ", previous change %" PRIu64 ")",
+                   n->id, c->index, rd->commit, n->durable, before);
+        }
+        if (n->change_count == n->change_cap) {
+            n->change_cap = n->change_cap ? n->change_cap * 2 : 16;
+            n->changes =
+                realloc(n->changes, n->change_cap * sizeof(*n->changes));
+        }
+        n->changes[n->change_count++] = *c;
     }
 }
 
@@ -1072,6 +1224,7 @@ static void s_process(sim_t *s, sim_node_t *n)
                            e->time, before);
                 }
                 n->count++;
+                s->catalog_used |= e->type == RL_ENTRY_CATALOG;
                 s_check_matching(s, n->id, e->index, e->term, d->chain);
             }
         }
@@ -1090,10 +1243,12 @@ static void s_process(sim_t *s, sim_node_t *n)
             uint64_t was = n->commit;
             s_check_commit(s, n, rd.commit);
             s_check_consumers(s, n, was, rd.commit, rd.snapshot_install);
+            s_check_catalog(s, n, was, rd.commit, rd.snapshot_install);
             if (rd.role == RL_RAFT_LEADER) {
                 s_check_quorum_durable(s, n, rd.commit);
             }
         }
+        s_take_changes(s, n, &rd);
         n->led_term = rd.role == RL_RAFT_LEADER ? rd.term : 0;
         if (rd.role == RL_RAFT_LEADER) {
             s_check_leader(s, n, rd.term);
@@ -1155,6 +1310,10 @@ static void s_start(sim_t *s, sim_node_t *n)
     if (s->o.max_consumers) {
         cfg.max_consumers = s->o.max_consumers;
     }
+    if (s->o.max_logs) {
+        cfg.max_logs = s->o.max_logs;
+    }
+    cfg.quiesce = s->o.quiesce;
     cfg.snapshot_chunk = s->o.snapshot_chunk ? s->o.snapshot_chunk : 64;
     cfg.view.ctx = n;
     cfg.view.first_index = v_first;
@@ -1190,12 +1349,20 @@ static void s_start(sim_t *s, sim_node_t *n)
     }
     n->up = true;
     n->led_term = 0;
+    for (unsigned p = 0; p <= SIM_MAX_NODES; p++) {
+        n->heard[p] = s->now; /* a node starts believing everyone up */
+    }
     n->commit = n->has_snap ? n->snap.last_index : 0;
     s_set_clock(s, n);
     /* The consumer table restarts with the commit index: at the
        snapshot's. */
     n->consumer_count = 0;
     s_check_consumers(s, n, n->commit, n->commit, true);
+    /* So does the catalog, and the changes handed out start over. */
+    n->catalog_hash = 0;
+    n->next_group = 0;
+    n->change_count = 0;
+    s_check_catalog(s, n, n->commit, n->commit, true);
     n->tick_phase = (unsigned)sim_random(s, n->tick_period);
 }
 
@@ -1246,6 +1413,7 @@ static void s_free_node(sim_node_t *n)
     }
     free(n->read_buf);
     free(n->consumers);
+    free(n->changes);
 }
 
 void sim_destroy(sim_t **sim_p)
@@ -1266,6 +1434,8 @@ void sim_destroy(sim_t **sim_p)
     free(s->committed_time);
     free(s->committed_term);
     free(s->consumer_hash);
+    free(s->catalog_hash);
+    free(s->group_names);
     free(s->leaders);
     free(s->pending);
     free(s->acks);
@@ -1377,7 +1547,14 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
         }
         return;
     }
+    if (ev->kind == EV_BEAT) {
+        if (n && n->up && s->link[ev->msg.from][ev->to]) {
+            n->heard[ev->msg.from] = s->now;
+        }
+        return;
+    }
     if (n && n->up && s->link[ev->msg.from][ev->to]) {
+        n->heard[ev->msg.from] = s->now;
         ev->msg.cluster = rl_str("sim");
         s_set_clock(s, n);
         sim_in_core++;
@@ -1388,17 +1565,90 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
     rl_msg_close(&ev->msg);
 }
 
+/* Node-level liveness, as a host with quiet groups keeps it: a
+   heartbeat to every other node each tick (any frame counts), through the
+   network like messages. */
+static void s_beat(sim_t *s, sim_node_t *n)
+{
+    for (unsigned p = 1; p <= s->n; p++) {
+        if (p == n->id) {
+            continue;
+        }
+        s->stats.beats++;
+        if (!s->link[n->id][p] || sim_random(s, 100) < s->o.drop_pct) {
+            continue;
+        }
+        sim_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = EV_BEAT;
+        ev.to = p;
+        unsigned span = s->o.max_delay - s->o.min_delay + 1;
+        ev.at = s->now + s->o.min_delay + sim_random(s, span);
+        ev.msg.from = n->id;
+        s_push(s, &ev);
+    }
+}
+
+/* Is peer silent for an election timeout, as node n sees it? */
+static bool s_down(sim_t *s, sim_node_t *n, uint64_t peer)
+{
+    uint64_t timeout = (uint64_t)s->o.election_ticks * n->tick_period;
+    return peer != n->id && peer <= SIM_MAX_NODES &&
+           s->now - n->heard[peer] > timeout;
+}
+
+/* Wakes core if quiet and it needs a down node: a follower whose leader
+   is down, a leader one of whose voters is (raft.h rl_raft_wake). */
+static void s_wake_if_needed(sim_t *s, sim_node_t *n, rl_raft_t *core)
+{
+    if (!rl_raft_quiet(core)) {
+        return;
+    }
+    rl_raft_status_t st;
+    rl_raft_status(core, &st);
+    bool wake = false;
+    if (st.role == RL_RAFT_LEADER) {
+        size_t count = 0;
+        const rl_member_t *m = rl_raft_members(core, &count);
+        for (size_t i = 0; i < count && !wake; i++) {
+            wake = m[i].voter && s_down(s, n, m[i].id);
+        }
+    } else {
+        wake = st.leader != 0 && s_down(s, n, st.leader);
+    }
+    if (wake) {
+        s->stats.wakes++;
+        rl_raft_wake(core);
+    }
+}
+
+/* One tick of node n: its host's liveness duties, then its core unless
+   quiet (a quiet core's tick does nothing; the host skips it). */
+static void s_tick_node(sim_t *s, sim_node_t *n)
+{
+    s_set_clock(s, n);
+    if (s->o.quiesce) {
+        s_beat(s, n);
+        s_wake_if_needed(s, n, n->raft);
+    }
+    if (rl_raft_quiet(n->raft)) {
+        s->stats.quiet_ticks++;
+        return;
+    }
+    s->stats.ticks++;
+    sim_in_core++;
+    rl_raft_tick(n->raft);
+    sim_in_core--;
+    s_process(s, n);
+}
+
 static void s_step_time(sim_t *s)
 {
     s->now++;
     for (unsigned i = 0; i < s->n; i++) {
         sim_node_t *n = &s->nodes[i];
         if (n->up && (s->now + n->tick_phase) % n->tick_period == 0) {
-            s_set_clock(s, n);
-            sim_in_core++;
-            rl_raft_tick(n->raft);
-            sim_in_core--;
-            s_process(s, n);
+            s_tick_node(s, n);
         }
     }
     while (s->heap_count > 0 && s->heap[0].at <= s->now) {
@@ -1561,6 +1811,48 @@ int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
     sim_in_core--;
     s_after_proposal(s, n, rc, out);
     return rc;
+}
+
+int sim_log(sim_t *s, uint64_t id, rl_raft_log_verb_t verb, const char *name,
+            const rl_raft_log_settings_t *settings, rl_raft_proposal_t *out)
+{
+    sim_node_t *n = s_node(s, id);
+    rl_raft_proposal_t tmp;
+    if (!out) {
+        out = &tmp;
+    }
+    if (!n || !n->up) {
+        memset(out, 0, sizeof(*out));
+        return RL_ERR_NO_LEADER;
+    }
+    s_set_clock(s, n);
+    sim_in_core++;
+    int rc;
+    if (verb == RL_RAFT_LOG_CREATE) {
+        rc = rl_raft_log_create(n->raft, rl_str(name), settings, out);
+    } else if (verb == RL_RAFT_LOG_DELETE) {
+        rc = rl_raft_log_delete(n->raft, rl_str(name), out);
+    } else {
+        rc = rl_raft_log_configure(n->raft, rl_str(name), settings, out);
+    }
+    sim_in_core--;
+    s_after_proposal(s, n, rc, out);
+    return rc;
+}
+
+bool sim_log_find(sim_t *s, uint64_t id, const char *name,
+                  rl_raft_log_info_t *log)
+{
+    sim_node_t *n = s_node(s, id);
+    return n && n->up && rl_raft_log_find(n->raft, rl_str(name), log);
+}
+
+const rl_raft_log_change_t *sim_log_changes(sim_t *s, uint64_t id,
+                                            size_t *count)
+{
+    sim_node_t *n = s_node(s, id);
+    *count = n ? n->change_count : 0;
+    return n ? n->changes : NULL;
 }
 
 bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,

@@ -22,7 +22,13 @@
     the committed log, and a snapshot records the time of its last entry;
     durable consumers: positions are at most the node's commit index, go
     back (or vanish) only by a reset (or delete) entry just committed, and
-    nodes at one commit index hold one table. A failure prints the seed and the
+    nodes at one commit index hold one table; the catalog of named logs:
+    it changes only by a catalog entry just committed (or a snapshot),
+    nodes at one commit index hold one catalog, it is sorted with unique
+    group ids below its next id, a group id always names the same log
+    (ids are never reused), the next id never goes back, and every change
+    the core hands out is committed, durable on that node and in log
+    order. A failure prints the seed and the
    command replaying it, then aborts; so does a crash, an assertion or a
    sanitizer report while a simulation is alive (a signal handler and the
    sanitizer's death callback print them).
@@ -64,6 +70,13 @@ typedef struct {
     size_t snapshot_chunk;    /* core option (0: default) */
     size_t max_producers;     /* core option (0: 64) */
     size_t max_consumers;     /* core option (0: the core's default) */
+    size_t max_logs;          /* core option (0: the core's default) */
+    bool quiesce;             /* core option; the hosts then keep
+                                 node-level liveness: a heartbeat to every
+                                 other node each tick, and a node silent
+                                 for an election timeout is down: its quiet
+                                 followers' and quiet leaders' groups are
+                                 woken (rl_raft_wake) */
 } sim_options_t;
 
 /* The wall clock of simulated time 0 (2026-01-01T00:00:00Z). */
@@ -79,6 +92,10 @@ typedef struct {
     uint64_t sent[16];       /* messages sent, by type (index = type) */
     uint64_t total;          /* all messages sent */
     uint64_t append_rejects; /* APPEND_REPLY with success false */
+    uint64_t ticks;          /* ticks of cores */
+    uint64_t quiet_ticks;    /* ticks skipped: the core was quiet */
+    uint64_t beats;          /* node-level heartbeats sent (quiesce) */
+    uint64_t wakes;          /* quiet cores the hosts woke (liveness) */
 } sim_stats_t;
 
 void sim_options_default(sim_options_t *o);
@@ -107,6 +124,20 @@ uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max);
    acknowledgement like sim_propose. */
 int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
                  const char *name, uint64_t index, rl_raft_proposal_t *out);
+/* A catalog call (rl_raft_log_create, _delete, _configure: settings
+   unused by delete, NULL for zeros) on node id (its clock set first),
+   tracked for acknowledgement like sim_propose. */
+int sim_log(sim_t *s, uint64_t id, rl_raft_log_verb_t verb, const char *name,
+            const rl_raft_log_settings_t *settings, rl_raft_proposal_t *out);
+/* The committed catalog's log name on node id (false: none, or the node
+   is down). */
+bool sim_log_find(sim_t *s, uint64_t id, const char *name,
+                  rl_raft_log_info_t *log);
+/* Catalog changes node id's core handed out (ready.log_changes) since it
+   last started, oldest first; borrowed until the next call into the
+   simulation. */
+const rl_raft_log_change_t *sim_log_changes(sim_t *s, uint64_t id,
+                                            size_t *count);
 /* The committed position of consumer name on node id (false: none, or
    the node is down). */
 bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,

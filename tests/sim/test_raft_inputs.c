@@ -622,6 +622,317 @@ static void test_no_table_holds_more_than_the_consumer_limit(void **state)
     sim_destroy(&s);
 }
 
+/* ---- the catalog of named logs ---- */
+
+static sim_t *s_cluster_logs(uint64_t seed, size_t max_logs)
+{
+    sim_options_t o;
+    sim_options_default(&o);
+    o.seed = seed;
+    o.replay = g_replay;
+    o.max_logs = max_logs;
+    return sim_new(&o);
+}
+
+static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster_logs(121, 2);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_proposal_t out;
+    for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE; verb++) {
+        assert_int_equal(
+            sim_log(s, f, (rl_raft_log_verb_t)verb, "orders", NULL, &out),
+            RL_RAFT_NOT_LEADER);
+        assert_int_equal(out.leader, l);
+    }
+    const char *bad[] = {"", "Upper", "a b", "x/y", "tab\t", "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(rl_raft_log_name_valid(rl_str(bad[i])));
+        for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE;
+             verb++) {
+            assert_int_equal(
+                sim_log(s, l, (rl_raft_log_verb_t)verb, bad[i], NULL, &out),
+                RL_ERR_BAD_REQUEST);
+        }
+    }
+    rl_str_t null_name = {NULL, 3};
+    assert_false(rl_raft_log_name_valid(null_name));
+    assert_int_equal(rl_raft_log_delete(sim_raft(s, l), null_name, &out),
+                     RL_ERR_BAD_REQUEST);
+    char longest[RL_RAFT_LOG_NAME_MAX + 2];
+    memset(longest, 'x', sizeof(longest));
+    longest[RL_RAFT_LOG_NAME_MAX + 1] = '\0'; /* 65 */
+    assert_false(rl_raft_log_name_valid(rl_str(longest)));
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, longest, NULL, &out),
+                     RL_ERR_BAD_REQUEST);
+    /* settings out of range */
+    rl_raft_log_settings_t wrong[] = {
+        {RL_RAFT_LOG_RETENTION_MAX + 1, 0, 0},
+        {0, RL_RAFT_LOG_RETENTION_MAX + 1, 0},
+        {0, 0, RL_MAX_ENTRY_SIZE + 1},
+    };
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        assert_int_equal(
+            sim_log(s, l, RL_RAFT_LOG_CREATE, "orders", &wrong[i], &out),
+            RL_ERR_BAD_REQUEST);
+    }
+    /* `default` is a valid name, but reserved */
+    assert_true(rl_raft_log_name_valid(rl_str("default")));
+    for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE; verb++) {
+        assert_int_equal(
+            sim_log(s, l, (rl_raft_log_verb_t)verb, "default", NULL, &out),
+            RL_ERR_REJECTED);
+    }
+    /* nothing of that name yet */
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_DELETE, "orders", NULL, &out),
+                     RL_ERR_REJECTED);
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CONFIGURE, "orders", NULL, &out),
+                     RL_ERR_REJECTED);
+    /* the longest name, and the largest settings */
+    longest[RL_RAFT_LOG_NAME_MAX] = '\0'; /* 64 */
+    assert_true(rl_raft_log_name_valid(rl_str(longest)));
+    rl_raft_log_settings_t most = {RL_RAFT_LOG_RETENTION_MAX,
+                                   RL_RAFT_LOG_RETENTION_MAX,
+                                   RL_MAX_ENTRY_SIZE};
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, longest, &most, &out),
+                     0);
+    assert_int_equal(out.first, out.last);
+    /* a create of a name the leader's log already creates: refused before
+       it commits too */
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, longest, NULL, &out),
+                     RL_ERR_REJECTED);
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "orders", NULL, &out),
+                     0);
+    /* max_logs (2) exist: a third is refused, a change is not */
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "third", NULL, &out),
+                     RL_ERR_TOO_LARGE);
+    assert_int_equal(
+        sim_log(s, l, RL_RAFT_LOG_CONFIGURE, "orders", &most, &out), 0);
+    assert_true(sim_wait_commit(s, out.last, 1000));
+    rl_raft_log_info_t log;
+    assert_true(sim_log_find(s, f, longest, &log));
+    assert_int_equal(log.group, 1);
+    assert_int_equal(log.settings.retention_bytes, RL_RAFT_LOG_RETENTION_MAX);
+    assert_int_equal(log.settings.max_entry_bytes, RL_MAX_ENTRY_SIZE);
+    assert_true(sim_log_find(s, f, "orders", &log));
+    assert_int_equal(log.group, 2);
+    assert_int_equal(log.settings.retention_ms, RL_RAFT_LOG_RETENTION_MAX);
+    assert_false(sim_log_find(s, f, "Upper", NULL));
+    /* one deleted: room for a third, which gets a new id */
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_DELETE, "orders", NULL, &out),
+                     0);
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "third", NULL, &out), 0);
+    assert_true(sim_wait_commit(s, out.last, 1000));
+    assert_true(sim_log_find(s, f, "third", &log));
+    assert_int_equal(log.group, 3);
+    rl_raft_status_t st;
+    sim_status(s, f, &st);
+    assert_int_equal(st.log_count, 2);
+    assert_int_equal(st.next_group, 4);
+    sim_destroy(&s);
+}
+
+static void
+test_a_new_leader_asks_catalog_calls_to_retry_until_its_first_commit(
+    void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster_logs(122, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    rl_raft_status_t st;
+    sim_status(s, l, &st);
+    assert_true(st.commit < st.last_index); /* its no-op is not committed */
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "early", NULL, &out),
+                     RL_ERR_BUSY);
+    assert_true(sim_wait_commit(s, st.last_index, 1000));
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "early", NULL, &out), 0);
+    sim_destroy(&s);
+}
+
+/* A CATALOG entry of the wire format of catalog.c. */
+static size_t s_catalog_data(uint8_t *p, const char *magic, uint8_t verb,
+                             uint64_t retention_bytes, uint32_t max_entry,
+                             const char *name)
+{
+    size_t len = strlen(name);
+    memset(p, 0, 26);
+    memcpy(p, magic, 4);
+    p[4] = verb;
+    for (int i = 0; i < 8; i++) {
+        p[5 + i] = (uint8_t)(retention_bytes >> (8 * i));
+    }
+    for (int i = 0; i < 4; i++) {
+        p[21 + i] = (uint8_t)(max_entry >> (8 * i));
+    }
+    p[25] = (uint8_t)len;
+    memcpy(p + 26, name, len);
+    return 26 + len;
+}
+
+/* What a buggy leader could send: every CATALOG entry is validated where
+   it is applied, the malformed ones are ignored, a create of a name that
+   exists or a delete or change of one that does not changes nothing and
+   takes no id. Stepped into a follower's core and not flushed. */
+static void test_catalog_entries_are_validated_where_applied(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster_logs(123, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_status_t st;
+    sim_status(s, f, &st);
+    enum { N = 16 };
+    uint8_t data[N][100];
+    rl_entry_t e[N];
+    memset(e, 0, sizeof(e));
+    size_t n = 0;
+#define ADD(...)                                                               \
+    do {                                                                       \
+        e[n].size = s_catalog_data(data[n], __VA_ARGS__);                      \
+        n++;                                                                   \
+    } while (0)
+    /* 0: create a */
+    ADD("RLG1", 1, 10, 0, "a");
+    /* 1: create a again: ignored, no id taken */
+    ADD("RLG1", 1, 20, 0, "a");
+    /* 2: bad magic */
+    ADD("RLX1", 1, 0, 0, "b");
+    /* 3: a name that is not valid */
+    ADD("RLG1", 1, 0, 0, "Bad");
+    /* 4: default */
+    ADD("RLG1", 1, 0, 0, "default");
+    /* 5: an unknown verb */
+    ADD("RLG1", 4, 0, 0, "b");
+    /* 6: an entry size over the limit */
+    ADD("RLG1", 1, 0, RL_MAX_ENTRY_SIZE + 1, "b");
+    /* 7: a delete with settings */
+    ADD("RLG1", 2, 5, 0, "a");
+    /* 8: a name length that does not match the size */
+    ADD("RLG1", 1, 0, 0, "bb");
+    e[n - 1].size--;
+    /* 9: nothing but the magic */
+    memcpy(data[n], "RLG1", 4);
+    e[n].size = 4;
+    n++;
+    /* 10: delete and 11: configure a name that does not exist */
+    ADD("RLG1", 2, 0, 0, "zz");
+    ADD("RLG1", 3, 7, 0, "zz");
+    /* 12: create b (the second id), 13: configure a, 14: delete a,
+       15: create a (a new id) */
+    ADD("RLG1", 1, 0, 0, "b");
+    ADD("RLG1", 3, 30, 4, "a");
+    ADD("RLG1", 2, 0, 0, "a");
+    ADD("RLG1", 1, 40, 0, "a");
+#undef ADD
+    for (size_t i = 0; i < n; i++) {
+        e[i].index = st.last_index + 1 + i;
+        e[i].term = st.term;
+        e[i].type = RL_ENTRY_CATALOG;
+        e[i].data = data[i];
+        e[i].time = st.last_time;
+    }
+    rl_msg_t m = s_peer(RL_MSG_APPEND, l);
+    m.body.append.term = st.term;
+    m.body.append.prev_index = st.last_index;
+    m.body.append.prev_term = st.last_term;
+    m.body.append.entries = e;
+    m.body.append.entry_count = 14; /* up to the configure of a */
+    m.body.append.commit = st.last_index + 14;
+    rl_raft_t *fr = sim_raft(s, f);
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    size_t count = 0;
+    const rl_raft_log_info_t *t = rl_raft_logs(fr, &count);
+    assert_int_equal(count, 2);
+    assert_string_equal(t[0].name, "a");
+    assert_int_equal(t[0].group, 1);
+    assert_int_equal(t[0].created, st.last_index + 1);
+    assert_int_equal(t[0].settings.retention_bytes, 30);
+    assert_int_equal(t[0].settings.max_entry_bytes, 4);
+    assert_int_equal(t[0].member_count, 3);
+    assert_string_equal(t[1].name, "b");
+    assert_int_equal(t[1].group, 2);
+    /* the rest: a deleted, and created again as group 3 */
+    m.body.append.entry_count = n;
+    m.body.append.commit = st.last_index + n;
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    t = rl_raft_logs(fr, &count);
+    assert_int_equal(count, 2);
+    assert_string_equal(t[0].name, "a");
+    assert_int_equal(t[0].group, 3);
+    assert_int_equal(t[0].created, st.last_index + n);
+    assert_int_equal(t[0].settings.retention_bytes, 40);
+    rl_raft_status(fr, &st);
+    assert_int_equal(st.next_group, 4);
+    assert_int_equal(st.log_count, 2);
+    /* every change is handed out once durable: create a, create b,
+       configure a, delete a, create a */
+    rl_raft_persisted(fr, st.last_index, st.last_term);
+    rl_raft_ready_t rd;
+    assert_true(rl_raft_ready(fr, &rd));
+    assert_int_equal(rd.log_change_count, 5);
+    const uint8_t verbs[] = {1, 1, 3, 2, 1};
+    const uint64_t groups[] = {1, 2, 1, 1, 3};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(rd.log_changes[i].verb, verbs[i]);
+        assert_int_equal(rd.log_changes[i].log.group, groups[i]);
+    }
+    sim_destroy(&s);
+}
+
+/* Servers apply entries with one bound whatever their configuration: past
+   RL_RAFT_LOG_LIMIT logs a create is ignored. */
+static void test_no_catalog_holds_more_than_the_log_limit(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster_logs(124, 0);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 100);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_follower(s, l);
+    rl_raft_status_t st;
+    sim_status(s, f, &st);
+    size_t n = RL_RAFT_LOG_LIMIT + 1;
+    rl_entry_t *e = calloc(n, sizeof(*e));
+    uint8_t(*data)[40] = calloc(n, sizeof(*data));
+    assert_non_null(e);
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%05zu", i);
+        e[i].index = st.last_index + 1 + i;
+        e[i].term = st.term;
+        e[i].type = RL_ENTRY_CATALOG;
+        e[i].size = s_catalog_data(data[i], "RLG1", 1, 0, 0, name);
+        e[i].data = data[i];
+    }
+    rl_msg_t m = s_peer(RL_MSG_APPEND, l);
+    m.body.append.term = st.term;
+    m.body.append.prev_index = st.last_index;
+    m.body.append.prev_term = st.last_term;
+    m.body.append.entries = e;
+    m.body.append.entry_count = n;
+    m.body.append.commit = st.last_index + n;
+    rl_raft_t *fr = sim_raft(s, f);
+    assert_int_equal(rl_raft_step(fr, &m), 0);
+    size_t count = 0;
+    const rl_raft_log_info_t *t = rl_raft_logs(fr, &count);
+    assert_int_equal(count, RL_RAFT_LOG_LIMIT);
+    assert_string_equal(t[count - 1].name, "n09999");
+    assert_false(rl_raft_log_find(fr, rl_str("n10000"), NULL));
+    rl_raft_status(fr, &st);
+    assert_int_equal(st.next_group, RL_RAFT_LOG_LIMIT + 1);
+    free(e);
+    free(data);
+    sim_destroy(&s);
+}
+
 /* ---- snapshot data: a core restarted from a snapshot ---- */
 
 static uint64_t v_first(void *ctx)
@@ -809,6 +1120,201 @@ static void test_malformed_snapshot_data_is_refused(void **state)
     assert_null(s_core_from((const uint8_t *)"RLS2", 4, &err));
 }
 
+/* Version 3: version 2 and the catalog (snapshot_data.c). */
+static void s_put_log(s_buf_t *b, const char *name, uint64_t group,
+                      uint64_t created, uint32_t max_entry, uint8_t members)
+{
+    size_t len = strlen(name);
+    s_put(b, len, 1);
+    memcpy(b->bytes + b->size, name, len);
+    b->size += len;
+    s_put(b, group, 8);
+    s_put(b, created, 8);
+    s_put(b, 1000, 8); /* retention bytes */
+    s_put(b, 2000, 8); /* retention ms */
+    s_put(b, max_entry, 4);
+    s_put(b, members, 1);
+    for (uint8_t m = 0; m < members; m++) {
+        s_put(b, m + 1, 8);
+        s_put(b, m != 2, 1);
+    }
+}
+
+static void s_v3(s_buf_t *b, uint64_t next_group, uint32_t logs)
+{
+    s_v2(b, 0);
+    memcpy(b->bytes, "RLS3", 4);
+    s_put(b, next_group, 8);
+    s_put(b, logs, 4);
+}
+
+static void test_snapshot_data_version_3_carries_the_catalog(void **state)
+{
+    (void)state;
+    int err = 0;
+    s_buf_t b;
+    s_v3(&b, 9, 2);
+    s_put_log(&b, "billing", 7, 60, 0, 3);
+    s_put_log(&b, "orders", 2, 100, RL_MAX_ENTRY_SIZE, 0);
+    rl_raft_t *r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    size_t count = 0;
+    const rl_raft_log_info_t *t = rl_raft_logs(r, &count);
+    assert_int_equal(count, 2);
+    assert_string_equal(t[0].name, "billing");
+    assert_int_equal(t[0].group, 7);
+    assert_int_equal(t[0].created, 60);
+    assert_int_equal(t[0].settings.retention_bytes, 1000);
+    assert_int_equal(t[0].settings.retention_ms, 2000);
+    assert_int_equal(t[0].member_count, 3);
+    assert_int_equal(t[0].member_ids[2], 3);
+    assert_false(t[0].member_voters[2]);
+    assert_true(t[0].member_voters[1]);
+    assert_string_equal(t[1].name, "orders");
+    assert_int_equal(t[1].settings.max_entry_bytes, RL_MAX_ENTRY_SIZE);
+    rl_raft_status_t st;
+    rl_raft_status(r, &st);
+    assert_int_equal(st.next_group, 9);
+    assert_int_equal(st.log_count, 2);
+    assert_int_equal(st.last_time, SIM_EPOCH_MS + 5);
+    rl_raft_destroy(&r);
+    /* an empty catalog whose ids were used */
+    s_v3(&b, 5, 0);
+    r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    rl_raft_status(r, &st);
+    assert_int_equal(st.next_group, 5);
+    rl_raft_destroy(&r);
+    /* version 2 has no catalog: the next id is 1 */
+    s_v2(&b, 0);
+    r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    rl_raft_status(r, &st);
+    assert_int_equal(st.next_group, 1);
+    assert_int_equal(st.log_count, 0);
+    rl_raft_destroy(&r);
+    /* and a catalog that is not valid is refused */
+    struct {
+        const char *what;
+        uint64_t next;
+        const char *first;
+        uint64_t first_group;
+        const char *second;
+        uint64_t second_group;
+        uint64_t created;
+        uint32_t max_entry;
+        uint8_t members;
+        int extra;
+    } cases[] = {
+        {"unsorted", 9, "orders", 1, "billing", 2, 5, 0, 3, 0},
+        {"duplicate name", 9, "orders", 1, "orders", 2, 5, 0, 3, 0},
+        {"duplicate group", 9, "a", 2, "b", 2, 5, 0, 3, 0},
+        {"group 0", 9, "a", 0, "b", 2, 5, 0, 3, 0},
+        {"group not below next", 9, "a", 1, "b", 9, 5, 0, 3, 0},
+        {"next id 0", 0, "a", 1, "b", 2, 5, 0, 3, 0},
+        {"created after the snapshot", 9, "a", 1, "b", 2, 101, 0, 3, 0},
+        {"created at 0", 9, "a", 1, "b", 2, 0, 0, 3, 0},
+        {"default", 9, "a", 1, "default", 2, 5, 0, 3, 0},
+        {"invalid name", 9, "a", 1, "B", 2, 5, 0, 3, 0},
+        {"entry size", 9, "a", 1, "b", 2, 5, RL_MAX_ENTRY_SIZE + 1, 3, 0},
+        {"too many members", 9, "a", 1, "b", 2, 5, 0, RL_MAX_MEMBERS + 1, 0},
+        {"trailing byte", 9, "a", 1, "b", 2, 5, 0, 3, 1},
+        {"truncated", 9, "a", 1, "b", 2, 5, 0, 3, -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_v3(&b, cases[i].next, 2);
+        s_put_log(&b, cases[i].first, cases[i].first_group, 5, 0, 3);
+        s_put_log(&b, cases[i].second, cases[i].second_group, cases[i].created,
+                  cases[i].max_entry, cases[i].members);
+        if (cases[i].extra > 0) {
+            s_put(&b, 0, 1);
+        } else if (cases[i].extra < 0) {
+            b.size--;
+        }
+        r = s_core_from(b.bytes, b.size, &err);
+        if (r || err != RL_ERR_BAD_REQUEST) {
+            fail_msg("%s: accepted", cases[i].what);
+        }
+    }
+    s_v3(&b, 9, 1000); /* more logs than bytes */
+    s_put_log(&b, "a", 1, 5, 0, 0);
+    assert_null(s_core_from(b.bytes, b.size, &err));
+    assert_int_equal(err, RL_ERR_BAD_REQUEST);
+    s_v3(&b, 9, 1); /* a member id 0 */
+    s_put_log(&b, "a", 1, 5, 0, 1);
+    b.bytes[b.size - 9] = 0;
+    assert_null(s_core_from(b.bytes, b.size, &err));
+}
+
+/* A core of group 5 (a named log's): it refuses catalog calls (group 0
+   holds the catalog), ignores CATALOG entries, and drops messages of
+   other groups; its own messages name its group. */
+static void test_a_core_of_another_group_keeps_to_its_group(void **state)
+{
+    (void)state;
+    uint64_t last = 0;
+    rl_member_t members[2] = {{1, true, {NULL, 0}, {NULL, 0}},
+                              {2, true, {NULL, 0}, {NULL, 0}}};
+    rl_raft_config_t cfg;
+    rl_raft_config_defaults(&cfg);
+    cfg.id = 1;
+    cfg.group = 5;
+    cfg.view.ctx = &last;
+    cfg.view.first_index = v_first;
+    cfg.view.last_index = v_last;
+    cfg.view.term_at = v_term;
+    cfg.view.read = v_read;
+    cfg.members = members;
+    cfg.member_count = 2;
+    int err = 0;
+    rl_raft_t *r = rl_raft_new(&cfg, &err);
+    assert_non_null(r);
+    /* A vote request of group 0 from a member is dropped: no reply. */
+    rl_msg_t m = s_peer(RL_MSG_VOTE, 2);
+    m.cluster = rl_str(NULL);
+    m.body.vote.term = 3;
+    assert_int_equal(rl_raft_step(r, &m), 0);
+    rl_raft_ready_t rd;
+    rl_raft_ready(r, &rd);
+    assert_int_equal(rd.message_count, 0);
+    rl_raft_status_t st;
+    rl_raft_status(r, &st);
+    assert_int_equal(st.term, 0);
+    assert_int_equal(st.group, 5);
+    /* The same of group 5 is answered, in group 5. */
+    m.group = 5;
+    assert_int_equal(rl_raft_step(r, &m), 0);
+    assert_true(rl_raft_ready(r, &rd));
+    assert_int_equal(rd.message_count, 1);
+    assert_int_equal(rd.messages[0].msg.group, 5);
+    assert_true(rd.messages[0].msg.body.vote_reply.granted);
+    rl_raft_proposal_t out;
+    assert_int_equal(rl_raft_log_create(r, rl_str("a"), NULL, &out),
+                     RL_RAFT_NOT_LEADER);
+    assert_int_equal(out.leader, 0);
+    /* Made leader (node 2 votes for it), it still refuses catalog calls. */
+    while (rl_raft_status(r, &st), st.role == RL_RAFT_FOLLOWER) {
+        rl_raft_tick(r);
+    }
+    rl_raft_ready(r, &rd);
+    rl_msg_t yes = s_peer(RL_MSG_PREVOTE_REPLY, 2);
+    yes.cluster = rl_str(NULL);
+    yes.group = 5;
+    yes.body.vote_reply.term = 4;
+    yes.body.vote_reply.granted = true;
+    rl_raft_step(r, &yes);
+    yes.type = RL_MSG_VOTE_REPLY;
+    rl_raft_step(r, &yes);
+    rl_raft_status(r, &st);
+    assert_int_equal(st.role, RL_RAFT_LEADER);
+    assert_int_equal(rl_raft_log_create(r, rl_str("a"), NULL, &out),
+                     RL_ERR_REJECTED);
+    size_t count = 0;
+    rl_raft_logs(r, &count);
+    assert_int_equal(count, 0);
+    rl_raft_destroy(&r);
+}
+
 static void test_a_core_refuses_a_bad_configuration(void **state)
 {
     (void)state;
@@ -860,8 +1366,15 @@ int main(void)
             test_a_new_leader_asks_consumers_to_retry_until_its_first_commit),
         cmocka_unit_test(test_consumer_entries_are_validated_where_applied),
         cmocka_unit_test(test_no_table_holds_more_than_the_consumer_limit),
+        cmocka_unit_test(test_catalog_calls_need_the_leader_and_valid_input),
+        cmocka_unit_test(
+            test_a_new_leader_asks_catalog_calls_to_retry_until_its_first_commit),
+        cmocka_unit_test(test_catalog_entries_are_validated_where_applied),
+        cmocka_unit_test(test_no_catalog_holds_more_than_the_log_limit),
         cmocka_unit_test(test_snapshot_data_is_read_in_both_versions),
         cmocka_unit_test(test_malformed_snapshot_data_is_refused),
+        cmocka_unit_test(test_snapshot_data_version_3_carries_the_catalog),
+        cmocka_unit_test(test_a_core_of_another_group_keeps_to_its_group),
         cmocka_unit_test(test_a_core_refuses_a_bad_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

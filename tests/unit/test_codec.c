@@ -271,7 +271,7 @@ static void a_batch_of_the_maximum_size_round_trips(void **state)
     rl_msg_init(&msg, RL_MSG_APPEND);
     msg.cluster = rl_str("c");
     msg.from = 1;
-    msg.body.append = (rl_append_t){9, 1000, 8, 999, entries, count};
+    msg.body.append = (rl_append_t){9, 1000, 8, 999, entries, count, false};
     rl_buf_t buf;
     rl_buf_init(&buf);
     assert_int_equal(rl_codec_encode(&msg, &buf, NULL), 0);
@@ -550,8 +550,8 @@ static const s_bad_case_t s_bad_cases[] = {
      "entries:[[1, 0, 0, 0, b\"\", 5, 6]]}",
      RL_ERR_BAD_REQUEST, "array of 5 or 6 items"},
     {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
-     "entries:[[1, 4, 0, 0, b\"\"]]}",
-     RL_ERR_BAD_REQUEST, "'entries.type' is 4"},
+     "entries:[[1, 5, 0, 0, b\"\"]]}",
+     RL_ERR_BAD_REQUEST, "'entries.type' is 5"},
     {"{" PEER "type:5, term:1, prev_index:0, prev_term:0, commit:0, "
      "entries:[[1, 0, 0, 0, b\"\", -1]]}",
      RL_ERR_BAD_REQUEST, "'entries.time' must be an unsigned integer"},

@@ -101,10 +101,12 @@ typedef enum {
 /* Kinds of log entries. Only NORMAL entries are the users'; the others
    are Raft's own and are skipped by READ. */
 typedef enum {
-    RL_ENTRY_NORMAL = 0,  /* a producer's payload */
-    RL_ENTRY_NOOP = 1,    /* appended by each new leader (paper 8) */
-    RL_ENTRY_CONFIG = 2,  /* a cluster configuration (thesis 4.1) */
-    RL_ENTRY_CONSUMER = 3 /* a durable consumer's position (docs/RAFT.md) */
+    RL_ENTRY_NORMAL = 0,   /* a producer's payload */
+    RL_ENTRY_NOOP = 1,     /* appended by each new leader (paper 8) */
+    RL_ENTRY_CONFIG = 2,   /* a cluster configuration (thesis 4.1) */
+    RL_ENTRY_CONSUMER = 3, /* a durable consumer's position (docs/RAFT.md) */
+    RL_ENTRY_CATALOG = 4   /* group 0: a named log created, deleted or
+                              configured (docs/RAFT.md) */
 } rl_entry_type_t;
 
 /* One log entry. data is borrowed (see ownership above). The producer
@@ -168,6 +170,8 @@ typedef struct {
     uint64_t commit;     /* leader's commit index */
     rl_entry_t *entries; /* new entries, may be NULL when count is 0 */
     size_t entry_count;  /* number of entries */
+    bool quiesce;        /* a heartbeat after which the group goes quiet:
+                            the leader stops ticking (docs/RAFT.md) */
 } rl_append_t;
 
 /* APPEND_REPLY, with the conflict hint for fast backtracking (paper 5.3,
@@ -377,6 +381,8 @@ typedef struct {
     uint8_t type;     /* rl_msg_type_t */
     rl_str_t cluster; /* cluster id; peer messages only */
     uint64_t from;    /* sender node id; peer messages only */
+    uint64_t group;   /* peer messages: the Raft group (named log) it is
+                         for, 0 for the default log (absent on the wire) */
     uint64_t id;      /* client requests: request id, echoed in the reply */
     /* Client requests forwarded by a broker: the client's CURVE public key
        (Z85, RL_KEY_TEXT bytes) and its role ("producer", ...), both or
