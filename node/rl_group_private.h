@@ -1,7 +1,9 @@
-/*  rl_group_private.h - the inside of rl_group_t, shared by the two files
+/*  rl_group_private.h - the inside of rl_group_t, shared by the files
     that implement it: rl_group.c (the storage glue and the core's
-    inputs) and rl_group_requests.c (client requests and their answers).
-    Nothing else includes it.
+    inputs), rl_group_requests.c (APPEND, MEMBERS, TRANSFER and the
+    shared replies), rl_group_reads.c (READ), rl_group_consumers.c
+    (durable consumers) and rl_group_answers.c (what settles waiting
+    requests). Nothing else includes it.
 */
 #ifndef RL_GROUP_PRIVATE_H
 #define RL_GROUP_PRIVATE_H
@@ -56,6 +58,17 @@ struct rl_group {
     uint64_t n_snapshots_taken;     /* snapshots of our own */
 };
 
+/* An ERROR reply with a formatted message (rl_front_error). */
+#define S_ERROR(self, envelope, id, code, first, ...)                          \
+    rl_front_error((self)->links.front, envelope, id, code, first, __VA_ARGS__)
+
+/* OUT_OF_RANGE, naming the retained start (index and time) in its fields;
+   the message (the rest) says which and what to do. */
+#define S_OUT_OF_RANGE(self, envelope, id, ...)                                \
+    rl_front_error_range((self)->links.front, envelope, id,                    \
+                         RL_ERR_OUT_OF_RANGE, rl_log_first_index((self)->log), \
+                         rl_log_first_time((self)->log), __VA_ARGS__)
+
 /* rl_group.c */
 uint64_t rl_group_commit(const rl_group_t *self);
 /* Gives the core the wall clock, before every input call (raft.h). */
@@ -70,6 +83,37 @@ bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
 void rl_group_reply(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
 void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
                                uint64_t leader);
+void rl_group_reply_members(rl_group_t *self, zmsg_t **envelope, uint64_t id);
+void rl_group_reply_transfer_ok(rl_group_t *self, zmsg_t **envelope,
+                                uint64_t id, uint64_t leader);
+/* Parks a request: it waits in the pending table until settled. Returns
+   the record to fill in (already in the table: fill only fields that do
+   not order it), or NULL when out of memory (answered INTERNAL). */
+rl_pending_t *rl_group_park(rl_group_t *self, zmsg_t **envelope, uint64_t id,
+                            int kind, uint32_t timeout_ms, uint64_t index,
+                            const rl_read_request_t *read,
+                            rl_front_held_t *owner);
+
+/* rl_group_reads.c */
+/* Answers a READ from what is committed, or says it may wait: true when
+   answered (the envelope is consumed), false when it should be parked. */
+bool rl_group_serve_read(rl_group_t *self, zmsg_t **envelope, uint64_t id,
+                         rl_read_request_t *req, bool may_wait);
+
+/* rl_group_consumers.c */
+/* Whether this node may tell consumer positions (the leader, once it
+   committed in its term); answers NOT_LEADER or BUSY when not. */
+bool rl_group_may_tell_positions(rl_group_t *self, zmsg_t **envelope,
+                                 uint64_t id);
+/* Checks a consumer name from a client; answers BAD_REQUEST when bad. */
+bool rl_group_consumer_name_check(rl_group_t *self, zmsg_t **envelope,
+                                  uint64_t id, const char *what, rl_str_t name);
+/* Copies a valid name (at most RL_MAX_CONSUMER_NAME bytes) as a C string. */
+void rl_group_name_copy(char *out, rl_str_t name);
+/* Answers a consumer change whose entry is committed. */
+void rl_group_answer_consumer(rl_group_t *self, rl_pending_t *p);
+
+/* rl_group_answers.c */
 void rl_group_answer_committed(rl_group_t *self);
 void rl_group_answer_expired(rl_group_t *self, int64_t now);
 void rl_group_answer_transfers(rl_group_t *self, uint64_t leader);
