@@ -1,0 +1,77 @@
+/*  rl_sync_batch.h - group commit across logs: the fsync helper's job is
+    a batch of sync tickets, one per log written in a loop turn, run in
+    one pass (issue 16, docs/STORAGE.md "Group commit across logs").
+
+    A node hosting many logs must not pay one helper round trip per log
+    per turn, nor let one slow log hold the others' fsyncs back a turn.
+    So at the end of a turn the loop prepares a ticket for every log it
+    wrote, adds them all to one batch and hands the batch to the fsync
+    helper (rl_helper_t with rl_sync_batch_run as its run function). The
+    helper runs them together: with more than one ticket it first starts
+    the write-back of every ticket's files (so the disk gets all the logs'
+    pages at once), then fdatasyncs each; with one it does exactly what
+    rl_log_sync_run does, so a single log costs what it did. When the
+    helper answers, the loop finishes every ticket on its own log with
+    that ticket's own result: a failing log fails only itself.
+
+        turn end (owner):
+            rl_sync_batch_clear(&batch);
+            for each log written this turn, with no ticket outstanding:
+                if (rl_log_sync_prepare(log, &ticket_of_log) == 0)
+                    rl_sync_batch_add(&batch, &ticket_of_log, group);
+            if (batch.count) rl_helper_start(syncer, &batch);
+        helper:  rl_sync_batch_run(&batch)
+        answer (owner):
+            rl_helper_result(syncer);
+            for (i = 0; i < batch.count; i++)
+                rl_log_sync_finish(log of batch.items[i].owner,
+                                   batch.items[i].ticket,
+                                   batch.items[i].result);
+
+    Ownership: the batch borrows the tickets (each lives in its log's
+    group until finished) and the owner tags; it owns only its array. While
+    the helper runs it, the owner must not touch the batch or its tickets.
+    A value type: init, clear and close on the owner thread.
+*/
+#ifndef RL_SYNC_BATCH_H
+#define RL_SYNC_BATCH_H
+
+#include "rl_log.h"
+
+#include <stddef.h>
+
+/* One log's part of a batch. */
+typedef struct {
+    rl_log_sync_ticket_t *ticket; /* the log's prepared ticket (borrowed) */
+    void *owner;                  /* the caller's tag, e.g. its group */
+    int result; /* rl_log_sync_run's result, set by rl_sync_batch_run */
+} rl_sync_batch_item_t;
+
+/* The tickets of one loop turn. */
+typedef struct {
+    rl_sync_batch_item_t *items; /* count items, in the order added */
+    size_t count;                /* items in this batch */
+    size_t capacity;             /* items allocated */
+} rl_sync_batch_t;
+
+/* An empty batch. */
+void rl_sync_batch_init(rl_sync_batch_t *batch);
+
+/* Adds a prepared ticket and its owner's tag. 0, or ENOMEM (then the
+   caller must still finish the ticket, e.g. with rl_log_sync_run on its
+   own thread). */
+int rl_sync_batch_add(rl_sync_batch_t *batch, rl_log_sync_ticket_t *ticket,
+                      void *owner);
+
+/* Runs every ticket of the batch (a void * so that it is an
+   rl_helper_run_fn): thread-safe as rl_log_sync_run is. Sets each item's
+   result; returns how many failed (0 when all are durable). */
+int rl_sync_batch_run(void *batch);
+
+/* Empties the batch, keeping its array for the next turn. */
+void rl_sync_batch_clear(rl_sync_batch_t *batch);
+
+/* Frees the array. Safe to call twice. */
+void rl_sync_batch_close(rl_sync_batch_t *batch);
+
+#endif
