@@ -54,6 +54,8 @@ void rl_group_answer_committed(rl_group_t *self)
             s_answer_append(self, p);
         } else if (p->kind == RL_PENDING_CONSUMER) {
             rl_group_answer_consumer(self, p);
+        } else if (p->kind == RL_PENDING_CATALOG) {
+            rl_group_answer_catalog(self, p);
         } else if (p->kind == RL_PENDING_MEMBERS) {
             rl_group_reply_members(self, &p->envelope, p->id);
         } else if (!rl_group_serve_read(self, &p->envelope, p->id, &p->read,
@@ -90,6 +92,9 @@ void rl_group_answer_expired(rl_group_t *self, int64_t now)
                         ? "the outcome is unknown: check the consumer "
                           "(CONSUMERS show) before retrying (a commit of "
                           "the same index may be sent again)"
+                    : p->kind == RL_PENDING_CATALOG
+                        ? "the outcome is unknown: check the logs (raftlog "
+                          "logs list) before retrying"
                         : "check the members (MEMBERS list) before "
                           "retrying");
         }
@@ -109,7 +114,8 @@ void rl_group_answer_transfers(rl_group_t *self, uint64_t leader)
 void rl_group_answer_write_failure(rl_group_t *self, int error)
 {
     static const int kinds[] = {RL_PENDING_APPEND, RL_PENDING_MEMBERS,
-                                RL_PENDING_TRANSFER, RL_PENDING_CONSUMER};
+                                RL_PENDING_TRANSFER, RL_PENDING_CONSUMER,
+                                RL_PENDING_CATALOG};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         rl_pending_t *p;
         while ((p = rl_pending_take_kind(self->pending, kinds[k]))) {
@@ -132,6 +138,19 @@ void rl_group_answer_all_shutting_down(rl_group_t *self)
                 "node %" PRIu64 " is shutting down; retry on "
                 "another node",
                 self->config->id);
+        rl_pending_free(&p);
+    }
+}
+
+void rl_group_deleted(rl_group_t *self)
+{
+    rl_group_wait_sync(self);
+    rl_group_wait_spare(self);
+    rl_pending_t *p;
+    while ((p = rl_pending_take_any(self->pending))) {
+        S_ERROR(self, &p->envelope, p->id, RL_ERR_NOT_FOUND, 0,
+                "no log named %s: it was deleted; raftlog logs list",
+                self->name);
         rl_pending_free(&p);
     }
 }

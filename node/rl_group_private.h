@@ -12,23 +12,41 @@
 #include "rl_pending.h"
 
 struct rl_group {
-    const rl_config_t *config;   /* the node's, borrowed */
-    rl_group_links_t links;      /* sockets and helpers, borrowed */
-    rl_log_t *log;               /* the file log */
-    rl_raft_t *raft;             /* the core */
-    rl_pending_table_t *pending; /* every waiting client request */
-    rl_buf_t buf;                /* encoding buffer, reused */
-    rl_log_batch_t view_batch;   /* entries read for the core */
-    rl_log_batch_t read_batch;   /* entries read for clients */
-    rl_entry_t *proposal;        /* entries of one APPEND_REQUEST, reused */
-    size_t proposal_cap;         /* slots in proposal */
-    uint64_t *read_times;        /* READ_OK's times, reused */
-    size_t read_times_cap;       /* slots in read_times */
+    const rl_config_t *config;           /* the node's, borrowed */
+    char name[RL_RAFT_LOG_NAME_MAX + 1]; /* its log's name */
+    uint64_t id;                         /* its group id (cfg.group) */
+    char dir[4096];                      /* its log's directory */
+    rl_member_t boot[RL_MAX_MEMBERS];    /* bootstrap members (endpoints
+                                            in boot_endpoints) */
+    size_t boot_count;                   /* their number */
+    char *boot_endpoints;                /* owned copies, or NULL */
+    uint64_t known[2 * RL_MAX_MEMBERS];  /* ids heard besides members */
+    size_t known_count;                  /* their number */
+    uint64_t retention_bytes;            /* --retention or the log's */
+    uint64_t retention_age_ms;           /* --retention-age or the log's */
+    uint32_t max_entry_bytes;            /* --max-entry or the log's */
+    rl_group_links_t links;              /* sockets and helpers, borrowed */
+    rl_log_t *log;                       /* the file log */
+    rl_raft_t *raft;                     /* the core */
+    rl_pending_table_t *pending;         /* every waiting client request */
+    rl_buf_t buf;                        /* encoding buffer, reused */
+    rl_log_batch_t view_batch;           /* entries read for the core */
+    rl_log_batch_t read_batch;           /* entries read for clients */
+    rl_entry_t *proposal;  /* entries of one APPEND_REQUEST, reused */
+    size_t proposal_cap;   /* slots in proposal */
+    uint64_t *read_times;  /* READ_OK's times, reused */
+    size_t read_times_cap; /* slots in read_times */
     rl_consumer_position_t *positions; /* CONSUMERS_OK's list, reused */
     size_t positions_cap;              /* slots in positions */
 
     rl_log_sync_ticket_t ticket;    /* the ticket with the fsync helper */
+    bool sync_in_flight;            /* ticket is with the helper */
     rl_log_spare_t spare;           /* the job with the spare maker */
+    bool spare_in_flight;           /* spare is with the spare maker */
+    rl_raft_log_change_t *changes;  /* group 0: catalog changes handed out */
+    size_t change_count;            /* their number */
+    size_t change_cap;              /* slots in changes */
+    bool catalog_replaced;          /* a snapshot replaced the catalog */
     int64_t sync_started;           /* zclock_usecs() when it was handed over */
     rl_latencies_t latencies;       /* recent fsync times */
     rl_histogram_t fsync_histogram; /* every fsync time, for /metrics */
@@ -71,6 +89,18 @@ struct rl_group {
 
 /* rl_group.c */
 uint64_t rl_group_commit(const rl_group_t *self);
+int rl_group_fatal(rl_group_t *self, const char *what);
+/* Rebuilds the core from the disk after a write that failed and was
+   rolled back; 1 (the ready batch is void), -1 when fatal. */
+int rl_group_restart_core(rl_group_t *self, int error);
+/* Waits for this group's ticket with the fsync helper, if any. */
+void rl_group_wait_sync(rl_group_t *self);
+
+/* rl_group_upkeep.c */
+/* Tells the core what is durable now. */
+void rl_group_report_durable(rl_group_t *self);
+/* Waits for this group's job with the spare maker, if any. */
+void rl_group_wait_spare(rl_group_t *self);
 /* Gives the core the wall clock, before every input call (raft.h). */
 void rl_group_clock(rl_group_t *self);
 /* Whether this node leads and has committed an entry of its term: its
@@ -112,6 +142,10 @@ bool rl_group_consumer_name_check(rl_group_t *self, zmsg_t **envelope,
 void rl_group_name_copy(char *out, rl_str_t name);
 /* Answers a consumer change whose entry is committed. */
 void rl_group_answer_consumer(rl_group_t *self, rl_pending_t *p);
+
+/* rl_group_logs.c */
+/* Answers a catalog change whose entry is committed. */
+void rl_group_answer_catalog(rl_group_t *self, rl_pending_t *p);
 
 /* rl_group_answers.c */
 void rl_group_answer_committed(rl_group_t *self);

@@ -33,6 +33,11 @@ void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
     msg.id = id;
     msg.body.not_leader.leader = leader;
     msg.body.not_leader.leader_addr = rl_str(endpoint);
+    /* The log it is about, so that a broker or client following leaders
+       per log knows whose leader this is; `default` stays implicit, as
+       before named logs. */
+    if (self->id)
+        msg.log = rl_str(self->name);
     rl_group_reply(self, envelope, &msg);
 }
 
@@ -117,11 +122,13 @@ static int s_fill_proposal(rl_group_t *self, zmsg_t **envelope,
     }
     *bytes = 0;
     for (size_t i = 0; i < req->entry_count; i++) {
-        if (req->entries[i].size > config->max_entry_bytes) {
+        if (req->entries[i].size > self->max_entry_bytes) {
             S_ERROR(self, envelope, msg->id, RL_ERR_TOO_LARGE, 0,
-                    "entry %zu is %zu bytes, over this node's limit "
-                    "of %u bytes",
-                    i, req->entries[i].size, config->max_entry_bytes);
+                    "entry %zu is %zu bytes, over the limit of %u bytes "
+                    "of %s%s",
+                    i, req->entries[i].size, self->max_entry_bytes,
+                    self->id ? "log " : "this node",
+                    self->id ? self->name : "");
             return -1;
         }
         memset(&self->proposal[i], 0, sizeof(rl_entry_t));

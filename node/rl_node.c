@@ -4,10 +4,13 @@
     client sockets, the event loop, the helper threads, signals, the disk
     check, STATUS, and the monitoring port (a page of metrics and the
     readiness verdict published every S_PUBLISH_MS, rl_http.h) with its
-    systemd notifications (rl_service.h). Its one group (rl_group.h) holds the
-   Raft core, the file log and the waiting client requests. Every handler ends
-   by driving the group, so that the core's ready batches are carried out after
-   each input or drained batch of inputs.
+    systemd notifications (rl_service.h). Its groups (rl_groups.h: the
+    `default` log and one per named log) each hold a Raft core, a file log
+    and the waiting client requests; a client request goes to the group of
+    its `log`. Every handler ends by driving the groups it touched, so
+    that the cores' ready batches are carried out after each input or
+    drained batch of inputs, and then syncs every log written in one
+    batch.
 */
 #include "rl_node.h"
 
@@ -20,7 +23,7 @@
 
 #include "rl_conns.h"
 #include "rl_front.h"
-#include "rl_group.h"
+#include "rl_groups.h"
 #include "rl_helper.h"
 #include "rl_http.h"
 #include "rl_intake.h"
@@ -55,7 +58,7 @@
 
 struct rl_node {
     rl_config_t config;     /* as parsed (copied) */
-    rl_group_t *group;      /* the replicated log */
+    rl_groups_t *groups;    /* the replicated logs */
     rl_peers_t *peers;      /* peer ROUTER + DEALERs */
     rl_front_t *front;      /* client front door */
     rl_conns_t *peer_conns; /* connections to the peer port */
@@ -92,12 +95,12 @@ struct rl_node {
 
 /* ---- STATUS ---- */
 
-/* Gathers what STATUS reports (and /metrics, with more). */
-static void s_gather_status(rl_node_t *self, rl_status_input_t *in_p,
-                            uint64_t *match)
+/* Gathers what STATUS reports (and /metrics, with more) about group. */
+static void s_gather_status(rl_node_t *self, rl_group_t *group,
+                            rl_status_input_t *in_p, uint64_t *match)
 {
     rl_status_input_t in = {0};
-    rl_group_status(self->group, &in, match);
+    rl_group_status(group, &in, match);
     in.node_id = self->config.id;
     in.contacts = &self->contacts;
     in.now = zclock_mono();
@@ -126,14 +129,43 @@ static void s_gather_status(rl_node_t *self, rl_status_input_t *in_p,
     *in_p = in;
 }
 
-static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
+/* A request named a log this node does not host. */
+static void s_reply_no_log(rl_node_t *self, zmsg_t **envelope,
+                           const rl_msg_t *msg)
 {
+    char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_LOG_NAME)];
+    rl_log_escape(msg->log.ptr, msg->log.size, shown, sizeof(shown));
+    rl_front_error(self->front, envelope, msg->id, RL_ERR_NOT_FOUND, 0,
+                   "no log named %s: raftlog logs list", shown);
+}
+
+/* STATUS_OK: the fields of the request's log (`default` when it names
+   none), and `logs`: every log this node hosts, or that one. */
+static void s_reply_status(rl_node_t *self, zmsg_t **envelope,
+                           const rl_msg_t *request)
+{
+    rl_group_t *group = rl_groups_by_name(self->groups, request->log);
+    if (!group) {
+        s_reply_no_log(self, envelope, request);
+        return;
+    }
     rl_status_input_t in;
     uint64_t match[RL_MAX_MEMBERS];
-    s_gather_status(self, &in, match);
+    s_gather_status(self, group, &in, match);
     rl_status_reply_t reply;
-    rl_status_build(&in, id, &reply);
+    rl_status_build(&in, request->id, &reply);
+    size_t count = request->log.size ? 1 : rl_groups_count(self->groups);
+    rl_log_desc_t *logs = malloc(count * sizeof(*logs));
+    if (logs) {
+        for (size_t i = 0; i < count; i++)
+            rl_group_describe(request->log.size ? group
+                                                : rl_groups_at(self->groups, i),
+                              &logs[i]);
+        reply.msg.body.status_ok.logs = logs;
+        reply.msg.body.status_ok.log_count = count;
+    }
     rl_front_reply(self->front, envelope, &reply.msg);
+    free(logs);
 }
 
 /* ---- Metrics, readiness, systemd ---- */
@@ -144,19 +176,38 @@ static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
    when a stop begins. */
 static void s_publish(rl_node_t *self)
 {
-    rl_status_input_t status;
-    uint64_t match[RL_MAX_MEMBERS];
-    s_gather_status(self, &status, match);
-    rl_group_metrics_t group;
-    rl_group_metrics(self->group, &group, zclock_usecs());
-    rl_node_metrics_group_t groups[1] = {{.status = &status, .group = &group}};
-    rl_labels_add_u64(&groups[0].labels, "node", self->config.id);
+    /* One set of figures per log, labelled node and (named logs) log. */
+    size_t count = rl_groups_count(self->groups);
+    rl_status_input_t *status = calloc(count, sizeof(*status));
+    uint64_t(*match)[RL_MAX_MEMBERS] = calloc(count, sizeof(*match));
+    rl_group_metrics_t *group = calloc(count, sizeof(*group));
+    rl_node_metrics_group_t *groups = calloc(count, sizeof(*groups));
+    if (!status || !match || !group || !groups) {
+        rl_logf(RL_LOG_ERROR, "out of memory gathering the metrics");
+        free(status);
+        free(match);
+        free(group);
+        free(groups);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        rl_group_t *g = rl_groups_at(self->groups, i);
+        s_gather_status(self, g, &status[i], match[i]);
+        rl_group_metrics(g, &group[i], zclock_usecs());
+        groups[i] =
+            (rl_node_metrics_group_t){.status = &status[i], .group = &group[i]};
+        rl_labels_add_u64(&groups[i].labels, "node", self->config.id);
+        if (rl_group_id(g) != 0)
+            rl_labels_add(&groups[i].labels, "log", rl_group_name(g));
+    }
+    rl_labels_t node = {0};
+    rl_labels_add_u64(&node, "node", self->config.id);
     rl_node_metrics_input_t in = {
-        .labels = groups[0].labels,
+        .labels = node,
         .version = RL_VERSION,
         .cluster_id = self->config.cluster_id,
         .groups = groups,
-        .group_count = 1,
+        .group_count = count,
         .peer_dropped_bad = self->intake.dropped_bad,
         .peer_dropped_wrong_cluster = self->intake.dropped_wrong_cluster,
         .election_timeout_ms = self->config.election_timeout_ms,
@@ -171,8 +222,13 @@ static void s_publish(rl_node_t *self)
     rl_readiness_t readiness;
     rl_node_readiness(&in, &readiness);
     rl_service_status(readiness.reason);
-    if (!self->http)
+    if (!self->http) {
+        free(status);
+        free(match);
+        free(group);
+        free(groups);
         return;
+    }
     rl_http_stats_t http;
     rl_http_stats(self->http, &http);
     in.http_requests = http.requests;
@@ -183,6 +239,10 @@ static void s_publish(rl_node_t *self)
                               "of memory); /metrics answers 500");
     rl_http_publish(self->http, &self->page, readiness.ready, readiness.reason,
                     rl_http_now_ms());
+    free(status);
+    free(match);
+    free(group);
+    free(groups);
 }
 
 static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
@@ -212,34 +272,50 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
                        self->config.id);
         return;
     }
+    if (msg->type == RL_MSG_STATUS_REQUEST) {
+        s_reply_status(self, envelope, msg);
+        return;
+    }
+    /* Membership and the catalog are group 0's, whatever `log` says. */
+    bool cluster_wide =
+        msg->type == RL_MSG_MEMBERS_REQUEST || msg->type == RL_MSG_LOGS_REQUEST;
+    rl_group_t *group = cluster_wide
+                            ? rl_groups_default(self->groups)
+                            : rl_groups_by_name(self->groups, msg->log);
+    if (!group) {
+        s_reply_no_log(self, envelope, msg);
+        return;
+    }
     switch (msg->type) {
     case RL_MSG_APPEND_REQUEST:
-        rl_group_append(self->group, envelope, msg);
+        rl_group_append(group, envelope, msg);
         break;
     case RL_MSG_READ_REQUEST:
-        rl_group_read(self->group, envelope, msg, request->held);
-        break;
-    case RL_MSG_STATUS_REQUEST:
-        s_reply_status(self, envelope, msg->id);
+        rl_group_read(group, envelope, msg, request->held);
         break;
     case RL_MSG_MEMBERS_REQUEST:
-        rl_group_members(self->group, envelope, msg);
+        rl_group_members(group, envelope, msg);
         break;
     case RL_MSG_TRANSFER_REQUEST:
-        rl_group_transfer(self->group, envelope, msg);
+        rl_group_transfer(group, envelope, msg);
         break;
     case RL_MSG_CONSUMER_COMMIT:
-        rl_group_consumer_commit(self->group, envelope, msg);
+        rl_group_consumer_commit(group, envelope, msg);
         break;
     case RL_MSG_CONSUMERS_REQUEST:
-        rl_group_consumers(self->group, envelope, msg);
+        rl_group_consumers(group, envelope, msg);
+        break;
+    case RL_MSG_LOGS_REQUEST:
+        rl_group_logs(group, envelope, msg);
         break;
     default:
         self->n_bad_requests++;
         rl_front_error(self->front, envelope, msg->id, RL_ERR_BAD_REQUEST, 0,
                        "%s is not a client request; see docs/PROTOCOL.md",
                        rl_msg_type_name(msg->type));
+        return;
     }
+    rl_groups_touch(self->groups, group);
 }
 
 /* Takes one client request (an rl_loop_take_fn). */
@@ -254,7 +330,7 @@ static int s_take_client(void *arg)
         s_handle_client(self, &request);
     rl_front_request_close(&request);
     if (++self->handled % S_DRIVE_EVERY == 0 &&
-        rl_group_drive(self->group) != 0)
+        rl_groups_drive(self->groups) != 0)
         return -1;
     return 1;
 }
@@ -269,14 +345,14 @@ static int s_on_client(zloop_t *loop, zsock_t *reader, void *arg)
     self->handled = 0;
     if (rl_loop_drain(s_take_client, self) != 0)
         return -1;
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 /* A client's connection closed: what it held is released. */
 static void s_client_gone(void *arg, rl_front_held_t *held)
 {
     rl_node_t *self = arg;
-    rl_group_release(self->group, held);
+    rl_groups_release(self->groups, held);
 }
 
 static int s_on_client_events(zloop_t *loop, zsock_t *reader, void *arg)
@@ -303,7 +379,7 @@ static int s_on_peer(zloop_t *loop, zsock_t *reader, void *arg)
     (void)reader;
     rl_node_t *self = arg;
     rl_loop_drain(rl_intake_take, &self->intake);
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 static int s_on_synced(zloop_t *loop, zsock_t *reader, void *arg)
@@ -311,7 +387,7 @@ static int s_on_synced(zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     rl_node_t *self = arg;
-    return rl_group_synced(self->group);
+    return rl_groups_synced(self->groups);
 }
 
 static int s_on_spared(zloop_t *loop, zsock_t *reader, void *arg)
@@ -319,7 +395,7 @@ static int s_on_spared(zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     rl_node_t *self = arg;
-    rl_group_spared(self->group);
+    rl_groups_spared(self->groups);
     return 0;
 }
 
@@ -328,7 +404,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     rl_node_t *self = arg;
-    return rl_group_tick(self->group);
+    return rl_groups_tick(self->groups);
 }
 
 /* Keeps the client connection limit below the descriptor limit: what is
@@ -376,7 +452,7 @@ static void s_check_disk(rl_node_t *self)
                 self->config.min_free_bytes,
                 low ? "; refusing appends with NO_SPACE" : "");
     self->disk_low = low;
-    rl_group_set_disk(self->group, low, self->disk_free);
+    rl_groups_set_disk(self->groups, low, self->disk_free);
 }
 
 static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
@@ -394,14 +470,14 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
         s_check_disk(self);
         s_check_fds(self);
     }
-    if (rl_group_sweep(self->group, now) != 0)
+    if (rl_groups_sweep(self->groups, now) != 0)
         return -1;
     if (self->stopping) {
-        bool handed_over = rl_group_role(self->group) != RL_RAFT_LEADER;
+        bool handed_over = !rl_groups_leads_any(self->groups);
         if (handed_over || now >= self->stop_deadline)
             return -1; /* rl_node_run finishes the shutdown */
     }
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 /* Logs what a load of the keys directory warned about. */
@@ -453,13 +529,13 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     self->stopping = true;
     self->stop_deadline =
         zclock_mono() + (int64_t)self->config.election_timeout_ms;
-    bool leads = rl_group_role(self->group) == RL_RAFT_LEADER;
+    bool leads = rl_groups_leads_any(self->groups);
     rl_logf(RL_LOG_INFO, "stopping: %s",
             leads ? "handing leadership over first"
                   : "answering waiting clients");
     rl_service_stopping("stopping");
     s_publish(self); /* /readyz fails at once: load balancers move away */
-    return rl_group_stop(self->group);
+    return rl_groups_stop(self->groups);
 }
 
 /* ---- Life cycle ---- */
@@ -497,11 +573,6 @@ static const rl_io_t *s_test_io(void)
     return NULL;
 }
 #endif
-
-static int s_run_sync(void *job)
-{
-    return rl_log_sync_run(job);
-}
 
 static int s_run_spare(void *job)
 {
@@ -593,8 +664,8 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->group = rl_group_new(&self->config, s_test_io(), err);
-    if (!self->group) {
+    self->groups = rl_groups_new(&self->config, s_test_io(), err);
+    if (!self->groups) {
         rl_node_destroy(&self);
         return NULL;
     }
@@ -632,20 +703,23 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->syncer = rl_helper_new(s_run_sync);
+    self->syncer = rl_helper_new(rl_groups_run_syncs);
     self->sparer = rl_helper_new(s_run_spare);
     if (!self->syncer || !self->sparer) {
         snprintf(err, 512, "cannot start the helper threads");
         rl_node_destroy(&self);
         return NULL;
     }
-    rl_group_links_t links = {self->front, self->peers, self->syncer,
-                              self->sparer, &self->contacts};
-    rl_group_attach(self->group, &links);
+    rl_group_links_t links = {.front = self->front,
+                              .peers = self->peers,
+                              .syncer = self->syncer,
+                              .sparer = self->sparer,
+                              .contacts = &self->contacts};
+    rl_groups_attach(self->groups, &links);
     self->intake = (rl_intake_t){.peers = self->peers,
                                  .cluster_id = self->config.cluster_id,
                                  .contacts = &self->contacts,
-                                 .group = self->group,
+                                 .groups = self->groups,
                                  .keys = self->keys};
     if (config->metrics_endpoint[0]) {
         rl_http_config_t http = {config->metrics_endpoint,
@@ -700,13 +774,13 @@ int rl_node_run(rl_node_t *self)
         rl_logf(RL_LOG_INFO,
                 "metrics on http://%s/metrics (also /healthz, /readyz)",
                 self->config.metrics_endpoint);
-    rl_group_drive(self->group);
+    rl_groups_drive(self->groups);
     s_publish(self); /* also the unit's first status line */
     rl_service_ready(NULL);
     zloop_start(self->loop);
 
     /* Shutting down: finish the fsync in flight, answer everyone. */
-    int status = rl_group_finish(self->group) == 0 ? 0 : 1;
+    int status = rl_groups_finish(self->groups) == 0 ? 0 : 1;
     rl_logf(RL_LOG_INFO, "stopped%s", status ? " after a fatal error" : "");
     return status;
 }
@@ -720,8 +794,8 @@ void rl_node_destroy(rl_node_t **self_p)
        of the page. */
     rl_http_destroy(&self->http);
     rl_metrics_close(&self->page);
-    /* The group first: it waits for the helpers' jobs in hand. */
-    rl_group_destroy(&self->group);
+    /* The groups first: they wait for the helpers' jobs in hand. */
+    rl_groups_destroy(&self->groups);
     rl_helper_destroy(&self->syncer);
     rl_helper_destroy(&self->sparer);
     zloop_destroy(&self->loop);
