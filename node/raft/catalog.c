@@ -26,9 +26,12 @@
       server assigns the same id to the same entry, and are never reused
       (a log deleted and created again is a new group). The next id is
       part of the catalog, in snapshots too.
-    - A create also records group 0's configuration as of its index (the
-      configuration in effect when the entry was appended: thesis 4.1),
-      the configuration the new group starts with on every server.
+    - A create also carries group 0's configuration as of its index (the
+      leader's latest, in effect when it appends the entry: thesis 4.1),
+      the configuration the new group starts with on every server. It is
+      written into the entry, not looked up where applied: a server added
+      later without a snapshot never knew the bootstrap configuration
+      (it is in no entry), so it could not derive the same.
     - delete and configure: refused (REJECTED) when the name does not
       exist at the tip; applied only when it exists.
     - A create while cfg.max_logs logs exist at the tip is refused
@@ -42,7 +45,8 @@
     - Everything is validated where the entry is applied, by every server
       alike: an entry that does not decode (magic, size, verb, name,
       `default`, settings out of range, a delete with settings) is
-      ignored, and so is any CATALOG entry in a group other than 0.
+      ignored, and so is any CATALOG entry in a group other than 0 (and a
+      create whose members are not a valid list).
 
     Handing changes to the host. Each change applied to the committed
     catalog (a create, a delete, a configure that applied) is queued and
@@ -63,7 +67,9 @@
     Encoding of a CATALOG entry's data (fixed-width little endian):
       u32 magic 'RLG1', u8 verb (1 create, 2 delete, 3 configure),
       u64 retention_bytes, u64 retention_ms, u32 max_entry_bytes (all 0
-      for delete), u8 name_len (1..64), name ([a-z0-9._-], not default).
+      for delete), u8 name_len (1..64), name ([a-z0-9._-], not default),
+      u8 member_count (create: 1..16; others: 0), member_count x (u64 id,
+      u8 voter): ids non-zero and unique.
 */
 #include "raft_internal.h"
 
@@ -73,6 +79,8 @@
 
 #define RL_CATALOG_MAGIC 0x31474c52u /* "RLG1" */
 #define RL_CATALOG_FIXED 26u         /* bytes before the name */
+#define RL_CATALOG_MAX                                                         \
+    (RL_CATALOG_FIXED + RL_RAFT_LOG_NAME_MAX + 1 + 9 * RL_MAX_MEMBERS)
 
 static bool s_is_default(const char *name, size_t len)
 {
@@ -95,8 +103,8 @@ bool rl_raft_catalog_settings_ok(const rl_raft_log_settings_t *s)
 /* Decodes and validates the CATALOG entry e. */
 bool rl_raft_catalog_op_decode(const rl_entry_t *e, rl_raft_catalog_op_t *op)
 {
-    if (!e->data || e->size <= RL_CATALOG_FIXED ||
-        e->size > RL_CATALOG_FIXED + RL_RAFT_LOG_NAME_MAX) {
+    if (!e->data || e->size <= RL_CATALOG_FIXED + 1 ||
+        e->size > RL_CATALOG_MAX) {
         return false;
     }
     const uint8_t *p = e->data;
@@ -104,11 +112,33 @@ bool rl_raft_catalog_op_decode(const rl_entry_t *e, rl_raft_catalog_op_t *op)
     size_t len = p[25];
     const char *name = (const char *)p + RL_CATALOG_FIXED;
     if (rl_raft_get32(p) != RL_CATALOG_MAGIC || verb < RL_RAFT_LOG_CREATE ||
-        verb > RL_RAFT_LOG_CONFIGURE || RL_CATALOG_FIXED + len != e->size ||
+        verb > RL_RAFT_LOG_CONFIGURE || len == 0 ||
+        len > RL_RAFT_LOG_NAME_MAX || RL_CATALOG_FIXED + len + 1 > e->size ||
         !rl_raft_consumer_name_ok(name, len) || s_is_default(name, len)) {
         return false;
     }
+    const uint8_t *q = p + RL_CATALOG_FIXED + len;
+    size_t members = q[0];
+    if (RL_CATALOG_FIXED + len + 1 + 9 * members != e->size ||
+        members > RL_MAX_MEMBERS ||
+        (verb == RL_RAFT_LOG_CREATE) != (members > 0)) {
+        return false;
+    }
     memset(op, 0, sizeof(*op));
+    for (size_t i = 0; i < members; i++) {
+        uint64_t id = rl_raft_get64(q + 1 + 9 * i);
+        if (id == 0) {
+            return false;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (op->member_ids[k] == id) {
+                return false;
+            }
+        }
+        op->member_ids[i] = id;
+        op->member_voters[i] = q[1 + 9 * i + 8] != 0;
+    }
+    op->member_count = members;
     op->verb = verb;
     op->settings.retention_bytes = rl_raft_get64(p + 5);
     op->settings.retention_ms = rl_raft_get64(p + 13);
@@ -217,9 +247,8 @@ static bool s_search(const rl_raft_catalog_t *t, const char *name, size_t len,
 }
 
 /* The run of a CATALOG entry: its decoded operation (NULL when malformed
-   or in another group than 0: ignored), with the configuration in effect
-   (as of this entry, since entries are recorded in log order), room in
-   both catalogs for a log it creates and room for its change. */
+   or in another group than 0: ignored), room in both catalogs for a log
+   it creates and room for its change. */
 int rl_raft_catalog_record(rl_raft_t *r, const rl_entry_t *e,
                            rl_raft_record_t *rec)
 {
@@ -233,11 +262,6 @@ int rl_raft_catalog_record(rl_raft_t *r, const rl_entry_t *e,
                       e->index,
                       r->cfg.group != 0 ? "not in group 0" : "malformed");
         return 0;
-    }
-    op.member_count = r->config.count;
-    for (size_t i = 0; i < r->config.count; i++) {
-        op.member_ids[i] = r->config.members[i].id;
-        op.member_voters[i] = r->config.members[i].voter;
     }
     size_t at = 0;
     if (op.verb == RL_RAFT_LOG_CREATE &&
@@ -393,7 +417,10 @@ static int s_propose(rl_raft_t *r, uint8_t verb, rl_str_t name,
                                        r->cat_tip.count >= RL_RAFT_LOG_LIMIT)) {
         return RL_ERR_TOO_LARGE;
     }
-    uint8_t data[RL_CATALOG_FIXED + RL_RAFT_LOG_NAME_MAX];
+    if (verb == RL_RAFT_LOG_CREATE && r->config.count == 0) {
+        return RL_ERR_REJECTED; /* cannot happen: a leader is a member */
+    }
+    uint8_t data[RL_CATALOG_MAX];
     memset(data, 0, sizeof(data));
     rl_raft_put32(data, RL_CATALOG_MAGIC);
     data[4] = verb;
@@ -404,6 +431,16 @@ static int s_propose(rl_raft_t *r, uint8_t verb, rl_str_t name,
     }
     data[25] = (uint8_t)name.size;
     memcpy(data + RL_CATALOG_FIXED, name.ptr, name.size);
+    /* A create carries the configuration in effect at its index: this
+       leader's latest (see above). */
+    uint8_t *q = data + RL_CATALOG_FIXED + name.size;
+    size_t members = verb == RL_RAFT_LOG_CREATE ? r->config.count : 0;
+    q[0] = (uint8_t)members;
+    for (size_t i = 0; i < members; i++) {
+        rl_raft_put64(q + 1 + 9 * i, r->config.members[i].id);
+        q[1 + 9 * i + 8] = r->config.members[i].voter ? 1 : 0;
+    }
+    size += 1 + 9 * members;
     rl_entry_t e;
     memset(&e, 0, sizeof(e));
     e.type = RL_ENTRY_CATALOG;

@@ -79,6 +79,7 @@ void rl_raft_progress_become(rl_raft_progress_t *pr, rl_raft_pr_state_t s,
     pr->inflight_count = 0;
     pr->inflight_head = 0;
     pr->snap_idle = 0;
+    pr->beat_stalls = 0;
 }
 
 bool rl_raft_progress_full(rl_raft_t *r, const rl_raft_progress_t *pr)

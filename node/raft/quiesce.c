@@ -21,9 +21,19 @@
 
     Waking (quiet no more):
     - Any message that passes the checks of rl_raft_step wakes the core,
-      but one: a quiet leader stays quiet on an APPEND_REPLY of its term
+      but two: a quiet leader stays quiet on an APPEND_REPLY of its term
       that tells it nothing new (success, match not above what it knows:
-      the answers to its own quiesce heartbeats).
+      the answers to its own quiesce heartbeats); and a quiet follower
+      stays quiet on a PREVOTE or VOTE that changes none of its term, vote
+      and leader (refused under its lease, or a PreVote granted) and does
+      not come from its leader (which would then no longer lead): waking
+      it would only start its timer while its leader, quiet and silent,
+      does not know (a server removed from the configuration, still in
+      the address book, asks every election timeout), and its lease would
+      expire into an election the leader never saw coming. A quiet leader
+      likewise stays quiet on a (pre)vote it refuses from a server that is
+      not in its configuration (it would not heartbeat it anyway), and
+      wakes on one from a member: that follower does not hear it.
     - Anything a leader appends (a proposal, a consumer or catalog call, a
       configuration change) and a transfer wake it.
     - The host calls rl_raft_wake(): it keeps node-level liveness (any
@@ -65,10 +75,12 @@
     - A quiesce heartbeat lost: the leader is quiet, that follower is not;
       its timeout brings a PreVote, refused as above, which wakes the
       leader: heartbeats resume, then quiescence, a few messages later.
-    - A stray message wakes a follower whose leader stays quiet: the same
-      PreVote round brings it back. With PreVote and CheckQuorum on (the
-      defaults) no term is raised; without the lease a woken follower may
-      win an election, as a slow follower may without quiescence.
+    - A message wakes a follower whose leader stays quiet (rl_raft_wake
+      by mistake, a message for it): the same PreVote round brings it
+      back; the other followers refuse it and stay quiet. With PreVote
+      and CheckQuorum on (the defaults) no term is raised; without the
+      lease a woken follower may win an election, as a slow follower may
+      without quiescence.
     - Transfers: no quiescence while one is under way; rl_raft_transfer
       wakes the leader, TIMEOUT_NOW wakes the target, and its VOTE (with
       the transfer flag, which leases do not block) wakes the voters.

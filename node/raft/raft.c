@@ -369,7 +369,33 @@ static bool s_may_hear(rl_raft_t *r, const rl_msg_t *msg, uint64_t term)
            msg->from == r->vouched_leader && term == r->vouched_term;
 }
 
+static int s_step(rl_raft_t *r, const rl_msg_t *msg);
+
 int rl_raft_step(rl_raft_t *r, const rl_msg_t *msg)
+{
+    bool was_quiet = r->quiet;
+    rl_raft_role_t role = r->role;
+    uint64_t term = r->term;
+    uint64_t vote = r->vote;
+    uint64_t leader = r->leader;
+    int rc = s_step(r, msg);
+    if (was_quiet && !r->quiet && rc == 0 && msg &&
+        (msg->type == RL_MSG_PREVOTE || msg->type == RL_MSG_VOTE) &&
+        r->role == role && r->term == term && r->vote == vote &&
+        r->leader == leader &&
+        (role == RL_RAFT_FOLLOWER ? msg->from != leader
+                                  : !rl_raft_member(&r->config, msg->from))) {
+        /* A (pre)vote refused under the lease (or a PreVote granted)
+           changes nothing: the core stays quiet (quiesce.c). Not a
+           follower asked by its leader (which then no longer leads: it
+           restarted), nor a leader asked by a member (which does not hear
+           it). */
+        r->quiet = true;
+    }
+    return rc;
+}
+
+static int s_step(rl_raft_t *r, const rl_msg_t *msg)
 {
     if (!msg || !rl_msg_is_peer(msg->type) || msg->from == 0 ||
         msg->from == r->id || msg->group != r->cfg.group) {

@@ -112,11 +112,14 @@
     tests/sim does the same). Every server hosts one core per group:
     group 0 always, group G from when the creation of its log is handed
     out in ready.log_changes of group 0 until its deletion is.
+    - Routing: every message a core hands out names its group (msg.group,
+      the `group` key on the wire); the host gives a received message to
+      its core of that group and drops it when it hosts none (not created
+      here yet, or deleted: Raft's retries make up for it).
     - Create: a core with cfg.group = G, an empty log, and as bootstrap
-      members log.member_ids/member_voters (endpoints from group 0's
-      configuration; a server not among them waits to be added, as any
-      new server does). Its directory and files must be durable before
-      anything is written in them.
+      members rl_raft_log_members(&log, group 0's members) (a server not
+      among them waits to be added, as any new server does). Its directory
+      and files must be durable before anything is written in them.
     - Delete: destroy the core and its data.
     - Configure: apply the new settings.
     - Idempotence. After a restart, group 0's commit index restarts at
@@ -125,20 +128,32 @@
       when it hosts none with that id, and never creates again one it
       has deleted: it keeps, durably, the highest group id it ever
       hosted, and ignores a creation at or below it (ids are assigned in
-      log order, so such a group was hosted here once and since deleted;
-      without this a log created and deleted after group 0's snapshot
-      would come back, empty, after a restart). At start it also creates
-      the groups of the committed catalog (rl_raft_logs(), as of the
-      snapshot) it lacks, above that id.
+      log order, and the host creates groups in increasing id order, so
+      such a group was hosted here once and since deleted; without this a
+      log created and deleted after group 0's snapshot would come back,
+      empty, after a restart). At start it also creates the groups of the
+      committed catalog (rl_raft_logs(), as of the snapshot) it lacks,
+      above that id, in increasing id order.
     - A snapshot installed in group 0 (ready.snapshot_install) replaces
       the catalog: create the groups it lists that are missing (above
-      that id), destroy those it no longer lists. This is safe because
-      changes are handed out only once durable here: a group this server
-      created is never older than its committed, durable log, which the
-      snapshot only moves past.
+      that id, in increasing id order), destroy those it no longer lists.
+      This is safe because changes are handed out only once durable here:
+      a group this server created is never older than its committed,
+      durable log, which the snapshot only moves past.
     - Membership: changes are made in group 0; the leader of every other
       group mirrors group 0's committed configuration into its own, one
-      change at a time (mirror.c: rl_raft_mirror_next()).
+      change at a time (rl_raft_mirror(), at its ticks).
+    - Leaders of named logs are members of group 0: in a group G >= 1 the
+      host drops APPEND, SNAPSHOT and TIMEOUT_NOW from a node that is in
+      neither group 0's latest nor its committed configuration (here), and
+      wakes a quiet follower of G whose leader is such a node. A node
+      removed from group 0 never learns it (Raft stops sending to it when
+      the removal is appended), so if it leads a group it would never
+      mirror its own removal; this way it loses its followers, steps down
+      (CheckQuorum) and a leader that knows group 0 takes over. Dropping
+      messages is always safe.
+    - Quiet groups (cfg.quiesce): see rl_raft_quiet(); the host ticks only
+      cores that are not quiet, keeps node-level liveness and wakes them.
 
     Tracing. An optional callback (rl_raft_config_t.trace) gets a line of
     text for each notable event, with a level: what a host should log.
@@ -596,6 +611,41 @@ const rl_member_t *rl_raft_members(const rl_raft_t *self, size_t *count);
    call): what the leaders of other groups mirror (mirror.c). */
 const rl_member_t *rl_raft_committed_members(const rl_raft_t *self,
                                              size_t *count);
+
+/* Mirroring group 0's membership into a named log's group (mirror.c):
+   the one change the group needs next to agree with target (group 0's
+   committed configuration, rl_raft_committed_members of group 0) given
+   current (the group's configuration, rl_raft_members): ADD (*change: the
+   member to add, as a learner), REMOVE (*change: the member to remove) or
+   NONE. Pure: reads only its arguments. */
+typedef enum {
+    RL_RAFT_MIRROR_NONE = 0,  /* they agree */
+    RL_RAFT_MIRROR_ADD = 1,   /* add *change (a learner; promoted later) */
+    RL_RAFT_MIRROR_REMOVE = 2 /* remove *change */
+} rl_raft_mirror_t;
+rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
+                                     size_t target_count,
+                                     const rl_member_t *current,
+                                     size_t current_count, rl_member_t *change);
+
+/* For a group's leader: makes the change rl_raft_mirror_next names, if
+   any (nothing on a follower, or with an empty target). Returns the
+   result of rl_raft_add_member / rl_raft_remove_member (RL_ERR_BUSY while
+   the previous change is uncommitted: call again later) and sets *done
+   (when not NULL) to the change made. Call it for every group this
+   server leads whenever group 0's committed configuration may have
+   changed, or periodically; it appends (and so wakes a quiet group) only
+   when there is a change to make. */
+int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
+                   size_t target_count, rl_raft_mirror_t *done);
+
+/* The bootstrap members of a named log's group: log's ids and voter
+   flags (group 0's configuration as of its creation) with the endpoints
+   of the same ids in book (group 0's configuration now; empty when not
+   there). out holds RL_MAX_MEMBERS; returns the count. */
+size_t rl_raft_log_members(const rl_raft_log_info_t *log,
+                           const rl_member_t *book, size_t book_count,
+                           rl_member_t *out);
 
 /* Leader's view of a follower's replication (match index), 0 if unknown. */
 uint64_t rl_raft_match_of(const rl_raft_t *self, uint64_t id);

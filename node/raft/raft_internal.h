@@ -75,7 +75,10 @@ typedef struct {
     size_t inflight_count;                   /* used slots */
     uint64_t snap_index;                     /* SNAPSHOT: snapshot being sent */
     uint64_t snap_offset;                    /* SNAPSHOT: next byte to send */
-    unsigned snap_idle; /* SNAPSHOT: ticks without a reply */
+    unsigned snap_idle;   /* SNAPSHOT: ticks without a reply */
+    uint64_t beat_match;  /* REPLICATE: match at the last heartbeat */
+    unsigned beat_stalls; /* REPLICATE: heartbeats since match moved,
+                             while it lags the last index */
 } rl_raft_progress_t;
 
 /* What a CONSUMER entry does (consumers.c). */

@@ -25,6 +25,15 @@
       New entries are sent once per ready batch, not once per proposal.
     - A commit index that advanced is sent to followers in the same ready
       batch (by the APPENDs, or an empty one), not at the next heartbeat.
+    - A lost APPEND is sent again. In REPLICATE next moves on when an
+      APPEND is sent, so a lost one is noticed when the follower rejects
+      the next (its prev is missing) - but an idle group sends no next,
+      and heartbeats (at match) succeed. So a follower that lags the last
+      index and whose match has not moved for an election timeout's worth
+      of heartbeats is probed again from its match (etcd-io/raft sends an
+      APPEND on heartbeat responses from a lagging follower for the same
+      reason). Without it an idle follower could stay behind until the
+      next write, and a quiet group (quiesce.c) could never rest.
 */
 #include "raft_internal.h"
 
@@ -119,6 +128,23 @@ static int s_send_entries(rl_raft_t *r, rl_raft_progress_t *pr)
     return 0;
 }
 
+/* At a heartbeat to a REPLICATE follower: has its match stood still,
+   below the last index, for an election timeout's worth of heartbeats? */
+static bool s_stalled(rl_raft_t *r, rl_raft_progress_t *pr)
+{
+    if (pr->match >= r->last_index || pr->match != pr->beat_match) {
+        pr->beat_match = pr->match;
+        pr->beat_stalls = 0;
+        return false;
+    }
+    unsigned limit = r->cfg.election_ticks / r->cfg.heartbeat_ticks;
+    if (++pr->beat_stalls < (limit > 2 ? limit : 2)) {
+        return false;
+    }
+    pr->beat_stalls = 0;
+    return true;
+}
+
 /* Heartbeats (every heartbeat interval) or new entries (after append). */
 int rl_raft_broadcast(rl_raft_t *r, bool heartbeat)
 {
@@ -134,6 +160,10 @@ int rl_raft_broadcast(rl_raft_t *r, bool heartbeat)
                 /* One probe per heartbeat: it is the heartbeat, and a lost
                    probe or reply cannot stall the follower. */
                 pr->probe_sent = false;
+                rc = rl_raft_send_append(r, pr, false);
+            } else if (s_stalled(r, pr)) {
+                /* A lost APPEND (see above): probe from its match. */
+                rl_raft_progress_become(pr, RL_RAFT_PROBE, pr->match + 1);
                 rc = rl_raft_send_append(r, pr, false);
             } else {
                 rc = rl_raft_send_append(r, pr, true);

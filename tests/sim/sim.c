@@ -1,4 +1,17 @@
 /*  sim.c - the simulated cluster; see sim.h for the model and invariants.
+
+    Three levels of state:
+    - a node (sim_node_t): its life (up, crashes), its clocks, its host's
+      node-level liveness, and the groups it hosts;
+    - a replica (sim_replica_t): one group on one node, its core and its
+      disk (log, hard state, snapshot) and what the checks last saw;
+    - a group (sim_group_t): the cluster-wide invariant state of one group
+      (Log Matching table, committed prefix, leaders per term, the
+      proposals it acknowledged).
+    Group 0 (the default log) is hosted by every node from the start;
+    other groups are created and destroyed by the nodes' hosts as group
+    0's catalog changes are handed to them, by the rules of raft.h
+    ("Hosting groups"), as the daemon does.
  */
 #include "sim.h"
 
@@ -21,13 +34,15 @@ typedef struct {
     uint64_t chain; /* hash of the whole prefix up to this entry */
 } sim_entry_t;
 
+typedef struct sim_node sim_node_t;
+
+/* One group on one node: its core and its disk. */
 typedef struct {
     sim_t *sim;
-    uint64_t id;
-    bool up;
-    bool boot;            /* bootstrapped with the initial configuration */
-    unsigned incarnation; /* bumped at each crash */
-    rl_raft_t *raft;
+    sim_node_t *node;
+    uint64_t id;     /* the node's id */
+    uint64_t group;  /* the group's id */
+    rl_raft_t *raft; /* NULL while the node is down */
     /* disk */
     sim_entry_t *log;
     size_t count;
@@ -40,12 +55,9 @@ typedef struct {
     rl_raft_snapshot_t snap;
     uint64_t snap_chain;
     uint64_t snap_time; /* time of the entry at snap.last_index */
-    /* clock */
-    unsigned tick_period;
-    unsigned tick_phase;
-    int64_t skew; /* wall clock = SIM_EPOCH_MS + now + skew */
-    /* node-level liveness (quiesce): when each node was last heard */
-    uint64_t heard[SIM_MAX_NODES + 1];
+    /* bootstrap members, used while there is no snapshot */
+    rl_member_t boot[RL_MAX_MEMBERS];
+    size_t boot_count;
     /* durable consumers, the committed table last seen (at commit) */
     rl_raft_consumer_t *consumers;
     size_t consumer_count;
@@ -61,9 +73,25 @@ typedef struct {
     /* observed */
     uint64_t commit;
     uint64_t led_term; /* term it led at its last batch, 0: not leader */
-    rl_entry_t *read_buf;
-    size_t read_cap;
-} sim_node_t;
+} sim_replica_t;
+
+struct sim_node {
+    sim_t *sim;
+    uint64_t id;
+    bool up;
+    bool boot;            /* bootstrapped with the initial configuration */
+    unsigned incarnation; /* bumped at each crash */
+    /* clock */
+    unsigned tick_period;
+    unsigned tick_phase;
+    int64_t skew; /* wall clock = SIM_EPOCH_MS + now + skew */
+    /* node-level liveness (quiesce): when each node was last heard */
+    uint64_t heard[SIM_MAX_NODES + 1];
+    /* the groups it hosts (their disks survive crashes), by id */
+    sim_replica_t *groups[SIM_MAX_GROUPS];
+    uint64_t watermark;        /* highest group id it ever hosted */
+    bool ever[SIM_MAX_GROUPS]; /* it hosted that group once (checks) */
+};
 
 typedef enum { EV_PACKET, EV_SYNC, EV_BEAT } sim_ev_kind_t;
 
@@ -72,6 +100,7 @@ typedef struct {
     uint64_t order;
     sim_ev_kind_t kind;
     uint64_t to;
+    uint64_t group; /* EV_SYNC: the replica's group */
     unsigned incarnation;
     uint64_t index;
     uint64_t term;
@@ -97,6 +126,32 @@ typedef struct {
     uint64_t term;
 } sim_ack_t;
 
+/* The cluster-wide invariant state of one group. */
+typedef struct sim_group {
+    uint64_t id;
+    sim_slot_t *table; /* (index, term) -> chain */
+    size_t table_cap;
+    size_t table_count;
+    uint64_t *committed;      /* committed[i] = chain at i */
+    uint64_t *committed_time; /* committed_time[i] = time of entry i + 1 */
+    uint64_t *committed_term; /* committed_term[i] = term of entry i + 1 */
+    uint64_t *consumer_hash;  /* [i]: 1 + hash of the consumer table as of
+                                 commit index i, 0: not seen yet */
+    uint64_t *catalog_hash;   /* [i]: the same for the catalog */
+    size_t committed_cap;
+    uint64_t max_commit;
+    uint64_t *leaders; /* leaders[term] = id */
+    size_t leaders_cap;
+    sim_pending_t *pending;
+    size_t pending_count;
+    size_t pending_cap;
+    sim_ack_t *acks;
+    size_t ack_count;
+    size_t ack_cap;
+    bool deleted; /* its log's deletion was handed to a host: replicas are
+                     being destroyed, its data is no longer anyone's */
+} sim_group_t;
+
 struct sim {
     sim_options_t o;
     uint64_t prng;
@@ -112,30 +167,12 @@ struct sim {
     sim_event_t *heap;
     size_t heap_count;
     size_t heap_cap;
-    /* invariants */
-    sim_slot_t *table; /* (index, term) -> chain */
-    size_t table_cap;
-    size_t table_count;
-    uint64_t *committed;      /* committed[i] = chain at i */
-    uint64_t *committed_time; /* committed_time[i] = time of entry i + 1 */
-    uint64_t *committed_term; /* committed_term[i] = term of entry i + 1 */
-    uint64_t *consumer_hash;  /* [i]: 1 + hash of the consumer table as of
-                                 commit index i, 0: not seen yet */
-    uint64_t *catalog_hash;   /* [i]: the same for the catalog */
-    size_t committed_cap;
+    /* invariants, by group */
+    sim_group_t *groups[SIM_MAX_GROUPS];
     bool catalog_used;     /* some node wrote a CATALOG entry */
     uint64_t *group_names; /* [g]: hash of (name, created) of group g,
                               0: not seen */
     size_t group_cap;
-    uint64_t max_commit;
-    uint64_t *leaders; /* leaders[term] = id */
-    size_t leaders_cap;
-    sim_pending_t *pending;
-    size_t pending_count;
-    size_t pending_cap;
-    sim_ack_t *acks;
-    size_t ack_count;
-    size_t ack_cap;
     sim_stats_t stats;
     bool trace; /* RL_SIM_TRACE: print role and configuration changes */
 };
@@ -225,21 +262,44 @@ static void s_fail(sim_t *s, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     for (unsigned i = 0; i < s->n; i++) {
-        sim_node_t *n = &s->nodes[i];
-        rl_raft_status_t st;
-        memset(&st, 0, sizeof(st));
-        if (n->up) {
-            rl_raft_status(n->raft, &st);
+        sim_node_t *node = &s->nodes[i];
+        for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+            sim_replica_t *n = node->groups[g];
+            if (!n) {
+                continue;
+            }
+            rl_raft_status_t st;
+            memset(&st, 0, sizeof(st));
+            if (n->raft) {
+                rl_raft_status(n->raft, &st);
+            }
+            fprintf(stderr,
+                    "\n  node %" PRIu64 " group %u %s %s%s term %" PRIu64
+                    " leader %" PRIu64 " commit %" PRIu64 " last %" PRIu64
+                    "/%" PRIu64 " persisted %" PRIu64 " snap %" PRIu64
+                    " member %d voter %d"
+                    " | disk first %" PRIu64 " count %zu durable %" PRIu64,
+                    node->id, g, node->up ? "up" : "DOWN",
+                    rl_raft_role_name(st.role), st.quiet ? " (quiet)" : "",
+                    st.term, st.leader, st.commit, st.last_index, st.last_term,
+                    st.persisted, st.snapshot_index, st.member, st.voter,
+                    n->first, n->count, n->durable);
+            if (n->raft) {
+                size_t count = 0;
+                const rl_member_t *m = rl_raft_members(n->raft, &count);
+                fprintf(stderr, " | config");
+                for (size_t k = 0; k < count; k++) {
+                    fprintf(stderr, " %" PRIu64 "%s", m[k].id,
+                            m[k].voter ? "" : "L");
+                }
+                m = rl_raft_committed_members(n->raft, &count);
+                fprintf(stderr, " committed");
+                for (size_t k = 0; k < count; k++) {
+                    fprintf(stderr, " %" PRIu64 "%s", m[k].id,
+                            m[k].voter ? "" : "L");
+                }
+            }
         }
-        fprintf(stderr,
-                "\n  node %" PRIu64 " %s %s term %" PRIu64 " leader %" PRIu64
-                " commit %" PRIu64 " last %" PRIu64 "/%" PRIu64
-                " persisted %" PRIu64 " snap %" PRIu64 " member %d voter %d"
-                " | disk first %" PRIu64 " count %zu durable %" PRIu64,
-                n->id, n->up ? "up" : "DOWN", rl_raft_role_name(st.role),
-                st.term, st.leader, st.commit, st.last_index, st.last_term,
-                st.persisted, st.snapshot_index, st.member, st.voter, n->first,
-                n->count, n->durable);
     }
     g_running = s;
     g_reported = 0;
@@ -289,7 +349,7 @@ static uint64_t s_chain(uint64_t prev, uint64_t index, const rl_entry_t *e)
 
 /* ---- the global (index, term) -> chain table: Log Matching ---- */
 
-static sim_slot_t *s_table_find(sim_t *s, uint64_t index, uint64_t term)
+static sim_slot_t *s_table_find(sim_group_t *s, uint64_t index, uint64_t term)
 {
     size_t mask = s->table_cap - 1;
     size_t i = (size_t)s_mix(index, term) & mask;
@@ -302,7 +362,7 @@ static sim_slot_t *s_table_find(sim_t *s, uint64_t index, uint64_t term)
     return &s->table[i];
 }
 
-static void s_table_grow(sim_t *s)
+static void s_table_grow(sim_group_t *s)
 {
     sim_slot_t *old = s->table;
     size_t old_cap = s->table_cap;
@@ -316,23 +376,24 @@ static void s_table_grow(sim_t *s)
     free(old);
 }
 
-static void s_check_matching(sim_t *s, uint64_t node, uint64_t index,
-                             uint64_t term, uint64_t chain)
+static void s_check_matching(sim_t *s, sim_group_t *g, uint64_t node,
+                             uint64_t index, uint64_t term, uint64_t chain)
 {
-    if ((s->table_count + 1) * 2 > s->table_cap) {
-        s_table_grow(s);
+    if ((g->table_count + 1) * 2 > g->table_cap) {
+        s_table_grow(g);
     }
-    sim_slot_t *slot = s_table_find(s, index, term);
+    sim_slot_t *slot = s_table_find(g, index, term);
     if (slot->key_index == 0) {
         slot->key_index = index;
         slot->key_term = term;
         slot->chain = chain;
-        s->table_count++;
+        g->table_count++;
     } else if (slot->chain != chain) {
         s_fail(s,
                "Log Matching: node %" PRIu64 " has entry %" PRIu64
-               " term %" PRIu64 " with a different prefix than another node",
-               node, index, term);
+               " term %" PRIu64 " of group %" PRIu64
+               " with a different prefix than another node",
+               node, index, term, g->id);
     }
 }
 
@@ -446,18 +507,18 @@ static void s_copy_msg(rl_msg_t *dst, const rl_msg_t *src)
 
 static uint64_t v_first(void *ctx)
 {
-    return ((sim_node_t *)ctx)->first;
+    return ((sim_replica_t *)ctx)->first;
 }
 
 static uint64_t v_last(void *ctx)
 {
-    sim_node_t *n = ctx;
+    sim_replica_t *n = ctx;
     return n->first + n->count - 1;
 }
 
 static int v_term(void *ctx, uint64_t index, uint64_t *term)
 {
-    sim_node_t *n = ctx;
+    sim_replica_t *n = ctx;
     if (index < n->first || index >= n->first + n->count) {
         return -1;
     }
@@ -468,7 +529,7 @@ static int v_term(void *ctx, uint64_t index, uint64_t *term)
 static int v_read(void *ctx, uint64_t from, size_t max_count, size_t max_bytes,
                   rl_entry_t *out, size_t *count)
 {
-    sim_node_t *n = ctx;
+    sim_replica_t *n = ctx;
     *count = 0;
     if (from < n->first || from >= n->first + n->count) {
         return -1;
@@ -502,6 +563,52 @@ static sim_node_t *s_node(sim_t *s, uint64_t id)
     return &s->nodes[id - 1];
 }
 
+/* Node id's replica of group, NULL when it hosts none. */
+static sim_replica_t *s_replica(sim_t *s, uint64_t id, uint64_t group)
+{
+    sim_node_t *node = s_node(s, id);
+    return node && group < SIM_MAX_GROUPS ? node->groups[group] : NULL;
+}
+
+/* The same, when up (its core running). */
+static sim_replica_t *s_live(sim_t *s, uint64_t id, uint64_t group)
+{
+    sim_replica_t *n = s_replica(s, id, group);
+    return n && n->raft ? n : NULL;
+}
+
+/* The invariant state of group, made on first use. */
+static sim_group_t *s_group(sim_t *s, uint64_t group)
+{
+    if (group >= SIM_MAX_GROUPS) {
+        return NULL;
+    }
+    if (!s->groups[group]) {
+        sim_group_t *g = calloc(1, sizeof(*g));
+        g->id = group;
+        s_table_grow(g);
+        s->groups[group] = g;
+    }
+    return s->groups[group];
+}
+
+static void s_group_free(sim_group_t *g)
+{
+    if (!g) {
+        return;
+    }
+    free(g->table);
+    free(g->committed);
+    free(g->committed_time);
+    free(g->committed_term);
+    free(g->consumer_hash);
+    free(g->catalog_hash);
+    free(g->leaders);
+    free(g->pending);
+    free(g->acks);
+    free(g);
+}
+
 /* Node n's wall clock, in ms since the epoch (a time unit is a ms). */
 static uint64_t s_wall(sim_t *s, sim_node_t *n)
 {
@@ -510,12 +617,12 @@ static uint64_t s_wall(sim_t *s, sim_node_t *n)
 }
 
 /* Before every input call, as a host does (raft.h). */
-static void s_set_clock(sim_t *s, sim_node_t *n)
+static void s_set_clock(sim_t *s, sim_replica_t *n)
 {
-    rl_raft_set_clock(n->raft, s_wall(s, n));
+    rl_raft_set_clock(n->raft, s_wall(s, n->node));
 }
 
-static uint64_t s_chain_at(sim_node_t *n, uint64_t index)
+static uint64_t s_chain_at(sim_replica_t *n, uint64_t index)
 {
     if (index == 0) {
         return 0;
@@ -529,7 +636,7 @@ static uint64_t s_chain_at(sim_node_t *n, uint64_t index)
     return n->log[index - n->first].chain;
 }
 
-static uint64_t s_term_of(const sim_node_t *n, uint64_t index)
+static uint64_t s_term_of(const sim_replica_t *n, uint64_t index)
 {
     if (index < n->first || index >= n->first + n->count) {
         return 0;
@@ -537,7 +644,7 @@ static uint64_t s_term_of(const sim_node_t *n, uint64_t index)
     return n->log[index - n->first].term;
 }
 
-static void s_log_truncate(sim_node_t *n, uint64_t from)
+static void s_log_truncate(sim_replica_t *n, uint64_t from)
 {
     while (n->count > 0 && n->first + n->count - 1 >= from) {
         free(n->log[--n->count].data);
@@ -547,7 +654,7 @@ static void s_log_truncate(sim_node_t *n, uint64_t from)
     }
 }
 
-static void s_log_drop_prefix(sim_node_t *n, uint64_t upto)
+static void s_log_drop_prefix(sim_replica_t *n, uint64_t upto)
 {
     size_t k = 0;
     while (k < n->count && n->first + k <= upto) {
@@ -573,8 +680,10 @@ static void s_snap_free(rl_raft_snapshot_t *sn)
     memset(sn, 0, sizeof(*sn));
 }
 
-static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
+static void s_snap_store(sim_t *s, sim_replica_t *n,
+                         const rl_raft_snapshot_t *in)
 {
+    sim_group_t *g = s_group(s, n->group);
     rl_raft_snapshot_t sn = *in;
     sn.members = calloc(in->member_count + 1, sizeof(rl_member_t));
     for (size_t i = 0; i < in->member_count; i++) {
@@ -599,12 +708,13 @@ static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
     }
     n->snap = sn;
     n->has_snap = true;
-    sim_slot_t *slot = s_table_find(s, sn.last_index, sn.last_term);
+    sim_slot_t *slot = s_table_find(g, sn.last_index, sn.last_term);
     if (slot->key_index == 0) {
         s_fail(s,
-               "node %" PRIu64 " got a snapshot at %" PRIu64 " term %" PRIu64
+               "node %" PRIu64 " got a snapshot of group %" PRIu64
+               " at %" PRIu64 " term %" PRIu64
                " that no node ever had in its log",
-               n->id, sn.last_index, sn.last_term);
+               n->id, n->group, sn.last_index, sn.last_term);
     }
     n->snap_chain = slot->chain;
     /* The snapshot's data records the time of its last entry (versions 2
@@ -616,12 +726,12 @@ static void s_snap_store(sim_t *s, sim_node_t *n, const rl_raft_snapshot_t *in)
         n->snap_time = s_get64(sn.data + 4);
     }
     uint64_t at = sn.last_index;
-    if (at <= s->max_commit && s->committed[at - 1] != 0 &&
-        s->committed_time[at - 1] != n->snap_time) {
+    if (at <= g->max_commit && g->committed[at - 1] != 0 &&
+        g->committed_time[at - 1] != n->snap_time) {
         s_fail(s,
                "node %" PRIu64 " got a snapshot at %" PRIu64 " recording time "
                "%" PRIu64 ", but that entry is stamped %" PRIu64,
-               n->id, at, n->snap_time, s->committed_time[at - 1]);
+               n->id, at, n->snap_time, g->committed_time[at - 1]);
     }
 }
 
@@ -659,55 +769,72 @@ static void s_send(sim_t *s, uint64_t from, const rl_raft_envelope_t *env)
 
 /* Forgets the proposals no longer waiting, so that each commit step
    scans only those that are. */
-static void s_pending_compact(sim_t *s)
+static void s_pending_compact(sim_group_t *g)
 {
     size_t kept = 0;
-    for (size_t k = 0; k < s->pending_count; k++) {
-        if (s->pending[k].waiting) {
-            s->pending[kept++] = s->pending[k];
+    for (size_t k = 0; k < g->pending_count; k++) {
+        if (g->pending[k].waiting) {
+            g->pending[kept++] = g->pending[k];
         }
     }
-    s->pending_count = kept;
+    g->pending_count = kept;
 }
 
-static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
+static void s_ack(sim_group_t *g, uint64_t index, uint64_t term)
 {
+    if (g->ack_count == g->ack_cap) {
+        g->ack_cap = g->ack_cap ? g->ack_cap * 2 : 64;
+        g->acks = realloc(g->acks, g->ack_cap * sizeof(*g->acks));
+    }
+    g->acks[g->ack_count].index = index;
+    g->acks[g->ack_count].term = term;
+    g->ack_count++;
+}
+
+static void s_check_commit(sim_t *s, sim_replica_t *n, uint64_t commit)
+{
+    sim_group_t *g = s_group(s, n->group);
     if (commit < n->commit) {
         s_fail(s,
-               "node %" PRIu64 " commit went back from %" PRIu64 " to %" PRIu64,
-               n->id, n->commit, commit);
+               "node %" PRIu64 " commit of group %" PRIu64
+               " went back from %" PRIu64 " to %" PRIu64,
+               n->id, n->group, n->commit, commit);
     }
-    if (commit > s->committed_cap) {
-        size_t cap = s->committed_cap ? s->committed_cap : 1024;
+    if (commit > g->committed_cap) {
+        size_t cap = g->committed_cap ? g->committed_cap : 1024;
         while (cap < commit + 1) {
             cap *= 2;
         }
-        s->committed = realloc(s->committed, cap * sizeof(uint64_t));
-        s->committed_time = realloc(s->committed_time, cap * sizeof(uint64_t));
-        s->committed_term = realloc(s->committed_term, cap * sizeof(uint64_t));
-        s->consumer_hash = realloc(s->consumer_hash, cap * sizeof(uint64_t));
-        s->catalog_hash = realloc(s->catalog_hash, cap * sizeof(uint64_t));
-        size_t grown = (cap - s->committed_cap) * sizeof(uint64_t);
-        memset(s->committed + s->committed_cap, 0, grown);
-        memset(s->committed_time + s->committed_cap, 0, grown);
-        memset(s->committed_term + s->committed_cap, 0, grown);
-        memset(s->consumer_hash + s->committed_cap, 0, grown);
-        memset(s->catalog_hash + s->committed_cap, 0, grown);
-        s->committed_cap = cap;
+        g->committed = realloc(g->committed, cap * sizeof(uint64_t));
+        g->committed_time = realloc(g->committed_time, cap * sizeof(uint64_t));
+        g->committed_term = realloc(g->committed_term, cap * sizeof(uint64_t));
+        g->consumer_hash = realloc(g->consumer_hash, cap * sizeof(uint64_t));
+        g->catalog_hash = realloc(g->catalog_hash, cap * sizeof(uint64_t));
+        size_t grown = (cap - g->committed_cap) * sizeof(uint64_t);
+        memset(g->committed + g->committed_cap, 0, grown);
+        memset(g->committed_time + g->committed_cap, 0, grown);
+        memset(g->committed_term + g->committed_cap, 0, grown);
+        memset(g->consumer_hash + g->committed_cap, 0, grown);
+        memset(g->catalog_hash + g->committed_cap, 0, grown);
+        g->committed_cap = cap;
     }
     for (uint64_t i = n->commit + 1; i <= commit; i++) {
         uint64_t c = s_chain_at(n, i);
         if (c == 0) {
             if (i > n->first + n->count - 1) {
-                s_fail(s, "node %" PRIu64 " commits %" PRIu64 " beyond its log",
-                       n->id, i);
+                s_fail(s,
+                       "node %" PRIu64 " commits %" PRIu64
+                       " beyond its log of group %" PRIu64,
+                       n->id, i, n->group);
             }
             continue; /* below its snapshot */
         }
-        if (i <= s->max_commit && s->committed[i - 1] != 0 &&
-            s->committed[i - 1] != c) {
-            s_fail(s, "committed entry %" PRIu64 " differs on node %" PRIu64, i,
-                   n->id);
+        if (i <= g->max_commit && g->committed[i - 1] != 0 &&
+            g->committed[i - 1] != c) {
+            s_fail(s,
+                   "committed entry %" PRIu64 " of group %" PRIu64
+                   " differs on node %" PRIu64,
+                   i, n->group, n->id);
         }
         /* Entry timestamps: committed times never decrease with the
            index (the chain covers the time, so this holds for every
@@ -715,48 +842,41 @@ static void s_check_commit(sim_t *s, sim_node_t *n, uint64_t commit)
         uint64_t t = i >= n->first && i < n->first + n->count
                          ? n->log[i - n->first].time
                          : n->snap_time; /* i is its snapshot's index */
-        if ((i >= 2 && s->committed[i - 2] != 0 &&
-             s->committed_time[i - 2] > t) ||
-            (i < s->max_commit && s->committed[i] != 0 &&
-             s->committed_time[i] < t)) {
+        if ((i >= 2 && g->committed[i - 2] != 0 &&
+             g->committed_time[i - 2] > t) ||
+            (i < g->max_commit && g->committed[i] != 0 &&
+             g->committed_time[i] < t)) {
             s_fail(s,
                    "committed entry %" PRIu64 " (node %" PRIu64
                    ") is stamped %" PRIu64 ", out of order with its "
                    "neighbours (%" PRIu64 " before, %" PRIu64 " after)",
-                   i, n->id, t, i >= 2 ? s->committed_time[i - 2] : 0,
-                   i < s->max_commit ? s->committed_time[i] : 0);
+                   i, n->id, t, i >= 2 ? g->committed_time[i - 2] : 0,
+                   i < g->max_commit ? g->committed_time[i] : 0);
         }
-        s->committed[i - 1] = c;
-        s->committed_time[i - 1] = t;
-        s->committed_term[i - 1] = i >= n->first && i < n->first + n->count
+        g->committed[i - 1] = c;
+        g->committed_time[i - 1] = t;
+        g->committed_term[i - 1] = i >= n->first && i < n->first + n->count
                                        ? n->log[i - n->first].term
                                        : n->snap.last_term;
-        if (i > s->max_commit) {
-            s->max_commit = i;
+        if (i > g->max_commit) {
+            g->max_commit = i;
         }
     }
     n->commit = commit;
     /* Acknowledge the proposals this node answers. */
-    for (size_t k = 0; k < s->pending_count; k++) {
-        sim_pending_t *p = &s->pending[k];
+    for (size_t k = 0; k < g->pending_count; k++) {
+        sim_pending_t *p = &g->pending[k];
         if (!p->waiting || p->node != n->id || p->last > commit) {
             continue;
         }
         p->waiting = false;
         if (p->last >= n->first && p->last < n->first + n->count &&
             n->log[p->last - n->first].term == p->term) {
-            if (s->ack_count == s->ack_cap) {
-                s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
-                s->acks = realloc(s->acks, s->ack_cap * sizeof(*s->acks));
-            }
-            s->acks[s->ack_count].index = p->last;
-            s->acks[s->ack_count].term = p->term;
-            s->ack_count++;
+            s_ack(g, p->last, p->term);
         }
     }
-    s_pending_compact(s);
+    s_pending_compact(g);
 }
-
 /* The verb of a CONSUMER entry on a disk ('RLO1', u8 verb, u64 index,
    u8 name_len, name: consumers.c) and its name; 0 when malformed. */
 static unsigned s_consumer_verb(const sim_entry_t *e, const char **name,
@@ -780,7 +900,7 @@ static unsigned s_consumer_verb(const sim_entry_t *e, const char **name,
    position never goes back, nor a consumer vanish, but by a reset or a
    delete entry among the entries just committed; with no consumer entry
    among them the table does not change at all. */
-static void s_check_consumers(sim_t *s, sim_node_t *n, uint64_t from,
+static void s_check_consumers(sim_t *s, sim_replica_t *n, uint64_t from,
                               uint64_t to, bool installed)
 {
     size_t count = 0;
@@ -873,14 +993,15 @@ static void s_check_consumers(sim_t *s, sim_node_t *n, uint64_t from,
         n->consumer_count = count;
         n->consumer_table_hash = h;
     }
-    if (to > 0 && to < s->committed_cap) {
-        if (s->consumer_hash[to] != 0 && s->consumer_hash[to] != h) {
+    sim_group_t *g = s_group(s, n->group);
+    if (to > 0 && to < g->committed_cap) {
+        if (g->consumer_hash[to] != 0 && g->consumer_hash[to] != h) {
             s_fail(s,
                    "node %" PRIu64 " has another consumer table than a node "
                    "before it at the same commit index %" PRIu64,
                    n->id, to);
         }
-        s->consumer_hash[to] = h;
+        g->consumer_hash[to] = h;
     }
 }
 
@@ -899,10 +1020,10 @@ static uint64_t s_hash_text(uint64_t h, const char *text)
    never goes back; with no catalog entry among those just committed the
    catalog does not change; nodes at the same commit index hold the same
    catalog. Skipped while no node ever wrote a catalog entry. */
-static void s_check_catalog(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to,
-                            bool installed)
+static void s_check_catalog(sim_t *s, sim_replica_t *n, uint64_t from,
+                            uint64_t to, bool installed)
 {
-    if (!s->catalog_used) {
+    if (!s->catalog_used || n->group != 0) {
         return;
     }
     size_t count = 0;
@@ -983,20 +1104,22 @@ static void s_check_catalog(sim_t *s, sim_node_t *n, uint64_t from, uint64_t to,
     }
     n->catalog_hash = h;
     n->next_group = st.next_group;
-    if (to > 0 && to < s->committed_cap) {
-        if (s->catalog_hash[to] != 0 && s->catalog_hash[to] != h) {
+    sim_group_t *g = s_group(s, n->group);
+    if (to > 0 && to < g->committed_cap) {
+        if (g->catalog_hash[to] != 0 && g->catalog_hash[to] != h) {
             s_fail(s,
                    "node %" PRIu64 " has another catalog than a node before "
                    "it at the same commit index %" PRIu64,
                    n->id, to);
         }
-        s->catalog_hash[to] = h;
+        g->catalog_hash[to] = h;
     }
 }
 
 /* The catalog changes a batch hands out: each committed, durable on this
    node, after the one before (log order), and at most one per entry. */
-static void s_take_changes(sim_t *s, sim_node_t *n, const rl_raft_ready_t *rd)
+static void s_take_changes(sim_t *s, sim_replica_t *n,
+                           const rl_raft_ready_t *rd)
 {
     for (size_t i = 0; i < rd->log_change_count; i++) {
         const rl_raft_log_change_t *c = &rd->log_changes[i];
@@ -1019,45 +1142,50 @@ static void s_take_changes(sim_t *s, sim_node_t *n, const rl_raft_ready_t *rd)
     }
 }
 
-static void s_check_leader(sim_t *s, sim_node_t *n, uint64_t term)
+static void s_check_leader(sim_t *s, sim_replica_t *n, uint64_t term)
 {
-    if (term >= s->leaders_cap) {
-        size_t cap = s->leaders_cap ? s->leaders_cap : 64;
+    sim_group_t *g = s_group(s, n->group);
+    if (term >= g->leaders_cap) {
+        size_t cap = g->leaders_cap ? g->leaders_cap : 64;
         while (cap <= term) {
             cap *= 2;
         }
-        s->leaders = realloc(s->leaders, cap * sizeof(uint64_t));
-        memset(s->leaders + s->leaders_cap, 0,
-               (cap - s->leaders_cap) * sizeof(uint64_t));
-        s->leaders_cap = cap;
+        g->leaders = realloc(g->leaders, cap * sizeof(uint64_t));
+        memset(g->leaders + g->leaders_cap, 0,
+               (cap - g->leaders_cap) * sizeof(uint64_t));
+        g->leaders_cap = cap;
     }
-    if (s->leaders[term] == n->id) {
+    if (g->leaders[term] == n->id) {
         return;
     }
-    if (s->leaders[term] != 0) {
-        s_fail(s, "two leaders in term %" PRIu64 ": %" PRIu64 " and %" PRIu64,
-               term, s->leaders[term], n->id);
+    if (g->leaders[term] != 0) {
+        s_fail(s,
+               "two leaders of group %" PRIu64 " in term %" PRIu64 ": %" PRIu64
+               " and %" PRIu64,
+               n->group, term, g->leaders[term], n->id);
     }
-    s->leaders[term] = n->id;
+    g->leaders[term] = n->id;
     /* Leader Completeness: it holds every committed entry. */
-    uint64_t g = s->max_commit;
-    if (g > 0 && !(n->has_snap && g < n->snap.last_index)) {
-        uint64_t c = s_chain_at(n, g);
-        if (c != s->committed[g - 1]) {
+    uint64_t c = g->max_commit;
+    if (c > 0 && !(n->has_snap && c < n->snap.last_index)) {
+        if (s_chain_at(n, c) != g->committed[c - 1]) {
             s_fail(s,
                    "Leader Completeness: leader %" PRIu64 " of term %" PRIu64
-                   " lacks committed entry %" PRIu64,
-                   n->id, term, g);
+                   " of group %" PRIu64 " lacks committed entry %" PRIu64,
+                   n->id, term, n->group, c);
         }
     }
 }
 
-static void s_process(sim_t *s, sim_node_t *n);
+static void s_process(sim_t *s, sim_replica_t *n);
 
 /* A leader's commit index is durable on a majority of the voters of its
    configuration, with the same prefix (what "committed" means). */
-static void s_check_quorum_durable(sim_t *s, sim_node_t *n, uint64_t commit)
+static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
 {
+    if (s_group(s, n->group)->deleted) {
+        return; /* replicas destroyed hold nothing any more */
+    }
     size_t count = 0;
     const rl_member_t *m = rl_raft_members(n->raft, &count);
     uint64_t chain = s_chain_at(n, commit);
@@ -1068,7 +1196,7 @@ static void s_check_quorum_durable(sim_t *s, sim_node_t *n, uint64_t commit)
             continue;
         }
         voters++;
-        sim_node_t *o = s_node(s, m[i].id);
+        sim_replica_t *o = s_replica(s, m[i].id, n->group);
         if (!o) {
             continue;
         }
@@ -1081,13 +1209,13 @@ static void s_check_quorum_durable(sim_t *s, sim_node_t *n, uint64_t commit)
     }
     if (chain != 0 && have < voters / 2 + 1) {
         s_fail(s,
-               "leader %" PRIu64 " commits %" PRIu64
+               "leader %" PRIu64 " of group %" PRIu64 " commits %" PRIu64
                " held durably by %zu of %zu voters",
-               n->id, commit, have, voters);
+               n->id, n->group, commit, have, voters);
     }
 }
 
-static void s_sync(sim_t *s, sim_node_t *n)
+static void s_sync(sim_t *s, sim_replica_t *n)
 {
     uint64_t last = n->first + n->count - 1;
     if (n->count == 0 || last <= n->durable) {
@@ -1106,16 +1234,164 @@ static void s_sync(sim_t *s, sim_node_t *n)
     memset(&ev, 0, sizeof(ev));
     ev.kind = EV_SYNC;
     ev.to = n->id;
-    ev.incarnation = n->incarnation;
+    ev.group = n->group;
+    ev.incarnation = n->node->incarnation;
     ev.index = last;
     ev.term = term;
     ev.at = s->now + 1 + sim_random(s, s->o.disk_delay);
     s_push(s, &ev);
 }
 
-static void s_process(sim_t *s, sim_node_t *n)
+/* ---- the host: groups created and destroyed by group 0's catalog ---- */
+
+static void s_start_replica(sim_t *s, sim_replica_t *n);
+
+static void s_replica_free(sim_replica_t *n)
+{
+    rl_raft_destroy(&n->raft);
+    s_log_truncate(n, 1);
+    free(n->log);
+    if (n->has_snap) {
+        s_snap_free(&n->snap);
+    }
+    free(n->consumers);
+    free(n->changes);
+    free(n);
+}
+
+/* A new replica of group on node (an empty disk, these bootstrap
+   members), started if the node is up. Its directory is durable at once
+   (the daemon fsyncs it before writing in it). */
+static sim_replica_t *s_replica_new(sim_t *s, sim_node_t *node, uint64_t group,
+                                    const rl_member_t *members, size_t count)
+{
+    if (group >= SIM_MAX_GROUPS) {
+        s_fail(s, "group %" PRIu64 ": the simulation holds %d groups", group,
+               SIM_MAX_GROUPS);
+    }
+    sim_replica_t *n = calloc(1, sizeof(*n));
+    n->sim = s;
+    n->node = node;
+    n->id = node->id;
+    n->group = group;
+    n->first = 1;
+    n->boot_count = count;
+    if (count) {
+        memcpy(n->boot, members, count * sizeof(*members));
+    }
+    node->groups[group] = n;
+    node->ever[group] = true;
+    if (group > node->watermark) {
+        node->watermark = group;
+    }
+    if (node->up) {
+        s_start_replica(s, n);
+    }
+    return n;
+}
+
+/* A log's creation reached node's host: a replica of its group with the
+   log's initial members, unless the node hosts it already (a change
+   handed out again after a restart) or hosted it once and deleted it
+   since (at or below the highest id it ever hosted: raft.h). */
+static void s_host_create(sim_t *s, sim_node_t *node,
+                          const rl_raft_log_info_t *log)
+{
+    if (log->group >= SIM_MAX_GROUPS) {
+        s_fail(s, "group %" PRIu64 ": the simulation holds %d groups",
+               log->group, SIM_MAX_GROUPS);
+    }
+    if (node->groups[log->group] || log->group <= node->watermark) {
+        return;
+    }
+    if (node->ever[log->group]) {
+        s_fail(s, "node %" PRIu64 " creates group %" PRIu64 " a second time",
+               node->id, log->group);
+    }
+    rl_member_t members[RL_MAX_MEMBERS];
+    size_t count = rl_raft_log_members(log, s->boot, SIM_MAX_NODES, members);
+    s->stats.groups_created++;
+    if (s->trace) {
+        fprintf(stderr,
+                "t=%" PRIu64 " node %" PRIu64 " creates group %" PRIu64
+                " (%s)\n",
+                s->now, node->id, log->group, log->name);
+    }
+    s_replica_new(s, node, log->group, members, count);
+}
+
+static void s_host_destroy(sim_t *s, sim_node_t *node, uint64_t group)
+{
+    if (group == 0 || group >= SIM_MAX_GROUPS || !node->groups[group]) {
+        return;
+    }
+    sim_replica_t *n = node->groups[group];
+    node->groups[group] = NULL;
+    s_group(s, group)->deleted = true;
+    s->stats.groups_destroyed++;
+    if (s->trace) {
+        fprintf(stderr,
+                "t=%" PRIu64 " node %" PRIu64 " destroys group %" PRIu64 "\n",
+                s->now, node->id, group);
+    }
+    s_replica_free(n);
+}
+
+/* The groups of group 0's committed catalog that node lacks are created,
+   in increasing id order (the highest id hosted only grows); with
+   destroy (group 0 installed a snapshot) those it no longer lists are
+   destroyed. */
+static void s_host_reconcile(sim_t *s, sim_node_t *node, bool destroy)
+{
+    sim_replica_t *zero = node->groups[0];
+    if (!zero || !zero->raft) {
+        return;
+    }
+    size_t count = 0;
+    const rl_raft_log_info_t *logs = rl_raft_logs(zero->raft, &count);
+    bool listed[SIM_MAX_GROUPS] = {false};
+    for (size_t i = 0; i < count; i++) {
+        if (logs[i].group < SIM_MAX_GROUPS) {
+            listed[logs[i].group] = true;
+        }
+    }
+    for (uint64_t g = 1; g < SIM_MAX_GROUPS; g++) {
+        if (listed[g] && !node->groups[g]) {
+            for (size_t i = 0; i < count; i++) {
+                if (logs[i].group == g) {
+                    s_host_create(s, node, &logs[i]);
+                }
+            }
+        } else if (!listed[g] && node->groups[g] && destroy) {
+            s_host_destroy(s, node, g);
+        }
+    }
+}
+
+/* Group 0's batch, once carried out: its catalog changes (committed and
+   durable here) create and destroy groups; a snapshot replaced the
+   catalog. */
+static void s_host_catalog(sim_t *s, sim_replica_t *zero,
+                           const rl_raft_ready_t *rd)
+{
+    sim_node_t *node = zero->node;
+    if (rd->snapshot_install) {
+        s_host_reconcile(s, node, true);
+    }
+    for (size_t i = 0; i < rd->log_change_count; i++) {
+        const rl_raft_log_change_t *c = &rd->log_changes[i];
+        if (c->verb == RL_RAFT_LOG_CREATE) {
+            s_host_create(s, node, &c->log);
+        } else if (c->verb == RL_RAFT_LOG_DELETE) {
+            s_host_destroy(s, node, c->log.group);
+        }
+    }
+}
+
+static void s_process(sim_t *s, sim_replica_t *n)
 {
     rl_raft_ready_t rd;
+    sim_group_t *g = s_group(s, n->group);
     for (int rounds = 0; rounds < 1000; rounds++) {
         if (!rl_raft_ready(n->raft, &rd)) {
             return;
@@ -1124,10 +1400,11 @@ static void s_process(sim_t *s, sim_node_t *n)
             size_t mc = 0;
             const rl_member_t *mm = rl_raft_members(n->raft, &mc);
             fprintf(stderr,
-                    "t=%" PRIu64 " node %" PRIu64 " %s term %" PRIu64
-                    " leader %" PRIu64 " commit %" PRIu64 " config",
-                    s->now, n->id, rl_raft_role_name(rd.role), rd.term,
-                    rd.leader, rd.commit);
+                    "t=%" PRIu64 " node %" PRIu64 " group %" PRIu64
+                    " %s term %" PRIu64 " leader %" PRIu64 " commit %" PRIu64
+                    " config",
+                    s->now, n->id, n->group, rl_raft_role_name(rd.role),
+                    rd.term, rd.leader, rd.commit);
             for (size_t i = 0; i < mc; i++) {
                 fprintf(stderr, " %" PRIu64 "%s", mm[i].id,
                         mm[i].voter ? "" : "L");
@@ -1137,18 +1414,19 @@ static void s_process(sim_t *s, sim_node_t *n)
         if (s->trace) {
             for (size_t i = 0; i < rd.entry_count; i++) {
                 if (rd.entries[i].type == RL_ENTRY_CONFIG) {
-                    fprintf(
-                        stderr,
-                        "t=%" PRIu64 " node %" PRIu64
-                        " writes config entry %" PRIu64 " term %" PRIu64 "\n",
-                        s->now, n->id, rd.entries[i].index, rd.entries[i].term);
+                    fprintf(stderr,
+                            "t=%" PRIu64 " node %" PRIu64 " group %" PRIu64
+                            " writes config entry %" PRIu64 " term %" PRIu64
+                            "\n",
+                            s->now, n->id, n->group, rd.entries[i].index,
+                            rd.entries[i].term);
                 }
             }
             if (rd.snapshot_install) {
                 fprintf(stderr,
-                        "t=%" PRIu64 " node %" PRIu64
+                        "t=%" PRIu64 " node %" PRIu64 " group %" PRIu64
                         " installs snapshot %" PRIu64 "\n",
-                        s->now, n->id, rd.snapshot->last_index);
+                        s->now, n->id, n->group, rd.snapshot->last_index);
             }
         }
         if (rd.snapshot_install) {
@@ -1163,8 +1441,10 @@ static void s_process(sim_t *s, sim_node_t *n)
             }
             if (rd.term == n->hs_term && n->hs_vote != 0 &&
                 rd.vote != n->hs_vote) {
-                s_fail(s, "node %" PRIu64 " voted twice in term %" PRIu64,
-                       n->id, rd.term);
+                s_fail(s,
+                       "node %" PRIu64 " voted twice in term %" PRIu64
+                       " of group %" PRIu64,
+                       n->id, rd.term, n->group);
             }
             n->hs_term = rd.term;
             n->hs_vote = rd.vote;
@@ -1225,10 +1505,16 @@ static void s_process(sim_t *s, sim_node_t *n)
                 }
                 n->count++;
                 s->catalog_used |= e->type == RL_ENTRY_CATALOG;
-                s_check_matching(s, n->id, e->index, e->term, d->chain);
+                s_check_matching(s, g, n->id, e->index, e->term, d->chain);
             }
         }
         for (size_t i = 0; i < rd.message_count; i++) {
+            if (rd.messages[i].msg.group != n->group) {
+                s_fail(s,
+                       "node %" PRIu64 "'s core of group %" PRIu64
+                       " sends a message of group %" PRIu64,
+                       n->id, n->group, rd.messages[i].msg.group);
+            }
             s_send(s, n->id, &rd.messages[i]);
         }
         if (rd.commit != n->commit) {
@@ -1257,6 +1543,9 @@ static void s_process(sim_t *s, sim_node_t *n)
             s_snap_store(s, n, rd.snapshot);
             s_log_drop_prefix(n, rd.snapshot->last_index);
         }
+        if (n->group == 0) {
+            s_host_catalog(s, n, &rd);
+        }
         s_sync(s, n);
     }
     s_fail(s, "node %" PRIu64 " never stops producing work", n->id);
@@ -1281,19 +1570,24 @@ void sim_options_default(sim_options_t *o)
 /* The core's trace lines, with RL_SIM_TRACE. */
 static void s_trace(void *ctx, int level, const char *text)
 {
-    sim_node_t *n = ctx;
+    sim_replica_t *n = ctx;
     (void)level;
-    fprintf(stderr, "t=%" PRIu64 " node %" PRIu64 " trace: %s\n", n->sim->now,
-            n->id, text);
+    fprintf(stderr,
+            "t=%" PRIu64 " node %" PRIu64 " group %" PRIu64 " trace: %s\n",
+            n->sim->now, n->id, n->group, text);
 }
 
-static void s_start(sim_t *s, sim_node_t *n)
+/* Starts replica n's core from its disk (the node is up). */
+static void s_start_replica(sim_t *s, sim_replica_t *n)
 {
+    sim_node_t *node = n->node;
     rl_raft_config_t cfg;
     rl_raft_config_defaults(&cfg);
     cfg.id = n->id;
+    cfg.group = n->group;
     cfg.cluster = rl_str("sim");
-    cfg.seed = s->o.seed * 1000003u + n->id * 7919u + n->incarnation;
+    cfg.seed = s->o.seed * 1000003u + n->id * 7919u + node->incarnation +
+               n->group * 104729u;
     cfg.election_ticks = s->o.election_ticks;
     cfg.heartbeat_ticks = s->o.heartbeat_ticks;
     cfg.pre_vote = s->o.pre_vote;
@@ -1323,7 +1617,7 @@ static void s_start(sim_t *s, sim_node_t *n)
     /* The address book, as operators give it: the bootstrap members to
        each of them; to a node added later, the nodes there were then. */
     uint64_t known[SIM_MAX_NODES];
-    size_t known_count = n->boot ? s->boot_count : n->id;
+    size_t known_count = node->boot ? s->boot_count : n->id;
     for (size_t i = 0; i < known_count; i++) {
         known[i] = i + 1;
     }
@@ -1337,21 +1631,17 @@ static void s_start(sim_t *s, sim_node_t *n)
     cfg.vote = n->hs_vote;
     if (n->has_snap) {
         cfg.snapshot = &n->snap;
-    } else if (n->boot) {
-        cfg.members = s->boot;
-        cfg.member_count = s->boot_count;
+    } else {
+        cfg.members = n->boot;
+        cfg.member_count = n->boot_count;
     }
     int err = 0;
     n->raft = rl_raft_new(&cfg, &err);
     if (!n->raft) {
-        s_fail(s, "node %" PRIu64 " cannot start: %s", n->id,
-               rl_error_name(err));
+        s_fail(s, "node %" PRIu64 " cannot start group %" PRIu64 ": %s", n->id,
+               n->group, rl_error_name(err));
     }
-    n->up = true;
     n->led_term = 0;
-    for (unsigned p = 0; p <= SIM_MAX_NODES; p++) {
-        n->heard[p] = s->now; /* a node starts believing everyone up */
-    }
     n->commit = n->has_snap ? n->snap.last_index : 0;
     s_set_clock(s, n);
     /* The consumer table restarts with the commit index: at the
@@ -1363,7 +1653,32 @@ static void s_start(sim_t *s, sim_node_t *n)
     n->next_group = 0;
     n->change_count = 0;
     s_check_catalog(s, n, n->commit, n->commit, true);
-    n->tick_phase = (unsigned)sim_random(s, n->tick_period);
+}
+
+/* Starts node n: every group it hosts, then (its host, raft.h) the
+   groups of group 0's committed catalog it lacks. */
+static void s_start(sim_t *s, sim_node_t *node)
+{
+    node->up = true;
+    for (unsigned p = 0; p <= SIM_MAX_NODES; p++) {
+        node->heard[p] = s->now; /* a node starts believing everyone up */
+    }
+    for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+        if (node->groups[g]) {
+            s_start_replica(s, node->groups[g]);
+        }
+    }
+    s_host_reconcile(s, node, false);
+    node->tick_phase = (unsigned)sim_random(s, node->tick_period);
+}
+
+static void s_process_node(sim_t *s, sim_node_t *node)
+{
+    for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+        if (node->groups[g] && node->groups[g]->raft) {
+            s_process(s, node->groups[g]);
+        }
+    }
 }
 
 sim_t *sim_new(const sim_options_t *o)
@@ -1376,7 +1691,7 @@ sim_t *sim_new(const sim_options_t *o)
     s->prng = o->seed ^ 0x5DEECE66DULL;
     s_watch_fatal_signals(s);
     s->trace = getenv("RL_SIM_TRACE") != NULL;
-    s_table_grow(s);
+    s_group(s, 0);
     s->n = o->nodes;
     s->boot_count = o->nodes;
     for (unsigned i = 0; i < SIM_MAX_NODES; i++) {
@@ -1396,24 +1711,11 @@ sim_t *sim_new(const sim_options_t *o)
         n->sim = s;
         n->id = i + 1;
         n->boot = true;
-        n->first = 1;
         n->tick_period = o->tick_period;
+        s_replica_new(s, n, 0, s->boot, s->boot_count);
         s_start(s, n);
     }
     return s;
-}
-
-static void s_free_node(sim_node_t *n)
-{
-    rl_raft_destroy(&n->raft);
-    s_log_truncate(n, 1);
-    free(n->log);
-    if (n->has_snap) {
-        s_snap_free(&n->snap);
-    }
-    free(n->read_buf);
-    free(n->consumers);
-    free(n->changes);
 }
 
 void sim_destroy(sim_t **sim_p)
@@ -1423,22 +1725,20 @@ void sim_destroy(sim_t **sim_p)
         return;
     }
     for (unsigned i = 0; i < s->n; i++) {
-        s_free_node(&s->nodes[i]);
+        for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+            if (s->nodes[i].groups[g]) {
+                s_replica_free(s->nodes[i].groups[g]);
+            }
+        }
     }
     for (size_t i = 0; i < s->heap_count; i++) {
         rl_msg_close(&s->heap[i].msg);
     }
     free(s->heap);
-    free(s->table);
-    free(s->committed);
-    free(s->committed_time);
-    free(s->committed_term);
-    free(s->consumer_hash);
-    free(s->catalog_hash);
+    for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+        s_group_free(s->groups[g]);
+    }
     free(s->group_names);
-    free(s->leaders);
-    free(s->pending);
-    free(s->acks);
     if (g_running == s) {
         g_running = NULL;
     }
@@ -1455,33 +1755,41 @@ uint64_t sim_add_node(sim_t *s)
     n->sim = s;
     n->id = s->n;
     n->boot = false;
-    n->first = 1;
     n->tick_period = s->o.tick_period;
+    s_replica_new(s, n, 0, NULL, 0);
     s_start(s, n);
     return n->id;
 }
 
 void sim_crash(sim_t *s, uint64_t id)
 {
-    sim_node_t *n = s_node(s, id);
-    if (!n || !n->up) {
+    sim_node_t *node = s_node(s, id);
+    if (!node || !node->up) {
         return;
     }
-    rl_raft_destroy(&n->raft);
-    n->up = false;
-    n->incarnation++;
-    s_log_truncate(n, n->durable + 1);
-    for (size_t k = 0; k < s->pending_count; k++) {
-        if (s->pending[k].node == id) {
-            s->pending[k].waiting = false;
+    node->up = false;
+    node->incarnation++;
+    for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+        sim_replica_t *n = node->groups[g];
+        if (n) {
+            rl_raft_destroy(&n->raft);
+            s_log_truncate(n, n->durable + 1);
+        }
+        sim_group_t *grp = s->groups[g];
+        for (size_t k = 0; grp && k < grp->pending_count; k++) {
+            if (grp->pending[k].node == id) {
+                grp->pending[k].waiting = false;
+            }
+        }
+        if (grp) {
+            s_pending_compact(grp);
         }
     }
-    s_pending_compact(s);
 }
 
 void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_replica(s, id, 0);
     if (!n) {
         return;
     }
@@ -1493,11 +1801,20 @@ void sim_crash_losing_tail(sim_t *s, uint64_t id, uint64_t keep)
 
 void sim_crash_losing_everything(sim_t *s, uint64_t id)
 {
-    sim_node_t *n = s_node(s, id);
-    if (!n) {
+    sim_node_t *node = s_node(s, id);
+    if (!node) {
         return;
     }
     sim_crash(s, id);
+    for (unsigned g = 1; g < SIM_MAX_GROUPS; g++) {
+        if (node->groups[g]) {
+            s_replica_free(node->groups[g]);
+            node->groups[g] = NULL;
+        }
+        node->ever[g] = false;
+    }
+    node->watermark = 0;
+    sim_replica_t *n = node->groups[0];
     s_log_truncate(n, n->first);
     n->first = 1;
     n->durable = 0;
@@ -1513,12 +1830,12 @@ void sim_crash_losing_everything(sim_t *s, uint64_t id)
 
 void sim_restart(sim_t *s, uint64_t id)
 {
-    sim_node_t *n = s_node(s, id);
-    if (!n || n->up) {
+    sim_node_t *node = s_node(s, id);
+    if (!node || node->up) {
         return;
     }
-    s_start(s, n);
-    s_process(s, n);
+    s_start(s, node);
+    s_process_node(s, node);
 }
 
 bool sim_up(sim_t *s, uint64_t id)
@@ -1529,11 +1846,51 @@ bool sim_up(sim_t *s, uint64_t id)
 
 /* ---- time ---- */
 
+/* Is id a member of node's group 0 (its latest or committed
+   configuration)? */
+static bool s_in_group_0(sim_node_t *node, uint64_t id)
+{
+    sim_replica_t *zero = node->groups[0];
+    if (!zero || !zero->raft) {
+        return false;
+    }
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_members(zero->raft, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (m[i].id == id) {
+            return true;
+        }
+    }
+    m = rl_raft_committed_members(zero->raft, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (m[i].id == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* In a named log's group a host lets through a leader's messages only
+   from a member of its group 0 (raft.h, "Hosting groups"): a node
+   removed from group 0 never learns it (Raft stops sending to it when
+   the removal is appended), so its view of group 0 stays stale and, if it
+   leads a group, it would never mirror its own removal. Its followers
+   stop following it; it steps down (CheckQuorum) and a leader that knows
+   group 0 takes over. Dropping messages is always safe. */
+static bool s_host_admits(sim_node_t *node, const rl_msg_t *msg)
+{
+    return msg->group == 0 ||
+           (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
+            msg->type != RL_MSG_TIMEOUT_NOW) ||
+           s_in_group_0(node, msg->from);
+}
+
 static void s_deliver(sim_t *s, sim_event_t *ev)
 {
-    sim_node_t *n = s_node(s, ev->to);
+    sim_node_t *node = s_node(s, ev->to);
     if (ev->kind == EV_SYNC) {
-        if (n && n->up && n->incarnation == ev->incarnation &&
+        sim_replica_t *n = s_live(s, ev->to, ev->group);
+        if (n && node->incarnation == ev->incarnation &&
             ev->index >= n->first && ev->index < n->first + n->count &&
             n->log[ev->index - n->first].term == ev->term) {
             if (ev->index > n->durable) {
@@ -1548,19 +1905,26 @@ static void s_deliver(sim_t *s, sim_event_t *ev)
         return;
     }
     if (ev->kind == EV_BEAT) {
-        if (n && n->up && s->link[ev->msg.from][ev->to]) {
-            n->heard[ev->msg.from] = s->now;
+        if (node && node->up && s->link[ev->msg.from][ev->to]) {
+            node->heard[ev->msg.from] = s->now;
         }
         return;
     }
-    if (n && n->up && s->link[ev->msg.from][ev->to]) {
-        n->heard[ev->msg.from] = s->now;
-        ev->msg.cluster = rl_str("sim");
-        s_set_clock(s, n);
-        sim_in_core++;
-        rl_raft_step(n->raft, &ev->msg);
-        sim_in_core--;
-        s_process(s, n);
+    if (node && node->up && s->link[ev->msg.from][ev->to]) {
+        node->heard[ev->msg.from] = s->now;
+        sim_replica_t *n = s_live(s, ev->to, ev->msg.group);
+        if (n && !s_host_admits(node, &ev->msg)) {
+            s->stats.refused++;
+        } else if (n) {
+            ev->msg.cluster = rl_str("sim");
+            s_set_clock(s, n);
+            sim_in_core++;
+            rl_raft_step(n->raft, &ev->msg);
+            sim_in_core--;
+            s_process(s, n);
+        } else {
+            s->stats.unhosted++; /* not created here yet, or deleted */
+        }
     }
     rl_msg_close(&ev->msg);
 }
@@ -1598,8 +1962,11 @@ static bool s_down(sim_t *s, sim_node_t *n, uint64_t peer)
 }
 
 /* Wakes core if quiet and it needs a down node: a follower whose leader
-   is down, a leader one of whose voters is (raft.h rl_raft_wake). */
-static void s_wake_if_needed(sim_t *s, sim_node_t *n, rl_raft_t *core)
+   is down (or, in a named log's group, no longer a member of group 0:
+   see s_host_admits), a leader one of whose voters is down (raft.h
+   rl_raft_wake). */
+static void s_wake_if_needed(sim_t *s, sim_node_t *n, uint64_t group,
+                             rl_raft_t *core)
 {
     if (!rl_raft_quiet(core)) {
         return;
@@ -1614,7 +1981,8 @@ static void s_wake_if_needed(sim_t *s, sim_node_t *n, rl_raft_t *core)
             wake = m[i].voter && s_down(s, n, m[i].id);
         }
     } else {
-        wake = st.leader != 0 && s_down(s, n, st.leader);
+        wake = st.leader != 0 && (s_down(s, n, st.leader) ||
+                                  (group != 0 && !s_in_group_0(n, st.leader)));
     }
     if (wake) {
         s->stats.wakes++;
@@ -1622,24 +1990,61 @@ static void s_wake_if_needed(sim_t *s, sim_node_t *n, rl_raft_t *core)
     }
 }
 
-/* One tick of node n: its host's liveness duties, then its core unless
-   quiet (a quiet core's tick does nothing; the host skips it). */
-static void s_tick_node(sim_t *s, sim_node_t *n)
+/* The host mirrors group 0's committed configuration into every other
+   group this node leads, one change at a time (mirror.c). */
+static void s_host_mirror(sim_t *s, sim_node_t *node)
 {
-    s_set_clock(s, n);
-    if (s->o.quiesce) {
-        s_beat(s, n);
-        s_wake_if_needed(s, n, n->raft);
-    }
-    if (rl_raft_quiet(n->raft)) {
-        s->stats.quiet_ticks++;
+    sim_replica_t *zero = node->groups[0];
+    if (!zero || !zero->raft || node->watermark == 0) {
         return;
     }
-    s->stats.ticks++;
-    sim_in_core++;
-    rl_raft_tick(n->raft);
-    sim_in_core--;
-    s_process(s, n);
+    size_t count = 0;
+    const rl_member_t *target = rl_raft_committed_members(zero->raft, &count);
+    for (unsigned g = 1; g < SIM_MAX_GROUPS; g++) {
+        sim_replica_t *n = node->groups[g];
+        if (!n || !n->raft || n->led_term == 0) {
+            continue;
+        }
+        rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
+        s_set_clock(s, n);
+        sim_in_core++;
+        rl_raft_mirror(n->raft, target, count, &done);
+        sim_in_core--;
+        if (done != RL_RAFT_MIRROR_NONE) {
+            s->stats.mirrored++;
+            s_process(s, n);
+        }
+    }
+}
+
+/* One tick of node n: its host's duties (liveness, mirroring), then each
+   of its groups' cores unless quiet (a quiet core's tick does nothing;
+   the host skips it). */
+static void s_tick_node(sim_t *s, sim_node_t *node)
+{
+    if (s->o.quiesce) {
+        s_beat(s, node);
+    }
+    s_host_mirror(s, node);
+    for (unsigned g = 0; g < SIM_MAX_GROUPS; g++) {
+        sim_replica_t *n = node->groups[g];
+        if (!n || !n->raft) {
+            continue;
+        }
+        s_set_clock(s, n);
+        if (s->o.quiesce) {
+            s_wake_if_needed(s, node, g, n->raft);
+        }
+        if (rl_raft_quiet(n->raft)) {
+            s->stats.quiet_ticks++;
+            continue;
+        }
+        s->stats.ticks++;
+        sim_in_core++;
+        rl_raft_tick(n->raft);
+        sim_in_core--;
+        s_process(s, n);
+    }
 }
 
 static void s_step_time(sim_t *s)
@@ -1665,14 +2070,16 @@ void sim_run(sim_t *s, unsigned units)
     }
 }
 
-uint64_t sim_leader(sim_t *s)
+/* ---- the API: groups ---- */
+
+uint64_t sim_group_leader(sim_t *s, uint64_t group)
 {
     uint64_t best = 0;
     uint64_t best_term = 0;
     for (unsigned i = 0; i < s->n; i++) {
-        sim_node_t *n = &s->nodes[i];
+        sim_replica_t *n = s_live(s, i + 1, group);
         rl_raft_status_t st;
-        if (!n->up) {
+        if (!n) {
             continue;
         }
         rl_raft_status(n->raft, &st);
@@ -1684,25 +2091,36 @@ uint64_t sim_leader(sim_t *s)
     return best;
 }
 
-uint64_t sim_wait_leader(sim_t *s, unsigned max)
+uint64_t sim_leader(sim_t *s)
+{
+    return sim_group_leader(s, 0);
+}
+
+uint64_t sim_group_wait_leader(sim_t *s, uint64_t group, unsigned max)
 {
     for (unsigned t = 0; t < max; t++) {
-        uint64_t l = sim_leader(s);
+        uint64_t l = sim_group_leader(s, group);
         if (l) {
             return l;
         }
         s_step_time(s);
     }
-    return sim_leader(s);
+    return sim_group_leader(s, group);
 }
 
-bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max)
+uint64_t sim_wait_leader(sim_t *s, unsigned max)
+{
+    return sim_group_wait_leader(s, 0, max);
+}
+
+bool sim_group_wait_commit(sim_t *s, uint64_t group, uint64_t index,
+                           unsigned max)
 {
     for (unsigned t = 0; t <= max; t++) {
         bool all = true;
         for (unsigned i = 0; i < s->n; i++) {
-            sim_node_t *n = &s->nodes[i];
-            if (n->up && n->commit < index) {
+            sim_replica_t *n = s_live(s, i + 1, group);
+            if (n && n->commit < index) {
                 all = false;
             }
         }
@@ -1714,19 +2132,25 @@ bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max)
     return false;
 }
 
-/* After a proposal to node n: tracks it for acknowledgement (the entry
+bool sim_wait_commit(sim_t *s, uint64_t index, unsigned max)
+{
+    return sim_group_wait_commit(s, 0, index, max);
+}
+
+/* After a proposal to replica n: tracks it for acknowledgement (the entry
    is acknowledged once n sees it committed in the term it was proposed
    in) and carries out n's work. */
-static void s_after_proposal(sim_t *s, sim_node_t *n, int rc,
+static void s_after_proposal(sim_t *s, sim_replica_t *n, int rc,
                              const rl_raft_proposal_t *out)
 {
+    sim_group_t *g = s_group(s, n->group);
     if (rc == 0) {
-        if (s->pending_count == s->pending_cap) {
-            s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 64;
-            s->pending =
-                realloc(s->pending, s->pending_cap * sizeof(*s->pending));
+        if (g->pending_count == g->pending_cap) {
+            g->pending_cap = g->pending_cap ? g->pending_cap * 2 : 64;
+            g->pending =
+                realloc(g->pending, g->pending_cap * sizeof(*g->pending));
         }
-        sim_pending_t *p = &s->pending[s->pending_count++];
+        sim_pending_t *p = &g->pending[g->pending_count++];
         p->node = n->id;
         p->first = out->first;
         p->last = out->last;
@@ -1734,39 +2158,32 @@ static void s_after_proposal(sim_t *s, sim_node_t *n, int rc,
         p->waiting = true;
     }
     s_process(s, n);
-    if (rc == 0 && n->commit >= out->last) {
+    if (rc == 0 && n->raft && n->commit >= out->last) {
         /* Already committed (a duplicate): acknowledge now. */
         uint64_t c = n->commit;
-        for (size_t k = 0; k < s->pending_count; k++) {
-            sim_pending_t *p = &s->pending[k];
+        for (size_t k = 0; k < g->pending_count; k++) {
+            sim_pending_t *p = &g->pending[k];
             if (p->waiting && p->node == n->id && p->last <= c) {
                 p->waiting = false;
                 if (p->last >= n->first && p->last < n->first + n->count &&
                     n->log[p->last - n->first].term == p->term) {
-                    if (s->ack_count == s->ack_cap) {
-                        s->ack_cap = s->ack_cap ? s->ack_cap * 2 : 64;
-                        s->acks =
-                            realloc(s->acks, s->ack_cap * sizeof(*s->acks));
-                    }
-                    s->acks[s->ack_count].index = p->last;
-                    s->acks[s->ack_count].term = p->term;
-                    s->ack_count++;
+                    s_ack(g, p->last, p->term);
                 }
             }
         }
-        s_pending_compact(s);
+        s_pending_compact(g);
     }
 }
 
-int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
-                uint64_t seq, rl_raft_proposal_t *out)
+int sim_group_propose(sim_t *s, uint64_t id, uint64_t group, uint64_t value,
+                      uint64_t producer, uint64_t seq, rl_raft_proposal_t *out)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_live(s, id, group);
     rl_raft_proposal_t tmp;
     if (!out) {
         out = &tmp;
     }
-    if (!n || !n->up) {
+    if (!n) {
         memset(out, 0, sizeof(*out));
         return RL_ERR_NO_LEADER;
     }
@@ -1786,15 +2203,21 @@ int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
     return rc;
 }
 
+int sim_propose(sim_t *s, uint64_t id, uint64_t value, uint64_t producer,
+                uint64_t seq, rl_raft_proposal_t *out)
+{
+    return sim_group_propose(s, id, 0, value, producer, seq, out);
+}
+
 int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
                  const char *name, uint64_t index, rl_raft_proposal_t *out)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_live(s, id, 0);
     rl_raft_proposal_t tmp;
     if (!out) {
         out = &tmp;
     }
-    if (!n || !n->up) {
+    if (!n) {
         memset(out, 0, sizeof(*out));
         return RL_ERR_NO_LEADER;
     }
@@ -1816,12 +2239,12 @@ int sim_consumer(sim_t *s, uint64_t id, sim_consumer_verb_t verb,
 int sim_log(sim_t *s, uint64_t id, rl_raft_log_verb_t verb, const char *name,
             const rl_raft_log_settings_t *settings, rl_raft_proposal_t *out)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_live(s, id, 0);
     rl_raft_proposal_t tmp;
     if (!out) {
         out = &tmp;
     }
-    if (!n || !n->up) {
+    if (!n) {
         memset(out, 0, sizeof(*out));
         return RL_ERR_NO_LEADER;
     }
@@ -1843,14 +2266,14 @@ int sim_log(sim_t *s, uint64_t id, rl_raft_log_verb_t verb, const char *name,
 bool sim_log_find(sim_t *s, uint64_t id, const char *name,
                   rl_raft_log_info_t *log)
 {
-    sim_node_t *n = s_node(s, id);
-    return n && n->up && rl_raft_log_find(n->raft, rl_str(name), log);
+    sim_replica_t *n = s_live(s, id, 0);
+    return n && rl_raft_log_find(n->raft, rl_str(name), log);
 }
 
 const rl_raft_log_change_t *sim_log_changes(sim_t *s, uint64_t id,
                                             size_t *count)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_replica(s, id, 0);
     *count = n ? n->change_count : 0;
     return n ? n->changes : NULL;
 }
@@ -1858,9 +2281,8 @@ const rl_raft_log_change_t *sim_log_changes(sim_t *s, uint64_t id,
 bool sim_consumer_position(sim_t *s, uint64_t id, const char *name,
                            uint64_t *index)
 {
-    sim_node_t *n = s_node(s, id);
-    return n && n->up &&
-           rl_raft_consumer_position(n->raft, rl_str(name), index);
+    sim_replica_t *n = s_live(s, id, 0);
+    return n && rl_raft_consumer_position(n->raft, rl_str(name), index);
 }
 
 void sim_set_clock_skew(sim_t *s, uint64_t id, int64_t skew_ms)
@@ -1877,29 +2299,37 @@ uint64_t sim_clock(sim_t *s, uint64_t id)
     return n ? s_wall(s, n) : 0;
 }
 
-uint64_t sim_committed_term(sim_t *s, uint64_t index)
+uint64_t sim_group_committed_term(sim_t *s, uint64_t group, uint64_t index)
 {
-    if (index == 0 || index > s->max_commit || s->committed[index - 1] == 0) {
+    sim_group_t *g = group < SIM_MAX_GROUPS ? s->groups[group] : NULL;
+    if (!g || index == 0 || index > g->max_commit ||
+        g->committed[index - 1] == 0) {
         return 0;
     }
-    return s->committed_term[index - 1];
+    return g->committed_term[index - 1];
+}
+
+uint64_t sim_committed_term(sim_t *s, uint64_t index)
+{
+    return sim_group_committed_term(s, 0, index);
 }
 
 uint64_t sim_time_at(sim_t *s, uint64_t id, uint64_t index)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_replica(s, id, 0);
     if (!n || index < n->first || index >= n->first + n->count) {
         return 0;
     }
     return n->log[index - n->first].time;
 }
 
-uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max)
+uint64_t sim_group_propose_leader(sim_t *s, uint64_t group, uint64_t value,
+                                  unsigned max)
 {
     for (unsigned t = 0; t < max; t++) {
-        uint64_t l = sim_leader(s);
+        uint64_t l = sim_group_leader(s, group);
         rl_raft_proposal_t out;
-        if (l && sim_propose(s, l, value, 0, 0, &out) == 0) {
+        if (l && sim_group_propose(s, l, group, value, 0, 0, &out) == 0) {
             return out.last;
         }
         s_step_time(s);
@@ -1907,9 +2337,20 @@ uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max)
     return 0;
 }
 
+uint64_t sim_propose_leader(sim_t *s, uint64_t value, unsigned max)
+{
+    return sim_group_propose_leader(s, 0, value, max);
+}
+
+size_t sim_group_acked(sim_t *s, uint64_t group)
+{
+    sim_group_t *g = group < SIM_MAX_GROUPS ? s->groups[group] : NULL;
+    return g ? g->ack_count : 0;
+}
+
 size_t sim_acked(sim_t *s)
 {
-    return s->ack_count;
+    return sim_group_acked(s, 0);
 }
 
 /* ---- network and clocks ---- */
@@ -1957,10 +2398,10 @@ void sim_set_tick_period(sim_t *s, uint64_t id, unsigned period)
     }
 }
 
-int sim_compact(sim_t *s, uint64_t id)
+int sim_group_compact(sim_t *s, uint64_t id, uint64_t group)
 {
-    sim_node_t *n = s_node(s, id);
-    if (!n || !n->up) {
+    sim_replica_t *n = s_live(s, id, group);
+    if (!n) {
         return RL_ERR_REJECTED;
     }
     s_set_clock(s, n);
@@ -1971,18 +2412,28 @@ int sim_compact(sim_t *s, uint64_t id)
     return rc;
 }
 
-void sim_flush(sim_t *s, uint64_t id)
+int sim_compact(sim_t *s, uint64_t id)
 {
-    sim_node_t *n = s_node(s, id);
-    if (n && n->up) {
+    return sim_group_compact(s, id, 0);
+}
+
+void sim_group_flush(sim_t *s, uint64_t id, uint64_t group)
+{
+    sim_replica_t *n = s_live(s, id, group);
+    if (n) {
         s_process(s, n);
     }
 }
 
+void sim_flush(sim_t *s, uint64_t id)
+{
+    sim_group_flush(s, id, 0);
+}
+
 void sim_deliver(sim_t *s, uint64_t id, const rl_msg_t *msg)
 {
-    sim_node_t *n = s_node(s, id);
-    if (n && n->up) {
+    sim_replica_t *n = s_live(s, id, msg->group);
+    if (n) {
         s_set_clock(s, n);
         sim_in_core++;
         rl_raft_step(n->raft, msg);
@@ -1991,19 +2442,35 @@ void sim_deliver(sim_t *s, uint64_t id, const rl_msg_t *msg)
     }
 }
 
+rl_raft_t *sim_group_raft(sim_t *s, uint64_t id, uint64_t group)
+{
+    sim_replica_t *n = s_live(s, id, group);
+    return n ? n->raft : NULL;
+}
+
 rl_raft_t *sim_raft(sim_t *s, uint64_t id)
 {
-    sim_node_t *n = s_node(s, id);
-    return n && n->up ? n->raft : NULL;
+    return sim_group_raft(s, id, 0);
+}
+
+bool sim_hosts(sim_t *s, uint64_t id, uint64_t group)
+{
+    return s_replica(s, id, group) != NULL;
+}
+
+void sim_group_status(sim_t *s, uint64_t id, uint64_t group,
+                      rl_raft_status_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    sim_replica_t *n = s_live(s, id, group);
+    if (n) {
+        rl_raft_status(n->raft, st);
+    }
 }
 
 void sim_status(sim_t *s, uint64_t id, rl_raft_status_t *st)
 {
-    memset(st, 0, sizeof(*st));
-    sim_node_t *n = s_node(s, id);
-    if (n && n->up) {
-        rl_raft_status(n->raft, st);
-    }
+    sim_group_status(s, id, 0, st);
 }
 
 const sim_stats_t *sim_stats(sim_t *s)
@@ -2030,8 +2497,9 @@ uint64_t sim_max_term(sim_t *s)
 {
     uint64_t t = 0;
     for (unsigned i = 0; i < s->n; i++) {
-        if (s->nodes[i].hs_term > t) {
-            t = s->nodes[i].hs_term;
+        sim_replica_t *n = s->nodes[i].groups[0];
+        if (n && n->hs_term > t) {
+            t = n->hs_term;
         }
     }
     return t;
@@ -2039,7 +2507,13 @@ uint64_t sim_max_term(sim_t *s)
 
 uint64_t sim_term_at(sim_t *s, uint64_t id, uint64_t index)
 {
-    sim_node_t *n = s_node(s, id);
+    return sim_group_term_at(s, id, 0, index);
+}
+
+uint64_t sim_group_term_at(sim_t *s, uint64_t id, uint64_t group,
+                           uint64_t index)
+{
+    sim_replica_t *n = s_replica(s, id, group);
     if (!n || index < n->first || index >= n->first + n->count) {
         return 0;
     }
@@ -2048,7 +2522,7 @@ uint64_t sim_term_at(sim_t *s, uint64_t id, uint64_t index)
 
 unsigned sim_count_value(sim_t *s, uint64_t id, uint64_t value)
 {
-    sim_node_t *n = s_node(s, id);
+    sim_replica_t *n = s_replica(s, id, 0);
     unsigned count = 0;
     for (size_t i = 0; n && i < n->count; i++) {
         const sim_entry_t *e = &n->log[i];
@@ -2065,36 +2539,40 @@ unsigned sim_count_value(sim_t *s, uint64_t id, uint64_t value)
     return count;
 }
 
-void sim_final_check(sim_t *s)
+/* Group's final check, the network healed and every node up: a fresh
+   entry commits in its leader's term (committing everything before it),
+   every member of its configuration converges on it, every acknowledged
+   entry is committed unchanged, and each producer batch appears once
+   (as sim_propose makes them: one entry each). Returns its leader. */
+static uint64_t s_final_group(sim_t *s, uint64_t group)
 {
-    sim_heal(s);
-    sim_set_faults(s, 0, 0, 1, 5);
-    for (unsigned i = 0; i < s->n; i++) {
-        s->nodes[i].tick_period = s->o.tick_period;
-        sim_restart(s, s->nodes[i].id);
-    }
+    sim_group_t *g = s_group(s, group);
     uint64_t want = 0;
-    for (size_t k = 0; k < s->ack_count; k++) {
-        if (s->acks[k].index > want) {
-            want = s->acks[k].index;
+    for (size_t k = 0; k < g->ack_count; k++) {
+        if (g->acks[k].index > want) {
+            want = g->acks[k].index;
         }
     }
     /* A fresh entry in the leader's term commits everything before it. */
     bool done = false;
     uint64_t leader = 0;
     for (unsigned attempt = 0; attempt < 20 && !done; attempt++) {
-        uint64_t l = sim_wait_leader(s, 5000);
+        uint64_t l = sim_group_wait_leader(s, group, 5000);
         rl_raft_proposal_t out;
-        if (!l || sim_propose(s, l, 0xF1A1, 0, 0, &out) != 0) {
+        if (!l || sim_group_propose(s, l, group, 0xF1A1, 0, 0, &out) != 0) {
             sim_run(s, 100); /* e.g. a transfer is under way */
             continue;
         }
-        sim_node_t *n = s_node(s, l);
-        for (unsigned t = 0; t < 3000 && n->up && n->commit < out.last; t++) {
+        for (unsigned t = 0; t < 3000; t++) {
+            sim_replica_t *n = s_live(s, l, group);
+            if (!n || n->commit >= out.last) {
+                break;
+            }
             s_step_time(s);
         }
-        if (n->up && n->commit >= out.last &&
-            sim_term_at(s, l, out.last) == out.term) {
+        sim_replica_t *n = s_live(s, l, group);
+        if (n && n->commit >= out.last &&
+            sim_group_term_at(s, l, group, out.last) == out.term) {
             done = true;
             leader = l;
             if (out.last > want) {
@@ -2103,20 +2581,27 @@ void sim_final_check(sim_t *s)
         }
     }
     if (!done) {
-        s_fail(s, "no leader commits after healing");
+        s_fail(s, "no leader of group %" PRIu64 " commits after healing",
+               group);
     }
     /* Members only: a server removed from the configuration is not
-       replicated to any more. */
+       replicated to any more. The configuration may still change (the
+       leader mirrors group 0's), so it is read again as time goes. */
     size_t mcount = 0;
-    const rl_member_t *members = rl_raft_members(sim_raft(s, leader), &mcount);
-    rl_member_t copy[RL_MAX_MEMBERS];
-    memcpy(copy, members, mcount * sizeof(*members));
-    members = copy;
+    rl_member_t members[RL_MAX_MEMBERS];
     for (unsigned t = 0; t < 40000; t++) {
-        bool all = true;
-        for (size_t m = 0; m < mcount; m++) {
-            sim_node_t *n = s_node(s, members[m].id);
-            if (n && n->up && n->commit < want) {
+        uint64_t l = sim_group_leader(s, group);
+        if (l) {
+            leader = l;
+            const rl_member_t *m =
+                rl_raft_members(sim_group_raft(s, l, group), &mcount);
+            memcpy(members, m, mcount * sizeof(*m));
+        }
+        bool all = l != 0;
+        for (size_t m = 0; m < mcount && all; m++) {
+            sim_node_t *node = s_node(s, members[m].id);
+            sim_replica_t *n = s_live(s, members[m].id, group);
+            if (node && node->up && (!n || n->commit < want)) {
                 all = false;
             }
         }
@@ -2124,27 +2609,31 @@ void sim_final_check(sim_t *s)
             break;
         }
         if (t == 39999) {
-            s_fail(s, "cluster does not converge on commit %" PRIu64, want);
+            s_fail(s, "group %" PRIu64 " does not converge on commit %" PRIu64,
+                   group, want);
         }
         s_step_time(s);
     }
-    for (size_t k = 0; k < s->ack_count; k++) {
-        const sim_ack_t *a = &s->acks[k];
-        if (s->committed[a->index - 1] == 0) {
-            s_fail(s, "acknowledged entry %" PRIu64 " not committed", a->index);
+    for (size_t k = 0; k < g->ack_count; k++) {
+        const sim_ack_t *a = &g->acks[k];
+        if (g->committed[a->index - 1] == 0) {
+            s_fail(s,
+                   "acknowledged entry %" PRIu64 " of group %" PRIu64
+                   " not committed",
+                   a->index, group);
         }
-        sim_slot_t *slot = s_table_find(s, a->index, a->term);
-        if (slot->key_index == 0 || slot->chain != s->committed[a->index - 1]) {
+        sim_slot_t *slot = s_table_find(g, a->index, a->term);
+        if (slot->key_index == 0 || slot->chain != g->committed[a->index - 1]) {
             s_fail(s,
                    "acknowledged entry %" PRIu64 " term %" PRIu64
-                   " was lost or changed",
-                   a->index, a->term);
+                   " of group %" PRIu64 " was lost or changed",
+                   a->index, a->term, group);
         }
     }
     /* Idempotent producers: each (producer, seq) batch appears once in the
        committed log of every member. */
     for (size_t m = 0; m < mcount; m++) {
-        sim_node_t *n = s_node(s, members[m].id);
+        sim_replica_t *n = s_replica(s, members[m].id, group);
         for (size_t i = 0; n && i < n->count; i++) {
             const sim_entry_t *e = &n->log[i];
             if (e->producer_id == 0 || n->first + i > n->commit) {
@@ -2156,9 +2645,127 @@ void sim_final_check(sim_t *s)
                     n->log[j].seq == e->seq) {
                     s_fail(s,
                            "producer %" PRIu64 " seq %" PRIu64
-                           " appended twice (node %" PRIu64 ")",
-                           e->producer_id, e->seq, n->id);
+                           " appended twice (node %" PRIu64 ", group %" PRIu64
+                           ")",
+                           e->producer_id, e->seq, n->id, group);
                 }
+            }
+        }
+    }
+    return leader;
+}
+
+/* Do a and b name the same servers, each a voter in both or in neither? */
+static bool s_same_members(const rl_member_t *a, size_t a_count,
+                           const rl_member_t *b, size_t b_count)
+{
+    if (a_count != b_count) {
+        return false;
+    }
+    for (size_t i = 0; i < a_count; i++) {
+        bool found = false;
+        for (size_t k = 0; k < b_count && !found; k++) {
+            found = a[i].id == b[k].id && a[i].voter == b[k].voter;
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Is group's configuration, at its leader, committed and group 0's
+   committed configuration (at group 0's leader)? */
+static bool s_mirrored(sim_t *s, uint64_t group)
+{
+    uint64_t zero = sim_group_leader(s, 0);
+    uint64_t l = sim_group_leader(s, group);
+    if (!zero || !l) {
+        return false;
+    }
+    size_t target_count = 0;
+    size_t latest_count = 0;
+    size_t committed_count = 0;
+    const rl_member_t *target =
+        rl_raft_committed_members(sim_group_raft(s, zero, 0), &target_count);
+    const rl_member_t *latest =
+        rl_raft_members(sim_group_raft(s, l, group), &latest_count);
+    const rl_member_t *committed = rl_raft_committed_members(
+        sim_group_raft(s, l, group), &committed_count);
+    return s_same_members(latest, latest_count, committed, committed_count) &&
+           s_same_members(target, target_count, committed, committed_count);
+}
+
+/* Membership of group 0 mirrored into every named log (mirror.c): once
+   healed, each group's committed configuration becomes group 0's, voters
+   and learners alike (learners are promoted in both). */
+static void s_final_mirror(sim_t *s, const uint64_t *groups, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        unsigned t = 0;
+        while (!s_mirrored(s, groups[i]) && t++ < 40000) {
+            s_step_time(s);
+        }
+        if (!s_mirrored(s, groups[i])) {
+            s_fail(s, "group %" PRIu64 " does not take group 0's configuration",
+                   groups[i]);
+        }
+    }
+}
+
+void sim_final_check(sim_t *s)
+{
+    sim_heal(s);
+    sim_set_faults(s, 0, 0, 1, 5);
+    for (unsigned i = 0; i < s->n; i++) {
+        s->nodes[i].tick_period = s->o.tick_period;
+        sim_restart(s, s->nodes[i].id);
+    }
+    uint64_t leader = s_final_group(s, 0);
+    if (!s->catalog_used) {
+        return;
+    }
+    /* Every named log of the catalog. */
+    size_t count = 0;
+    const rl_raft_log_info_t *logs =
+        rl_raft_logs(sim_group_raft(s, leader, 0), &count);
+    uint64_t groups[SIM_MAX_GROUPS];
+    size_t n_groups = 0;
+    for (size_t i = 0; i < count && n_groups < SIM_MAX_GROUPS; i++) {
+        groups[n_groups++] = logs[i].group;
+    }
+    for (size_t i = 0; i < n_groups; i++) {
+        s_final_group(s, groups[i]);
+    }
+    s_final_mirror(s, groups, n_groups);
+    /* The hosts agree with the catalog: every member of group 0 at its
+       leader's commit index hosts group 0 and the catalog's groups, and
+       no other (every deletion destroyed its group). */
+    rl_raft_status_t lst;
+    sim_group_status(s, leader, 0, &lst);
+    size_t mcount = 0;
+    const rl_member_t *members =
+        rl_raft_members(sim_group_raft(s, leader, 0), &mcount);
+    rl_member_t copy[RL_MAX_MEMBERS];
+    memcpy(copy, members, mcount * sizeof(*members));
+    sim_run(s, 200);
+    for (size_t m = 0; m < mcount; m++) {
+        sim_node_t *node = s_node(s, copy[m].id);
+        sim_replica_t *zero = s_live(s, copy[m].id, 0);
+        if (!node || !zero || zero->commit < lst.commit) {
+            continue;
+        }
+        for (uint64_t g = 1; g < SIM_MAX_GROUPS; g++) {
+            bool listed = false;
+            for (size_t i = 0; i < n_groups; i++) {
+                listed = listed || groups[i] == g;
+            }
+            if (listed != (node->groups[g] != NULL)) {
+                s_fail(s,
+                       "node %" PRIu64 " %s group %" PRIu64
+                       ", which the catalog %s",
+                       node->id, listed ? "lacks" : "hosts", g,
+                       listed ? "lists" : "does not list");
             }
         }
     }

@@ -1,6 +1,10 @@
 /*  sim.h - a deterministic simulated cluster of Raft cores (label sim).
 
-    Up to SIM_MAX_NODES cores in one process. Time is a counter; each node
+    Up to SIM_MAX_NODES nodes in one process, each hosting one core per
+    group: group 0 (the default log) and the named logs of its catalog
+    (sim.c has the host's rules, as raft.h "Hosting groups" gives them);
+    faults are a node's, shared by all its groups; every invariant below
+    is checked per group. Time is a counter; each node
     ticks every tick_period units (different periods model clock skew).
     The network is a priority queue of deep-copied messages with a seeded
     PRNG deciding delay (hence reordering), drop and duplication; a link
@@ -42,6 +46,11 @@
 #include <stdint.h>
 
 #define SIM_MAX_NODES 8
+
+/* Groups (named logs) a simulation can hold: group 0, the default log,
+   on every node; group g >= 1 on each node from when its log's creation
+   is handed to that node's host by group 0 until its deletion is. */
+#define SIM_MAX_GROUPS 64
 
 typedef struct sim sim_t;
 
@@ -89,13 +98,19 @@ typedef enum {
 } sim_consumer_verb_t;
 
 typedef struct {
-    uint64_t sent[16];       /* messages sent, by type (index = type) */
-    uint64_t total;          /* all messages sent */
-    uint64_t append_rejects; /* APPEND_REPLY with success false */
-    uint64_t ticks;          /* ticks of cores */
-    uint64_t quiet_ticks;    /* ticks skipped: the core was quiet */
-    uint64_t beats;          /* node-level heartbeats sent (quiesce) */
-    uint64_t wakes;          /* quiet cores the hosts woke (liveness) */
+    uint64_t sent[16];         /* messages sent, by type (index = type) */
+    uint64_t total;            /* all messages sent */
+    uint64_t append_rejects;   /* APPEND_REPLY with success false */
+    uint64_t ticks;            /* ticks of cores */
+    uint64_t quiet_ticks;      /* ticks skipped: the core was quiet */
+    uint64_t beats;            /* node-level heartbeats sent (quiesce) */
+    uint64_t wakes;            /* quiet cores the hosts woke (liveness) */
+    uint64_t unhosted;         /* messages for a group not hosted there */
+    uint64_t groups_created;   /* replicas the hosts created */
+    uint64_t groups_destroyed; /* replicas the hosts destroyed */
+    uint64_t mirrored;         /* membership changes the hosts mirrored */
+    uint64_t refused; /* a named log's leader messages from a node not in
+                         group 0, dropped by the host */
 } sim_stats_t;
 
 void sim_options_default(sim_options_t *o);
@@ -199,8 +214,35 @@ uint64_t sim_max_term(sim_t *s);
 /* Final checks: heal, restart all, settle, every acknowledged entry is in
    every live node's committed log; producers' batches appear once (as
    sim_propose makes them: one entry each, so a test proposing larger
-   producer batches through the core must not call this). */
+   producer batches through the core must not call this). The same for
+   every group of the catalog; then each of them takes group 0's committed
+   configuration (mirror.c), and every member of group 0 hosts exactly
+   group 0 and the catalog's groups. */
 void sim_final_check(sim_t *s);
+
+/* Named logs: the same calls for any group (the ones above are for
+   group 0). A node hosts group g >= 1 once its host was handed the
+   creation of g's log (and until its deletion); each node's host also
+   keeps node-level liveness (sim_options_t.quiesce) and mirrors group
+   0's committed configuration into the groups it leads (mirror.c). */
+bool sim_hosts(sim_t *s, uint64_t id, uint64_t group);
+rl_raft_t *sim_group_raft(sim_t *s, uint64_t id, uint64_t group);
+void sim_group_status(sim_t *s, uint64_t id, uint64_t group,
+                      rl_raft_status_t *st);
+uint64_t sim_group_leader(sim_t *s, uint64_t group);
+uint64_t sim_group_wait_leader(sim_t *s, uint64_t group, unsigned max);
+bool sim_group_wait_commit(sim_t *s, uint64_t group, uint64_t index,
+                           unsigned max);
+int sim_group_propose(sim_t *s, uint64_t id, uint64_t group, uint64_t value,
+                      uint64_t producer, uint64_t seq, rl_raft_proposal_t *out);
+uint64_t sim_group_propose_leader(sim_t *s, uint64_t group, uint64_t value,
+                                  unsigned max);
+uint64_t sim_group_committed_term(sim_t *s, uint64_t group, uint64_t index);
+size_t sim_group_acked(sim_t *s, uint64_t group);
+uint64_t sim_group_term_at(sim_t *s, uint64_t id, uint64_t group,
+                           uint64_t index);
+int sim_group_compact(sim_t *s, uint64_t id, uint64_t group);
+void sim_group_flush(sim_t *s, uint64_t id, uint64_t group);
 /* Random numbers from the simulation's PRNG (for fault schedules). */
 uint64_t sim_random(sim_t *s, uint64_t below);
 /* Counts committed NORMAL entries with this value in node id's log. */

@@ -754,7 +754,8 @@ test_a_new_leader_asks_catalog_calls_to_retry_until_its_first_commit(
     sim_destroy(&s);
 }
 
-/* A CATALOG entry of the wire format of catalog.c. */
+/* A CATALOG entry of the wire format of catalog.c: a create carries
+   members 1, 2, 3 (voters). */
 static size_t s_catalog_data(uint8_t *p, const char *magic, uint8_t verb,
                              uint64_t retention_bytes, uint32_t max_entry,
                              const char *name)
@@ -771,7 +772,15 @@ static size_t s_catalog_data(uint8_t *p, const char *magic, uint8_t verb,
     }
     p[25] = (uint8_t)len;
     memcpy(p + 26, name, len);
-    return 26 + len;
+    uint8_t *q = p + 26 + len;
+    uint8_t members = verb == 1 ? 3 : 0;
+    q[0] = members;
+    for (uint8_t m = 0; m < members; m++) {
+        memset(q + 1 + 9 * m, 0, 9);
+        q[1 + 9 * m] = (uint8_t)(m + 1);
+        q[1 + 9 * m + 8] = 1;
+    }
+    return 26 + len + 1 + 9 * (size_t)members;
 }
 
 /* What a buggy leader could send: every CATALOG entry is validated where
@@ -788,7 +797,7 @@ static void test_catalog_entries_are_validated_where_applied(void **state)
     uint64_t f = s_follower(s, l);
     rl_raft_status_t st;
     sim_status(s, f, &st);
-    enum { N = 16 };
+    enum { N = 19 };
     uint8_t data[N][100];
     rl_entry_t e[N];
     memset(e, 0, sizeof(e));
@@ -821,7 +830,18 @@ static void test_catalog_entries_are_validated_where_applied(void **state)
     memcpy(data[n], "RLG1", 4);
     e[n].size = 4;
     n++;
-    /* 10: delete and 11: configure a name that does not exist */
+    /* a create without members, one with a member twice, a delete with
+       members */
+    ADD("RLG1", 1, 0, 0, "m");
+    data[n - 1][27] = 0;
+    e[n - 1].size -= 27;
+    ADD("RLG1", 1, 0, 0, "m");
+    data[n - 1][28 + 9] = 1; /* member 2 is 1 again */
+    ADD("RLG1", 2, 0, 0, "a");
+    data[n - 1][27] = 1;
+    memset(data[n - 1] + 28, 7, 9);
+    e[n - 1].size += 9;
+    /* delete and configure a name that does not exist */
     ADD("RLG1", 2, 0, 0, "zz");
     ADD("RLG1", 3, 7, 0, "zz");
     /* 12: create b (the second id), 13: configure a, 14: delete a,
@@ -843,8 +863,8 @@ static void test_catalog_entries_are_validated_where_applied(void **state)
     m.body.append.prev_index = st.last_index;
     m.body.append.prev_term = st.last_term;
     m.body.append.entries = e;
-    m.body.append.entry_count = 14; /* up to the configure of a */
-    m.body.append.commit = st.last_index + 14;
+    m.body.append.entry_count = 17; /* up to the configure of a */
+    m.body.append.commit = st.last_index + 17;
     rl_raft_t *fr = sim_raft(s, f);
     assert_int_equal(rl_raft_step(fr, &m), 0);
     size_t count = 0;
@@ -900,7 +920,7 @@ static void test_no_catalog_holds_more_than_the_log_limit(void **state)
     sim_status(s, f, &st);
     size_t n = RL_RAFT_LOG_LIMIT + 1;
     rl_entry_t *e = calloc(n, sizeof(*e));
-    uint8_t(*data)[40] = calloc(n, sizeof(*data));
+    uint8_t(*data)[64] = calloc(n, sizeof(*data));
     assert_non_null(e);
     assert_non_null(data);
     for (size_t i = 0; i < n; i++) {

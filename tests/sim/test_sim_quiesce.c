@@ -314,6 +314,63 @@ test_a_member_added_to_a_quiet_group_joins_and_it_rests(void **state)
     sim_destroy(&s);
 }
 
+/* A server removed from the configuration never learns it and asks for
+   votes every election timeout (it is still in the others' address
+   book): the quiet followers refuse under their leases and stay quiet,
+   so the group keeps its leader and term and sends nothing. */
+static void
+test_a_removed_servers_prevotes_do_not_unsettle_a_quiet_group(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 712);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t gone = l == 3 ? 2 : 3;
+    for (unsigned t = 0; t < 50; t++) {
+        if (rl_raft_remove_member(sim_raft(s, l), gone) == 0) {
+            sim_flush(s, l);
+            break;
+        }
+        sim_run(s, 50);
+    }
+    rl_raft_status_t st;
+    for (unsigned t = 0; t < 2000; t++) {
+        sim_status(s, l, &st);
+        if (st.member_count == 2 && st.commit == st.last_index) {
+            break;
+        }
+        sim_run(s, 1);
+    }
+    assert_int_equal(st.member_count, 2);
+    uint64_t other = 6 - l - gone;
+    bool rest = false;
+    for (unsigned t = 0; t < 3000 && !rest; t += 10) {
+        sim_run(s, 10);
+        rl_raft_status_t a, b;
+        sim_status(s, l, &a);
+        sim_status(s, other, &b);
+        rest = a.quiet && b.quiet;
+    }
+    assert_true(rest);
+    uint64_t term = s_term_of(s, l);
+    /* it rested too before it was removed: wake it, as a restart would */
+    rl_raft_wake(sim_raft(s, gone));
+    sim_stats_reset(s);
+    sim_run(s, 5000);
+    rl_raft_status_t a, b;
+    sim_status(s, l, &a);
+    sim_status(s, other, &b);
+    assert_true(a.quiet && b.quiet);
+    assert_int_equal(sim_leader(s), l);
+    assert_int_equal(a.term, term);
+    /* the removed server asked (pre-votes) and was answered (refusals),
+       nothing more */
+    const sim_stats_t *c = sim_stats(s);
+    assert_true(c->sent[RL_MSG_PREVOTE] > 0);
+    assert_int_equal(c->total,
+                     c->sent[RL_MSG_PREVOTE] + c->sent[RL_MSG_PREVOTE_REPLY]);
+    sim_destroy(&s);
+}
+
 /* A quiet core's tick does nothing: no work, no timeout, whatever the
    number of ticks. */
 static void test_a_quiet_cores_tick_does_nothing(void **state)
@@ -401,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_a_transfer_wakes_a_quiet_group),
         cmocka_unit_test(
             test_a_member_added_to_a_quiet_group_joins_and_it_rests),
+        cmocka_unit_test(
+            test_a_removed_servers_prevotes_do_not_unsettle_a_quiet_group),
         cmocka_unit_test(test_a_quiet_cores_tick_does_nothing),
         cmocka_unit_test(test_quiet_groups_under_faults),
     };

@@ -408,6 +408,34 @@ static void test_an_idle_cluster_sends_only_heartbeats(void **state)
     sim_destroy(&s);
 }
 
+/* An APPEND lost while no other write follows: heartbeats (at the
+   follower's match) succeed and nothing else would ever carry the entry;
+   the leader notices that the follower's match stands still below its
+   last index and probes it again (replication.c). */
+static void test_an_idle_follower_gets_an_append_it_missed(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 12);
+    uint64_t l = sim_wait_leader(s, 2000);
+    uint64_t idx = sim_propose_leader(s, 1, 1000);
+    assert_true(sim_wait_commit(s, idx, 1000));
+    uint64_t f = s_other(s, l, 0);
+    sim_link(s, l, f, false); /* only the leader's messages to f lost */
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_propose(s, l, 2, 0, 0, &out), 0);
+    sim_run(s, 50);
+    rl_raft_status_t st;
+    sim_status(s, l, &st);
+    assert_int_equal(st.commit, out.last); /* with the third node */
+    sim_link(s, l, f, true);
+    sim_run(s, 1000); /* idle: no write after it */
+    sim_status(s, f, &st);
+    assert_int_equal(st.last_index, out.last);
+    assert_int_equal(st.commit, out.last);
+    assert_int_equal(sim_leader(s), l);
+    sim_destroy(&s);
+}
+
 static void
 test_each_committed_entry_costs_a_bounded_number_of_messages(void **state)
 {
@@ -1164,6 +1192,7 @@ int main(void)
         cmocka_unit_test(
             test_fast_backup_over_many_divergent_entries_takes_few_rpcs),
         cmocka_unit_test(test_an_idle_cluster_sends_only_heartbeats),
+        cmocka_unit_test(test_an_idle_follower_gets_an_append_it_missed),
         cmocka_unit_test(
             test_each_committed_entry_costs_a_bounded_number_of_messages),
         cmocka_unit_test(

@@ -1,0 +1,106 @@
+/*  mirror.c - the one membership change a named log's group needs next
+    to agree with group 0, as a pure function for its leader's host.
+
+    Membership changes are made in group 0 (the `default` log, which holds
+    the cluster's configuration); the leader of every other group mirrors
+    group 0's committed configuration into its own, one change at a time
+    (thesis 4.1: single-server changes), until they agree:
+    - a member of group 0 missing from the group is added first (as a
+      learner: rl_raft_add_member), so that the group never has fewer
+      members than it needs while another is removed; its leader promotes
+      it to voter once caught up, as the core does for every learner
+      (thesis 4.2.1);
+    - then a member of the group that group 0 no longer has is removed
+      (rl_raft_remove_member; a leader removing itself steps down once
+      the change commits, thesis 4.2.2, and another leader carries on);
+    - a member that is a voter in the group and a learner in group 0 is
+      left alone: learners are promoted in group 0 too, the same way.
+    Adds come before removals, in group 0's order; removals in the
+    group's order, so that every leader proposes the same next change.
+
+    The host calls it whenever it may have work (after group 0's commit
+    index moved, or at its ticks) for every group it leads, and makes the
+    change it names; the core refuses (BUSY) while the previous change is
+    uncommitted or the leader has no commit of its term yet, and the host
+    simply asks again later. It reads no state but its arguments.
+*/
+#include "raft_internal.h"
+
+static const rl_member_t *s_find(const rl_member_t *members, size_t count,
+                                 uint64_t id)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (members[i].id == id) {
+            return &members[i];
+        }
+    }
+    return NULL;
+}
+
+rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
+                                     size_t target_count,
+                                     const rl_member_t *current,
+                                     size_t current_count, rl_member_t *change)
+{
+    for (size_t i = 0; i < target_count; i++) {
+        if (target[i].id != 0 &&
+            !s_find(current, current_count, target[i].id) &&
+            current_count < RL_MAX_MEMBERS) {
+            *change = target[i];
+            change->voter = false;
+            return RL_RAFT_MIRROR_ADD;
+        }
+    }
+    for (size_t i = 0; i < current_count; i++) {
+        if (!s_find(target, target_count, current[i].id)) {
+            *change = current[i];
+            return RL_RAFT_MIRROR_REMOVE;
+        }
+    }
+    return RL_RAFT_MIRROR_NONE;
+}
+
+int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
+                   size_t target_count, rl_raft_mirror_t *done)
+{
+    rl_raft_mirror_t what = RL_RAFT_MIRROR_NONE;
+    if (done) {
+        *done = what;
+    }
+    if (target_count == 0 || group->role != RL_RAFT_LEADER) {
+        return 0; /* a server waiting to be added knows no target */
+    }
+    rl_member_t change;
+    what = rl_raft_mirror_next(target, target_count, group->config.members,
+                               group->config.count, &change);
+    int rc = 0;
+    if (what == RL_RAFT_MIRROR_ADD) {
+        rc = rl_raft_add_member(group, &change);
+    } else if (what == RL_RAFT_MIRROR_REMOVE) {
+        rc = rl_raft_remove_member(group, change.id);
+    }
+    if (done) {
+        *done = rc == 0 ? what : RL_RAFT_MIRROR_NONE;
+    }
+    return rc;
+}
+
+size_t rl_raft_log_members(const rl_raft_log_info_t *log,
+                           const rl_member_t *book, size_t book_count,
+                           rl_member_t *out)
+{
+    size_t n = log->member_count <= RL_MAX_MEMBERS ? log->member_count
+                                                   : RL_MAX_MEMBERS;
+    for (size_t i = 0; i < n; i++) {
+        const rl_member_t *known = s_find(book, book_count, log->member_ids[i]);
+        if (known) {
+            out[i] = *known;
+        } else {
+            rl_member_t none = {0};
+            out[i] = none;
+        }
+        out[i].id = log->member_ids[i];
+        out[i].voter = log->member_voters[i];
+    }
+    return n;
+}

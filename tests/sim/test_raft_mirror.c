@@ -1,0 +1,146 @@
+/*  test_raft_mirror.c - node/raft/mirror.c: the one membership change a
+    named log's group needs next to agree with group 0, and a log's
+    bootstrap members. Pure functions: no cluster needed.
+*/
+#include "raft.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static rl_member_t s_m(uint64_t id, bool voter)
+{
+    rl_member_t m;
+    memset(&m, 0, sizeof(m));
+    m.id = id;
+    m.voter = voter;
+    m.peer_addr = rl_str("tcp://peer");
+    m.client_addr = rl_str("tcp://client");
+    return m;
+}
+
+static void test_agreeing_configurations_need_no_change(void **state)
+{
+    (void)state;
+    rl_member_t a[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
+    rl_member_t b[] = {s_m(3, true), s_m(1, true), s_m(2, true)};
+    rl_member_t change;
+    assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
+                     RL_RAFT_MIRROR_NONE);
+    /* a learner of group 0 already promoted in the group: left alone */
+    a[2].voter = false;
+    assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
+                     RL_RAFT_MIRROR_NONE);
+    /* and the other way round: the group's leader promotes it itself */
+    a[2].voter = true;
+    b[0].voter = false;
+    assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
+                     RL_RAFT_MIRROR_NONE);
+}
+
+static void test_a_missing_member_is_added_first_as_a_learner(void **state)
+{
+    (void)state;
+    /* group 0 replaced 3 by 4: add 4 before removing 3 */
+    rl_member_t target[] = {s_m(1, true), s_m(2, true), s_m(4, true)};
+    rl_member_t current[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
+    rl_member_t change;
+    assert_int_equal(rl_raft_mirror_next(target, 3, current, 3, &change),
+                     RL_RAFT_MIRROR_ADD);
+    assert_int_equal(change.id, 4);
+    assert_false(change.voter);
+    assert_int_equal(change.peer_addr.size, strlen("tcp://peer"));
+    /* once added, the removal */
+    rl_member_t next[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                          s_m(4, false)};
+    assert_int_equal(rl_raft_mirror_next(target, 3, next, 4, &change),
+                     RL_RAFT_MIRROR_REMOVE);
+    assert_int_equal(change.id, 3);
+    /* then nothing */
+    rl_member_t done[] = {s_m(1, true), s_m(2, true), s_m(4, false)};
+    assert_int_equal(rl_raft_mirror_next(target, 3, done, 3, &change),
+                     RL_RAFT_MIRROR_NONE);
+}
+
+static void
+test_adds_follow_group_0s_order_and_removals_the_groups(void **state)
+{
+    (void)state;
+    rl_member_t target[] = {s_m(5, true), s_m(1, true), s_m(6, false)};
+    rl_member_t current[] = {s_m(7, true), s_m(1, true), s_m(8, true)};
+    rl_member_t change;
+    assert_int_equal(rl_raft_mirror_next(target, 3, current, 3, &change),
+                     RL_RAFT_MIRROR_ADD);
+    assert_int_equal(change.id, 5);
+    rl_member_t more[] = {s_m(7, true), s_m(1, true), s_m(8, true),
+                          s_m(5, false), s_m(6, false)};
+    assert_int_equal(rl_raft_mirror_next(target, 3, more, 5, &change),
+                     RL_RAFT_MIRROR_REMOVE);
+    assert_int_equal(change.id, 7);
+}
+
+/* A group at RL_MAX_MEMBERS cannot add first: it removes first. */
+static void test_a_full_group_removes_before_it_adds(void **state)
+{
+    (void)state;
+    rl_member_t current[RL_MAX_MEMBERS];
+    rl_member_t target[RL_MAX_MEMBERS];
+    for (size_t i = 0; i < RL_MAX_MEMBERS; i++) {
+        current[i] = s_m(i + 1, true);
+        target[i] = s_m(i + 2, true); /* 1 out, 17 in */
+    }
+    rl_member_t change;
+    assert_int_equal(rl_raft_mirror_next(target, RL_MAX_MEMBERS, current,
+                                         RL_MAX_MEMBERS, &change),
+                     RL_RAFT_MIRROR_REMOVE);
+    assert_int_equal(change.id, 1);
+    assert_int_equal(rl_raft_mirror_next(target, RL_MAX_MEMBERS, current + 1,
+                                         RL_MAX_MEMBERS - 1, &change),
+                     RL_RAFT_MIRROR_ADD);
+    assert_int_equal(change.id, RL_MAX_MEMBERS + 1);
+}
+
+static void test_a_logs_bootstrap_members_take_group_0s_endpoints(void **state)
+{
+    (void)state;
+    rl_raft_log_info_t log;
+    memset(&log, 0, sizeof(log));
+    log.member_count = 3;
+    log.member_ids[0] = 1;
+    log.member_voters[0] = true;
+    log.member_ids[1] = 2;
+    log.member_voters[1] = true;
+    log.member_ids[2] = 9; /* gone from group 0 since */
+    log.member_voters[2] = false;
+    rl_member_t book[] = {s_m(2, false), s_m(1, true)};
+    book[0].peer_addr = rl_str("tcp://two");
+    rl_member_t out[RL_MAX_MEMBERS];
+    size_t n = rl_raft_log_members(&log, book, 2, out);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].id, 1);
+    assert_true(out[0].voter);
+    assert_int_equal(out[1].id, 2);
+    assert_true(out[1].voter); /* the log's flag, not the book's */
+    assert_int_equal(out[1].peer_addr.size, strlen("tcp://two"));
+    assert_int_equal(out[2].id, 9);
+    assert_false(out[2].voter);
+    assert_int_equal(out[2].peer_addr.size, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_agreeing_configurations_need_no_change),
+        cmocka_unit_test(test_a_missing_member_is_added_first_as_a_learner),
+        cmocka_unit_test(
+            test_adds_follow_group_0s_order_and_removals_the_groups),
+        cmocka_unit_test(test_a_full_group_removes_before_it_adds),
+        cmocka_unit_test(test_a_logs_bootstrap_members_take_group_0s_endpoints),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
