@@ -18,8 +18,8 @@ int bench_append(int argc, char **argv);
 int bench_codec(int argc, char **argv);
 
 /* raftlog-bench since [--dir D] [--entries N] [--size B] [--lookups K]
-   [--keep]: lookups by time (the first entry stamped at or after T) in a
-   log of N entries built with the storage API. */
+   [--keep] [--cold]: lookups by time (the first entry stamped at or after T) in
+   a log of N entries built with the storage API. */
 int bench_since(int argc, char **argv);
 
 #endif

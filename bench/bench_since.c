@@ -13,13 +13,19 @@
     times between the first and the last entry's: rl_log_find_time alone,
     and followed by the read a node then makes (rl_log_read of up to 1000
     entries and 1 MiB, the default READ). Each lookup is checked: the entry
-    found is stamped at or after the time, the one before it before.
+    found is stamped at or after the time, the one before it before. With
+    --cold, the log's pages are dropped from the page cache before each
+    lookup (posix_fadvise DONTNEED on its segment files, which touches
+    nothing else on the machine), so that every record a lookup reads
+    comes from the disk.
 */
 #include "bench.h"
 
 #include "rl_log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -126,8 +132,31 @@ static void s_report(const char *what, double *us, size_t count)
            sum / (double)count);
 }
 
+/* Drops the pages of dir's segment files from the page cache (they are
+   synced: clean pages only). */
+static void s_drop_cache(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            close(fd);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Times lookups of random times; checks each answer. */
-static int s_lookups(rl_log_t *log, size_t lookups, unsigned seed)
+static int s_lookups(rl_log_t *log, size_t lookups, unsigned seed,
+                     const char *cold)
 {
     uint64_t first_time = rl_log_first_time(log);
     uint64_t last_time = rl_log_last_time(log);
@@ -143,6 +172,8 @@ static int s_lookups(rl_log_t *log, size_t lookups, unsigned seed)
         uint64_t t =
             first_time + ((uint64_t)rand() << 31 ^ (uint64_t)rand()) % span;
         uint64_t index = 0;
+        if (cold)
+            s_drop_cache(cold);
         double started = s_now();
         rc = rl_log_find_time(log, t, &index);
         double found = s_now();
@@ -166,8 +197,10 @@ static int s_lookups(rl_log_t *log, size_t lookups, unsigned seed)
     }
     if (rc == 0) {
         printf("%zu lookups of random times in [%" PRIu64 ", %" PRIu64
-               "], every answer checked:\n",
-               lookups, first_time, last_time);
+               "], every answer checked%s:\n",
+               lookups, first_time, last_time,
+               cold ? ", the log's pages dropped from the cache before each"
+                    : "");
         s_report("rl_log_find_time", find_us, lookups);
         s_report("rl_log_find_time + rl_log_read (READ)", read_us, lookups);
     }
@@ -183,7 +216,7 @@ int bench_since(int argc, char **argv)
     const char *dir = "/tmp/raftlog-bench-since";
     uint64_t entries = 10000000;
     size_t size = 16, lookups = 1000;
-    bool keep = false;
+    bool keep = false, cold = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
@@ -195,10 +228,12 @@ int bench_since(int argc, char **argv)
             lookups = (size_t)strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = true;
+        else if (strcmp(argv[i], "--cold") == 0)
+            cold = true;
         else {
             fprintf(i + 1 < argc && strcmp(argv[i], "--help") ? stderr : stdout,
                     "usage: raftlog-bench since [--dir D] [--entries N] "
-                    "[--size B] [--lookups K] [--keep]\n"
+                    "[--size B] [--lookups K] [--keep] [--cold]\n"
                     "  builds (or reuses) a log of N entries (default "
                     "10000000) of B bytes (16) in D\n"
                     "  (default /tmp/raftlog-bench-since), reopens it and "
@@ -229,7 +264,7 @@ int bench_since(int argc, char **argv)
                    (double)rl_log_bytes(log) / 1e6, s_now() - started);
     }
     if (rc == 0)
-        rc = s_lookups(log, lookups, 17);
+        rc = s_lookups(log, lookups, 17, cold ? dir : NULL);
     rl_log_destroy(&log);
     if (!keep)
         nftw(dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -37,34 +37,40 @@ typedef struct {
     int index;           /* the node whose DEALER is readable */
 } s_node_reader_t;
 
-/* Takes one reply off a node's DEALER (an rl_loop_take_fn). */
+/* Takes one reply off a node's DEALER (an rl_loop_take_fn): its last
+   frame (the broker sends one and gets one back), read in place. */
 static int s_take_reply(void *arg)
 {
     s_node_reader_t *reader = arg;
     rl_broker_t *self = reader->broker;
     rl_broker_node_t *n = &self->nodes[reader->index];
-    if (!(zsock_events(n->dealer) & ZMQ_POLLIN))
+    void *socket = zsock_resolve(n->dealer);
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
         return 0;
-    zmsg_t *reply = zmsg_recv(n->dealer);
-    if (!reply)
-        return 0;
-    zframe_t *payload = zmsg_last(reply);
-    rl_msg_t msg;
+    }
+    while (zmq_msg_more(&frame)) {
+        zmq_msg_close(&frame);
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, socket, ZMQ_DONTWAIT) < 0)
+            break; /* cannot be: parts arrive together */
+    }
+    const uint8_t *data = zmq_msg_data(&frame);
+    size_t size = zmq_msg_size(&frame);
+    rl_peek_reply_t reply;
     char err[RL_CODEC_ERROR_SIZE];
-    if (!payload || rl_codec_decode(zframe_data(payload), zframe_size(payload),
-                                    &msg, err) != 0) {
+    if (rl_peek_reply(data, size, &reply, err) != 0) {
         static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
         char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
-        rl_logf_limited(
-            &limit, RL_LOG_WARN, "dropped a bad reply from %s: %s", n->endpoint,
-            payload ? rl_log_escape(err, strlen(err), shown, sizeof(shown))
-                    : "no frames");
+        rl_logf_limited(&limit, RL_LOG_WARN, "dropped a bad reply from %s: %s",
+                        n->endpoint,
+                        rl_log_escape(err, strlen(err), shown, sizeof(shown)));
     } else {
-        rl_broker_from_node(self, reader->index, &msg);
+        rl_broker_from_node(self, reader->index, data, size, &reply);
     }
-    if (payload)
-        rl_msg_close(&msg);
-    zmsg_destroy(&reply);
+    zmq_msg_close(&frame);
     return 1;
 }
 
@@ -310,10 +316,8 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
                 "descriptor limit raised from %" PRIu64 " to %" PRIu64
                 " (the hard limit)",
                 self->fd_limit_at_start, self->fd_limit);
-    self->leader = -1;
     self->next_bid = 1;
     self->started = zclock_mono();
-    self->leaderless = self->started;
     rl_buf_init(&self->buf);
     self->signal_fd = rl_loop_signals_open();
     if (self->signal_fd < 0) {
@@ -327,7 +331,7 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
     }
     self->graveyard = zlist_new();
     self->table = rl_broker_table_new();
-    if (!self->graveyard || !self->table) {
+    if (!self->graveyard || !self->table || rl_broker_logs_new(self) != 0) {
         snprintf(err, 512, "out of memory");
         rl_broker_destroy(&self);
         return NULL;
@@ -342,6 +346,7 @@ rl_broker_t *rl_broker_new(const rl_broker_config_t *config, char *err)
         .gone_arg = self,
         .cert = self->front_cert ? self->front_cert : self->cert,
         .keys = self->keys,
+        .peek_only = true, /* requests are forwarded, not carried out */
     };
     self->front = rl_front_new(&front, err);
     if (!self->front) {
@@ -446,6 +451,7 @@ void rl_broker_destroy(rl_broker_t **self_p)
     zcert_destroy(&self->cert);
     zcert_destroy(&self->front_cert);
     zhashx_destroy(&self->table);
+    rl_broker_logs_destroy(self);
     rl_buf_close(&self->buf);
     if (self->signal_fd >= 0)
         close(self->signal_fd);

@@ -93,6 +93,7 @@ S_U32_SETTER(s_set_max_client_requests, max_client_requests,
              "maximum requests per client", 1, 10000000)
 S_U32_SETTER(s_set_max_read_wait, max_read_wait_ms, "maximum read wait", 0,
              UINT32_MAX)
+S_U32_SETTER(s_set_max_logs, max_logs, "maximum logs", 1, 10000000)
 
 static int s_set_max_message(void *config, const char *v, char *err)
 {
@@ -243,6 +244,10 @@ static const rl_option_t s_options[] = {
     {"max-read-wait", "limits/max_read_wait_ms", "MS", "60000",
      "a long poll waits at most this long (a longer wait_ms is cut to it)",
      s_set_max_read_wait, false},
+    {"max-logs", "limits/max_logs", "N", "10000",
+     "named logs whose leaders the broker tracks (learnt from the nodes); "
+     "requests for others follow each NOT_LEADER on their own",
+     s_set_max_logs, false},
     {"metrics-endpoint", "metrics/endpoint", "HOST:PORT", "off",
      "serve /metrics (Prometheus), /healthz and /readyz over HTTP there; "
      "unauthenticated: use 127.0.0.1 or a monitoring-only interface",
@@ -338,6 +343,7 @@ static void s_defaults(rl_broker_config_t *c)
     c->max_client_queue_bytes = 64u << 20;
     c->max_queue_bytes = 512u << 20;
     c->max_read_wait_ms = 60000;
+    c->max_logs = 10000;
     c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
 }

@@ -40,6 +40,7 @@ typedef struct {
     uint64_t max_client_queue_bytes;  /* replies waiting for one client */
     uint64_t max_queue_bytes;         /* replies waiting for all clients */
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
+    uint32_t max_logs;                /* named logs whose leaders are tracked */
     char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
     uint32_t max_metrics_connections; /* HTTP connections at once */
     /* Keys (docs/SECURITY.md, docs/BROKER.md): all empty without CURVE. */

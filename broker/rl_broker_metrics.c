@@ -30,18 +30,19 @@ static bool s_readiness(const rl_broker_t *self, char *reason, size_t size)
         snprintf(reason, size, "not ready: shutting down");
         return false;
     }
-    if (self->leader < 0) {
+    const rl_broker_log_t *log = &self->default_log;
+    if (log->leader < 0) {
         snprintf(reason, size,
                  "not ready: no leader known for %" PRId64
                  " ms; %zu of %zu nodes answer",
-                 self->leaderless ? zclock_mono() - self->leaderless : 0, alive,
+                 log->leaderless ? zclock_mono() - log->leaderless : 0, alive,
                  self->node_count);
         return false;
     }
     snprintf(reason, size,
              "ready: node %" PRIu64 " leads term %" PRIu64
              "; %zu of %zu nodes answer",
-             self->nodes[self->leader].id, self->leader_term, alive,
+             self->nodes[log->leader].id, log->leader_term, alive,
              self->node_count);
     return true;
 }
@@ -67,11 +68,17 @@ static void s_render(const rl_broker_t *self, bool ready, rl_metrics_t *m)
     rl_metrics_u64(m, "raftlog_broker_build_info", &info, 1);
     s_one(m, "raftlog_broker_ready", G,
           "1 when /readyz answers 200: a live leader is known.", ready);
+    const rl_broker_log_t *log = &self->default_log;
     s_one(m, "raftlog_broker_leader_id", G,
-          "Node id the broker sends leader-bound requests to, 0 for none.",
-          self->leader >= 0 ? self->nodes[self->leader].id : 0);
+          "Node id the broker sends the default log's leader-bound requests "
+          "to, 0 for none.",
+          log->leader >= 0 ? self->nodes[log->leader].id : 0);
     s_one(m, "raftlog_broker_leader_term", G,
-          "Highest term seen in any node's STATUS.", self->leader_term);
+          "Highest term of the default log seen in any node's STATUS.",
+          log->leader_term);
+    s_one(m, "raftlog_broker_logs", G,
+          "Named logs whose leaders the broker tracks (--max-logs).",
+          rl_broker_log_count(self));
     s_one(m, "raftlog_broker_leader_changes_total", C,
           "Changes of the broker's leader view (to none included).",
           self->n_leader_changes);

@@ -6,8 +6,8 @@
     counts as a heartbeat; a node that misses `liveness` heartbeats in a row
     is dead, gets nothing but (backed-off) polls until it answers again, and
     its DEALER is replaced so that nothing queued for it is delivered late.
-    The STATUS polls also tell who leads; NOT_LEADER hints correct that
-    view between polls (rl_broker_route.c).
+    The STATUS polls also tell who leads each log (rl_broker_logs.c);
+    NOT_LEADER hints correct that view between polls (rl_broker_route.c).
 */
 #include "rl_broker_private.h"
 
@@ -36,40 +36,11 @@ int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint)
     return -1;
 }
 
-/* Makes node index (or -1) the leader, from a source named by why. */
-void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
-                          const char *why)
-{
-    if (term > self->leader_term)
-        self->leader_term = term;
-    if (index == self->leader)
-        return;
-    self->n_leader_changes++;
-    self->leader = index;
-    if (index < 0) {
-        self->leaderless = zclock_mono();
-        rl_logf(RL_LOG_INFO, "no leader known (term %" PRIu64 ", %s)",
-                self->leader_term, why);
-        /* Poll everyone at once: the next leader is found sooner. */
-        for (size_t i = 0; i < self->node_count; i++)
-            if (self->nodes[i].alive)
-                self->nodes[i].next_poll = 0;
-        return;
-    }
-    self->leaderless = 0;
-    rl_logf(RL_LOG_INFO,
-            "leader is node %" PRIu64 " at %s (term %" PRIu64 ", %s)",
-            self->nodes[index].id, self->nodes[index].endpoint,
-            self->leader_term, why);
-    rl_broker_dispatch_waiting(self);
-}
-
-/* Learns from a node's STATUS_OK: its id, its role and who it thinks
-   leads. Terms order the claims: a claim of an older term than one
-   already seen is ignored (Raft paper 5.1: terms act as a logical
-   clock). */
-void rl_broker_learn_status(rl_broker_t *self, int index,
-                            const rl_status_ok_t *st)
+/* Learns from a node's STATUS_OK: its id, who leads the log it
+   describes, and each log it lists. */
+void rl_broker_learn_status(rl_broker_t *self, int index, rl_broker_log_t *log,
+                            const rl_status_ok_t *st, const uint8_t *data,
+                            size_t size)
 {
     rl_broker_node_t *n = &self->nodes[index];
     if (n->id != st->id) {
@@ -85,22 +56,10 @@ void rl_broker_learn_status(rl_broker_t *self, int index,
                             self->nodes[other].endpoint, n->endpoint, st->id);
         n->id = st->id;
     }
-    n->term = st->term;
-    n->is_leader = st->role.size == 6 && memcmp(st->role.ptr, "leader", 6) == 0;
-    if (n->is_leader && st->term >= self->leader_term) {
-        rl_broker_set_leader(self, index, st->term, "its STATUS");
-    } else if (!n->is_leader && st->term > self->leader_term) {
-        /* A newer term: whoever led before is deposed. */
-        int claimed = rl_broker_node_by_id(self, st->leader);
-        if (claimed >= 0 && self->nodes[claimed].alive)
-            rl_broker_set_leader(self, claimed, st->term,
-                                 "a follower's STATUS");
-        else
-            rl_broker_set_leader(self, -1, st->term, "a newer term began");
-    } else if (!n->is_leader && index == self->leader &&
-               st->term >= self->leader_term) {
-        rl_broker_set_leader(self, -1, st->term, "the leader stepped down");
-    }
+    bool leads = st->role.size == 6 && memcmp(st->role.ptr, "leader", 6) == 0;
+    if (log)
+        rl_broker_learn_leader(self, log, index, leads, st->term, st->leader);
+    rl_broker_learn_logs(self, index, data, size);
 }
 
 int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n)
@@ -192,16 +151,17 @@ void rl_broker_check_handshakes(rl_broker_t *self)
     }
 }
 
-/* Sends one encoded message to node index without ever blocking. Returns
-   0, or -1 when its queue is full. */
-int rl_broker_send_to_node(rl_broker_t *self, int index, const void *data,
-                           size_t size)
+int rl_broker_send_to_node(rl_broker_t *self, int index, zmq_msg_t *frame)
 {
+    /* One frame, without the empty delimiter a REQ socket would add: the
+       node replies along the frames before its payload, here none, so the
+       reply is one frame too (with CURVE, each frame is one encryption on
+       each side). */
     void *socket = zsock_resolve(self->nodes[index].dealer);
-    /* Once the first part is queued, ZeroMQ queues the whole message. */
-    if (zmq_send(socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0)
+    if (zmq_msg_send(frame, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(frame);
         return -1;
-    zmq_send(socket, data, size, ZMQ_DONTWAIT);
+    }
     return 0;
 }
 
@@ -212,8 +172,12 @@ static void s_poll_node(rl_broker_t *self, int index)
     rl_msg_init(&msg, RL_MSG_STATUS_REQUEST);
     msg.id = n->poll_id = self->next_bid++;
     rl_buf_reset(&self->buf);
-    if (rl_codec_encode(&msg, &self->buf, NULL) == 0)
-        rl_broker_send_to_node(self, index, self->buf.data, self->buf.size);
+    zmq_msg_t frame;
+    if (rl_codec_encode(&msg, &self->buf, NULL) == 0 &&
+        zmq_msg_init_size(&frame, self->buf.size) == 0) {
+        memcpy(zmq_msg_data(&frame), self->buf.data, self->buf.size);
+        rl_broker_send_to_node(self, index, &frame);
+    }
 }
 
 static void s_node_died(rl_broker_t *self, int index)
@@ -231,7 +195,6 @@ static void s_node_died(rl_broker_t *self, int index)
                 n->id, n->endpoint, self->config.liveness);
     n->alive = false;
     n->stopping = false;
-    n->is_leader = false;
     self->n_node_deaths++;
     /* A fresh DEALER: what was queued for the dead node must not reach it
        (or its restarted self) late. The old socket may still be in this
@@ -246,8 +209,7 @@ static void s_node_died(rl_broker_t *self, int index)
         n->dealer = old_dealer;
         n->monitor = old_monitor;
     }
-    if (self->leader == index)
-        rl_broker_set_leader(self, -1, self->leader_term, "the leader died");
+    rl_broker_node_lost(self, index, "the leader died");
     rl_broker_request_t *r = self->requests;
     while (r) {
         rl_broker_request_t *next = r->next;
@@ -284,10 +246,7 @@ void rl_broker_node_stopping(rl_broker_t *self, int index)
     n->liveness = 1; /* dead after one more silent poll */
     n->alive = false;
     n->stopping = true;
-    n->is_leader = false;
-    if (self->leader == index)
-        rl_broker_set_leader(self, -1, self->leader_term,
-                             "the leader is stopping");
+    rl_broker_node_lost(self, index, "the leader is stopping");
 }
 
 void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now)
@@ -312,29 +271,47 @@ void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now)
         s_poll_node(self, (int)i);
         uint32_t period =
             n->alive ? self->config.heartbeat_ms : n->poll_interval;
-        /* Without a leader, look for the next one more often. */
-        if (n->alive && self->leader < 0)
+        /* Without a leader of the default log, or of a log a request
+           waits for, look for the next one more often. */
+        if (n->alive &&
+            (self->default_log.leader < 0 || now < self->hunting_until))
             period = period / 5 > RL_BROKER_SWEEP_MS ? period / 5
                                                      : RL_BROKER_SWEEP_MS;
         n->next_poll = now + period;
     }
+    rl_broker_sweep_logs(self, now);
 }
 
-void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg)
+void rl_broker_from_node(rl_broker_t *self, int index, const uint8_t *data,
+                         size_t size, const rl_peek_reply_t *reply)
 {
     rl_broker_node_t *n = &self->nodes[index];
-    bool stopping = msg->type == RL_MSG_ERROR &&
-                    msg->body.error.code == RL_ERR_SHUTTING_DOWN;
-    if (msg->id == n->poll_id && stopping)
+    bool stopping =
+        reply->type == RL_MSG_ERROR && reply->code == RL_ERR_SHUTTING_DOWN;
+    if (reply->id == n->poll_id && stopping)
         rl_broker_node_stopping(self, index);
     else if (!stopping)
         s_node_heard(self, index); /* any reply is a heartbeat */
-    if (msg->id != n->poll_id)
-        rl_broker_settle(self, index, msg);
-    else if (msg->type == RL_MSG_STATUS_OK)
-        rl_broker_learn_status(self, index, &msg->body.status_ok);
-    else if (msg->type == RL_MSG_ERROR &&
-             msg->body.error.code == RL_ERR_FORBIDDEN) {
+    if (reply->id != n->poll_id) {
+        rl_broker_settle(self, index, data, size, reply);
+        return;
+    }
+    if (reply->type != RL_MSG_STATUS_OK &&
+        !(reply->type == RL_MSG_ERROR && reply->code == RL_ERR_FORBIDDEN))
+        return;
+    /* A poll's answer: decoded in full (a few a second). */
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    if (rl_codec_decode(data, size, &msg, err) != 0) {
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
+        rl_logf_limited(&limit, RL_LOG_WARN, "dropped a bad STATUS from %s: %s",
+                        n->endpoint,
+                        rl_log_escape(err, strlen(err), shown, sizeof(shown)));
+    } else if (msg.type == RL_MSG_STATUS_OK) {
+        rl_broker_learn_status(self, index, &self->default_log,
+                               &msg.body.status_ok, data, size);
+    } else {
         /* The node refuses the broker itself: its key was removed from
            the node's --keys after the connection was made. Said, since
            clients then only see NO_LEADER. */
@@ -343,7 +320,8 @@ void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg)
         rl_logf_limited(
             &limit, RL_LOG_WARN,
             "the node at %s refuses the broker's own STATUS: %s", n->endpoint,
-            rl_log_escape(msg->body.error.message.ptr,
-                          msg->body.error.message.size, shown, sizeof(shown)));
+            rl_log_escape(msg.body.error.message.ptr,
+                          msg.body.error.message.size, shown, sizeof(shown)));
     }
+    rl_msg_close(&msg);
 }

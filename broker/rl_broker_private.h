@@ -1,9 +1,9 @@
 /*  rl_broker_private.h - the inside of rl_broker_t, shared by the files
     that implement it: rl_broker.c (the loop and life cycle),
     rl_broker_route.c (the request table, routing, retries),
-    rl_broker_nodes.c (the nodes' DEALERs, liveness, leader tracking) and
-    rl_broker_status.c (STATUS with the broker's counters). Nothing else
-    includes it.
+    rl_broker_nodes.c (the nodes' DEALERs, liveness), rl_broker_logs.c
+    (which node leads each log) and rl_broker_status.c (STATUS with the
+    broker's counters). Nothing else includes it.
 */
 #ifndef RL_BROKER_PRIVATE_H
 #define RL_BROKER_PRIVATE_H
@@ -15,6 +15,7 @@
 #include "rl_front.h"
 #include "rl_http.h"
 #include "rl_keys.h"
+#include "rl_peek.h"
 
 /* Housekeeping period: heartbeats, deadlines, shutdown progress. */
 #define RL_BROKER_SWEEP_MS 10
@@ -22,12 +23,30 @@
    certificate is refused within twice this). */
 #define RL_BROKER_KEYS_CHECK_MS 500
 
+/* A log named nowhere is forgotten after this long (rl_broker_logs.c). */
+#define RL_BROKER_LOG_GRACE_MS 5000
+
 /* Where a request must go. */
 typedef enum {
-    RL_ROUTE_TO_LEADER, /* APPEND, MEMBERS, TRANSFER */
-    RL_ROUTE_TO_ANY,    /* READ: a healthy node, followers preferred */
-    RL_ROUTE_TO_STATUS  /* STATUS: the leader, else any healthy node */
+    RL_ROUTE_TO_LEADER, /* APPEND, MEMBERS, TRANSFER: its log's leader */
+    RL_ROUTE_TO_ANY,    /* READ: a healthy node, its log's followers
+                           preferred */
+    RL_ROUTE_TO_STATUS  /* STATUS: its log's leader, else any healthy node */
 } rl_broker_route_t;
+
+/* One log as the broker sees it: which node leads it. Every log is its
+   own Raft group, with its own leader and terms (docs/BROKER.md, "Leader
+   tracking"); the default log always exists, named logs are learnt from
+   the nodes (STATUS `logs`, NOT_LEADER naming one), never from a client. */
+typedef struct {
+    char name[RL_PEEK_MAX_LOG + 1]; /* "" for the default log */
+    int leader;           /* index of the node that leads it, -1 unknown */
+    uint64_t leader_term; /* highest term seen for it */
+    int64_t leaderless;   /* zclock_mono() since no leader known, 0 */
+    uint64_t listed[RL_MAX_MEMBERS]; /* the logs_polls of node i whose
+                                        STATUS listed it last */
+    int64_t heard;                   /* zclock_mono() a node last named it */
+} rl_broker_log_t;
 
 /* One node behind the broker. */
 typedef struct {
@@ -43,8 +62,8 @@ typedef struct {
     uint64_t poll_id;  /* broker id of the last STATUS poll */
     int64_t next_poll; /* zclock_mono() of the next poll */
     uint32_t poll_interval; /* current poll period, ms (backs off) */
-    bool is_leader;         /* its last STATUS said role leader */
-    uint64_t term;          /* term of its last STATUS */
+    uint64_t logs_polls;    /* its STATUS replies that listed its logs */
+    bool lists_logs;        /* its last STATUS listed them (`logs`) */
     size_t in_flight;       /* requests sent to it, not yet answered */
 } rl_broker_node_t;
 
@@ -59,7 +78,11 @@ typedef struct rl_broker_request {
     bool idempotent;        /* may be sent again after an attempt whose outcome
                                is unknown (producer appends, reads, lists) */
     zframe_t *payload;      /* the client's encoded request (owned) */
+    rl_peek_request_t peek; /* what was read of it in place; its strings
+                               (the log's name) point into payload */
     int node;               /* node it is in flight on, -1: waiting */
+    int hint;               /* a node a NOT_LEADER named for a log the broker
+                               cannot track (--max-logs), -1 */
     int64_t started;        /* zclock_mono() when it arrived */
     int64_t deadline;       /* answered with TIMEOUT by then */
     int64_t waiting;        /* when it began waiting for a node, 0 in flight */
@@ -71,7 +94,7 @@ typedef struct rl_broker_request {
     struct rl_broker_request *owner_prev, *owner_next; /* that list */
     /* With CURVE: on whose behalf it is sent (as_key, as_role). */
     char as_key[RL_KEY_TEXT_SIZE]; /* the client's key, "" without CURVE */
-    char as_role[RL_MAX_ROLE + 1]; /* its role's name */
+    rl_str_t as_role; /* its role's name (rl_role_name's), empty without */
 } rl_broker_request_t;
 
 struct rl_broker {
@@ -88,16 +111,18 @@ struct rl_broker {
     int signal_fd;                 /* SIGINT and SIGTERM, read as a file */
     rl_buf_t buf;                  /* encoding buffer, reused */
 
-    int leader;                 /* index of the node that leads, -1 unknown */
-    uint64_t leader_term;       /* highest term seen in any STATUS */
-    int64_t leaderless;         /* zclock_mono() since no leader known, 0 */
-    size_t read_cursor;         /* round robin among followers for READs */
-    bool stopping;              /* a signal asked us to stop */
-    int64_t stop_deadline;      /* answer the rest then */
-    int64_t started;            /* zclock_mono() at start */
-    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
-    int64_t fds_checked;        /* zclock_mono() of the last check */
-    uint64_t fd_limit_at_start; /* the soft limit found at start */
+    rl_broker_log_t default_log; /* the default log: always there */
+    zhashx_t *logs;              /* name -> rl_broker_log_t, named logs */
+    int64_t logs_checked;        /* zclock_mono() of the last forgetting */
+    int64_t hunting_until;       /* poll fast until then: a request waits for a
+                                    leader (rl_broker_sweep_nodes) */
+    size_t read_cursor;          /* round robin among followers for READs */
+    bool stopping;               /* a signal asked us to stop */
+    int64_t stop_deadline;       /* answer the rest then */
+    int64_t started;             /* zclock_mono() at start */
+    uint64_t fd_limit;           /* RLIMIT_NOFILE in force */
+    int64_t fds_checked;         /* zclock_mono() of the last check */
+    uint64_t fd_limit_at_start;  /* the soft limit found at start */
 
     /* CURVE (docs/SECURITY.md); all NULL without. */
     zactor_t *auth;                    /* the ZAP handler */
@@ -113,6 +138,7 @@ struct rl_broker {
     uint64_t n_client_busy; /* BUSY: a connection held too many requests */
     uint64_t n_released;    /* requests of clients that went away */
     uint64_t n_waits_cut;   /* wait_ms cut to --max-read-wait */
+    uint64_t n_logs_full;   /* logs not tracked: --max-logs reached */
 
     rl_http_t *http;         /* the monitoring port, or NULL */
     rl_metrics_t page;       /* the next metrics page, rendered here */
@@ -139,6 +165,11 @@ void rl_broker_forget(rl_broker_t *self, rl_broker_request_t *r);
 void rl_broker_send_to_client(rl_broker_t *self, zmsg_t **envelope,
                               uint64_t client_id, rl_msg_t *msg);
 
+/* The log of r (the default log when it names none), or NULL when it
+   names a log the broker does not know (yet). */
+rl_broker_log_t *rl_broker_log_of(const rl_broker_t *self,
+                                  const rl_broker_request_t *r);
+
 /* Answers r with an error and forgets it. */
 void rl_broker_fail(rl_broker_t *self, rl_broker_request_t *r, int code,
                     const char *format, ...)
@@ -155,9 +186,10 @@ void rl_broker_dispatch_waiting(rl_broker_t *self);
 void rl_broker_attempt_lost(rl_broker_t *self, rl_broker_request_t *r,
                             const char *why);
 
-/* A node's reply that is not a poll's: settles the request it answers,
-   if it still may. */
-void rl_broker_settle(rl_broker_t *self, int index, rl_msg_t *msg);
+/* A node's reply that is not a poll's, data[0..size) as peeked: settles
+   the request it answers, if it still may. */
+void rl_broker_settle(rl_broker_t *self, int index, const uint8_t *data,
+                      size_t size, const rl_peek_reply_t *reply);
 
 /* Takes a client request into the table and sends it on, or answers it
    at once. */
@@ -175,10 +207,6 @@ void rl_broker_sweep_requests(rl_broker_t *self, int64_t now);
 int rl_broker_node_by_id(rl_broker_t *self, uint64_t id);
 int rl_broker_node_by_endpoint(rl_broker_t *self, rl_str_t endpoint);
 
-/* Makes node index (or -1) the leader, from a source named by why. */
-void rl_broker_set_leader(rl_broker_t *self, int index, uint64_t term,
-                          const char *why);
-
 /* A new DEALER to node n's client endpoint (a CURVE client with the
    broker's key when CURVE is on), watched for its handshake's outcome:
    n->dealer and n->monitor. Returns 0, or -1 (both NULL). */
@@ -187,25 +215,67 @@ int rl_broker_new_dealer(rl_broker_t *self, rl_broker_node_t *n);
 /* Logs what the DEALERs' handshakes reported since the last call. */
 void rl_broker_check_handshakes(rl_broker_t *self);
 
-/* Sends one encoded message to node index without ever blocking. Returns
-   0, or -1 when its queue is full. */
-int rl_broker_send_to_node(rl_broker_t *self, int index, const void *data,
-                           size_t size);
+/* Sends one message, as one frame (taken over, closed whatever
+   happens), to node index without ever blocking. Returns 0, or -1 when
+   its queue is full. */
+int rl_broker_send_to_node(rl_broker_t *self, int index, zmq_msg_t *frame);
 
-/* Learns from a node's STATUS_OK: its id, its role and who it thinks
-   leads. */
-void rl_broker_learn_status(rl_broker_t *self, int index,
-                            const rl_status_ok_t *st);
+/* Learns from a node's STATUS_OK (data[0..size), decoded into st): the
+   node's id, and who leads the log it describes (log: the default log
+   for the broker's polls) and each log of its `logs`. */
+void rl_broker_learn_status(rl_broker_t *self, int index, rl_broker_log_t *log,
+                            const rl_status_ok_t *st, const uint8_t *data,
+                            size_t size);
 
 /* A node said SHUTTING_DOWN. */
 void rl_broker_node_stopping(rl_broker_t *self, int index);
 
-/* A decoded message from node index: a heartbeat, a poll's answer, or a
-   request's reply (handed to rl_broker_settle). */
-void rl_broker_from_node(rl_broker_t *self, int index, rl_msg_t *msg);
+/* A message from node index, data[0..size) as peeked: a heartbeat, a
+   poll's answer, or a request's reply (handed to rl_broker_settle). */
+void rl_broker_from_node(rl_broker_t *self, int index, const uint8_t *data,
+                         size_t size, const rl_peek_reply_t *reply);
 
 /* Polls that are due, nodes that missed too many. */
 void rl_broker_sweep_nodes(rl_broker_t *self, int64_t now);
+
+/* ---- rl_broker_logs.c: which node leads each log ---- */
+
+/* Sets up the default log and the table of named logs. Returns 0, or -1
+   when out of memory. */
+int rl_broker_logs_new(rl_broker_t *self);
+void rl_broker_logs_destroy(rl_broker_t *self);
+
+/* The log called name (empty or "default": the default log), or NULL
+   when it is not tracked. */
+rl_broker_log_t *rl_broker_log_find(const rl_broker_t *self, rl_str_t name);
+
+/* The same, tracking it from now on when it is not (a node named it);
+   NULL when --max-logs are tracked already. */
+rl_broker_log_t *rl_broker_log_learn(rl_broker_t *self, rl_str_t name);
+
+/* Named logs tracked. */
+size_t rl_broker_log_count(const rl_broker_t *self);
+
+/* Makes node index (or -1) the leader of log, from a source named by
+   why. */
+void rl_broker_set_leader(rl_broker_t *self, rl_broker_log_t *log, int index,
+                          uint64_t term, const char *why);
+
+/* Node index said, of log: it leads it or not, in term, and who it thinks
+   leads (Raft's terms order the claims). */
+void rl_broker_learn_leader(rl_broker_t *self, rl_broker_log_t *log, int index,
+                            bool leads, uint64_t term, uint64_t leader_id);
+
+/* Node index can no longer lead anything (it died or is stopping): no
+   log is led by it. */
+void rl_broker_node_lost(rl_broker_t *self, int index, const char *why);
+
+/* Learns each log of a STATUS_OK's `logs` from node index. */
+void rl_broker_learn_logs(rl_broker_t *self, int index, const uint8_t *data,
+                          size_t size);
+
+/* Forgets the named logs no node has named for a while (deleted). */
+void rl_broker_sweep_logs(rl_broker_t *self, int64_t now);
 
 /* ---- rl_broker_metrics.c ---- */
 
@@ -216,8 +286,8 @@ void rl_broker_publish(rl_broker_t *self);
 /* ---- rl_broker_status.c ---- */
 
 /* Adds the broker's counters to a STATUS_OK from a node and returns it to
-   the client of r (forgotten then). */
+   the client of r (forgotten then); log is r's log, or NULL. */
 void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
-                            rl_msg_t *msg);
+                            const rl_broker_log_t *log, rl_msg_t *msg);
 
 #endif

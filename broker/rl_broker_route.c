@@ -4,12 +4,16 @@
     Every client request becomes a record in one table, keyed by an id the
     broker chooses (the "broker id"): clients pick their own ids, which are
     only unique per connection, so they cannot be sent on to the nodes. The
-    record remembers the client's envelope and id, the request's bytes, its
-    deadline and its retry state. The request is re-encoded with the broker
-    id and sent to one node; the node's reply is matched by that id, given
-    the client's id back and returned along the client's envelope. Every
-    request gets exactly one reply: from a node, or from the broker when a
-    deadline passes or the broker stops. docs/BROKER.md has the rules.
+    record remembers the client's envelope and id, the request's bytes and
+    what was read of them in place (rl_peek.h: type, id, log, producer and
+    seq, wait_ms), its deadline and its retry state. The request goes to
+    one node as the client sent it but for the broker id, the time a long
+    poll has left and on whose behalf (rl_peek_forward: its other pairs
+    are copied, not decoded and encoded again); the node's reply is matched
+    by that id, and goes back along the client's envelope with the client's
+    id, its other bytes as they came (rl_front_forward). Every request gets
+    exactly one reply: from a node, or from the broker when a deadline
+    passes or the broker stops. docs/BROKER.md has the rules.
 */
 #include "rl_broker_private.h"
 
@@ -18,8 +22,7 @@
 
 #include "rl_logging.h"
 
-static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r,
-                       rl_msg_t *decoded);
+static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r);
 
 static size_t s_hash_bid(const void *key)
 {
@@ -115,26 +118,27 @@ void rl_broker_fail(rl_broker_t *self, rl_broker_request_t *r, int code,
 /* The words that tell a client what an unanswered request means. */
 const char *rl_broker_outcome(const rl_broker_request_t *r)
 {
-    if (r->type != RL_MSG_APPEND_REQUEST && r->type != RL_MSG_MEMBERS_REQUEST &&
-        r->type != RL_MSG_TRANSFER_REQUEST &&
-        r->type != RL_MSG_CONSUMER_COMMIT &&
-        r->type != RL_MSG_CONSUMERS_REQUEST)
+    if (r->type == RL_MSG_READ_REQUEST || r->type == RL_MSG_STATUS_REQUEST)
         return "retry it";
     if (!r->attempts)
         return "it was not sent to any node: retry it";
-    if (r->idempotent)
-        return "its outcome is unknown: retry with the same producer and seq";
     if (r->type == RL_MSG_APPEND_REQUEST)
-        return "its outcome is unknown (an append without a producer id "
-               "cannot be retried safely)";
-    if (r->type == RL_MSG_CONSUMER_COMMIT ||
-        r->type == RL_MSG_CONSUMERS_REQUEST)
+        return r->idempotent ? "its outcome is unknown: retry with the same "
+                               "producer and seq"
+                             : "its outcome is unknown (an append without a "
+                               "producer id cannot be retried safely)";
+    if (r->idempotent) /* MEMBERS list; CONSUMER_COMMIT (the same index
+                          again is accepted), CONSUMERS list, show, reset */
+        return "retry it";
+    if (r->type == RL_MSG_TRANSFER_REQUEST)
+        return "its outcome is unknown: check STATUS before retrying";
+    if (r->type == RL_MSG_MEMBERS_REQUEST)
+        return "its outcome is unknown: check the members (MEMBERS list) "
+               "before retrying";
+    if (r->type == RL_MSG_CONSUMERS_REQUEST) /* delete */
         return "its outcome is unknown: check the consumer (CONSUMERS show) "
                "before retrying";
-    return r->type == RL_MSG_TRANSFER_REQUEST
-               ? "its outcome is unknown: check STATUS before retrying"
-               : "its outcome is unknown: check the members (MEMBERS list) "
-                 "before retrying";
+    return "its outcome is unknown: check before retrying";
 }
 
 /* Sends every waiting request that can go now. */
@@ -145,7 +149,7 @@ void rl_broker_dispatch_waiting(rl_broker_t *self)
     while (r) {
         rl_broker_request_t *next = r->next; /* r may be answered and freed */
         if (r->node < 0 && r->retry_at <= now)
-            s_dispatch(self, r, NULL);
+            s_dispatch(self, r);
         r = next;
     }
 }
@@ -155,7 +159,7 @@ static void s_retry(rl_broker_t *self, rl_broker_request_t *r, int64_t pause_ms)
 {
     r->retry_at = zclock_mono() + pause_ms;
     if (pause_ms == 0)
-        s_dispatch(self, r, NULL);
+        s_dispatch(self, r);
     else if (!r->waiting)
         r->waiting = zclock_mono();
 }
@@ -178,82 +182,111 @@ void rl_broker_attempt_lost(rl_broker_t *self, rl_broker_request_t *r,
     s_retry(self, r, 0); /* counted in broker_retries when sent */
 }
 
-/* The node a request should go to now, or -1. */
-static int s_choose(rl_broker_t *self, const rl_broker_request_t *r)
+rl_broker_log_t *rl_broker_log_of(const rl_broker_t *self,
+                                  const rl_broker_request_t *r)
 {
-    bool leader_ok = self->leader >= 0 && self->nodes[self->leader].alive;
-    if (r->route == RL_ROUTE_TO_LEADER)
-        return leader_ok ? self->leader : -1;
-    if (r->route == RL_ROUTE_TO_STATUS && leader_ok)
-        return self->leader;
-    /* READ (or STATUS without a leader): the least loaded live follower,
-       starting the scan at a moving cursor so that ties rotate. */
+    return rl_broker_log_find(self, r->peek.log);
+}
+
+/* The least loaded live node other than avoid (ties rotate: the scan
+   starts at a moving cursor), or -1. */
+static int s_least_loaded(rl_broker_t *self, int avoid)
+{
     int best = -1;
     for (size_t k = 0; k < self->node_count; k++) {
         size_t i = (self->read_cursor + k) % self->node_count;
         const rl_broker_node_t *n = &self->nodes[i];
-        if (!n->alive || (int)i == self->leader)
+        if (!n->alive || (int)i == avoid)
             continue;
         if (best < 0 || n->in_flight < self->nodes[best].in_flight)
             best = (int)i;
     }
     self->read_cursor++;
+    return best;
+}
+
+/* The node a request should go to now, or -1. log is r's log, NULL when
+   the broker does not know it (yet). */
+static int s_choose(rl_broker_t *self, rl_broker_request_t *r,
+                    const rl_broker_log_t *log)
+{
+    if (r->hint >= 0) {
+        /* A NOT_LEADER named the leader of a log the broker cannot track
+           (--max-logs): once. */
+        int hint = r->hint;
+        r->hint = -1;
+        if (self->nodes[hint].alive)
+            return hint;
+    }
+    int leader = log ? log->leader : -1;
+    bool leader_ok = leader >= 0 && self->nodes[leader].alive;
+    if (r->route == RL_ROUTE_TO_LEADER) {
+        if (leader_ok || log)
+            return leader_ok ? leader : -1;
+        /* A log not known yet: any node knows who leads it, or that it
+           does not exist, and says so (NOT_LEADER naming it, NOT_FOUND);
+           the default log's leader leads it as likely as any other. */
+        int fallback = self->default_log.leader;
+        if (fallback >= 0 && self->nodes[fallback].alive)
+            return fallback;
+        return s_least_loaded(self, -1);
+    }
+    if (r->route == RL_ROUTE_TO_STATUS && leader_ok)
+        return leader;
+    /* READ (or STATUS without a leader): the least loaded live follower
+       of its log; its leader only when no follower is live. */
+    int best = s_least_loaded(self, leader);
     if (best < 0 && leader_ok)
-        best = self->leader;
+        best = leader;
     return best;
 }
 
 /* Sends r to the node it should go to, or leaves it waiting (the sweep
-   answers it when it has waited too long). decoded is the request when
-   the caller has it decoded, else NULL. */
-static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r,
-                       rl_msg_t *decoded)
+   answers it when it has waited too long). */
+static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r)
 {
     int64_t now = zclock_mono();
-    int index = s_choose(self, r);
+    rl_broker_log_t *log = rl_broker_log_of(self, r);
+    int index = s_choose(self, r, log);
     if (index < 0) {
         if (!r->waiting)
             r->waiting = now;
-        if (r->route == RL_ROUTE_TO_LEADER && self->leaderless &&
-            now - self->leaderless >= self->config.no_leader_ms)
+        if (r->route != RL_ROUTE_TO_LEADER)
+            return;
+        /* Poll more often while a request waits for a leader. */
+        self->hunting_until = now + self->config.heartbeat_ms;
+        const rl_broker_log_t *waited = log ? log : &self->default_log;
+        if (waited->leaderless &&
+            now - waited->leaderless >= self->config.no_leader_ms)
             rl_broker_fail(self, r, RL_ERR_NO_LEADER,
                            "no leader known for %" PRId64
                            " ms; %s after a pause",
-                           now - self->leaderless, rl_broker_outcome(r));
+                           now - waited->leaderless, rl_broker_outcome(r));
         return;
     }
-    rl_msg_t msg;
-    char err[RL_CODEC_ERROR_SIZE];
-    if (!decoded) {
-        if (rl_codec_decode(zframe_data(r->payload), zframe_size(r->payload),
-                            &msg, err) != 0) {
-            rl_msg_close(&msg);
-            rl_broker_fail(self, r, RL_ERR_INTERNAL, "broker: %s", err);
-            return;
-        }
-        decoded = &msg;
-    }
-    decoded->id = r->bid;
-    /* With CURVE, on whose behalf: the node checks that role again, and
-       takes it only because this connection's key is a broker's. */
-    decoded->as_key = rl_str(r->as_key);
-    decoded->as_role = rl_str(r->as_role);
-    if (r->type == RL_MSG_READ_REQUEST) {
-        /* A retried long-poll waits only what is left of its time. */
-        int64_t left = (int64_t)r->wait_ms - (now - r->started);
-        decoded->body.read_request.wait_ms = left > 0 ? (uint32_t)left : 0;
-    }
-    rl_buf_reset(&self->buf);
-    int rc = rl_codec_encode(decoded, &self->buf, err);
-    if (decoded == &msg)
-        rl_msg_close(&msg);
-    if (rc != 0) {
-        rl_broker_fail(self, r, RL_ERR_BAD_REQUEST, "%s", err);
+    /* The client's bytes with the broker id, what is left of a long
+       poll's time (a retried long poll waits only that), and, with CURVE,
+       on whose behalf: the node checks that role again, and takes it only
+       because this connection's key is a broker's. */
+    int64_t left = (int64_t)r->wait_ms - (now - r->started);
+    rl_peek_forward_t how = {
+        .id = r->bid,
+        .set_wait = r->type == RL_MSG_READ_REQUEST,
+        .wait_ms = left > 0 ? (uint32_t)left : 0,
+        .as_key = {r->as_key, r->as_key[0] ? RL_KEY_TEXT : 0},
+        .as_role = r->as_key[0] ? r->as_role : (rl_str_t){NULL, 0},
+    };
+    const uint8_t *data = zframe_data(r->payload);
+    size_t size = zframe_size(r->payload);
+    size_t out_size = rl_peek_forward_size(&r->peek, size, &how);
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, out_size) != 0) {
+        rl_broker_fail(self, r, RL_ERR_INTERNAL, "out of memory in the broker");
         return;
     }
+    rl_peek_forward(data, size, &r->peek, &how, zmq_msg_data(&frame));
     rl_broker_node_t *n = &self->nodes[index];
-    if (rl_broker_send_to_node(self, index, self->buf.data, self->buf.size) !=
-        0) {
+    if (rl_broker_send_to_node(self, index, &frame) != 0) {
         rl_broker_fail(self, r, RL_ERR_BUSY,
                        "the broker's queue to node %" PRIu64
                        " (%s) is full; retry "
@@ -270,27 +303,42 @@ static void s_dispatch(rl_broker_t *self, rl_broker_request_t *r,
     n->in_flight++;
 }
 
-/* Handles a node's reply to request r. */
-static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
-                       rl_msg_t *msg)
+/* A NOT_LEADER for r from node index: the node knows better than we do.
+   Its hint (matched by id, else by endpoint) becomes the leader of the
+   log it names (and is polled to confirm); without a usable hint, the
+   leader the broker thought it was is no more. */
+static void s_not_leader(rl_broker_t *self, int index, rl_broker_request_t *r,
+                         const rl_peek_reply_t *reply)
 {
-    rl_broker_node_t *n = &self->nodes[index];
-    if (msg->type == RL_MSG_NOT_LEADER) {
-        /* Only a leader-bound request gets this. The node knows better
-           than we do: believe its hint (and confirm it by polling). */
-        const rl_not_leader_t *nl = &msg->body.not_leader;
-        int hinted = rl_broker_node_by_id(self, nl->leader);
-        if (hinted < 0 && nl->leader_addr.size)
-            hinted = rl_broker_node_by_endpoint(self, nl->leader_addr);
-        n->is_leader = false;
-        if (hinted >= 0 && hinted != index && self->nodes[hinted].alive) {
+    int hinted = rl_broker_node_by_id(self, reply->leader);
+    if (hinted < 0 && reply->endpoint.size)
+        hinted = rl_broker_node_by_endpoint(self, reply->endpoint);
+    bool usable = hinted >= 0 && hinted != index && self->nodes[hinted].alive;
+    /* The log it is about: the one it names, the default log when it names
+       none (a node of before named logs only has that one). */
+    rl_broker_log_t *log = rl_broker_log_learn(self, reply->log);
+    if (log) {
+        log->heard = zclock_mono();
+        if (usable) {
             self->nodes[hinted].next_poll = 0;
-            rl_broker_set_leader(self, hinted, self->leader_term,
+            rl_broker_set_leader(self, log, hinted, log->leader_term,
                                  "a NOT_LEADER hint");
-        } else if (self->leader == index) {
-            rl_broker_set_leader(self, -1, self->leader_term,
+        } else if (log->leader == index) {
+            rl_broker_set_leader(self, log, -1, log->leader_term,
                                  "the leader said no");
         }
+    } else if (usable) {
+        r->hint = hinted;
+    }
+}
+
+/* Handles a node's reply to request r. */
+static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
+                       const uint8_t *data, size_t size,
+                       const rl_peek_reply_t *reply)
+{
+    if (reply->type == RL_MSG_NOT_LEADER) {
+        s_not_leader(self, index, r, reply);
         self->nodes[r->node].in_flight--;
         r->node = -1;
         self->n_redirects++;
@@ -301,8 +349,8 @@ static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
         s_retry(self, r, pause > 250 ? 250 : pause);
         return;
     }
-    if (msg->type == RL_MSG_ERROR) {
-        int code = msg->body.error.code;
+    if (reply->type == RL_MSG_ERROR) {
+        int code = reply->code;
         if (code == RL_ERR_SHUTTING_DOWN) {
             rl_broker_node_stopping(self, index);
             rl_broker_attempt_lost(self, r, "the node is shutting down");
@@ -329,36 +377,56 @@ static void s_on_reply(rl_broker_t *self, int index, rl_broker_request_t *r,
             return;
         }
     }
-    if (msg->type == RL_MSG_STATUS_OK)
-        rl_broker_learn_status(self, index, &msg->body.status_ok);
-    if (msg->type == RL_MSG_STATUS_OK && r->type == RL_MSG_STATUS_REQUEST) {
-        rl_broker_reply_status(self, r, msg);
-        return;
+    if (reply->type == RL_MSG_STATUS_OK) {
+        /* Decoded in full: the broker learns from it, and adds its
+           counters to it when it answers a STATUS. */
+        rl_msg_t msg;
+        char err[RL_CODEC_ERROR_SIZE];
+        if (rl_codec_decode(data, size, &msg, err) != 0) {
+            rl_msg_close(&msg);
+            rl_broker_fail(self, r, RL_ERR_INTERNAL,
+                           "node %" PRIu64 " sent a STATUS that does not "
+                           "decode: %s",
+                           self->nodes[index].id, err);
+            return;
+        }
+        rl_broker_log_t *log = rl_broker_log_of(self, r);
+        rl_broker_learn_status(self, index, log, &msg.body.status_ok, data,
+                               size);
+        if (r->type == RL_MSG_STATUS_REQUEST) {
+            rl_broker_reply_status(self, r, log, &msg);
+            rl_msg_close(&msg);
+            return;
+        }
+        rl_msg_close(&msg);
     }
-    rl_broker_send_to_client(self, &r->envelope, r->client_id, msg);
+    rl_front_forward(self->front, &r->envelope, r->client_id, data, size,
+                     reply);
     rl_broker_forget(self, r);
 }
 
-/* True for replies that end a request wherever they come from. */
-static bool s_final(const rl_msg_t *msg)
+/* True for replies that end a request wherever they come from: any
+   success (not NOT_LEADER, not ERROR). */
+static bool s_final(uint8_t type)
 {
-    return rl_msg_is_done(msg->type);
+    return rl_msg_is_done(type);
 }
 
-void rl_broker_settle(rl_broker_t *self, int index, rl_msg_t *msg)
+void rl_broker_settle(rl_broker_t *self, int index, const uint8_t *data,
+                      size_t size, const rl_peek_reply_t *reply)
 {
-    rl_broker_request_t *r = zhashx_lookup(self->table, &msg->id);
+    rl_broker_request_t *r = zhashx_lookup(self->table, &reply->id);
     /* A reply to an earlier attempt on another node counts only when it
        settles the request: an APPEND_OK there is as true as one here
        would be. */
-    if (!r || !(r->node == index || (s_final(msg) && r->node >= 0)))
+    if (!r || !(r->node == index || (s_final(reply->type) && r->node >= 0)))
         return;
     if (r->node != index) {
         self->nodes[r->node].in_flight--;
         r->node = index;
         self->nodes[index].in_flight++;
     }
-    s_on_reply(self, index, r, msg);
+    s_on_reply(self, index, r, data, size, reply);
 }
 
 /* Where a request goes and whether it may be sent twice. */
@@ -394,14 +462,14 @@ static void s_classify(rl_broker_request_t *r, const rl_msg_t *msg)
         r->route = RL_ROUTE_TO_LEADER;
         r->idempotent = msg->body.consumers_request.op != RL_CONSUMERS_DELETE;
         break;
-    default:
+    default: /* TRANSFER, and any later request type: to the leader */
         r->route = RL_ROUTE_TO_LEADER;
         r->idempotent = false;
     }
 }
 
-/* Takes a decoded client request into the table and sends it on, or
-   answers it at once. */
+/* Takes a client request (read in place by the front door) into the
+   table and sends it on, or answers it at once. */
 void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
 {
     rl_msg_t *msg = &request->msg;
@@ -463,16 +531,17 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
     r->client_id = msg->id;
     r->type = msg->type;
     r->node = -1;
+    r->hint = -1;
     r->started = now;
     r->deadline = now + self->config.request_timeout_ms;
     s_classify(r, msg);
     if (self->keys) { /* admitted by the front door: key and role known */
-        snprintf(r->as_key, sizeof(r->as_key), "%s", request->key);
-        snprintf(r->as_role, sizeof(r->as_role), "%s",
-                 rl_role_name(request->role));
+        memcpy(r->as_key, request->key, sizeof(r->as_key));
+        r->as_role = rl_str(rl_role_name(request->role));
     }
-    r->payload = request->payload; /* msg's bytes stay valid: same frame */
+    r->payload = request->payload; /* the peek's strings point into it */
     request->payload = NULL;
+    r->peek = request->peek;
     r->next = self->requests;
     if (r->next)
         r->next->prev = r;
@@ -487,7 +556,7 @@ void rl_broker_admit(rl_broker_t *self, rl_front_request_t *request)
         r->owner->count++;
     }
     zhashx_insert(self->table, &r->bid, r);
-    s_dispatch(self, r, msg);
+    s_dispatch(self, r);
 }
 
 void rl_broker_release(rl_broker_t *self, rl_front_held_t *held)
@@ -524,7 +593,7 @@ void rl_broker_sweep_requests(rl_broker_t *self, int64_t now)
                 "no node of the cluster answers the broker; retry after "
                 "a pause");
         } else if (r->node < 0 && r->retry_at <= now) {
-            s_dispatch(self, r, NULL);
+            s_dispatch(self, r);
         }
         r = next;
     }

@@ -1,6 +1,7 @@
 /*  rl_broker_status.c - STATUS through the broker: the answering node's
     STATUS_OK with the broker's own counters added (docs/BROKER.md,
-    "STATUS through the broker").
+    "STATUS through the broker"). The one reply the broker decodes and
+    encodes again: the others pass through (rl_broker_route.c).
 */
 #include "rl_broker_private.h"
 
@@ -8,13 +9,13 @@
 
 #include "rl_logging.h"
 /* Counters added to a STATUS reply, at most (and per node). */
-#define S_BROKER_COUNTERS 29
+#define S_BROKER_COUNTERS 31
 #define S_NODE_COUNTERS   3
 
 /* Adds the broker's counters to a STATUS_OK from a node and returns it to
    the client of r. */
 void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
-                            rl_msg_t *msg)
+                            const rl_broker_log_t *log, rl_msg_t *msg)
 {
     rl_status_ok_t *st = &msg->body.status_ok;
     size_t room = 256;
@@ -23,7 +24,8 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
         st->counter_count + own > room ? room - own : st->counter_count;
     rl_counter_t counters[256];
     char names[RL_MAX_MEMBERS * S_NODE_COUNTERS][40];
-    memcpy(counters, st->counters, keep * sizeof(rl_counter_t));
+    if (keep) /* a STATUS_OK may have none (counters is then NULL) */
+        memcpy(counters, st->counters, keep * sizeof(rl_counter_t));
     size_t c = keep;
     size_t alive = 0;
     for (size_t i = 0; i < self->node_count; i++)
@@ -31,8 +33,10 @@ void rl_broker_reply_status(rl_broker_t *self, rl_broker_request_t *r,
 #define S_COUNTER(name, value)                                                 \
     counters[c++] = (rl_counter_t){rl_str(name), (uint64_t)(value)}
     S_COUNTER("broker_leader",
-              self->leader >= 0 ? self->nodes[self->leader].id : 0);
-    S_COUNTER("broker_leader_term", self->leader_term);
+              log && log->leader >= 0 ? self->nodes[log->leader].id : 0);
+    S_COUNTER("broker_leader_term", log ? log->leader_term : 0);
+    S_COUNTER("broker_logs", rl_broker_log_count(self));
+    S_COUNTER("broker_logs_untracked", self->n_logs_full);
     S_COUNTER("broker_nodes", self->node_count);
     S_COUNTER("broker_nodes_alive", alive);
     S_COUNTER("broker_in_flight", self->request_count);

@@ -365,9 +365,11 @@ static zframe_t *s_recv_part(void *handle, int *fd, bool *more, char *key)
     *more = zmq_msg_more(&part);
     if (key) {
         const char *user_id = zmq_msg_gets(&part, "User-Id");
-        snprintf(key, RL_KEY_TEXT_SIZE, "%s",
-                 user_id && strlen(user_id) == RL_KEY_TEXT_SIZE - 1 ? user_id
-                                                                    : "");
+        size_t length = user_id ? strnlen(user_id, RL_KEY_TEXT_SIZE) : 0;
+        if (length != RL_KEY_TEXT_SIZE - 1)
+            length = 0;
+        memcpy(key, user_id ? user_id : "", length);
+        key[length] = '\0';
     }
     zframe_t *frame = zframe_new(zmq_msg_data(&part), zmq_msg_size(&part));
     zmq_msg_close(&part);
@@ -461,6 +463,34 @@ static int s_admit(rl_front_t *self, rl_front_request_t *request,
     return 0;
 }
 
+/* With peek_only: reads the request in place, and puts in msg what the
+   key check (s_admit) and the daemon use. */
+static void s_peek(rl_front_request_t *request)
+{
+    rl_peek_request_t *peek = &request->peek;
+    request->error =
+        rl_peek_request(zframe_data(request->payload),
+                        zframe_size(request->payload), peek, request->why);
+    rl_msg_t *msg = &request->msg;
+    rl_msg_init(msg, peek->type);
+    msg->id = peek->id;
+    if (request->error)
+        return;
+    msg->as_key = peek->as_key;
+    msg->as_role = peek->as_role;
+    if (peek->type == RL_MSG_APPEND_REQUEST) {
+        msg->body.append_request.producer_id = peek->producer;
+        msg->body.append_request.seq = peek->seq;
+    } else if (peek->type == RL_MSG_READ_REQUEST) {
+        msg->body.read_request.wait_ms = peek->wait_ms;
+        msg->body.read_request.consumer = peek->consumer;
+    } else if (peek->type == RL_MSG_MEMBERS_REQUEST) {
+        msg->body.members_request.op = peek->op;
+    } else if (peek->type == RL_MSG_CONSUMERS_REQUEST) {
+        msg->body.consumers_request.op = peek->op; /* for the role check */
+    }
+}
+
 int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
 {
     memset(request, 0, sizeof(*request));
@@ -486,12 +516,12 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
         zframe_t *second = s_recv_part(handle, &fd, &more, curve_key);
         if (second)
             zmsg_append(frames, &second);
-        if (more) {
-            zmsg_t *rest = zmsg_recv(handle);
-            zframe_t *frame;
-            while (rest && (frame = zmsg_pop(rest)))
-                zmsg_append(frames, &frame);
-            zmsg_destroy(&rest);
+        /* The rest, without a copy: the parts of a message arrive
+           together. */
+        zframe_t *frame;
+        while (more && (frame = zframe_recv(handle))) {
+            more = zframe_more(frame);
+            zmsg_append(frames, &frame);
         }
     }
     request->payload = zmsg_size(frames) > 1 ? zmsg_last(frames) : NULL;
@@ -506,9 +536,12 @@ int rl_front_recv(rl_front_t *self, rl_front_request_t *request)
         request->error = RL_ERR_BAD_REQUEST;
         return 0;
     }
-    request->error = rl_codec_decode(zframe_data(request->payload),
-                                     zframe_size(request->payload),
-                                     &request->msg, request->why);
+    if (self->config.peek_only)
+        s_peek(request);
+    else
+        request->error = rl_codec_decode(zframe_data(request->payload),
+                                         zframe_size(request->payload),
+                                         &request->msg, request->why);
     if (s_admit(self, request, curve_key) != 0) {
         rl_front_request_close(request);
         return 1;
@@ -539,21 +572,18 @@ void rl_front_request_close(rl_front_request_t *request)
 
 /* ---- Replies ---- */
 
-/* Sends the envelope's frames and then size bytes of data as one
-   message, charging budget until ZeroMQ has written it. */
-static void s_send(rl_front_t *self, zmsg_t *envelope, s_budget_t *budget,
-                   const void *data, size_t size)
+/* Sends the envelope's frames and then the sent->size bytes that follow
+   sent (malloc'ed by the caller, taken over) as one message, charging
+   budget until ZeroMQ has written it. */
+static void s_send_sent(rl_front_t *self, zmsg_t *envelope, s_budget_t *budget,
+                        s_sent_t *sent)
 {
     void *handle = zsock_resolve(self->router);
-    s_sent_t *sent = malloc(sizeof(*sent) + size);
-    if (!sent)
-        return;
+    size_t size = sent->size;
     for (zframe_t *f = zmsg_first(envelope); f; f = zmsg_next(envelope))
         zmq_send(handle, zframe_data(f), zframe_size(f),
                  ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    memcpy(sent + 1, data, size);
     sent->budget = budget;
-    sent->size = size;
     atomic_fetch_add(&budget->refs, 1);
     atomic_fetch_add(&budget->queued, size);
     atomic_fetch_add(&budget->total->queued, size);
@@ -568,6 +598,65 @@ static void s_send(rl_front_t *self, zmsg_t *envelope, s_budget_t *budget,
         zmq_msg_close(&msg); /* runs s_sent */
 }
 
+/* s_send_sent of a copy of data[0..size). */
+static void s_send(rl_front_t *self, zmsg_t *envelope, s_budget_t *budget,
+                   const void *data, size_t size)
+{
+    s_sent_t *sent = malloc(sizeof(*sent) + size);
+    if (!sent)
+        return;
+    memcpy(sent + 1, data, size);
+    sent->size = size;
+    s_send_sent(self, envelope, budget, sent);
+}
+
+/* The budget of the client behind envelope. */
+static s_budget_t *s_budget_of(rl_front_t *self, zmsg_t *envelope)
+{
+    zframe_t *first = zmsg_first(envelope);
+    s_client_t *client = NULL;
+    if (first) {
+        s_key_t key;
+        s_key_of(&key, zframe_data(first), zframe_size(first));
+        client = zhashx_lookup(self->clients, &key);
+    }
+    return client ? client->budget : self->nobody;
+}
+
+/* BUSY for a READ_OK of size bytes to a connection whose replies wait in
+   budget. */
+static int s_busy_read(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                       s_budget_t *budget, size_t size)
+{
+    self->busy++;
+    return rl_front_error(
+        self, envelope, id, RL_ERR_BUSY, 0,
+        "this read's %zu bytes would wait behind %zu bytes of replies "
+        "to this connection not read yet (%zu for all clients; the "
+        "bounds are --max-client-queue and --max-queue): read them, "
+        "then retry",
+        size, atomic_load(&budget->queued), atomic_load(&self->total->queued));
+}
+
+void rl_front_forward(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                      const void *data, size_t size,
+                      const rl_peek_reply_t *peek)
+{
+    size_t out_size = rl_peek_reply_size(peek, size, id);
+    s_budget_t *budget = s_budget_of(self, *envelope);
+    if (peek->type == RL_MSG_READ_OK && s_full(self, budget, out_size)) {
+        s_busy_read(self, envelope, id, budget, out_size);
+        return;
+    }
+    s_sent_t *sent = malloc(sizeof(*sent) + out_size);
+    if (sent) {
+        sent->size =
+            rl_peek_reply_write(data, size, peek, id, (uint8_t *)(sent + 1));
+        s_send_sent(self, *envelope, budget, sent);
+    }
+    zmsg_destroy(envelope);
+}
+
 int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 {
     rl_buf_reset(&self->buf);
@@ -578,25 +667,9 @@ int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         zmsg_destroy(envelope);
         return -1;
     }
-    zframe_t *first = zmsg_first(*envelope);
-    s_client_t *client = NULL;
-    if (first) {
-        s_key_t key;
-        s_key_of(&key, zframe_data(first), zframe_size(first));
-        client = zhashx_lookup(self->clients, &key);
-    }
-    s_budget_t *budget = client ? client->budget : self->nobody;
-    if (msg->type == RL_MSG_READ_OK && s_full(self, budget, self->buf.size)) {
-        self->busy++;
-        return rl_front_error(
-            self, envelope, msg->id, RL_ERR_BUSY, 0,
-            "this read's %zu bytes would wait behind %zu bytes of replies "
-            "to this connection not read yet (%zu for all clients; the "
-            "bounds are --max-client-queue and --max-queue): read them, "
-            "then retry",
-            self->buf.size, atomic_load(&budget->queued),
-            atomic_load(&self->total->queued));
-    }
+    s_budget_t *budget = s_budget_of(self, *envelope);
+    if (msg->type == RL_MSG_READ_OK && s_full(self, budget, self->buf.size))
+        return s_busy_read(self, envelope, msg->id, budget, self->buf.size);
     s_send(self, *envelope, budget, self->buf.data, self->buf.size);
     zmsg_destroy(envelope);
     return 0;

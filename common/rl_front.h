@@ -10,6 +10,11 @@
     envelope. Sending never blocks: a reply to a client that went away is
     dropped by the ROUTER.
 
+    A daemon that forwards requests rather than carrying them out (the
+    broker) sets peek_only: rl_front_recv() then reads each request in
+    place (rl_peek.h) instead of decoding it, and rl_front_forward() sends
+    a node's reply on with the client's id, its other bytes as they came.
+
     Bounds, each set by rl_front_config_t:
     - Message size: ZeroMQ refuses a frame over max_message as soon as its
       header declares it, and closes the connection (ZMQ_MAXMSGSIZE):
@@ -48,6 +53,7 @@
 
 #include "rl_codec.h"
 #include "rl_keys.h"
+#include "rl_peek.h"
 
 typedef struct rl_front rl_front_t;
 
@@ -78,6 +84,11 @@ typedef struct {
                                   CURVE */
     rl_keys_t *keys;           /* with cert: the allowed keys and their roles
                                   (borrowed; the daemon keeps it refreshed) */
+    bool peek_only;            /* requests are read in place, not decoded:
+                                  msg has its header, its members or
+                                  consumers op, an append's producer and
+                                  seq and a read's wait_ms and consumer,
+                                  nothing else (the broker) */
 } rl_front_config_t;
 
 /* What the front door has done, for STATUS. */
@@ -99,14 +110,16 @@ typedef struct {
 /* A request taken off the front door. Close it with
    rl_front_request_close() whatever happened to it. */
 typedef struct {
-    zmsg_t *envelope;  /* routing frames to reply with (owned; a handler
-                          that keeps the request waiting takes it over and
-                          nulls this) */
-    zframe_t *payload; /* the request's bytes (owned), NULL when it had no
-                          frames; byte fields of msg point into it */
-    rl_msg_t msg;      /* the decoded request; msg.id is the request's id
-                          even when error is set (0 when unreadable) */
-    int error;         /* 0, or the rl_error_t to answer with */
+    zmsg_t *envelope;       /* routing frames to reply with (owned; a handler
+                               that keeps the request waiting takes it over and
+                               nulls this) */
+    zframe_t *payload;      /* the request's bytes (owned), NULL when it had no
+                               frames; byte fields of msg point into it */
+    rl_msg_t msg;           /* the decoded request; msg.id is the request's id
+                               even when error is set (0 when unreadable) */
+    rl_peek_request_t peek; /* with peek_only: what was read in place, and
+                               where (byte fields point into payload) */
+    int error;              /* 0, or the rl_error_t to answer with */
     char why[RL_CODEC_ERROR_SIZE]; /* with error: what was wrong */
     rl_front_held_t *held; /* what the daemon holds for this client; NULL
                               when its connection is not known (inproc) */
@@ -159,6 +172,14 @@ void rl_front_request_close(rl_front_request_t *request);
    the bounds goes out as BUSY instead. Returns 0, or -1 when msg cannot
    be encoded (logged: a bug). */
 int rl_front_reply(rl_front_t *self, zmsg_t **envelope, const rl_msg_t *msg);
+
+/* Sends a reply a node gave, data[0..size) as rl_peek_reply() read it
+   into peek, along *envelope (taken over like rl_front_reply()) with its
+   id set to id (0: none), its other bytes unchanged. A READ_OK that would
+   take its connection past the bounds goes out as BUSY instead. */
+void rl_front_forward(rl_front_t *self, zmsg_t **envelope, uint64_t id,
+                      const void *data, size_t size,
+                      const rl_peek_reply_t *peek);
 
 /* Sends an ERROR reply with code and a printf-style message (cut at the
    protocol's RL_MAX_ERROR_MESSAGE bytes); first is the OUT_OF_RANGE

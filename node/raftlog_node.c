@@ -2,7 +2,8 @@
 
     raftlog-node --help lists the options; docs/OPERATIONS.md shows how to
     bootstrap a cluster and how to join one. --check DIR verifies a data
-    directory offline.
+    directory offline: either layout (a single log from before named logs,
+    or one directory per log in DIR/logs), every log of it.
 
     Exit status: 0 after a clean stop (or a clean --check), 1 after a fatal
     error (or damage found by --check), 2 for a configuration error.
@@ -12,7 +13,7 @@
 #include <stdio.h>
 
 #include "rl_config.h"
-#include "rl_log.h"
+#include "rl_layout.h"
 #include "rl_logging.h"
 #include "rl_node.h"
 
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (config.check_dir[0])
-        return rl_log_check(config.check_dir, stdout) == 0 ? 0 : 1;
+        return rl_layout_check(config.check_dir, stdout) == 0 ? 0 : 1;
 
     char name[32];
     snprintf(name, sizeof(name), "node %" PRIu64, config.id);

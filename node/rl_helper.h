@@ -2,7 +2,10 @@
 
     The node has two, with fixed roles: the fsync helper runs sync tickets
     (rl_log_sync_run), so that the loop goes on replicating and taking
-    proposals while the disk flushes (Raft thesis 10.2.1); the spare maker
+    proposals while the disk flushes (Raft thesis 10.2.1) - with named
+    logs, one batch of them per loop turn, a ticket per log written
+    (rl_sync_batch_run, storage/rl_sync_batch.h: group commit across
+    logs, each log finished with its own result); the spare maker
     writes spare segments (rl_log_spare_run), 64 MiB of zeros that the
     fsyncs must not wait behind. Each runs one job at a time: the loop
     hands it a job (a pointer it keeps valid until the result), the

@@ -25,7 +25,6 @@
 */
 #include "rl_msgpack_reader.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static void *s_at(void *base, size_t offset)
@@ -372,10 +371,10 @@ static int s_decode_u64s(rl_mp_reader_t *reader, const rl_field_t *field,
     return rc ? rc : s_check_stored(reader, field, count, items);
 }
 
-/* A string naming one of count operations (names), into *out. */
+/* A string naming one of count operations (names, in words), into *out. */
 static int s_decode_op(rl_mp_reader_t *reader, const rl_field_t *field,
                        const rl_mp_value_t *value, const char *const *names,
-                       uint8_t count, uint8_t *out)
+                       uint8_t count, const char *words, uint8_t *out)
 {
     const char *ptr = NULL;
     size_t size = 0;
@@ -390,16 +389,8 @@ static int s_decode_op(rl_mp_reader_t *reader, const rl_field_t *field,
             return 0;
         }
     }
-    char list[64] = "";
-    size_t used = 0;
-    for (uint8_t op = 0; op < count && used < sizeof(list); op++)
-        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
-                                 op == 0           ? ""
-                                 : op + 1 == count ? " or "
-                                                   : ", ",
-                                 names[op]);
     return rl_codec_fail(reader->ctx, RL_ERR_BAD_REQUEST,
-                         "field '%s' must be %s", field->name, list);
+                         "field '%s' must be %s", field->name, words);
 }
 
 /* ---- Fields and maps ---- */
@@ -470,8 +461,10 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
     case RL_FIELD_CONSUMERS_OP:
     case RL_FIELD_LOGS_OP: {
         uint8_t count = 0;
-        const char *const *names = rl_codec_op_table(field->kind, &count);
-        return s_decode_op(reader, field, &value, names, count, out);
+        const char *words = "";
+        const char *const *names =
+            rl_codec_op_table(field->kind, &count, &words);
+        return s_decode_op(reader, field, &value, names, count, words, out);
     }
     case RL_FIELD_MEMBER:
         if (value.type != RL_MP_MAP)

@@ -168,7 +168,8 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
     case RL_FIELD_CONSUMERS_OP:
     case RL_FIELD_LOGS_OP: {
         uint8_t op = *(const uint8_t *)value, ops = 0;
-        const char *const *names = rl_codec_op_table(field->kind, &ops);
+        const char *words = "";
+        const char *const *names = rl_codec_op_table(field->kind, &ops, &words);
         if (op >= ops)
             return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
                                  "unknown op %u of field '%s'", op,

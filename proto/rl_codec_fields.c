@@ -329,17 +329,21 @@ const rl_field_t *rl_codec_item_fields(uint8_t kind, size_t *item_size)
     }
 }
 
-const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count)
+const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count,
+                                     const char **words)
 {
     switch (kind) {
     case RL_FIELD_OP:
         *count = 3;
+        *words = RL_CODEC_OP_WORDS;
         return rl_codec_op_names;
     case RL_FIELD_CONSUMERS_OP:
         *count = 4;
+        *words = RL_CODEC_CONSUMERS_OP_WORDS;
         return rl_codec_consumers_op_names;
     case RL_FIELD_LOGS_OP:
         *count = 4;
+        *words = RL_CODEC_LOGS_OP_WORDS;
         return rl_codec_logs_op_names;
     default:
         return NULL;

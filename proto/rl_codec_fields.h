@@ -92,14 +92,22 @@ extern const rl_field_t rl_codec_log_status_fields[];
 const rl_field_t *rl_codec_item_fields(uint8_t kind, size_t *item_size);
 
 /* The names of an op kind's values (RL_FIELD_OP, RL_FIELD_CONSUMERS_OP,
-   RL_FIELD_LOGS_OP) and their number; NULL for other kinds. */
-const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count);
+   RL_FIELD_LOGS_OP), their number and the words that list them; NULL for
+   other kinds. */
+const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count,
+                                     const char **words);
 
 /* The names of rl_members_op_t and rl_consumers_op_t values on the wire,
    by value. */
 extern const char *const rl_codec_op_names[3];
 extern const char *const rl_codec_consumers_op_names[4];
 extern const char *const rl_codec_logs_op_names[4];
+/* And in words, for the error that names none of them. */
+#define RL_CODEC_OP_WORDS "\"list\", \"add\" or \"remove\""
+#define RL_CODEC_CONSUMERS_OP_WORDS                                            \
+    "\"list\", \"show\", \"reset\" or \"delete\""
+#define RL_CODEC_LOGS_OP_WORDS                                                 \
+    "\"list\", \"create\", \"delete\" or \"configure\""
 
 /* What a codec call is working on, so that errors can say where. */
 typedef struct {

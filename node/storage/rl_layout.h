@@ -28,7 +28,8 @@
 
     Calling order at start: rl_layout_lock (keep the descriptor until
     exit), rl_layout_prepare, rl_layout_list (open the logs the catalog
-    lists with rl_log, rl_layout_delete_log the others),
+    lists with rl_log, rl_layout_delete_log the others; on a new DATA
+    `default` is not there yet: rl_layout_create_log(DATA, "default", 0)),
     rl_layout_max_group. At run time: rl_layout_create_log before the
     rl_log_open of a new log (rl_log_config_t.create true, .dir from
     rl_layout_log_dir); rl_log_destroy, then rl_layout_delete_log.

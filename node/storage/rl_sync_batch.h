@@ -9,10 +9,16 @@
     helper (rl_helper_t with rl_sync_batch_run as its run function). The
     helper runs them together: with more than one ticket it first starts
     the write-back of every ticket's files (so the disk gets all the logs'
-    pages at once), then fdatasyncs each; with one it does exactly what
+    pages at once, and the fdatasyncs mostly wait for writes already under
+    way), then fdatasyncs each; with one it does exactly what
     rl_log_sync_run does, so a single log costs what it did. When the
     helper answers, the loop finishes every ticket on its own log with
-    that ticket's own result: a failing log fails only itself.
+    that ticket's own result: a failing log fails only itself (fsyncgate:
+    the failed log stops, rl_log.h "Group commit"; the others go on).
+
+    Part of storage (libc only) because a batch is made of storage's
+    tickets and looks inside them; the node's fsync helper thread
+    (node/rl_helper.h) runs it.
 
         turn end (owner):
             rl_sync_batch_clear(&batch);
