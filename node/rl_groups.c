@@ -4,22 +4,11 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "rl_log_dirs.h"
 #include "rl_logging.h"
-
-/* One ticket of the fsync helper's batch. */
-typedef struct {
-    rl_group_t *group;            /* whose log */
-    rl_log_sync_ticket_t *ticket; /* its ticket (in the group) */
-    int result;                   /* rl_log_sync_run's, set by the helper */
-} s_sync_item_t;
-
-/* The tickets of one loop turn, run together by the fsync helper. */
-typedef struct {
-    s_sync_item_t *items; /* count items */
-    size_t count;         /* in this batch */
-    size_t cap;           /* allocated */
-} s_sync_batch_t;
+#include "rl_sync_batch.h"
 
 struct rl_groups {
     const rl_config_t *config; /* the node's, borrowed */
@@ -33,10 +22,17 @@ struct rl_groups {
     size_t touched_cap;        /* slots in touched */
     rl_group_links_t links;    /* lent to every group */
     bool attached;             /* links set */
-    s_sync_batch_t batch;      /* with the fsync helper, or being made */
+    rl_sync_batch_t batch;     /* with the fsync helper, or being made;
+                                  items' owner: their group (NULL: gone) */
     bool batch_done;           /* its tickets finished, groups not yet
                                   told (rl_group_synced) */
     uint64_t dropped_unknown;  /* peer messages for a group not here */
+    int lock_fd;               /* the data directory's lock (rl_layout) */
+    rl_layout_log_t *unbooted; /* logs on disk without their members file
+                                  (a crash right after their directory
+                                  was made): hosted when their creation
+                                  is handed out again */
+    size_t unbooted_count;     /* entries in unbooted */
 };
 
 static void s_wait_syncs(void *arg);
@@ -141,19 +137,24 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
     const rl_member_t *book = rl_raft_members(catalog, &book_count);
     void *saved = NULL;
     size_t saved_size = 0;
+    if (create ||
+        (info && rl_log_dirs_load_members(self->config->data_dir, name, &saved,
+                                          &saved_size) != 0)) {
+        boot_count = rl_raft_log_members(info, book, book_count, boot);
+        free(saved);
+        saved = NULL;
+    } else if (rl_log_dirs_load_members(self->config->data_dir, name, &saved,
+                                        &saved_size) != 0 ||
+               rl_raft_members_decode(saved, saved_size, boot, &boot_count) !=
+                   0) {
+        free(saved);
+        snprintf(err, 512,
+                 "the members file of log %s is unreadable: move its "
+                 "directory away; the node gets the log from the others",
+                 name);
+        return -1;
+    }
     if (create) {
-        for (size_t i = 0; info && i < info->member_count; i++) {
-            rl_member_t m = {info->member_ids[i],
-                             info->member_voters[i],
-                             {NULL, 0},
-                             {NULL, 0}};
-            for (size_t k = 0; k < book_count; k++)
-                if (book[k].id == m.id) {
-                    m.peer_addr = book[k].peer_addr;
-                    m.client_addr = book[k].client_addr;
-                }
-            boot[boot_count++] = m;
-        }
         uint8_t *data = NULL;
         size_t size = 0;
         if (rl_raft_members_encode(boot, boot_count, &data, &size) != 0) {
@@ -165,16 +166,6 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
         free(data);
         if (rc != 0)
             return -1;
-    } else if (rl_log_dirs_load_members(self->config->data_dir, name, &saved,
-                                        &saved_size) != 0 ||
-               rl_raft_members_decode(saved, saved_size, boot, &boot_count) !=
-                   0) {
-        free(saved);
-        snprintf(err, 512,
-                 "the members file of log %s is missing or unreadable: move "
-                 "its directory away; the node gets the log from the others",
-                 name);
-        return -1;
     }
     for (size_t k = 0; k < book_count && known_count < RL_MAX_MEMBERS; k++)
         known[known_count++] = book[k].id;
@@ -216,10 +207,16 @@ static void s_create(rl_groups_t *self, const rl_raft_log_info_t *log)
         rl_group_configure(hosted, &log->settings);
         return;
     }
-    if (log->group <= self->max_group)
+    bool unbooted = false;
+    for (size_t i = 0; i < self->unbooted_count && !unbooted; i++)
+        if (self->unbooted[i].group == log->group) {
+            unbooted = true;
+            self->unbooted[i] = self->unbooted[--self->unbooted_count];
+        }
+    if (!unbooted && log->group <= self->max_group)
         return;
     char err[512];
-    if (s_host(self, log->name, log->group, log, true, err) != 0) {
+    if (s_host(self, log->name, log->group, log, !unbooted, err) != 0) {
         rl_logf(RL_LOG_ERROR,
                 "cannot host the new log %s (group %" PRIu64 "): %s; it is "
                 "served by the other nodes; restart this node once the "
@@ -236,6 +233,15 @@ static void s_create(rl_groups_t *self, const rl_raft_log_info_t *log)
    its directory removed. */
 static void s_delete(rl_groups_t *self, uint64_t id)
 {
+    char err[512];
+    for (size_t i = 0; i < self->unbooted_count; i++)
+        if (self->unbooted[i].group == id) {
+            if (rl_log_dirs_delete(self->config->data_dir,
+                                   self->unbooted[i].name, id, err) != 0)
+                rl_logf(RL_LOG_ERROR, "%s", err);
+            self->unbooted[i] = self->unbooted[--self->unbooted_count];
+            return;
+        }
     rl_group_t *group = id ? rl_groups_by_id(self, id) : NULL;
     if (!group)
         return;
@@ -246,14 +252,13 @@ static void s_delete(rl_groups_t *self, uint64_t id)
         if (self->touched[i] == group)
             self->touched[i] = NULL;
     for (size_t i = 0; i < self->batch.count; i++)
-        if (self->batch.items[i].group == group)
-            self->batch.items[i].group = NULL;
+        if (self->batch.items[i].owner == group)
+            self->batch.items[i].owner = NULL;
     size_t at = s_lower_bound(self, id);
     memmove(self->groups + at, self->groups + at + 1,
             (self->count - at - 1) * sizeof(*self->groups));
     self->count--;
     rl_group_destroy(&group);
-    char err[512];
     if (rl_log_dirs_delete(self->config->data_dir, name, id, err) != 0)
         rl_logf(RL_LOG_ERROR,
                 "log %s was deleted but its directory could not be removed "
@@ -337,34 +342,53 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
         snprintf(err, 512, "out of memory");
         return NULL;
     }
+    err[0] = '\0';
     self->config = config;
     self->io = io;
-    rl_group_spec_t spec = {.name = RL_RAFT_DEFAULT_LOG,
-                            .id = 0,
-                            .dir = config->data_dir,
-                            .create = true};
+    self->lock_fd = -1;
+    rl_sync_batch_init(&self->batch);
+    rl_layout_log_t *found = NULL;
+    size_t found_count = 0;
+    char dir[4096];
+    if (rl_log_dirs_start(config->data_dir, &self->lock_fd, &found,
+                          &found_count, &self->max_group, err) != 0 ||
+        rl_log_dirs_path(config->data_dir, RL_RAFT_DEFAULT_LOG, dir,
+                         sizeof(dir)) != 0) {
+        if (!err[0])
+            snprintf(err, 512, "the data directory's path is too long");
+        free(found);
+        rl_groups_destroy(&self);
+        return NULL;
+    }
+    rl_group_spec_t spec = {
+        .name = RL_RAFT_DEFAULT_LOG, .id = 0, .dir = dir, .create = true};
     rl_group_t *zero = rl_group_new(config, &spec, io, err);
     if (!zero || s_insert(self, zero) != 0) {
         if (zero)
             snprintf(err, 512, "out of memory");
         rl_group_destroy(&zero);
+        free(found);
         rl_groups_destroy(&self);
         return NULL;
     }
     /* Every log on disk, then the catalog's missing ones (raft.h,
        "Hosting groups": idempotence). */
-    rl_log_dir_t *found = NULL;
-    size_t found_count = 0;
-    if (rl_log_dirs_list(config->data_dir, &found, &found_count,
-                         &self->max_group, err) != 0) {
-        rl_groups_destroy(&self);
-        return NULL;
-    }
     for (size_t i = 0; i < found_count; i++) {
+        if (found[i].group == 0)
+            continue; /* default: opened above */
         rl_raft_log_info_t info;
         bool listed = rl_raft_log_find(rl_group_raft(zero),
                                        rl_str(found[i].name), &info) &&
                       info.group == found[i].group;
+        void *members = NULL;
+        size_t size = 0;
+        if (!listed && rl_log_dirs_load_members(config->data_dir, found[i].name,
+                                                &members, &size) != 0) {
+            /* Never opened: hosted when its creation comes again. */
+            found[self->unbooted_count++] = found[i]; /* kept in place */
+            continue;
+        }
+        free(members);
         char why[512];
         if (s_host(self, found[i].name, found[i].group, listed ? &info : NULL,
                    false, why) != 0) {
@@ -374,7 +398,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
             return NULL;
         }
     }
-    free(found);
+    self->unbooted = found; /* its first unbooted_count entries */
     s_reconcile(self, false);
     return self;
 }
@@ -403,7 +427,10 @@ void rl_groups_destroy(rl_groups_t **self_p)
         rl_group_destroy(&self->groups[i - 1]);
     free(self->groups);
     free(self->touched);
-    free(self->batch.items);
+    free(self->unbooted);
+    rl_sync_batch_close(&self->batch);
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);
     free(self);
     *self_p = NULL;
 }
@@ -427,25 +454,14 @@ void rl_groups_touch(rl_groups_t *self, rl_group_t *group)
     self->touched[self->touched_count++] = group;
 }
 
-int rl_groups_run_syncs(void *arg)
-{
-    s_sync_batch_t *batch = arg;
-    int failed = 0;
-    for (size_t i = 0; i < batch->count; i++) {
-        batch->items[i].result = rl_log_sync_run(batch->items[i].ticket);
-        failed += batch->items[i].result != 0;
-    }
-    return failed;
-}
-
 /* Takes the helper's answer and finishes every ticket of the batch on
    its log; the groups are told (rl_group_synced) by s_settle_batch. */
 static void s_finish_batch(rl_groups_t *self)
 {
     rl_helper_result(self->links.syncer);
     for (size_t i = 0; i < self->batch.count; i++)
-        if (self->batch.items[i].group)
-            rl_group_sync_finish(self->batch.items[i].group,
+        if (self->batch.items[i].owner)
+            rl_group_sync_finish(self->batch.items[i].owner,
                                  self->batch.items[i].result);
     self->batch_done = true;
 }
@@ -467,11 +483,11 @@ static int s_settle_batch(rl_groups_t *self)
     self->batch_done = false;
     int rc = 0;
     for (size_t i = 0; i < self->batch.count; i++) {
-        rl_group_t *group = self->batch.items[i].group;
+        rl_group_t *group = self->batch.items[i].owner;
         if (group && rl_group_synced(group) != 0)
             rc = -1;
     }
-    self->batch.count = 0;
+    rl_sync_batch_clear(&self->batch);
     return rc;
 }
 
@@ -482,28 +498,16 @@ static int s_start_syncs(rl_groups_t *self)
     if (!self->config->fsync || rl_helper_busy(self->links.syncer) ||
         self->batch_done)
         return 0;
-    self->batch.count = 0;
+    rl_sync_batch_clear(&self->batch);
     for (size_t i = 0; i < self->count; i++) {
         rl_log_sync_ticket_t *ticket = rl_group_sync_prepare(self->groups[i]);
-        if (!ticket)
-            continue;
-        if (self->batch.count == self->batch.cap) {
-            size_t cap = self->batch.cap ? self->batch.cap * 2 : 16;
-            s_sync_item_t *grown =
-                realloc(self->batch.items, cap * sizeof(*grown));
-            if (!grown) {
-                /* Run this one here: slower, still durable. */
-                if (rl_group_sync_finish(self->groups[i],
-                                         rl_log_sync_run(ticket)) != 0 ||
-                    rl_group_synced(self->groups[i]) != 0)
-                    return -1;
-                continue;
-            }
-            self->batch.items = grown;
-            self->batch.cap = cap;
-        }
-        self->batch.items[self->batch.count++] =
-            (s_sync_item_t){self->groups[i], ticket, 0};
+        if (ticket &&
+            rl_sync_batch_add(&self->batch, ticket, self->groups[i]) != 0 &&
+            /* No room: this one here, slower, still durable. */
+            (rl_group_sync_finish(self->groups[i], rl_log_sync_run(ticket)) !=
+                 0 ||
+             rl_group_synced(self->groups[i]) != 0))
+            return -1;
     }
     if (self->batch.count)
         rl_helper_start(self->links.syncer, &self->batch);
@@ -595,7 +599,7 @@ int rl_groups_finish(rl_groups_t *self)
 {
     s_wait_syncs(self);
     self->batch_done = false;
-    self->batch.count = 0;
+    rl_sync_batch_clear(&self->batch);
     int rc = 0;
     for (size_t i = 0; i < self->count; i++)
         if (rl_group_finish(self->groups[i]) != 0)

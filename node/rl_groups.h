@@ -35,14 +35,11 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
                            char *err);
 
 /* Lends every group (now and later) the node's sockets and helpers: the
-   syncer's run function must be rl_groups_run_syncs. */
+   syncer's run function must be rl_sync_batch_run. */
 void rl_groups_attach(rl_groups_t *self, const rl_group_links_t *links);
 
 /* Frees every group and nulls *self_p. Idempotent. */
 void rl_groups_destroy(rl_groups_t **self_p);
-
-/* The fsync helper's run function: runs a batch of tickets. */
-int rl_groups_run_syncs(void *batch);
 
 /* ---- Lookup ---- */
 

@@ -34,6 +34,7 @@
 #include "rl_peers.h"
 #include "rl_service.h"
 #include "rl_status.h"
+#include "rl_sync_batch.h"
 
 /* Housekeeping period: deadlines, disk checks, shutdown progress. */
 #define S_SWEEP_MS 10
@@ -703,7 +704,7 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->syncer = rl_helper_new(rl_groups_run_syncs);
+    self->syncer = rl_helper_new(rl_sync_batch_run);
     self->sparer = rl_helper_new(s_run_spare);
     if (!self->syncer || !self->sparer) {
         snprintf(err, 512, "cannot start the helper threads");

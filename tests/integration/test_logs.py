@@ -13,8 +13,11 @@ test starts is stopped by PID.
     test_logs.py --binary PATH TEST
     test_logs.py --list
 """
+import os
 import sys
 import time
+
+from test_layout import flatten_named
 
 from harness import (APPEND, APPEND_OK, ERR_BAD_REQUEST, ERR_FORBIDDEN,
                      ERROR, NOT_LEADER, READ, READ_OK, STATUS, Cluster,
@@ -324,6 +327,38 @@ def test_a_killed_node_leading_logs_is_replaced_and_nothing_acked_is_lost():
         for i in c.nodes:
             for name in logs:
                 wait_read(c, i, name, acked[name])
+
+
+def test_a_single_log_data_directory_is_upgraded_in_place_to_default():
+    with cluster() as c:
+        c.wait_leader()
+        acked = [c.append([b"old-%d" % k])["last"] for k in range(5)]
+        for i in c.nodes:
+            c.wait_commit(i, acked[-1])
+        # Every node's data as a node of before named logs leaves it:
+        # segments, hard state and raftlog.id at the top.
+        for i in c.nodes:
+            check(c.stop(i) == 0, "node %d did not stop cleanly" % i)
+            flatten_named(c.nodes[i].data_dir)
+            check(not os.path.exists(os.path.join(c.nodes[i].data_dir,
+                                                  "logs")),
+                  "node %d's data is single-log" % i)
+        c.start_all()
+        c.wait_leader()
+        for i in c.nodes:
+            data = c.nodes[i].data_dir
+            wait_for(lambda: [d for _, d in c.read_all(i)] ==
+                     [b"old-%d" % k for k in range(5)], 15,
+                     "node %d to serve the old entries under default" % i)
+            check(os.path.isdir(os.path.join(data, "logs", "default")) and
+                  not [f for f in os.listdir(data) if f.endswith(".log")],
+                  "node %d's data upgraded: %r" % (i, os.listdir(data)))
+        # And it goes on: appends to default, and a named log beside it.
+        c.append([b"new"])
+        create(c, "beside")
+        append(c, "beside", [b"b"])
+        wait_read(c, 1, "default", [b"old-%d" % k for k in range(5)] +
+                  [b"new"])
 
 
 def test_a_log_that_does_not_exist_is_not_found_everywhere():
