@@ -528,6 +528,9 @@ int rl_groups_drive(rl_groups_t *self)
         rc = s_settle_batch(self);
     if (rc == 0)
         rc = s_start_syncs(self);
+    /* The turn's peer messages, one message per peer. */
+    if (self->links.peers)
+        rl_peers_flush(self->links.peers);
     return rc;
 }
 

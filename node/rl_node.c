@@ -127,6 +127,12 @@ static void s_gather_status(rl_node_t *self, rl_group_t *group,
         front.handshakes_failed + rl_conns_handshakes_failed(self->peer_conns);
     in.counters.keys_refused = rl_keys_auth_refused();
     in.counters.peer_dropped_key = self->intake.dropped_key;
+    rl_peers_stats_t peers;
+    rl_peers_stats(self->peers, &peers);
+    in.counters.peer_messages_sent = peers.messages_sent;
+    in.counters.peer_frames_sent = peers.frames_sent;
+    in.counters.peer_dropped_frames = peers.dropped_frames;
+    in.counters.peer_dropped_no_group = rl_groups_dropped_unknown(self->groups);
     *in_p = in;
 }
 

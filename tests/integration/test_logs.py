@@ -361,6 +361,34 @@ def test_a_single_log_data_directory_is_upgraded_in_place_to_default():
                   [b"new"])
 
 
+def test_peer_messages_of_all_logs_go_to_a_peer_as_one_message_per_turn():
+    with cluster() as c:
+        c.wait_leader()
+        names_ = ["c%d" % k for k in range(10)]
+        for name in names_:
+            create(c, name)
+        for name in names_:
+            wait_for(lambda: log_leader(c, name), 20, "a leader of " + name)
+
+        def sent():
+            total = [0, 0]
+            for i in c.nodes:
+                counters = c.status(i)["counters"]
+                total[0] += counters["peer_messages_sent"]
+                total[1] += counters["peer_frames_sent"]
+            return total
+        before = sent()
+        wait_for(lambda: sent()[0] - before[0] >= 200, 20,
+                 "200 peer messages")
+        after = sent()
+        messages, frames = after[0] - before[0], after[1] - before[1]
+        # Eleven groups heartbeat every tick: coalesced, a message carries
+        # the frames of every group its node leads, or the replies to
+        # them (about 11 / 3 a message; one without coalescing).
+        check(frames >= 2 * messages,
+              "%d frames in %d messages: not coalesced" % (frames, messages))
+
+
 def test_a_log_that_does_not_exist_is_not_found_everywhere():
     with cluster() as c:
         c.wait_leader()
