@@ -202,6 +202,14 @@ static int s_open_core(rl_group_t *self, char *err)
     cfg.group = self->id;
     /* Only group 0 takes catalog changes: a bound elsewhere is moot. */
     cfg.max_logs = self->id == 0 ? config->max_logs : 0;
+    /* Named logs go quiet when idle (quiesce.c), so that a node hosting
+       thousands of idle logs spends nothing on them. `default` does not:
+       its heartbeats keep the single-log behaviour exactly as it was
+       (readiness, a follower's contact with its leader, STATUS), and they
+       are the node-level liveness every quiet group relies on: each peer
+       hears from the leader of group 0 every tick, so a silent peer is a
+       down one. Coalesced, they cost one frame per peer per tick. */
+    cfg.quiesce = self->id != 0;
     cfg.cluster = rl_str(config->cluster_id);
     cfg.seed = (uint64_t)zclock_usecs() ^ (config->id << 32) ^
                (self->id * 0x9e3779b97f4a7c15ull);
@@ -679,4 +687,14 @@ int rl_group_tick(rl_group_t *self)
     rl_group_clock(self);
     rl_raft_tick(self->raft);
     return rl_group_drive(self);
+}
+
+bool rl_group_quiet(const rl_group_t *self)
+{
+    return rl_raft_quiet(self->raft);
+}
+
+bool rl_group_has_pending(const rl_group_t *self)
+{
+    return rl_pending_count(self->pending) > 0;
 }

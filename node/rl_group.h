@@ -107,6 +107,13 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg);
 /* One heartbeat's worth of logical time, then drive. 0 or -1. */
 int rl_group_tick(rl_group_t *self);
 
+/* The core is quiet (a named log idle: raft.h rl_raft_quiet): it needs
+   no tick until something wakes it. */
+bool rl_group_quiet(const rl_group_t *self);
+
+/* Client requests wait in the group (their deadlines need sweeps). */
+bool rl_group_has_pending(const rl_group_t *self);
+
 /* Group commit across logs: at the end of a loop turn the registry asks
    every group for its ticket (the written-but-not-durable entries),
    NULL when it has none, and hands them all to the fsync helper in one
@@ -189,6 +196,12 @@ void rl_group_log_changes_clear(rl_group_t *self);
 
 /* The role the core last reported. */
 rl_raft_role_t rl_group_role(const rl_group_t *self);
+
+/* The endpoint of member id (peer: its peer endpoint, else its client
+   one): from the --member flags, else the group's configuration, else
+   group 0's. False when unknown. */
+bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
+                       char *out, size_t size);
 
 /* The group's core (for the registry: catalog, membership, quiet). */
 rl_raft_t *rl_group_raft(rl_group_t *self);

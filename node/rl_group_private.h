@@ -106,8 +106,6 @@ void rl_group_clock(rl_group_t *self);
 /* Whether this node leads and has committed an entry of its term: its
    commit index is then the cluster's, and its consumer table current. */
 bool rl_group_leads_committed(const rl_group_t *self);
-bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
-                       char *out, size_t size);
 
 /* rl_group_requests.c */
 void rl_group_reply(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);

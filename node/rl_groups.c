@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "rl_codec.h"
 #include "rl_log_dirs.h"
 #include "rl_logging.h"
 #include "rl_sync_batch.h"
@@ -33,6 +34,8 @@ struct rl_groups {
                                   was made): hosted when their creation
                                   is handed out again */
     size_t unbooted_count;     /* entries in unbooted */
+    size_t sweep_next;         /* the next named group swept in turn */
+    int64_t started;           /* zclock_mono() at creation */
 };
 
 static void s_wait_syncs(void *arg);
@@ -343,6 +346,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
         return NULL;
     }
     err[0] = '\0';
+    self->started = zclock_mono();
     self->config = config;
     self->io = io;
     self->lock_fd = -1;
@@ -552,21 +556,149 @@ void rl_groups_spared(rl_groups_t *self)
         rl_helper_result(self->links.sparer); /* its group is gone */
 }
 
-int rl_groups_tick(rl_groups_t *self)
+/* True when id is in members. */
+static bool s_listed(const rl_member_t *members, size_t count, uint64_t id)
 {
+    for (size_t i = 0; i < count; i++)
+        if (members[i].id == id)
+            return true;
+    return false;
+}
+
+bool rl_groups_member(rl_groups_t *self, uint64_t id)
+{
+    rl_raft_t *zero = rl_group_raft(self->groups[0]);
+    size_t count;
+    const rl_member_t *members = rl_raft_members(zero, &count);
+    if (s_listed(members, count, id))
+        return true;
+    members = rl_raft_committed_members(zero, &count);
+    return s_listed(members, count, id);
+}
+
+bool rl_groups_sender_allowed(rl_groups_t *self, const rl_msg_t *msg)
+{
+    if (msg->group == 0 ||
+        (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
+         msg->type != RL_MSG_TIMEOUT_NOW))
+        return true;
+    return rl_groups_member(self, msg->from);
+}
+
+/* Wakes the quiet groups that need it because of down peers (raft.h):
+   followers whose leader is down, or not a member of group 0 any more;
+   leaders one of whose voters is down. */
+static void s_wake(rl_groups_t *self, const rl_contacts_t *contacts,
+                   int64_t now)
+{
+    rl_raft_t *zero = rl_group_raft(self->groups[0]);
+    size_t count;
+    const rl_member_t *members = rl_raft_members(zero, &count);
+    uint64_t down[RL_MAX_MEMBERS];
+    size_t down_count = 0;
+    int64_t timeout = self->config->election_timeout_ms;
+    for (size_t i = 0; i < count && down_count < RL_MAX_MEMBERS; i++) {
+        if (members[i].id == self->config->id)
+            continue;
+        int64_t since = rl_contacts_since(contacts, members[i].id, now);
+        /* Never heard from: down once this node has been up as long. */
+        if (since > timeout || (since < 0 && now - self->started > timeout))
+            down[down_count++] = members[i].id;
+    }
+    if (down_count == 0)
+        return;
+    for (size_t g = 1; g < self->count; g++) {
+        rl_group_t *group = self->groups[g];
+        if (!rl_group_quiet(group))
+            continue;
+        rl_raft_t *raft = rl_group_raft(group);
+        rl_raft_status_t st;
+        rl_raft_status(raft, &st);
+        bool wake = false;
+        if (st.role == RL_RAFT_LEADER) {
+            size_t n;
+            const rl_member_t *own = rl_raft_members(raft, &n);
+            for (size_t i = 0; i < n && !wake; i++)
+                for (size_t k = 0; k < down_count && !wake; k++)
+                    wake = own[i].voter && own[i].id == down[k];
+        } else {
+            for (size_t k = 0; k < down_count && !wake; k++)
+                wake = st.leader == down[k];
+            wake |= st.leader && !s_listed(members, count, st.leader);
+        }
+        if (wake) {
+            rl_raft_wake(raft);
+            rl_groups_touch(self, group);
+        }
+    }
+}
+
+/* Node-level liveness (raft.h rl_raft_quiet): a peer that gets nothing
+   else from this node for a heartbeat interval gets a PING, so that it
+   can tell this node is up while every group they share is quiet. Only
+   while named logs are hosted: a single-log node sends what it always
+   did. */
+static void s_ping(rl_groups_t *self, int64_t now)
+{
+    if (self->count < 2 || !self->links.peers)
+        return;
+    rl_group_t *zero = self->groups[0];
+    size_t count;
+    const rl_member_t *members = rl_raft_members(rl_group_raft(zero), &count);
+    rl_msg_t ping;
+    rl_msg_init(&ping, RL_MSG_PING);
+    ping.cluster = rl_str(self->config->cluster_id);
+    ping.from = self->config->id;
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    for (size_t i = 0; i < count; i++) {
+        uint64_t id = members[i].id;
+        char endpoint[RL_MAX_ENDPOINT + 1];
+        if (id == self->config->id ||
+            rl_peers_spoke_to(self->links.peers, id, now,
+                              self->config->heartbeat_ms) ||
+            !rl_group_endpoint(zero, id, true, endpoint, sizeof(endpoint)) ||
+            rl_peers_connect(self->links.peers, id, endpoint) != 0)
+            continue;
+        if (buf.size == 0 && rl_codec_encode(&ping, &buf, NULL) != 0)
+            break;
+        rl_peers_send(self->links.peers, id, buf.data, buf.size);
+    }
+    rl_buf_close(&buf);
+}
+
+int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
+                   int64_t now)
+{
+    s_wake(self, contacts, now);
     for (size_t i = 0; i < self->count; i++)
-        if (rl_group_tick(self->groups[i]) != 0)
+        if (!rl_group_quiet(self->groups[i]) &&
+            rl_group_tick(self->groups[i]) != 0)
             return -1;
+    s_ping(self, now);
     return rl_groups_drive(self);
 }
 
+/* Named groups swept in turn at each sweep: every one about once a
+   second at the node's 10 ms sweeps. */
+#define S_SWEEP_SLICES 100
+
 int rl_groups_sweep(rl_groups_t *self, int64_t now)
 {
+    size_t named = self->count - 1;
+    size_t slice = (named + S_SWEEP_SLICES - 1) / S_SWEEP_SLICES;
+    size_t from = named ? self->sweep_next % named : 0;
     for (size_t i = 0; i < self->count; i++) {
-        if (rl_group_sweep(self->groups[i], now) != 0)
+        rl_group_t *group = self->groups[i];
+        /* Position among the named groups, from where this turn starts. */
+        size_t turn = i ? (i - 1 + named - from) % named : 0;
+        if (i && turn >= slice && !rl_group_has_pending(group))
+            continue;
+        if (rl_group_sweep(group, now) != 0)
             return -1;
-        rl_groups_touch(self, self->groups[i]);
+        rl_groups_touch(self, group);
     }
+    self->sweep_next = named ? (from + slice) % named : 0;
     return rl_groups_drive(self);
 }
 
@@ -608,6 +740,14 @@ int rl_groups_finish(rl_groups_t *self)
         if (rl_group_finish(self->groups[i]) != 0)
             rc = -1;
     return rc;
+}
+
+size_t rl_groups_quiet_count(const rl_groups_t *self)
+{
+    size_t quiet = 0;
+    for (size_t i = 0; i < self->count; i++)
+        quiet += rl_group_quiet(self->groups[i]);
+    return quiet;
 }
 
 uint64_t rl_groups_dropped_unknown(const rl_groups_t *self)

@@ -67,11 +67,24 @@ int rl_groups_synced(rl_groups_t *self);
 /* The spare maker finished a group's job. */
 void rl_groups_spared(rl_groups_t *self);
 
-/* One heartbeat of logical time for every group. 0 or -1. */
-int rl_groups_tick(rl_groups_t *self);
+/* One heartbeat of logical time for every group that is not quiet;
+   first, node-level liveness (raft.h rl_raft_quiet): a peer of group 0
+   not heard from (contacts) for an election timeout is down, and every
+   quiet group whose leader is on a down node (a follower), or one of
+   whose voters is (a leader), is woken. 0 or -1. */
+int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
+                   int64_t now);
 
-/* Housekeeping of every group (rl_group_sweep). 0 or -1. */
+/* Housekeeping (rl_group_sweep): group 0 and the groups with waiting
+   requests at every call, the others in turn, each about once a second
+   (retention, spares). 0 or -1. */
 int rl_groups_sweep(rl_groups_t *self, int64_t now);
+
+/* Whether a peer message of group from node from may be taken: in a
+   named log's group, APPEND, SNAPSHOT and TIMEOUT_NOW only from a node in
+   group 0's latest or committed configuration (raft.h, "Leaders of named
+   logs are members of group 0"). */
+bool rl_groups_sender_allowed(rl_groups_t *self, const rl_msg_t *msg);
 
 void rl_groups_set_disk(rl_groups_t *self, bool low, uint64_t free_bytes);
 
@@ -86,6 +99,12 @@ bool rl_groups_leads_any(rl_groups_t *self);
 
 /* The end: every group finished (rl_group_finish). 0, or -1. */
 int rl_groups_finish(rl_groups_t *self);
+
+/* Whether id is in group 0's latest or committed configuration. */
+bool rl_groups_member(rl_groups_t *self, uint64_t id);
+
+/* Groups quiet now (idle named logs). */
+size_t rl_groups_quiet_count(const rl_groups_t *self);
 
 /* Peer messages dropped: for a group not hosted here. */
 uint64_t rl_groups_dropped_unknown(const rl_groups_t *self);

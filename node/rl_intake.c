@@ -45,7 +45,7 @@ int rl_intake_take(void *arg)
     char err[RL_CODEC_ERROR_SIZE] = "not a peer message type";
     if (rl_codec_decode(zframe_data(frame), zframe_size(frame), &msg, err) !=
             0 ||
-        !rl_msg_is_peer(msg.type)) {
+        !rl_msg_is_node(msg.type)) {
         char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
         self->dropped_bad++;
         rl_logf_limited(&bad_limit, RL_LOG_DEBUG,
@@ -66,8 +66,15 @@ int rl_intake_take(void *arg)
                         self->cluster_id);
     } else if (self->keys && !s_sender_allowed(self, frame, &msg)) {
         /* Dropped: said in s_sender_allowed. */
+    } else if (msg.type == RL_MSG_PING) {
+        /* Node-level liveness only; members only, as below. */
+        if (rl_groups_member(self->groups, msg.from))
+            rl_contacts_touch(self->contacts, msg.from, zclock_mono());
     } else if (!(group = rl_groups_by_id(self->groups, msg.group))) {
         /* Not created here yet, or deleted: Raft's retries make up. */
+        rl_groups_count_dropped(self->groups);
+    } else if (!rl_groups_sender_allowed(self->groups, &msg)) {
+        /* A leader of a named log must be a member of group 0. */
         rl_groups_count_dropped(self->groups);
     } else if (rl_group_step(group, &msg)) {
         /* Members only: a stranger's claimed ids must not fill the

@@ -133,6 +133,8 @@ static void s_gather_status(rl_node_t *self, rl_group_t *group,
     in.counters.peer_frames_sent = peers.frames_sent;
     in.counters.peer_dropped_frames = peers.dropped_frames;
     in.counters.peer_dropped_no_group = rl_groups_dropped_unknown(self->groups);
+    in.counters.logs = rl_groups_count(self->groups);
+    in.counters.logs_quiet = rl_groups_quiet_count(self->groups);
     *in_p = in;
 }
 
@@ -411,7 +413,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     rl_node_t *self = arg;
-    return rl_groups_tick(self->groups);
+    return rl_groups_tick(self->groups, &self->contacts, zclock_mono());
 }
 
 /* Keeps the client connection limit below the descriptor limit: what is

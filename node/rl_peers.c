@@ -24,6 +24,7 @@ typedef struct {
     size_t *ends;                       /* where each message ends in out */
     size_t ends_count;                  /* messages queued */
     size_t ends_cap;                    /* slots in ends */
+    int64_t sent_at;                    /* zclock_mono() of the last send */
 } s_peer_t;
 
 struct rl_peers {
@@ -313,6 +314,7 @@ static void s_flush_peer(rl_peers_t *self, s_peer_t *peer)
             self->stats.frames_sent++;
             self->stats.messages_sent += !more;
         }
+        peer->sent_at = zclock_mono();
     }
     peer->out_size = 0;
     peer->ends_count = 0;
@@ -362,6 +364,14 @@ void rl_peers_flush(rl_peers_t *self)
             peer->out_cap = 0;
         }
     }
+}
+
+bool rl_peers_spoke_to(const rl_peers_t *self, uint64_t id, int64_t now,
+                       int64_t ms)
+{
+    const s_peer_t *peer = s_find((rl_peers_t *)self, id);
+    return peer &&
+           (peer->ends_count || (peer->sent_at && now - peer->sent_at < ms));
 }
 
 void rl_peers_stats(const rl_peers_t *self, rl_peers_stats_t *out)

@@ -103,6 +103,12 @@ void rl_peers_flush(rl_peers_t *self);
    answered with an ERROR saying this is a peer port. */
 int rl_peers_recv(rl_peers_t *self, zframe_t **frame);
 
+/* Whether anything is queued for id this turn, or was sent to it less
+   than ms milliseconds before now (zclock_mono): then a PING would add
+   nothing to node-level liveness. */
+bool rl_peers_spoke_to(const rl_peers_t *self, uint64_t id, int64_t now,
+                       int64_t ms);
+
 /* What went through: ZeroMQ messages sent and the frames (Raft
    messages) they carried; messages received with more than
    RL_PEERS_MAX_FRAMES frames, dropped whole. */

@@ -716,7 +716,7 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
         return rc;
     if (rl_msg_is_request(msg->type))
         return s_decode_as(reader, header, msg);
-    if (!rl_msg_is_peer(msg->type))
+    if (!rl_msg_is_node(msg->type))
         return 0; /* as_key and as_role on a reply are ignored */
     rl_mp_value_t cluster, from;
     if (!s_header_value(reader, header, S_CLUSTER, &cluster) ||

@@ -325,7 +325,7 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
     if (!fields)
         return rl_codec_fail(&ctx, RL_ERR_BAD_REQUEST,
                              "unknown message type %u", msg->type);
-    bool peer = rl_msg_is_peer(msg->type);
+    bool peer = rl_msg_is_node(msg->type);
     if (peer && (msg->from == 0 || msg->cluster.size > RL_MAX_CLUSTER_ID))
         return rl_codec_fail(
             &ctx, RL_ERR_BAD_REQUEST,

@@ -266,6 +266,7 @@ const rl_field_t *rl_codec_fields(int type)
     case RL_MSG_READ_REQUEST:
         return s_read_request_fields;
     case RL_MSG_STATUS_REQUEST:
+    case RL_MSG_PING:
         return s_empty_fields;
     case RL_MSG_MEMBERS_REQUEST:
         return s_members_request_fields;

@@ -98,6 +98,7 @@ const char *rl_error_name(int code)
     X(RL_MSG_SNAPSHOT, "SNAPSHOT")                                             \
     X(RL_MSG_SNAPSHOT_REPLY, "SNAPSHOT_REPLY")                                 \
     X(RL_MSG_TIMEOUT_NOW, "TIMEOUT_NOW")                                       \
+    X(RL_MSG_PING, "PING")                                                     \
     X(RL_MSG_APPEND_REQUEST, "APPEND_REQUEST")                                 \
     X(RL_MSG_READ_REQUEST, "READ_REQUEST")                                     \
     X(RL_MSG_STATUS_REQUEST, "STATUS_REQUEST")                                 \

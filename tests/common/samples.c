@@ -92,7 +92,7 @@ static rl_msg_t *s_add(uint8_t type)
 {
     rl_msg_t *msg = &s_samples[s_count++];
     rl_msg_init(msg, type);
-    if (rl_msg_is_peer(type)) {
+    if (rl_msg_is_node(type)) {
         msg->cluster = rl_str("test-cluster");
         msg->from = 3;
     }
@@ -189,6 +189,8 @@ static void s_build(void)
     m->as_key = rl_str("rq:rj2=?3:3JAt]^KXh(Hb6^SvSA.c&BmE5[&!Kv");
     m->as_role = rl_str("producer");
     m->body.append_request = (rl_append_request_t){5, 6, s_client_entries, 1};
+    /* Node-level liveness. */
+    s_add(RL_MSG_PING);
     /* Named logs: a request for one, and the catalog's requests. */
     m = s_add(RL_MSG_APPEND_REQUEST);
     m->id = 14;
@@ -471,6 +473,7 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
         return true;
     }
     case RL_MSG_STATUS_REQUEST:
+    case RL_MSG_PING:
         return true;
     case RL_MSG_MEMBERS_REQUEST:
         return x->body.members_request.op == y->body.members_request.op &&

@@ -58,6 +58,9 @@ typedef enum {
     RL_MSG_SNAPSHOT = 7,       /* InstallSnapshot, one chunk */
     RL_MSG_SNAPSHOT_REPLY = 8, /* answer to SNAPSHOT */
     RL_MSG_TIMEOUT_NOW = 9,    /* start an election now (thesis 3.10) */
+    /* Node to node, for no Raft group: node-level liveness. */
+    RL_MSG_PING = 10, /* "I am up": sent to a peer that got nothing else
+                         for a heartbeat interval (quiet groups) */
 
     /* Client requests, through the REQ/REP front door. */
     RL_MSG_APPEND_REQUEST = 33,    /* append a batch of entries */
@@ -477,6 +480,13 @@ typedef struct {
 static inline bool rl_msg_is_peer(uint8_t type)
 {
     return type >= RL_MSG_PREVOTE && type <= RL_MSG_TIMEOUT_NOW;
+}
+
+/* True for the messages between nodes (1..10): the Raft messages and
+   PING, which carry cluster and from. */
+static inline bool rl_msg_is_node(uint8_t type)
+{
+    return type >= RL_MSG_PREVOTE && type <= RL_MSG_PING;
 }
 
 /* True for the client request types (33..40), which may carry as_key,
