@@ -689,6 +689,21 @@ int rl_group_tick(rl_group_t *self)
     return rl_group_drive(self);
 }
 
+void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
+{
+    if (self->id == 0 || self->role != RL_RAFT_LEADER)
+        return;
+    rl_group_clock(self);
+    rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
+    /* BUSY while the previous change is uncommitted: next tick. */
+    if (rl_raft_mirror(self->raft, target, count, &done) == 0 &&
+        done != RL_RAFT_MIRROR_NONE)
+        rl_logf(RL_LOG_INFO,
+                "%s: membership: %s a member to follow the "
+                "cluster's configuration",
+                self->name, done == RL_RAFT_MIRROR_ADD ? "adding" : "removing");
+}
+
 bool rl_group_quiet(const rl_group_t *self)
 {
     return rl_raft_quiet(self->raft);

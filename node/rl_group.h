@@ -107,6 +107,12 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg);
 /* One heartbeat's worth of logical time, then drive. 0 or -1. */
 int rl_group_tick(rl_group_t *self);
 
+/* A named log's leader makes the next change that brings its group's
+   configuration to target (group 0's committed one), one at a time:
+   learners first, promoted once caught up, then removals (raft.h
+   rl_raft_mirror). Drive afterwards. */
+void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
+
 /* The core is quiet (a named log idle: raft.h rl_raft_quiet): it needs
    no tick until something wakes it. */
 bool rl_group_quiet(const rl_group_t *self);

@@ -671,6 +671,16 @@ int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
                    int64_t now)
 {
     s_wake(self, contacts, now);
+    /* Membership is made in group 0; each named log's leader mirrors
+       its committed configuration, one change at a time. */
+    size_t target_count;
+    const rl_member_t *target = rl_raft_committed_members(
+        rl_group_raft(self->groups[0]), &target_count);
+    for (size_t i = 1; i < self->count; i++)
+        if (rl_group_role(self->groups[i]) == RL_RAFT_LEADER) {
+            rl_group_mirror(self->groups[i], target, target_count);
+            rl_groups_touch(self, self->groups[i]);
+        }
     for (size_t i = 0; i < self->count; i++)
         if (!rl_group_quiet(self->groups[i]) &&
             rl_group_tick(self->groups[i]) != 0)

@@ -14,14 +14,15 @@ test starts is stopped by PID.
     test_logs.py --list
 """
 import os
+import subprocess
 import sys
 import time
 
 from test_layout import flatten_named
 
 from harness import (APPEND, APPEND_OK, ERR_BAD_REQUEST, ERR_FORBIDDEN,
-                     ERROR, NOT_LEADER, READ, READ_OK, STATUS, Cluster,
-                     TestFailure, check, run_tests, wait_for)
+                     ERROR, NOT_LEADER, READ, READ_OK, STATUS, Cluster, Node,
+                     TestFailure, check, free_ports, run_tests, wait_for)
 
 BINARY = None
 LOGS, LOGS_OK = 40, 71
@@ -435,6 +436,55 @@ def test_idle_logs_go_quiet_and_wake_for_an_append_or_a_dead_leader():
                 append(c, name, [b"after"], timeout=30)
                 check(log_leader(c, name) != victim, "a new leader of " +
                       name)
+
+
+def test_a_node_added_to_the_cluster_joins_every_log_and_leaves_them():
+    with cluster() as c:
+        c.wait_leader()
+        create(c, "m")
+        for n in range(5):
+            append(c, "m", [b"m%d" % n])
+        peer, client = free_ports(2)
+        n4 = Node(4, peer, client, os.path.join(c.dir, "node4"),
+                  os.path.join(c.dir, "node4.log"))
+        book = c.member_args()
+        c.nodes[4] = n4
+        log = open(n4.log_path, "ab")
+        n4.proc = subprocess.Popen(
+            [BINARY, "--id", "4", "--data", n4.data_dir, "--join",
+             "--peer-endpoint", n4.peer, "--client-endpoint", n4.client]
+            + book + c.args + c.key_args(4), stdout=log,
+            stderr=subprocess.STDOUT)
+        log.close()
+        member = {"id": 4, "peer": n4.peer, "client": n4.client}
+        reply = wait_for(lambda: c.request(
+            c.leader([1, 2, 3]) or 1, {"type": 36, "op": "add",
+                                       "member": member}, timeout=5.0),
+            20, "MEMBERS add to be answered")
+        check(reply["type"] == 68, "MEMBERS add: %r" % reply)
+        # The log's leader mirrors the cluster's configuration: node 4 is
+        # added to the log's group, catches up and votes there.
+
+        def voter_in_m():
+            lead = log_leader(c, "m")
+            s = c.request(lead, {"type": STATUS, "log": "m"}) if lead else None
+            return s and any(m["id"] == 4 and m.get("voter")
+                             for m in s["members"])
+        wait_for(voter_in_m, 30, "node 4 to vote in log m")
+        wait_read(c, 4, "m", [b"m%d" % n for n in range(5)], timeout=30)
+        # Removed from the cluster, it leaves the log's group too.
+        reply = c.request(c.leader([1, 2, 3]) or 1,
+                          {"type": 36, "op": "remove", "member": {"id": 4}},
+                          5.0)
+        check(reply is not None and reply["type"] == 68,
+              "MEMBERS remove: %r" % reply)
+
+        def gone_from_m():
+            lead = log_leader(c, "m")
+            s = c.request(lead, {"type": STATUS, "log": "m"}) if lead else None
+            return s and all(m["id"] != 4 for m in s["members"])
+        wait_for(gone_from_m, 30, "node 4 to leave log m")
+        append(c, "m", [b"after"])
 
 
 def test_a_log_that_does_not_exist_is_not_found_everywhere():
