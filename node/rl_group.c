@@ -704,6 +704,12 @@ void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
                 self->name, done == RL_RAFT_MIRROR_ADD ? "adding" : "removing");
 }
 
+void rl_group_handover(rl_group_t *self, uint64_t target)
+{
+    rl_group_clock(self);
+    rl_raft_transfer(self->raft, target);
+}
+
 bool rl_group_quiet(const rl_group_t *self)
 {
     return rl_raft_quiet(self->raft);

@@ -113,6 +113,10 @@ int rl_group_tick(rl_group_t *self);
    rl_raft_mirror). Drive afterwards. */
 void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
 
+/* Starts a leadership transfer to target (leader spreading). Drive
+   afterwards. */
+void rl_group_handover(rl_group_t *self, uint64_t target);
+
 /* The core is quiet (a named log idle: raft.h rl_raft_quiet): it needs
    no tick until something wakes it. */
 bool rl_group_quiet(const rl_group_t *self);

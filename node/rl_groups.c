@@ -35,6 +35,7 @@ struct rl_groups {
                                   is handed out again */
     size_t unbooted_count;     /* entries in unbooted */
     size_t sweep_next;         /* the next named group swept in turn */
+    int64_t spread_at;         /* zclock_mono() of the last spreading */
     int64_t started;           /* zclock_mono() at creation */
 };
 
@@ -687,6 +688,82 @@ int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
             return -1;
     s_ping(self, now);
     return rl_groups_drive(self);
+}
+
+void rl_groups_spread(rl_groups_t *self, const rl_contacts_t *contacts,
+                      int64_t now)
+{
+    if (now - self->spread_at < RL_GROUPS_SPREAD_MS || self->count < 2)
+        return;
+    self->spread_at = now;
+    rl_raft_t *zero = rl_group_raft(self->groups[0]);
+    size_t count;
+    const rl_member_t *members = rl_raft_members(zero, &count);
+    uint64_t ids[RL_MAX_MEMBERS];
+    size_t led[RL_MAX_MEMBERS] = {0}, voters = 0;
+    for (size_t i = 0; i < count && voters < RL_MAX_MEMBERS; i++)
+        if (members[i].voter)
+            ids[voters++] = members[i].id;
+    if (voters < 2)
+        return;
+    /* Who leads what, as this node sees it. */
+    for (size_t g = 0; g < self->count; g++) {
+        rl_raft_status_t st;
+        rl_raft_status(rl_group_raft(self->groups[g]), &st);
+        for (size_t k = 0; k < voters; k++)
+            led[k] += st.leader == ids[k];
+    }
+    size_t share = (self->count + voters - 1) / voters, mine = 0;
+    for (size_t k = 0; k < voters; k++)
+        if (ids[k] == self->config->id)
+            mine = led[k];
+    if (mine <= share)
+        return;
+    int64_t timeout = self->config->election_timeout_ms;
+    /* One transfer a round: a named log this node leads (default last:
+       it also serves the catalog), to the up-to-date voter leading the
+       fewest. */
+    for (size_t j = 1; j <= self->count; j++) {
+        rl_group_t *group = self->groups[j % self->count];
+        rl_raft_t *raft = rl_group_raft(group);
+        rl_raft_status_t st;
+        rl_raft_status(raft, &st);
+        if (st.role != RL_RAFT_LEADER || st.transfer_to)
+            continue;
+        uint64_t target = 0, best_match = 0;
+        size_t fewest = SIZE_MAX;
+        size_t n_members;
+        const rl_member_t *own = rl_raft_members(raft, &n_members);
+        for (size_t k = 0; k < voters; k++) {
+            uint64_t id = ids[k];
+            int64_t since = rl_contacts_since(contacts, id, now);
+            bool voter = false;
+            for (size_t m = 0; m < n_members && !voter; m++)
+                voter = own[m].id == id && own[m].voter;
+            uint64_t match = rl_raft_match_of(raft, id);
+            /* Alive, a voter of this group, and holding what is
+               committed: the transfer is then quick (thesis 3.10). */
+            if (id == self->config->id || !voter || since < 0 ||
+                since > timeout || match < st.commit)
+                continue;
+            if (led[k] < fewest || (led[k] == fewest && match > best_match)) {
+                fewest = led[k];
+                target = id;
+                best_match = match;
+            }
+        }
+        /* Only when it evens things out: no ping-pong. */
+        if (!target || fewest + 1 >= mine || fewest >= share)
+            continue;
+        rl_logf(RL_LOG_INFO,
+                "leaders: node %" PRIu64 " leads %zu of %zu logs (its share "
+                "is %zu): handing %s to node %" PRIu64 ", which leads %zu",
+                self->config->id, mine, self->count, share,
+                rl_group_name(group), target, fewest);
+        rl_group_handover(group, target);
+        rl_groups_touch(self, group);
+        return;
+    }
 }
 
 /* Named groups swept in turn at each sweep: every one about once a

@@ -100,6 +100,16 @@ bool rl_groups_leads_any(rl_groups_t *self);
 /* The end: every group finished (rl_group_finish). 0, or -1. */
 int rl_groups_finish(rl_groups_t *self);
 
+/* Leader spreading, every few seconds (at most every RL_GROUPS_SPREAD_MS):
+   a node leading more than ceil(groups / voters) groups transfers one
+   (rl_raft_transfer) to the voter, up to date and heard from within an
+   election timeout, that leads the fewest as this node sees it (each
+   group's known leader); so leaders spread over the nodes, and a node
+   that restarts gets its share back within a few rounds. */
+#define RL_GROUPS_SPREAD_MS 2000
+void rl_groups_spread(rl_groups_t *self, const rl_contacts_t *contacts,
+                      int64_t now);
+
 /* Whether id is in group 0's latest or committed configuration. */
 bool rl_groups_member(rl_groups_t *self, uint64_t id);
 

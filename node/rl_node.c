@@ -479,6 +479,8 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
         s_check_disk(self);
         s_check_fds(self);
     }
+    if (!self->stopping)
+        rl_groups_spread(self->groups, &self->contacts, now);
     if (rl_groups_sweep(self->groups, now) != 0)
         return -1;
     if (self->stopping) {

@@ -487,6 +487,38 @@ def test_a_node_added_to_the_cluster_joins_every_log_and_leaves_them():
         append(c, "m", [b"after"])
 
 
+def leaders_by_node(c):
+    """How many logs each live node leads, by STATUS `logs` (a node leads
+    a log when its own STATUS says so)."""
+    counts = {}
+    for i in c.nodes:
+        s = c.status(i, 0.5) if c.alive(i) else None
+        if s:
+            counts[i] = sum(1 for l in s["logs"] if l["role"] == "leader")
+    return counts
+
+
+def test_leaders_spread_over_the_nodes_and_a_restarted_node_gets_its_share():
+    with cluster() as c:
+        c.wait_leader()
+        for k in range(8):
+            create(c, "s%d" % k)
+        # Nine groups, three voters: each node leads at most three.
+        wait_for(lambda: sum(leaders_by_node(c).values()) == 9 and
+                 max(leaders_by_node(c).values()) <= 3, 40,
+                 "the leaders of 9 logs spread over 3 nodes")
+        victim = max(leaders_by_node(c).items(), key=lambda x: x[1])[0]
+        c.kill(victim)
+        live = [i for i in c.nodes if i != victim]
+        wait_for(lambda: sum(leaders_by_node(c).get(i, 0)
+                             for i in live) == 9, 30,
+                 "the two others to lead every log")
+        c.start(victim)
+        wait_for(lambda: leaders_by_node(c).get(victim, 0) >= 2 and
+                 sum(leaders_by_node(c).values()) == 9, 60,
+                 "node %d to get its share of leaders back" % victim)
+
+
 def test_a_log_that_does_not_exist_is_not_found_everywhere():
     with cluster() as c:
         c.wait_leader()
