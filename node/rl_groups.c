@@ -35,6 +35,16 @@ struct rl_groups {
                                   is handed out again */
     size_t unbooted_count;     /* entries in unbooted */
     size_t sweep_next;         /* the next named group swept in turn */
+    rl_group_t **active;       /* groups that are not idle (rl_group_idle),
+                                  each once (its active mark); may hold
+                                  NULL for one deleted */
+    size_t active_count;       /* entries in active */
+    size_t active_cap;         /* slots in active */
+    size_t quiet;              /* groups quiet at the last tick */
+    uint8_t *target_seen;      /* group 0's committed configuration the
+                                  named logs were last mirrored to */
+    size_t target_seen_size;   /* its bytes */
+    int64_t mirrored_at;       /* zclock_mono() of the last full pass */
     int64_t spread_at;         /* zclock_mono() of the last spreading */
     int64_t started;           /* zclock_mono() at creation */
 };
@@ -141,21 +151,22 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
     const rl_member_t *book = rl_raft_members(catalog, &book_count);
     void *saved = NULL;
     size_t saved_size = 0;
-    if (create ||
-        (info && rl_log_dirs_load_members(self->config->data_dir, name, &saved,
-                                          &saved_size) != 0)) {
+    bool saved_ok =
+        !create && rl_log_dirs_load_members(self->config->data_dir, name,
+                                            &saved, &saved_size) == 0;
+    if (saved_ok) {
+        if (rl_raft_members_decode(saved, saved_size, boot, &boot_count) != 0) {
+            free(saved);
+            snprintf(err, 512,
+                     "the members file of log %s is unreadable: move its "
+                     "directory away; the node gets the log from the others",
+                     name);
+            return -1;
+        }
+    } else if (info) {
         boot_count = rl_raft_log_members(info, book, book_count, boot);
-        free(saved);
-        saved = NULL;
-    } else if (rl_log_dirs_load_members(self->config->data_dir, name, &saved,
-                                        &saved_size) != 0 ||
-               rl_raft_members_decode(saved, saved_size, boot, &boot_count) !=
-                   0) {
-        free(saved);
-        snprintf(err, 512,
-                 "the members file of log %s is unreadable: move its "
-                 "directory away; the node gets the log from the others",
-                 name);
+    } else {
+        snprintf(err, 512, "log %s has no members file", name);
         return -1;
     }
     if (create) {
@@ -258,6 +269,9 @@ static void s_delete(rl_groups_t *self, uint64_t id)
     for (size_t i = 0; i < self->batch.count; i++)
         if (self->batch.items[i].owner == group)
             self->batch.items[i].owner = NULL;
+    for (size_t i = 0; i < self->active_count; i++)
+        if (self->active[i] == group)
+            self->active[i] = NULL;
     size_t at = s_lower_bound(self, id);
     memmove(self->groups + at, self->groups + at + 1,
             (self->count - at - 1) * sizeof(*self->groups));
@@ -397,7 +411,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
         char why[512];
         if (s_host(self, found[i].name, found[i].group, listed ? &info : NULL,
                    false, why) != 0) {
-            snprintf(err, 512, "log %s: %.480s", found[i].name, why);
+            snprintf(err, 512, "log %.64s: %.400s", found[i].name, why);
             free(found);
             rl_groups_destroy(&self);
             return NULL;
@@ -433,6 +447,8 @@ void rl_groups_destroy(rl_groups_t **self_p)
     free(self->groups);
     free(self->touched);
     free(self->unbooted);
+    free(self->target_seen);
+    free(self->active);
     rl_sync_batch_close(&self->batch);
     if (self->lock_fd >= 0)
         close(self->lock_fd);
@@ -442,8 +458,49 @@ void rl_groups_destroy(rl_groups_t **self_p)
 
 /* ---- Driving, group commit across logs ---- */
 
+/* Puts group in the active list (once). */
+static void s_activate(rl_groups_t *self, rl_group_t *group)
+{
+    bool *mark = rl_group_active_mark(group);
+    if (*mark)
+        return;
+    if (self->active_count == self->active_cap) {
+        size_t cap = self->active_cap ? self->active_cap * 2 : 64;
+        rl_group_t **grown = realloc(self->active, cap * sizeof(*grown));
+        if (!grown)
+            return; /* swept in turn instead: late, not lost */
+        self->active = grown;
+        self->active_cap = cap;
+    }
+    self->active[self->active_count++] = group;
+    *mark = true;
+}
+
+/* Drops the idle (and the deleted) from the active list; counts the
+   quiet groups. */
+static void s_prune(rl_groups_t *self)
+{
+    size_t kept = 0, awake = 0;
+    for (size_t i = 0; i < self->active_count; i++) {
+        rl_group_t *group = self->active[i];
+        if (!group)
+            continue;
+        if (rl_group_idle(group)) {
+            *rl_group_active_mark(group) = false;
+            continue;
+        }
+        awake += !rl_group_quiet(group);
+        self->active[kept++] = group;
+    }
+    self->active_count = kept;
+    self->quiet = self->count - awake;
+}
+
 void rl_groups_touch(rl_groups_t *self, rl_group_t *group)
 {
+    /* Whatever touched it (a message, a request, a wake) may have woken
+       it or written to its log. */
+    s_activate(self, group);
     if (self->touched_count && self->touched[self->touched_count - 1] == group)
         return;
     if (self->touched_count == self->touched_cap) {
@@ -504,14 +561,15 @@ static int s_start_syncs(rl_groups_t *self)
         self->batch_done)
         return 0;
     rl_sync_batch_clear(&self->batch);
-    for (size_t i = 0; i < self->count; i++) {
-        rl_log_sync_ticket_t *ticket = rl_group_sync_prepare(self->groups[i]);
-        if (ticket &&
-            rl_sync_batch_add(&self->batch, ticket, self->groups[i]) != 0 &&
+    /* Only a group that was not idle can have written. */
+    for (size_t i = 0; i < self->active_count; i++) {
+        rl_group_t *group = self->active[i];
+        rl_log_sync_ticket_t *ticket =
+            group ? rl_group_sync_prepare(group) : NULL;
+        if (ticket && rl_sync_batch_add(&self->batch, ticket, group) != 0 &&
             /* No room: this one here, slower, still durable. */
-            (rl_group_sync_finish(self->groups[i], rl_log_sync_run(ticket)) !=
-                 0 ||
-             rl_group_synced(self->groups[i]) != 0))
+            (rl_group_sync_finish(group, rl_log_sync_run(ticket)) != 0 ||
+             rl_group_synced(group) != 0))
             return -1;
     }
     if (self->batch.count)
@@ -668,24 +726,65 @@ static void s_ping(rl_groups_t *self, int64_t now)
     rl_buf_close(&buf);
 }
 
+/* Membership is made in group 0; each named log's leader mirrors its
+   committed configuration, one change at a time. Every group it leads
+   is looked at when that configuration changed, and each tick until
+   they all agree (a change waits for the previous one to commit, and a
+   learner to be promoted); otherwise once every election timeout, for
+   groups this node came to lead since: idle, it costs nothing. */
+static void s_mirror(rl_groups_t *self, int64_t now)
+{
+    if (self->count < 2)
+        return;
+    size_t target_count;
+    const rl_member_t *target = rl_raft_committed_members(
+        rl_group_raft(self->groups[0]), &target_count);
+    uint8_t *encoded = NULL;
+    size_t size = 0;
+    if (rl_raft_members_encode(target, target_count, &encoded, &size) != 0)
+        return;
+    bool changed = size != self->target_seen_size ||
+                   memcmp(encoded, self->target_seen, size) != 0;
+    if (!changed &&
+        now - self->mirrored_at < (int64_t)self->config->election_timeout_ms) {
+        free(encoded);
+        return;
+    }
+    bool pending = false;
+    for (size_t i = 1; i < self->count; i++) {
+        rl_group_t *group = self->groups[i];
+        if (rl_group_role(group) != RL_RAFT_LEADER)
+            continue;
+        if (rl_group_mirror(group, target, target_count)) {
+            rl_groups_touch(self, group);
+            pending = true;
+        }
+    }
+    self->mirrored_at = now;
+    if (pending) {
+        free(encoded); /* not done: look again at the next tick */
+        free(self->target_seen);
+        self->target_seen = NULL;
+        self->target_seen_size = 0;
+        return;
+    }
+    free(self->target_seen);
+    self->target_seen = encoded;
+    self->target_seen_size = size;
+}
+
 int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
                    int64_t now)
 {
     s_wake(self, contacts, now);
-    /* Membership is made in group 0; each named log's leader mirrors
-       its committed configuration, one change at a time. */
-    size_t target_count;
-    const rl_member_t *target = rl_raft_committed_members(
-        rl_group_raft(self->groups[0]), &target_count);
-    for (size_t i = 1; i < self->count; i++)
-        if (rl_group_role(self->groups[i]) == RL_RAFT_LEADER) {
-            rl_group_mirror(self->groups[i], target, target_count);
-            rl_groups_touch(self, self->groups[i]);
-        }
-    for (size_t i = 0; i < self->count; i++)
-        if (!rl_group_quiet(self->groups[i]) &&
-            rl_group_tick(self->groups[i]) != 0)
+    s_mirror(self, now);
+    s_prune(self);
+    /* Only groups that are not quiet need their ticks (quiesce.c). */
+    for (size_t i = 0; i < self->active_count; i++) {
+        rl_group_t *group = self->active[i];
+        if (group && !rl_group_quiet(group) && rl_group_tick(group) != 0)
             return -1;
+    }
     s_ping(self, now);
     return rl_groups_drive(self);
 }
@@ -775,15 +874,25 @@ int rl_groups_sweep(rl_groups_t *self, int64_t now)
     size_t named = self->count - 1;
     size_t slice = (named + S_SWEEP_SLICES - 1) / S_SWEEP_SLICES;
     size_t from = named ? self->sweep_next % named : 0;
-    for (size_t i = 0; i < self->count; i++) {
-        rl_group_t *group = self->groups[i];
-        /* Position among the named groups, from where this turn starts. */
-        size_t turn = i ? (i - 1 + named - from) % named : 0;
-        if (i && turn >= slice && !rl_group_has_pending(group))
+    /* The active groups (group 0 among them: it never goes quiet) at
+       every sweep: their deadlines; then a slice of the named groups in
+       turn: retention and spares. */
+    for (size_t i = 0; i < self->active_count; i++) {
+        rl_group_t *group = self->active[i];
+        if (!group)
             continue;
         if (rl_group_sweep(group, now) != 0)
             return -1;
         rl_groups_touch(self, group);
+    }
+    for (size_t k = 0; k < slice; k++) {
+        rl_group_t *group = self->groups[1 + (from + k) % named];
+        if (*rl_group_active_mark(group))
+            continue; /* swept above */
+        if (rl_group_sweep(group, now) != 0)
+            return -1;
+        if (!rl_group_idle(group))
+            rl_groups_touch(self, group);
     }
     self->sweep_next = named ? (from + slice) % named : 0;
     return rl_groups_drive(self);
@@ -831,10 +940,7 @@ int rl_groups_finish(rl_groups_t *self)
 
 size_t rl_groups_quiet_count(const rl_groups_t *self)
 {
-    size_t quiet = 0;
-    for (size_t i = 0; i < self->count; i++)
-        quiet += rl_group_quiet(self->groups[i]);
-    return quiet;
+    return self->quiet;
 }
 
 uint64_t rl_groups_dropped_unknown(const rl_groups_t *self)
