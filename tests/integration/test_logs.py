@@ -408,6 +408,10 @@ def test_idle_logs_go_quiet_and_wake_for_an_append_or_a_dead_leader():
         def quiet(i):
             s = c.status(i)["counters"]
             return s["logs"] == 9 and s["logs_quiet"] == 8
+        # Leaders spread first (a transfer wakes its log), then rest.
+        wait_for(lambda: sum(leaders_by_node(c).values()) == 9 and
+                 max(leaders_by_node(c).values()) <= 3, 40,
+                 "the leaders to spread")
         for i in c.nodes:
             wait_for(lambda: quiet(i), 20, "node %d's 8 logs to go quiet" % i)
         # Quiet, only default heartbeats: one frame per message.
