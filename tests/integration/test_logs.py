@@ -307,9 +307,10 @@ def test_a_killed_node_leading_logs_is_replaced_and_nothing_acked_is_lost():
             for name in logs:
                 wait_read(c, i, name, acked[name])
         c.start(victim)
-        # The logs stay live while it comes back: a leader resends what a
-        # dead follower lost when its next entry goes out (the core does
-        # not resend on heartbeats alone: see the report of issue 16).
+        # The logs stay live while it comes back: it must catch up with
+        # logs that go on taking appends (an idle log's leader resends
+        # what a dead follower lost too, after an election timeout of
+        # heartbeats: raft/replication.c).
         seq = {name: 16 for name in logs}
 
         def caught_up(name):
