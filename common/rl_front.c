@@ -477,7 +477,8 @@ static int s_admit(rl_front_t *self, rl_front_request_t *request,
     int op = msg->type == RL_MSG_MEMBERS_REQUEST ? msg->body.members_request.op
              : msg->type == RL_MSG_CONSUMERS_REQUEST
                  ? msg->body.consumers_request.op
-                 : 0;
+             : msg->type == RL_MSG_LOGS_REQUEST ? msg->body.logs_request.op
+                                                : 0;
     if (!rl_keys_role_allows(role, msg->type, op)) {
         char text[RL_KEYS_ERROR_SIZE];
         rl_keys_forbidden(role, msg->type, op, text, sizeof(text));

@@ -52,6 +52,10 @@ static rl_role_t s_needed(int type, int op)
         return op == RL_MEMBERS_LIST ? RL_ROLE_CONSUMER : RL_ROLE_ADMIN;
     case RL_MSG_TRANSFER_REQUEST:
         return RL_ROLE_ADMIN;
+    case RL_MSG_LOGS_REQUEST:
+        /* Looking is a consumer's; making, removing or changing a log is
+           an operator's. An op this version does not know is a change. */
+        return op == RL_LOGS_LIST ? RL_ROLE_CONSUMER : RL_ROLE_ADMIN;
     default:
         return RL_ROLE_NONE;
     }
@@ -94,6 +98,12 @@ static const char *s_request_name(int type, int op)
         return "STATUS";
     case RL_MSG_TRANSFER_REQUEST:
         return "TRANSFER";
+    case RL_MSG_LOGS_REQUEST:
+        return op == RL_LOGS_LIST        ? "LOGS list"
+               : op == RL_LOGS_CREATE    ? "LOGS create"
+               : op == RL_LOGS_DELETE    ? "LOGS delete"
+               : op == RL_LOGS_CONFIGURE ? "LOGS configure"
+                                         : "LOGS (a change)";
     case RL_MSG_MEMBERS_REQUEST:
         return op == RL_MEMBERS_LIST     ? "MEMBERS list"
                : op == RL_MEMBERS_ADD    ? "MEMBERS add"

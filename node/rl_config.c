@@ -161,6 +161,7 @@ S_U32_SETTER(s_set_max_parked, max_parked_reads, "maximum parked reads", false)
 S_U32_SETTER(s_set_max_client_parked, max_client_parked_reads,
              "maximum parked reads per client", false)
 S_U32_SETTER(s_set_max_consumers, max_consumers, "maximum consumers", false)
+S_U32_SETTER(s_set_max_logs, max_logs, "maximum logs", false)
 
 /* A duration: a whole number and a unit, ms, s, m, h, d or w ("7d",
    "90m"); "0" alone is none. The largest is 100 years, far from
@@ -313,6 +314,10 @@ static const rl_option_t s_options[] = {
      "durable consumers the cluster keeps positions for, while this node "
      "leads (at most 65536); committing a new one past it gets TOO_LARGE",
      s_set_max_consumers, false},
+    {"max-logs", "limits/max_logs", "N", "1000",
+     "named logs the cluster keeps, while this node leads the default log "
+     "(at most 10000); creating one past it gets TOO_LARGE",
+     s_set_max_logs, false},
     RL_METRICS_OPTIONS,
     {"cert", "security/cert", "FILE", NULL,
      "this node's CURVE certificate (the NAME_secret file of raftlog keygen "
@@ -407,6 +412,7 @@ static void s_defaults(rl_config_t *c)
     c->max_client_parked_reads = 10000;
     c->max_read_wait_ms = 60000;
     c->max_consumers = 1024;
+    c->max_logs = 1000;
     c->max_metrics_connections = 16;
     c->log_level = RL_LOG_INFO;
 }
@@ -523,6 +529,11 @@ static int s_validate(rl_config_t *c, char *err)
                                "--max-consumers %u is over the limit of %u "
                                "consumers every node applies",
                                c->max_consumers, RL_MAX_CONSUMERS);
+    if (c->max_logs > RL_MAX_LOGS - 1)
+        return rl_options_fail(err,
+                               "--max-logs %u is over the limit of %u logs "
+                               "every node applies",
+                               c->max_logs, RL_MAX_LOGS - 1);
     if (c->max_client_parked_reads > c->max_parked_reads)
         return rl_options_fail(err,
                                "--max-client-parked-reads %u is over "

@@ -55,6 +55,8 @@ typedef struct {
     uint32_t max_read_wait_ms;        /* a long poll waits at most this long */
     uint32_t max_consumers;           /* durable consumers the cluster keeps
                                          (as the leader sees it) */
+    uint32_t max_logs;                /* named logs the cluster keeps (as
+                                         the leader of group 0 sees it) */
     char metrics_endpoint[256];       /* HOST:PORT for /metrics; "": off */
     uint32_t max_metrics_connections; /* HTTP connections at once */
     /* Keys (docs/SECURITY.md): all three paths empty without CURVE. */

@@ -1,11 +1,13 @@
 /*  rl_group.c - one replicated log on a node: the storage glue between
     the Raft core and the file log, and the core's inputs; see rl_group.h.
-    The group's client requests are in rl_group_requests.c.
+    The group's client requests are in rl_group_requests.c (and _reads,
+    _consumers, _answers), its housekeeping in rl_group_upkeep.c.
 
     Group commit falls out of the loop's shape: the node drains a readable
     socket (up to a bound) before it drives the group, so proposals that
-    arrive together become one write; and while one fdatasync runs, later
-    entries accumulate for the next one.
+    arrive together become one write; while one fdatasync runs, later
+    entries accumulate for the next one; and the registry syncs every log
+    written in a turn in one batch (rl_groups.h).
 */
 #include "rl_group_private.h"
 
@@ -73,6 +75,9 @@ bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
         return true;
     }
     const rl_member_t *m = s_member(self, id);
+    if ((!m || !m->peer_addr.size) && self->links.group0 &&
+        self->links.group0 != self)
+        m = s_member(self->links.group0, id);
     if (m) {
         rl_str_t addr = peer ? m->peer_addr : m->client_addr;
         if (addr.size && addr.size < size) {
@@ -83,8 +88,6 @@ bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
     }
     return false;
 }
-
-static int s_fatal(rl_group_t *self, const char *what);
 
 /* A snapshot's configuration is stored in the core's own encoding of a
    member list (the one of CONFIG entries, docs/RAFT.md), not in a client
@@ -98,15 +101,15 @@ static int s_store_snapshot(rl_group_t *self, const rl_raft_snapshot_t *s,
     size_t config_size = 0;
     if (rl_raft_members_encode(s->members, s->member_count, &config,
                                &config_size) != 0)
-        return s_fatal(self, "cannot encode a snapshot configuration");
+        return rl_group_fatal(self, "cannot encode a snapshot configuration");
     rl_log_snapshot_t snap = {s->last_index, s->last_term, config,
                               config_size,   s->data,      s->size};
     int rc = install ? rl_log_install_snapshot(self->log, &snap)
                      : rl_log_save_snapshot(self->log, &snap);
     free(config);
     if (rc != 0)
-        return s_fatal(self, install ? "cannot install a snapshot"
-                                     : "cannot save a snapshot");
+        return rl_group_fatal(self, install ? "cannot install a snapshot"
+                                            : "cannot save a snapshot");
     return 0;
 }
 
@@ -133,12 +136,13 @@ static int s_decode_members(const uint8_t *data, size_t size,
     return 0;
 }
 
-static int s_fatal(rl_group_t *self, const char *what)
+int rl_group_fatal(rl_group_t *self, const char *what)
 {
     rl_logf(RL_LOG_ERROR,
-            "%s: %s; stopping: restart the node once the "
+            "%s%s%s%s: %s; stopping: restart the node once the "
             "cause is fixed (it recovers from the disk)",
-            what, rl_log_error(self->log));
+            self->id ? "log " : "", self->id ? self->name : "",
+            self->id ? ": " : "", what, rl_log_error(self->log));
     self->failed = true;
     return -1;
 }
@@ -195,8 +199,20 @@ static int s_open_core(rl_group_t *self, char *err)
     rl_raft_config_t cfg;
     rl_raft_config_defaults(&cfg);
     cfg.id = config->id;
+    cfg.group = self->id;
+    /* Only group 0 takes catalog changes: a bound elsewhere is moot. */
+    cfg.max_logs = self->id == 0 ? config->max_logs : 0;
+    /* Named logs go quiet when idle (quiesce.c), so that a node hosting
+       thousands of idle logs spends nothing on them. `default` does not:
+       its heartbeats keep the single-log behaviour exactly as it was
+       (readiness, a follower's contact with its leader, STATUS), and they
+       are the node-level liveness every quiet group relies on: each peer
+       hears from the leader of group 0 every tick, so a silent peer is a
+       down one. Coalesced, they cost one frame per peer per tick. */
+    cfg.quiesce = self->id != 0;
     cfg.cluster = rl_str(config->cluster_id);
-    cfg.seed = (uint64_t)zclock_usecs() ^ (config->id << 32);
+    cfg.seed = (uint64_t)zclock_usecs() ^ (config->id << 32) ^
+               (self->id * 0x9e3779b97f4a7c15ull);
     cfg.heartbeat_ticks = 1;
     cfg.election_ticks = config->election_timeout_ms / config->heartbeat_ms;
     cfg.max_uncommitted = config->max_uncommitted_bytes;
@@ -205,21 +221,15 @@ static int s_open_core(rl_group_t *self, char *err)
                                     s_view_term, s_view_read};
     rl_log_hard_state(self->log, &cfg.term, &cfg.vote);
 
-    rl_member_t boot[RL_MAX_MEMBERS];
-    for (size_t i = 0; i < config->member_count; i++) {
-        const rl_config_member_t *m = &config->members[i];
-        boot[i] =
-            (rl_member_t){m->id, true, rl_str(m->peer), rl_str(m->client)};
-    }
-    cfg.members = boot;
-    cfg.member_count = config->join ? 0 : config->member_count;
-    /* The --member flags are the address book: those nodes are heard
-       even before a configuration names them (a joining node). */
-    uint64_t known[RL_MAX_MEMBERS];
-    for (size_t i = 0; i < config->member_count; i++)
-        known[i] = config->members[i].id;
-    cfg.known = known;
-    cfg.known_count = config->member_count;
+    /* Group 0 starts from the --member flags; a named log from group 0's
+       configuration as of its creation (the same on every node). */
+    cfg.members = self->boot;
+    cfg.member_count = self->boot_count;
+    /* The --member flags (and, for a named log, group 0's members) are
+       the address book: those nodes are heard even before a
+       configuration names them (a joining node). */
+    cfg.known = self->known;
+    cfg.known_count = self->known_count;
     cfg.trace = s_trace;
     cfg.trace_ctx = self;
 
@@ -236,7 +246,7 @@ static int s_open_core(rl_group_t *self, char *err)
             snprintf(err, 512,
                      "the snapshot in %.120s has an unreadable configuration "
                      "(%.80s); run raftlog-node --check %.120s",
-                     config->data_dir, why, config->data_dir);
+                     self->dir, why, config->data_dir);
             rl_msg_close(&members);
             return -1;
         }
@@ -254,14 +264,14 @@ static int s_open_core(rl_group_t *self, char *err)
                  "a cluster can reach (2^48): a forged message made an "
                  "older version save it; move this data directory away and "
                  "start the node empty, it catches up from the leader",
-                 config->data_dir, cfg.term);
+                 self->dir, cfg.term);
         return -1;
     }
     if (!self->raft) {
         snprintf(err, 512,
                  "cannot restore the Raft state from %.120s (%s); run "
                  "raftlog-node --check %.120s",
-                 config->data_dir, rl_error_name(rc), config->data_dir);
+                 self->dir, rl_error_name(rc), config->data_dir);
         return -1;
     }
     return 0;
@@ -273,29 +283,84 @@ static void s_warn(void *arg, const char *message)
     rl_logf(RL_LOG_WARN, "storage: %s", message);
 }
 
-rl_group_t *rl_group_new(const rl_config_t *config, const rl_io_t *io,
-                         char *err)
+/* Copies the spec's bootstrap members, with their endpoints, and the
+   ids it knows. -1 when out of memory. */
+static int s_copy_spec(rl_group_t *self, const rl_group_spec_t *spec)
+{
+    const rl_config_t *config = self->config;
+    snprintf(self->name, sizeof(self->name), "%s", spec->name);
+    snprintf(self->dir, sizeof(self->dir), "%s", spec->dir);
+    self->id = spec->id;
+    if (spec->id == 0) {
+        for (size_t i = 0; i < config->member_count; i++) {
+            const rl_config_member_t *m = &config->members[i];
+            self->boot[i] =
+                (rl_member_t){m->id, true, rl_str(m->peer), rl_str(m->client)};
+            self->known[i] = m->id;
+        }
+        self->boot_count = config->join ? 0 : config->member_count;
+        self->known_count = config->member_count;
+        self->retention_bytes = config->retention_bytes;
+        self->retention_age_ms = config->retention_age_ms;
+        self->max_entry_bytes = config->max_entry_bytes;
+        return 0;
+    }
+    size_t count =
+        spec->boot_count < RL_MAX_MEMBERS ? spec->boot_count : RL_MAX_MEMBERS;
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        bytes += spec->boot[i].peer_addr.size + spec->boot[i].client_addr.size;
+    self->boot_endpoints = malloc(bytes + 1);
+    if (!self->boot_endpoints)
+        return -1;
+    char *at = self->boot_endpoints;
+    for (size_t i = 0; i < count; i++) {
+        const rl_member_t *m = &spec->boot[i];
+        self->boot[i] = *m;
+        memcpy(at, m->peer_addr.ptr ? m->peer_addr.ptr : "", m->peer_addr.size);
+        self->boot[i].peer_addr = (rl_str_t){at, m->peer_addr.size};
+        at += m->peer_addr.size;
+        memcpy(at, m->client_addr.ptr ? m->client_addr.ptr : "",
+               m->client_addr.size);
+        self->boot[i].client_addr = (rl_str_t){at, m->client_addr.size};
+        at += m->client_addr.size;
+    }
+    self->boot_count = count;
+    for (size_t i = 0; i < config->member_count; i++)
+        self->known[self->known_count++] = config->members[i].id;
+    for (size_t i = 0; i < spec->known_count && i < RL_MAX_MEMBERS; i++)
+        self->known[self->known_count++] = spec->known[i];
+    rl_group_configure(self, &spec->settings);
+    return 0;
+}
+
+rl_group_t *rl_group_new(const rl_config_t *config, const rl_group_spec_t *spec,
+                         const rl_io_t *io, char *err)
 {
     rl_group_t *self = calloc(1, sizeof(*self));
     if (self)
         self->pending = rl_pending_table_new();
+    if (self && self->pending) {
+        self->config = config;
+        if (s_copy_spec(self, spec) != 0)
+            rl_pending_table_destroy(&self->pending);
+    }
     if (!self || !self->pending) {
         snprintf(err, 512, "out of memory");
         rl_group_destroy(&self);
         return NULL;
     }
-    self->config = config;
     self->role = RL_RAFT_FOLLOWER;
     rl_buf_init(&self->buf);
     rl_log_batch_init(&self->view_batch);
     rl_log_batch_init(&self->read_batch);
 
     rl_log_config_t lc = {0};
-    lc.dir = config->data_dir;
+    lc.dir = self->dir;
     lc.cluster = config->cluster_id;
     lc.node_id = config->id;
     lc.segment_size = config->segment_bytes;
-    lc.create = true;
+    lc.create = spec->create;
     lc.warn = s_warn;
     lc.io = io;
     self->log = rl_log_new(&lc);
@@ -305,8 +370,10 @@ rl_group_t *rl_group_new(const rl_config_t *config, const rl_io_t *io,
         rl_group_destroy(&self);
         return NULL;
     }
-    rl_logf(RL_LOG_INFO, "storage: %s holds indexes %" PRIu64 "..%" PRIu64,
-            config->data_dir, rl_log_first_index(self->log),
+    rl_logf(RL_LOG_INFO,
+            "storage: %s%s%s%s holds indexes %" PRIu64 "..%" PRIu64,
+            self->id ? "log " : "", self->id ? self->name : "",
+            self->id ? " in " : "", self->dir, rl_log_first_index(self->log),
             rl_log_last_index(self->log));
     if (s_open_core(self, err) != 0) {
         rl_group_destroy(&self);
@@ -315,22 +382,23 @@ rl_group_t *rl_group_new(const rl_config_t *config, const rl_io_t *io,
     return self;
 }
 
+void rl_group_configure(rl_group_t *self,
+                        const rl_raft_log_settings_t *settings)
+{
+    if (self->id == 0)
+        return; /* the default log follows the node's flags */
+    self->retention_bytes = settings->retention_bytes;
+    self->retention_age_ms = settings->retention_ms;
+    self->max_entry_bytes =
+        settings->max_entry_bytes &&
+                settings->max_entry_bytes < self->config->max_entry_bytes
+            ? settings->max_entry_bytes
+            : self->config->max_entry_bytes;
+}
+
 void rl_group_attach(rl_group_t *self, const rl_group_links_t *links)
 {
     self->links = *links;
-}
-
-/* Takes the fsync helper's result and lets the log account for it. */
-static int s_finish_sync(rl_group_t *self)
-{
-    int rc = rl_helper_result(self->links.syncer);
-    return rl_log_sync_finish(self->log, &self->ticket, rc);
-}
-
-static void s_finish_spare(rl_group_t *self)
-{
-    int rc = rl_helper_result(self->links.sparer);
-    rl_log_spare_finish(self->log, &self->spare, rc);
 }
 
 void rl_group_destroy(rl_group_t **self_p)
@@ -338,10 +406,8 @@ void rl_group_destroy(rl_group_t **self_p)
     rl_group_t *self = *self_p;
     if (!self)
         return;
-    if (self->links.syncer && rl_helper_busy(self->links.syncer))
-        s_finish_sync(self);
-    if (self->links.sparer && rl_helper_busy(self->links.sparer))
-        s_finish_spare(self);
+    rl_group_wait_sync(self);
+    rl_group_wait_spare(self);
     rl_pending_table_destroy(&self->pending);
     rl_raft_destroy(&self->raft);
     rl_log_batch_close(&self->view_batch);
@@ -351,37 +417,13 @@ void rl_group_destroy(rl_group_t **self_p)
     free(self->proposal);
     free(self->read_times);
     free(self->positions);
+    free(self->boot_endpoints);
+    free(self->changes);
     free(self);
     *self_p = NULL;
 }
 
 /* ---- Storage glue ---- */
-
-/* Hands the written-but-not-durable entries to the fsync helper. */
-static int s_start_sync(rl_group_t *self)
-{
-    if (rl_helper_busy(self->links.syncer) || !self->config->fsync ||
-        rl_log_durable_index(self->log) >= rl_log_last_index(self->log))
-        return 0;
-    if (rl_log_sync_prepare(self->log, &self->ticket) != 0)
-        return s_fatal(self, "cannot start an fdatasync");
-    self->sync_started = zclock_usecs();
-    rl_helper_start(self->links.syncer, &self->ticket);
-    return 0;
-}
-
-/* Tells the core what is durable now. */
-static void s_report_durable(rl_group_t *self)
-{
-    uint64_t durable = self->config->fsync ? rl_log_durable_index(self->log)
-                                           : rl_log_last_index(self->log);
-    uint64_t term = 0;
-    if (durable >= rl_log_first_index(self->log) &&
-        rl_log_term(self->log, durable, &term) == 0) {
-        rl_group_clock(self);
-        rl_raft_persisted(self->raft, durable, term);
-    }
-}
 
 /* A write that failed and was rolled back (ENOSPC, say) leaves the disk
    consistent, but the core believing in entries that are not there. Do
@@ -390,14 +432,15 @@ static void s_report_durable(rl_group_t *self)
    log is synced first. Clients waiting for an append get NO_SPACE (or
    INTERNAL): their outcome is unknown, and an idempotent retry is safe.
    Returns 1 (the current ready batch is void), or -1 when fatal. */
-static int s_restart_core(rl_group_t *self, int error)
+int rl_group_restart_core(rl_group_t *self, int error)
 {
     rl_logf(RL_LOG_WARN, "%s; rebuilding the Raft state from the disk",
             rl_log_error(self->log));
-    if (rl_helper_busy(self->links.syncer) && s_finish_sync(self) != 0)
-        return s_fatal(self, "fdatasync failed");
+    rl_group_wait_sync(self);
+    if (self->failed)
+        return -1;
     if (self->config->fsync && rl_log_sync(self->log) != 0)
-        return s_fatal(self, "fdatasync failed");
+        return rl_group_fatal(self, "fdatasync failed");
     rl_group_answer_write_failure(self, error);
     rl_raft_destroy(&self->raft);
     char err[512];
@@ -418,17 +461,22 @@ static void s_on_role(rl_group_t *self, const rl_raft_ready_t *ready)
         if (ready->role == RL_RAFT_CANDIDATE)
             self->n_elections++;
         if (ready->role != self->role)
-            rl_logf(RL_LOG_INFO, "%s in term %" PRIu64,
-                    rl_raft_role_name(ready->role), ready->term);
+            rl_logf(self->id ? RL_LOG_DEBUG : RL_LOG_INFO,
+                    "%s%s%s in term %" PRIu64, self->id ? self->name : "",
+                    self->id ? ": " : "", rl_raft_role_name(ready->role),
+                    ready->term);
     }
     if (ready->leader != self->leader) {
         self->n_leader_changes++;
+        /* Named logs at debug: a node may host thousands. */
+        int level = self->id ? RL_LOG_DEBUG : RL_LOG_INFO;
+        const char *name = self->id ? self->name : "";
+        const char *sep = self->id ? ": " : "";
         if (ready->leader)
-            rl_logf(RL_LOG_INFO,
-                    "leader is node %" PRIu64 " (term %" PRIu64 ")",
-                    ready->leader, ready->term);
+            rl_logf(level, "%s%sleader is node %" PRIu64 " (term %" PRIu64 ")",
+                    name, sep, ready->leader, ready->term);
         else
-            rl_logf(RL_LOG_INFO, "no leader known (term %" PRIu64 ")",
+            rl_logf(level, "%s%sno leader known (term %" PRIu64 ")", name, sep,
                     ready->term);
     }
     self->role = ready->role;
@@ -463,6 +511,48 @@ static void s_send_messages(rl_group_t *self, const rl_raft_ready_t *ready)
     }
 }
 
+/* Keeps the catalog changes of a batch (group 0) for the registry, which
+   takes them once the batches are carried out (links.catalog_changed).
+   -1 when out of memory: a change lost would leave a log unhosted. */
+static int s_keep_log_changes(rl_group_t *self, const rl_raft_ready_t *ready)
+{
+    if (ready->log_change_count == 0)
+        return 0;
+    size_t need = self->change_count + ready->log_change_count;
+    if (need > self->change_cap) {
+        size_t cap = need < 16 ? 16 : need * 2;
+        rl_raft_log_change_t *grown =
+            realloc(self->changes, cap * sizeof(*grown));
+        if (!grown) {
+            rl_logf(RL_LOG_ERROR, "out of memory keeping changes of the "
+                                  "catalog of logs; stopping: restart the "
+                                  "node");
+            self->failed = true;
+            return -1;
+        }
+        self->changes = grown;
+        self->change_cap = cap;
+    }
+    memcpy(self->changes + self->change_count, ready->log_changes,
+           ready->log_change_count * sizeof(rl_raft_log_change_t));
+    self->change_count = need;
+    return 0;
+}
+
+const rl_raft_log_change_t *rl_group_log_changes(const rl_group_t *self,
+                                                 size_t *count, bool *replaced)
+{
+    *count = self->change_count;
+    *replaced = self->catalog_replaced;
+    return self->changes;
+}
+
+void rl_group_log_changes_clear(rl_group_t *self)
+{
+    self->change_count = 0;
+    self->catalog_replaced = false;
+}
+
 /* Carries out one ready batch, in the order raft.h prescribes. Returns 0,
    1 when the core was rebuilt (the batch is void), or -1 when fatal. */
 static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
@@ -471,18 +561,21 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
         const rl_raft_snapshot_t *s = ready->snapshot;
         if (s_store_snapshot(self, s, true) != 0)
             return -1;
-        rl_logf(RL_LOG_INFO, "installed a snapshot up to index %" PRIu64,
+        rl_logf(RL_LOG_INFO, "%s%sinstalled a snapshot up to index %" PRIu64,
+                self->id ? self->name : "", self->id ? ": " : "",
                 s->last_index);
         self->n_snapshots_received++;
+        /* Group 0's snapshot carries the catalog: reconcile with it. */
+        self->catalog_replaced |= self->id == 0;
     }
     if (ready->hard_state_changed) {
         /* Nothing of this batch may go out before the term and vote are
            durable (paper, Fig. 2); a failed write keeps the old ones. */
         int rc = rl_log_set_hard_state(self->log, ready->term, ready->vote);
         if (rc != 0 && rl_log_failed(self->log))
-            return s_fatal(self, "cannot save the term and vote");
+            return rl_group_fatal(self, "cannot save the term and vote");
         if (rc != 0)
-            return s_restart_core(self, rc);
+            return rl_group_restart_core(self, rc);
     }
     /* Entries the log already covers with its snapshot are committed and
        identical (Log Matching): skip them rather than truncate there. */
@@ -494,15 +587,15 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
         uint64_t from = ready->entries[skip].index;
         if (from <= rl_log_last_index(self->log) &&
             rl_log_truncate(self->log, from) != 0)
-            return s_fatal(self, "cannot truncate a conflicting suffix");
+            return rl_group_fatal(self, "cannot truncate a conflicting suffix");
         int rc = rl_log_append(self->log, ready->entries + skip,
                                ready->entry_count - skip);
         if (rc != 0 && rl_log_failed(self->log))
-            return s_fatal(self, "cannot append to the log");
+            return rl_group_fatal(self, "cannot append to the log");
         if (rc != 0)
-            return s_restart_core(self, rc);
+            return rl_group_restart_core(self, rc);
         if (!self->config->fsync)
-            s_report_durable(self);
+            rl_group_report_durable(self);
     }
     s_send_messages(self, ready);
     if (ready->role_changed)
@@ -513,7 +606,7 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
             return -1;
         self->n_snapshots_taken++;
     }
-    return 0;
+    return s_keep_log_changes(self, ready);
 }
 
 /* A member that left the latest configuration gets nothing more from
@@ -523,6 +616,8 @@ static int s_carry_out(rl_group_t *self, rl_raft_ready_t *ready)
    to it connects anew. */
 static void s_forget_leavers(rl_group_t *self)
 {
+    if (self->id != 0)
+        return; /* connections follow the cluster's membership: group 0's */
     size_t count;
     const rl_member_t *members = rl_raft_members(self->raft, &count);
     if (count > RL_MAX_MEMBERS)
@@ -561,8 +656,14 @@ int rl_group_drive(rl_group_t *self)
             return -1;
     }
     s_forget_leavers(self);
+    if (self->change_count || self->catalog_replaced) {
+        if (self->links.catalog_changed)
+            self->links.catalog_changed(self->links.arg);
+        if (self->failed)
+            return -1;
+    }
     rl_group_answer_committed(self);
-    return s_start_sync(self);
+    return 0;
 }
 
 /* ---- Inputs ---- */
@@ -588,212 +689,47 @@ int rl_group_tick(rl_group_t *self)
     return rl_group_drive(self);
 }
 
-int rl_group_synced(rl_group_t *self)
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
 {
-    int64_t took = zclock_usecs() - self->sync_started;
-    rl_latencies_add(&self->latencies, took);
-    rl_histogram_observe(&self->fsync_histogram, took);
-    if (s_finish_sync(self) != 0)
-        return s_fatal(self, "fdatasync failed; durability cannot be "
-                             "promised any more");
-    s_report_durable(self);
-    return rl_group_drive(self);
-}
-
-void rl_group_spared(rl_group_t *self)
-{
-    s_finish_spare(self);
-}
-
-void rl_group_set_disk(rl_group_t *self, bool low, uint64_t free_bytes)
-{
-    self->disk_low = low;
-    self->disk_free = free_bytes;
-}
-
-/* Keeps a spare segment ready for the next rollover (rl_log.h: "Spare
-   segments"), when fsync is on and the disk has room for it and two more
-   segments above the minimum free space. */
-static void s_start_spare(rl_group_t *self)
-{
-    if (rl_helper_busy(self->links.sparer) || !self->config->fsync ||
-        self->stopping ||
-        self->disk_free <
-            self->config->min_free_bytes + 3 * self->config->segment_bytes)
-        return;
-    if (rl_log_spare_prepare(self->log, &self->spare))
-        rl_helper_start(self->links.sparer, &self->spare);
-}
-
-/* Retention (--retention, --retention-age): once the log holds more than
-   the configured bytes, or segments whose last entry is older than the
-   configured age, drop those oldest whole segments, whichever limit asks
-   for more. Only entries a snapshot covers can go (a follower that still
-   needs them gets the snapshot instead), so first the core takes one at
-   its commit index when the stored one is too old. Committed entries
-   only: an uncommitted tail is never dropped. Ages are the entries'
-   stamps (the leaders' clocks) against this node's clock. */
-static int s_apply_retention(rl_group_t *self)
-{
-    const rl_config_t *config = self->config;
-    if (!config->retention_bytes && !config->retention_age_ms)
-        return 0;
-    uint64_t boundary = 0;
-    const char *why = "";
-    if (config->retention_bytes) {
-        boundary = rl_log_retention_index(self->log, config->retention_bytes);
-        why = boundary ? "--retention" : "";
-    }
-    int64_t now = zclock_time();
-    if (config->retention_age_ms && now > 0 &&
-        (uint64_t)now > config->retention_age_ms) {
-        uint64_t by_age = rl_log_age_retention_index(
-            self->log, (uint64_t)now - config->retention_age_ms);
-        if (by_age > boundary) {
-            boundary = by_age;
-            why = "--retention-age";
-        }
-    }
-    if (boundary == 0)
-        return 0;
-    rl_log_snapshot_t snap;
-    uint64_t covered =
-        rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
-    if (covered + 1 < boundary) {
-        /* BUSY or REJECTED: nothing new to cover yet; try next sweep. */
-        rl_group_clock(self);
-        if (rl_raft_compact(self->raft) == 0 && rl_group_drive(self) != 0)
-            return -1; /* the snapshot is stored by s_carry_out */
-        covered = rl_log_snapshot(self->log, &snap) == 0 ? snap.last_index : 0;
-    }
-    uint64_t upto = boundary < covered + 1 ? boundary : covered + 1;
-    uint64_t first = rl_log_first_index(self->log);
-    if (upto <= first)
-        return 0;
-    if (rl_log_compact(self->log, upto) != 0)
-        return rl_log_failed(self->log)
-                   ? s_fatal(self, "cannot delete compacted segments")
-                   : 0;
-    if (rl_log_first_index(self->log) > first) {
-        char when[RL_READ_TIME_TEXT];
-        rl_logf(RL_LOG_INFO,
-                "retention (%s): dropped indexes %" PRIu64 "..%" PRIu64
-                "; the log starts at index %" PRIu64 " (stamped %s), %" PRIu64
-                " bytes kept",
-                why, first, rl_log_first_index(self->log) - 1,
-                rl_log_first_index(self->log),
-                rl_read_time_text(rl_log_first_time(self->log), when),
-                rl_log_bytes(self->log));
-    }
-    return 0;
-}
-
-int rl_group_sweep(rl_group_t *self, int64_t now)
-{
-    rl_group_answer_expired(self, now);
-    /* A leader whose disk stalls or fills must not go on heartbeating as
-       if healthy: hand leadership to a node that can make progress. */
-    bool stalled = rl_helper_busy(self->links.syncer) &&
-                   zclock_usecs() - self->sync_started >
-                       (int64_t)self->config->election_timeout_ms * 1000;
-    if (self->role == RL_RAFT_LEADER && (stalled || self->disk_low)) {
-        /* Once per episode: when every node is as sick, leadership would
-           otherwise bounce between them for nothing. */
-        if (!self->stall_reported) {
-            rl_logf(RL_LOG_WARN, "%s; transferring leadership",
-                    stalled ? "an fdatasync is taking longer than an "
-                              "election timeout"
-                            : "disk space is low");
-            self->stall_reported = true;
-            rl_group_clock(self);
-            rl_raft_transfer(self->raft, 0);
-        }
-    } else if (!stalled && !self->disk_low) {
-        self->stall_reported = false;
-    }
-    if (s_apply_retention(self) != 0)
-        return -1;
-    s_start_spare(self);
-    return 0;
-}
-
-int rl_group_stop(rl_group_t *self)
-{
-    self->stopping = true;
+    if (self->id == 0 || self->role != RL_RAFT_LEADER)
+        return false;
     rl_group_clock(self);
-    if (self->role == RL_RAFT_LEADER)
-        rl_raft_transfer(self->raft, 0);
-    return rl_group_drive(self);
+    rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
+    int rc = rl_raft_mirror(self->raft, target, count, &done);
+    if (rc == 0 && done != RL_RAFT_MIRROR_NONE)
+        rl_logf(RL_LOG_INFO,
+                "%s: membership: %s a member to follow the "
+                "cluster's configuration",
+                self->name, done == RL_RAFT_MIRROR_ADD ? "adding" : "removing");
+    /* BUSY while the previous change is uncommitted: not done yet. */
+    return rc == RL_ERR_BUSY || done != RL_RAFT_MIRROR_NONE;
 }
 
-int rl_group_finish(rl_group_t *self)
+void rl_group_handover(rl_group_t *self, uint64_t target)
 {
-    int rc = self->failed ? -1 : 0;
-    if (rl_helper_busy(self->links.sparer))
-        s_finish_spare(self);
-    if (rl_helper_busy(self->links.syncer) && s_finish_sync(self) != 0)
-        rc = -1;
-    if (rc == 0 && self->config->fsync && rl_log_sync(self->log) != 0)
-        rc = -1;
-    rl_group_answer_all_shutting_down(self);
-    return rc;
+    rl_group_clock(self);
+    rl_raft_transfer(self->raft, target);
 }
 
-/* ---- State ---- */
-
-rl_raft_role_t rl_group_role(const rl_group_t *self)
+bool rl_group_quiet(const rl_group_t *self)
 {
-    return self->role;
+    return rl_raft_quiet(self->raft);
 }
 
-void rl_group_metrics(rl_group_t *self, rl_group_metrics_t *out, int64_t now_us)
+bool rl_group_has_pending(const rl_group_t *self)
 {
-    *out = (rl_group_metrics_t){
-        .append_latency = &self->append_histogram,
-        .fsync_latency = &self->fsync_histogram,
-        .not_leader = self->n_not_leader,
-        .snapshots_sent = self->n_snapshots_sent,
-        .snapshot_bytes_sent = self->n_snapshot_bytes_sent,
-        .snapshots_received = self->n_snapshots_received,
-        .snapshots_taken = self->n_snapshots_taken,
-        .durable_index = self->config->fsync ? rl_log_durable_index(self->log)
-                                             : rl_log_last_index(self->log),
-        .segments = rl_log_segment_count(self->log),
-        .log_bytes = rl_log_bytes(self->log),
-        .sync_running_us = rl_helper_busy(self->links.syncer)
-                               ? now_us - self->sync_started
-                               : 0,
-        .failed = self->failed,
-    };
+    return rl_pending_count(self->pending) > 0;
 }
 
-void rl_group_status(rl_group_t *self, rl_status_input_t *in, uint64_t *match)
+bool rl_group_idle(const rl_group_t *self)
 {
-    rl_raft_status(self->raft, &in->raft);
-    in->members = rl_raft_members(self->raft, &in->member_count);
-    for (size_t i = 0; i < in->member_count && i < RL_MAX_MEMBERS; i++)
-        match[i] = rl_raft_match_of(self->raft, in->members[i].id);
-    in->match = match;
-    in->latencies = &self->latencies;
-    in->first = rl_log_first_index(self->log);
-    in->first_time = rl_log_first_time(self->log);
-    in->last = rl_log_last_index(self->log);
-    rl_log_stats_t ls;
-    rl_log_stats(self->log, &ls);
-    rl_node_counters_t *c = &in->counters;
-    c->append_requests = self->n_append_requests;
-    c->appended_entries = self->n_appended;
-    c->appended_bytes = self->n_append_bytes;
-    c->reads = self->n_reads;
-    c->elections = self->n_elections;
-    c->leader_changes = self->n_leader_changes;
-    c->timeouts = self->n_timeouts;
-    c->fsyncs = ls.fdatasync_calls;
-    c->group_commits = ls.group_commits;
-    c->spare_segments = ls.spares_used;
-    c->pending_requests = rl_pending_count(self->pending);
-    c->parked_reads = rl_pending_count_kind(self->pending, RL_PENDING_READ);
-    c->parked_reads_refused = self->n_parked_refused;
-    c->parked_reads_released = self->n_parked_released;
-    c->read_waits_cut = self->n_waits_cut;
+    return rl_raft_quiet(self->raft) && rl_pending_count(self->pending) == 0 &&
+           !self->sync_in_flight && !self->spare_in_flight &&
+           (!self->config->fsync ||
+            rl_log_durable_index(self->log) >= rl_log_last_index(self->log));
+}
+
+bool *rl_group_active_mark(rl_group_t *self)
+{
+    return &self->active;
 }

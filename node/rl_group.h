@@ -6,9 +6,9 @@
     hands fsyncs and spare segments to the node's helper threads, answers
     the client requests the core settles, and applies retention. The node
     owns what groups would share: the sockets, the event loop, the helper
-    threads, the signals. Today a node has one group; named logs would
-    give it one per log, each with its own core, file log and pending
-    table.
+    threads, the signals, and the registry of its groups (rl_groups.h):
+    group 0, the `default` log, and one group per named log, each with
+    its own core, file log, producer sessions and pending table.
 
     The loop's one rule, from the core's header (node/raft/raft.h): after
     every input (tick, peer message, proposal, fsync completion), drain
@@ -45,18 +45,46 @@ typedef struct rl_group rl_group_t;
 typedef struct {
     rl_front_t *front;       /* replies to clients */
     rl_peers_t *peers;       /* messages to peers */
-    rl_helper_t *syncer;     /* runs rl_log_sync_run tickets */
+    rl_helper_t *syncer;     /* runs the registry's batches of sync
+                                tickets (rl_group_sync_prepare) */
     rl_helper_t *sparer;     /* runs rl_log_spare_run jobs */
     rl_contacts_t *contacts; /* forgotten for members that leave */
+    /* Waits for the fsync helper's batch in hand and finishes every
+       ticket of it (rl_group_sync_finish on each group), without
+       driving: a group whose ticket is in flight calls it before it
+       touches its log behind the helper's back (a rebuild, the end). */
+    void (*wait_syncs)(void *arg);
+    /* Group 0 only: changes of the committed catalog were handed out
+       (rl_group_log_changes), called after the core's batches are
+       carried out and before the clients they settle are answered, so
+       that a log is hosted here by the time its creation is
+       acknowledged. */
+    void (*catalog_changed)(void *arg);
+    void *arg;               /* for both */
+    struct rl_group *group0; /* the default log's group: a named log
+                                finds members' endpoints there */
 } rl_group_links_t;
 
-/* Opens the data directory (creating it when new) and restores the core
-   from it. config is borrowed and must outlive the group; io is the
-   log's system calls (NULL: libc). Returns NULL with one line in err (512
-   bytes). No socket is touched: call rl_group_attach() before any
-   input. */
-rl_group_t *rl_group_new(const rl_config_t *config, const rl_io_t *io,
-                         char *err);
+/* Which group a node opens, and how. */
+typedef struct {
+    const char *name;                /* its log's name ("default": group 0) */
+    uint64_t id;                     /* its group id */
+    const char *dir;                 /* its log's directory */
+    bool create;                     /* create the log's files when missing */
+    const rl_member_t *boot;         /* a named log: its bootstrap members */
+    size_t boot_count;               /* (group 0: the --member flags) */
+    const uint64_t *known;           /* ids heard besides the configuration's */
+    size_t known_count;              /* (group 0: the --member flags) */
+    rl_raft_log_settings_t settings; /* a named log's settings */
+} rl_group_spec_t;
+
+/* Opens the group's log directory (creating the log when spec->create)
+   and restores the core from it. config is borrowed and must outlive
+   the group; spec is borrowed for the call; io is the log's system calls
+   (NULL: libc). Returns NULL with one line in err (512 bytes). No
+   socket is touched: call rl_group_attach() before any input. */
+rl_group_t *rl_group_new(const rl_config_t *config, const rl_group_spec_t *spec,
+                         const rl_io_t *io, char *err);
 
 /* Lends the group the node's sockets and helpers. */
 void rl_group_attach(rl_group_t *self, const rl_group_links_t *links);
@@ -79,11 +107,47 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg);
 /* One heartbeat's worth of logical time, then drive. 0 or -1. */
 int rl_group_tick(rl_group_t *self);
 
-/* The fsync helper finished the ticket it had; then drive. 0 or -1. */
-int rl_group_synced(rl_group_t *self);
+/* A named log's leader makes the next change that brings its group's
+   configuration to target (group 0's committed one), one at a time:
+   learners first, promoted once caught up, then removals (raft.h
+   rl_raft_mirror). True when it made one, or one waits for the
+   previous to commit: drive, and call again at the next tick. */
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
 
-/* The spare maker finished its job. */
+/* Starts a leadership transfer to target (leader spreading). Drive
+   afterwards. */
+void rl_group_handover(rl_group_t *self, uint64_t target);
+
+/* The core is quiet (a named log idle: raft.h rl_raft_quiet): it needs
+   no tick until something wakes it. */
+bool rl_group_quiet(const rl_group_t *self);
+
+/* Client requests wait in the group (their deadlines need sweeps). */
+bool rl_group_has_pending(const rl_group_t *self);
+
+/* Nothing to do until an input comes: quiet, no request waiting, its log
+   durable, no helper job in hand. The registry keeps the groups that are
+   not idle in a list of its own (its flag: rl_group_active_mark), so
+   that a thousand idle logs cost no scans. */
+bool rl_group_idle(const rl_group_t *self);
+bool *rl_group_active_mark(rl_group_t *self);
+
+/* Group commit across logs: at the end of a loop turn the registry asks
+   every group for its ticket (the written-but-not-durable entries),
+   NULL when it has none, and hands them all to the fsync helper in one
+   batch. */
+rl_log_sync_ticket_t *rl_group_sync_prepare(rl_group_t *self);
+/* The helper ran this group's ticket with result: accounts for it
+   (fatal when it failed). No drive. 0 or -1. */
+int rl_group_sync_finish(rl_group_t *self, int result);
+/* After rl_group_sync_finish: tells the core what is durable, drives. */
+int rl_group_synced(rl_group_t *self);
+/* True while this group's ticket is with the helper. */
+bool rl_group_sync_in_flight(const rl_group_t *self);
+
+/* The spare maker finished this group's job (rl_group_spare_in_flight). */
 void rl_group_spared(rl_group_t *self);
+bool rl_group_spare_in_flight(const rl_group_t *self);
 
 /* Housekeeping at now (the node's sweep): answers requests past their
    deadline, hands leadership over when the disk stalls or is low,
@@ -124,10 +188,47 @@ void rl_group_consumers(rl_group_t *self, zmsg_t **envelope,
 void rl_group_transfer(rl_group_t *self, zmsg_t **envelope,
                        const rl_msg_t *msg);
 
+/* LOGS_REQUEST, on group 0 (it holds the catalog): list answered from
+   the committed catalog; create, delete and configure by the leader,
+   once committed. */
+void rl_group_logs(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
+
+/* The group's log was deleted: its helpers' jobs are finished and every
+   waiting client gets NOT_FOUND. Destroy it next. */
+void rl_group_deleted(rl_group_t *self);
+
+/* ---- Named logs ---- */
+
+/* Applies a named log's new settings (retention, max entry). */
+void rl_group_configure(rl_group_t *self,
+                        const rl_raft_log_settings_t *settings);
+
+/* Group 0: the catalog changes handed out since the last
+   rl_group_log_changes_clear (in log order), and whether a snapshot
+   replaced the catalog meanwhile (then reconcile with rl_raft_logs). */
+const rl_raft_log_change_t *rl_group_log_changes(const rl_group_t *self,
+                                                 size_t *count, bool *replaced);
+void rl_group_log_changes_clear(rl_group_t *self);
+
 /* ---- State ---- */
 
 /* The role the core last reported. */
 rl_raft_role_t rl_group_role(const rl_group_t *self);
+
+/* The endpoint of member id (peer: its peer endpoint, else its client
+   one): from the --member flags, else the group's configuration, else
+   group 0's. False when unknown. */
+bool rl_group_endpoint(const rl_group_t *self, uint64_t id, bool peer,
+                       char *out, size_t size);
+
+/* The group's core (for the registry: catalog, membership, quiet). */
+rl_raft_t *rl_group_raft(rl_group_t *self);
+/* Its id, its log's name, its log's directory. */
+uint64_t rl_group_id(const rl_group_t *self);
+const char *rl_group_name(const rl_group_t *self);
+const char *rl_group_dir(const rl_group_t *self);
+/* Fills the group's line of STATUS_OK's `logs` (name, role borrowed). */
+void rl_group_describe(rl_group_t *self, rl_log_desc_t *out);
 
 /* What a group counts for /metrics beyond STATUS (rl_node_metrics.h).
    Pointers are into the group, valid until its next input. */

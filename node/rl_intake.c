@@ -41,10 +41,11 @@ int rl_intake_take(void *arg)
     if (rl_peers_recv(self->peers, &frame) != 0)
         return 0;
     rl_msg_t msg;
+    rl_group_t *group = NULL;
     char err[RL_CODEC_ERROR_SIZE] = "not a peer message type";
     if (rl_codec_decode(zframe_data(frame), zframe_size(frame), &msg, err) !=
             0 ||
-        !rl_msg_is_peer(msg.type)) {
+        !rl_msg_is_node(msg.type)) {
         char shown[RL_LOG_ESCAPE_SIZE(RL_CODEC_ERROR_SIZE)];
         self->dropped_bad++;
         rl_logf_limited(&bad_limit, RL_LOG_DEBUG,
@@ -65,10 +66,21 @@ int rl_intake_take(void *arg)
                         self->cluster_id);
     } else if (self->keys && !s_sender_allowed(self, frame, &msg)) {
         /* Dropped: said in s_sender_allowed. */
-    } else if (rl_group_step(self->group, &msg)) {
+    } else if (msg.type == RL_MSG_PING) {
+        /* Node-level liveness only; members only, as below. */
+        if (rl_groups_member(self->groups, msg.from))
+            rl_contacts_touch(self->contacts, msg.from, zclock_mono());
+    } else if (!(group = rl_groups_by_id(self->groups, msg.group))) {
+        /* Not created here yet, or deleted: Raft's retries make up. */
+        rl_groups_count_dropped(self->groups);
+    } else if (!rl_groups_sender_allowed(self->groups, &msg)) {
+        /* A leader of a named log must be a member of group 0. */
+        rl_groups_count_dropped(self->groups);
+    } else if (rl_group_step(group, &msg)) {
         /* Members only: a stranger's claimed ids must not fill the
            table of last contacts. */
         rl_contacts_touch(self->contacts, msg.from, zclock_mono());
+        rl_groups_touch(self->groups, group);
     }
     rl_msg_close(&msg);
     zframe_destroy(&frame);

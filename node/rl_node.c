@@ -4,12 +4,15 @@
     client sockets, the event loop, the helper threads, signals, the disk
     check, STATUS, and the monitoring port (a page of metrics and the
     readiness verdict published every S_PUBLISH_MS, rl_http.h) with its
-    systemd notifications (rl_service.h). Its one group (rl_group.h) holds the
-   Raft core, the file log and the waiting client requests. Every handler ends
-   by driving the group, so that the core's ready batches are carried out after
-   each input or drained batch of inputs.
+    systemd notifications (rl_service.h). Its groups (rl_groups.h: the
+    `default` log and one per named log) each hold a Raft core, a file log
+    and the waiting client requests; a client request goes to the group of
+    its `log`. Every handler ends by driving the groups it touched, so
+    that the cores' ready batches are carried out after each input or
+    drained batch of inputs, and then syncs every log written in one
+    batch.
 */
-#include "rl_node.h"
+#include "rl_node_private.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -20,7 +23,7 @@
 
 #include "rl_conns.h"
 #include "rl_front.h"
-#include "rl_group.h"
+#include "rl_groups.h"
 #include "rl_helper.h"
 #include "rl_http.h"
 #include "rl_intake.h"
@@ -31,6 +34,7 @@
 #include "rl_peers.h"
 #include "rl_service.h"
 #include "rl_status.h"
+#include "rl_sync_batch.h"
 
 /* Housekeeping period: deadlines, disk checks, shutdown progress. */
 #define S_SWEEP_MS 10
@@ -53,143 +57,13 @@
 /* An idle monitoring connection is closed after this many seconds. */
 #define S_HTTP_TIMEOUT_S 10
 
-struct rl_node {
-    rl_config_t config;     /* as parsed (copied) */
-    rl_group_t *group;      /* the replicated log */
-    rl_peers_t *peers;      /* peer ROUTER + DEALERs */
-    rl_front_t *front;      /* client front door */
-    rl_conns_t *peer_conns; /* connections to the peer port */
-    rl_helper_t *syncer;    /* fsync helper thread */
-    rl_helper_t *sparer;    /* spare segment helper thread */
-    zloop_t *loop;          /* the event loop */
-    int signal_fd;          /* SIGINT and SIGTERM, read as a file */
-    rl_intake_t intake;     /* the peer-message intake */
-    rl_contacts_t contacts; /* last message from each peer */
-    int handled;            /* client requests since the last drive */
-
-    bool disk_low;              /* free space under min_free_bytes */
-    uint64_t disk_free;         /* bytes free at the last check */
-    int64_t disk_checked;       /* zclock_mono() of the last check */
-    bool stopping;              /* a signal asked us to stop */
-    int64_t stop_deadline;      /* give up waiting for a transfer then */
-    int64_t started;            /* zclock_mono() at start */
-    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
-    uint64_t fd_limit_at_start; /* the soft limit found at start */
-    uint64_t n_bad_requests;    /* for STATUS */
-
-    /* CURVE (docs/SECURITY.md); all NULL without. */
-    zactor_t *auth;           /* the ZAP handler */
-    rl_keys_t *keys;          /* the --keys directory, refreshed by a timer */
-    zcert_t *cert;            /* this node's certificate (peers) */
-    zcert_t *front_cert;      /* the client front door's */
-    uint64_t keys_generation; /* of the map the peers last followed */
-    long open_fds;            /* at the last descriptor check */
-    rl_http_t *http;          /* the monitoring port, or NULL */
-    rl_metrics_t page;        /* the next page, rendered here */
-    int64_t watchdog_ms;      /* systemd watchdog ping period, 0 */
-    int64_t watchdog_pinged;  /* zclock_mono() of the last ping */
-};
-
-/* ---- STATUS ---- */
-
-/* Gathers what STATUS reports (and /metrics, with more). */
-static void s_gather_status(rl_node_t *self, rl_status_input_t *in_p,
-                            uint64_t *match)
-{
-    rl_status_input_t in = {0};
-    rl_group_status(self->group, &in, match);
-    in.node_id = self->config.id;
-    in.contacts = &self->contacts;
-    in.now = zclock_mono();
-    in.counters.bad_requests = self->n_bad_requests;
-    in.counters.disk_free_bytes = self->disk_free;
-    in.counters.uptime_ms = (uint64_t)(in.now - self->started);
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    in.counters.clients = front.clients;
-    in.counters.max_clients = front.max_clients;
-    in.counters.clients_refused = front.clients_refused;
-    in.counters.queued_reply_bytes = front.queued_bytes;
-    in.counters.busy_queue_full = front.busy;
-    in.counters.peer_connections = rl_conns_count(self->peer_conns);
-    in.counters.peer_connections_refused = rl_conns_refused(self->peer_conns);
-    in.counters.fd_limit = self->fd_limit;
-    in.counters.fd_limit_at_start = self->fd_limit_at_start;
-    in.counters.log_lines_suppressed = rl_logging_suppressed();
-    in.counters.insecure = self->keys == NULL;
-    in.counters.keys = self->keys ? rl_keys_count(self->keys) : 0;
-    in.counters.forbidden = front.forbidden;
-    in.counters.handshakes_failed =
-        front.handshakes_failed + rl_conns_handshakes_failed(self->peer_conns);
-    in.counters.keys_refused = rl_keys_auth_refused();
-    in.counters.peer_dropped_key = self->intake.dropped_key;
-    *in_p = in;
-}
-
-static void s_reply_status(rl_node_t *self, zmsg_t **envelope, uint64_t id)
-{
-    rl_status_input_t in;
-    uint64_t match[RL_MAX_MEMBERS];
-    s_gather_status(self, &in, match);
-    rl_status_reply_t reply;
-    rl_status_build(&in, id, &reply);
-    rl_front_reply(self->front, envelope, &reply.msg);
-}
-
-/* ---- Metrics, readiness, systemd ---- */
-
-/* Renders the metrics page and judges readiness (rl_node_metrics.h),
-   hands both to the monitoring port (rl_http.h), and tells systemd the
-   verdict as the unit's status line. Every S_PUBLISH_MS, at start and
-   when a stop begins. */
-static void s_publish(rl_node_t *self)
-{
-    rl_status_input_t status;
-    uint64_t match[RL_MAX_MEMBERS];
-    s_gather_status(self, &status, match);
-    rl_group_metrics_t group;
-    rl_group_metrics(self->group, &group, zclock_usecs());
-    rl_node_metrics_group_t groups[1] = {{.status = &status, .group = &group}};
-    rl_labels_add_u64(&groups[0].labels, "node", self->config.id);
-    rl_node_metrics_input_t in = {
-        .labels = groups[0].labels,
-        .version = RL_VERSION,
-        .cluster_id = self->config.cluster_id,
-        .groups = groups,
-        .group_count = 1,
-        .peer_dropped_bad = self->intake.dropped_bad,
-        .peer_dropped_wrong_cluster = self->intake.dropped_wrong_cluster,
-        .election_timeout_ms = self->config.election_timeout_ms,
-        .min_free_bytes = self->config.min_free_bytes,
-        .disk_low = self->disk_low,
-        .stopping = self->stopping,
-        .open_fds = self->open_fds,
-    };
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    memcpy(in.errors, front.errors, sizeof(in.errors));
-    rl_readiness_t readiness;
-    rl_node_readiness(&in, &readiness);
-    rl_service_status(readiness.reason);
-    if (!self->http)
-        return;
-    rl_http_stats_t http;
-    rl_http_stats(self->http, &http);
-    in.http_requests = http.requests;
-    rl_metrics_reset(&self->page);
-    rl_node_metrics_render(&in, &readiness, &self->page);
-    if (self->page.overflow)
-        rl_logf(RL_LOG_ERROR, "the metrics page could not be rendered (out "
-                              "of memory); /metrics answers 500");
-    rl_http_publish(self->http, &self->page, readiness.ready, readiness.reason,
-                    rl_http_now_ms());
-}
+/* ---- Metrics, readiness, systemd (rl_node_report.c) ---- */
 
 static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
-    s_publish(arg);
+    rl_node_publish(arg);
     return 0;
 }
 
@@ -212,34 +86,50 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
                        self->config.id);
         return;
     }
+    if (msg->type == RL_MSG_STATUS_REQUEST) {
+        rl_node_reply_status(self, envelope, msg);
+        return;
+    }
+    /* Membership and the catalog are group 0's, whatever `log` says. */
+    bool cluster_wide =
+        msg->type == RL_MSG_MEMBERS_REQUEST || msg->type == RL_MSG_LOGS_REQUEST;
+    rl_group_t *group = cluster_wide
+                            ? rl_groups_default(self->groups)
+                            : rl_groups_by_name(self->groups, msg->log);
+    if (!group) {
+        rl_node_reply_no_log(self, envelope, msg);
+        return;
+    }
     switch (msg->type) {
     case RL_MSG_APPEND_REQUEST:
-        rl_group_append(self->group, envelope, msg);
+        rl_group_append(group, envelope, msg);
         break;
     case RL_MSG_READ_REQUEST:
-        rl_group_read(self->group, envelope, msg, request->held);
-        break;
-    case RL_MSG_STATUS_REQUEST:
-        s_reply_status(self, envelope, msg->id);
+        rl_group_read(group, envelope, msg, request->held);
         break;
     case RL_MSG_MEMBERS_REQUEST:
-        rl_group_members(self->group, envelope, msg);
+        rl_group_members(group, envelope, msg);
         break;
     case RL_MSG_TRANSFER_REQUEST:
-        rl_group_transfer(self->group, envelope, msg);
+        rl_group_transfer(group, envelope, msg);
         break;
     case RL_MSG_CONSUMER_COMMIT:
-        rl_group_consumer_commit(self->group, envelope, msg);
+        rl_group_consumer_commit(group, envelope, msg);
         break;
     case RL_MSG_CONSUMERS_REQUEST:
-        rl_group_consumers(self->group, envelope, msg);
+        rl_group_consumers(group, envelope, msg);
+        break;
+    case RL_MSG_LOGS_REQUEST:
+        rl_group_logs(group, envelope, msg);
         break;
     default:
         self->n_bad_requests++;
         rl_front_error(self->front, envelope, msg->id, RL_ERR_BAD_REQUEST, 0,
                        "%s is not a client request; see docs/PROTOCOL.md",
                        rl_msg_type_name(msg->type));
+        return;
     }
+    rl_groups_touch(self->groups, group);
 }
 
 /* Takes one client request (an rl_loop_take_fn). */
@@ -254,7 +144,7 @@ static int s_take_client(void *arg)
         s_handle_client(self, &request);
     rl_front_request_close(&request);
     if (++self->handled % S_DRIVE_EVERY == 0 &&
-        rl_group_drive(self->group) != 0)
+        rl_groups_drive(self->groups) != 0)
         return -1;
     return 1;
 }
@@ -269,14 +159,14 @@ static int s_on_client(zloop_t *loop, zsock_t *reader, void *arg)
     self->handled = 0;
     if (rl_loop_drain(s_take_client, self) != 0)
         return -1;
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 /* A client's connection closed: what it held is released. */
 static void s_client_gone(void *arg, rl_front_held_t *held)
 {
     rl_node_t *self = arg;
-    rl_group_release(self->group, held);
+    rl_groups_release(self->groups, held);
 }
 
 static int s_on_client_events(zloop_t *loop, zsock_t *reader, void *arg)
@@ -303,7 +193,7 @@ static int s_on_peer(zloop_t *loop, zsock_t *reader, void *arg)
     (void)reader;
     rl_node_t *self = arg;
     rl_loop_drain(rl_intake_take, &self->intake);
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 static int s_on_synced(zloop_t *loop, zsock_t *reader, void *arg)
@@ -311,7 +201,7 @@ static int s_on_synced(zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     rl_node_t *self = arg;
-    return rl_group_synced(self->group);
+    return rl_groups_synced(self->groups);
 }
 
 static int s_on_spared(zloop_t *loop, zsock_t *reader, void *arg)
@@ -319,7 +209,7 @@ static int s_on_spared(zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     rl_node_t *self = arg;
-    rl_group_spared(self->group);
+    rl_groups_spared(self->groups);
     return 0;
 }
 
@@ -328,7 +218,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     rl_node_t *self = arg;
-    return rl_group_tick(self->group);
+    return rl_groups_tick(self->groups, &self->contacts, zclock_mono());
 }
 
 /* Keeps the client connection limit below the descriptor limit: what is
@@ -376,7 +266,7 @@ static void s_check_disk(rl_node_t *self)
                 self->config.min_free_bytes,
                 low ? "; refusing appends with NO_SPACE" : "");
     self->disk_low = low;
-    rl_group_set_disk(self->group, low, self->disk_free);
+    rl_groups_set_disk(self->groups, low, self->disk_free);
 }
 
 static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
@@ -394,14 +284,16 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
         s_check_disk(self);
         s_check_fds(self);
     }
-    if (rl_group_sweep(self->group, now) != 0)
+    if (!self->stopping)
+        rl_groups_spread(self->groups, &self->contacts, now);
+    if (rl_groups_sweep(self->groups, now) != 0)
         return -1;
     if (self->stopping) {
-        bool handed_over = rl_group_role(self->group) != RL_RAFT_LEADER;
+        bool handed_over = !rl_groups_leads_any(self->groups);
         if (handed_over || now >= self->stop_deadline)
             return -1; /* rl_node_run finishes the shutdown */
     }
-    return rl_group_drive(self->group);
+    return rl_groups_drive(self->groups);
 }
 
 /* Logs what a load of the keys directory warned about. */
@@ -453,13 +345,13 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     self->stopping = true;
     self->stop_deadline =
         zclock_mono() + (int64_t)self->config.election_timeout_ms;
-    bool leads = rl_group_role(self->group) == RL_RAFT_LEADER;
+    bool leads = rl_groups_leads_any(self->groups);
     rl_logf(RL_LOG_INFO, "stopping: %s",
             leads ? "handing leadership over first"
                   : "answering waiting clients");
     rl_service_stopping("stopping");
-    s_publish(self); /* /readyz fails at once: load balancers move away */
-    return rl_group_stop(self->group);
+    rl_node_publish(self); /* /readyz fails at once: load balancers move away */
+    return rl_groups_stop(self->groups);
 }
 
 /* ---- Life cycle ---- */
@@ -497,11 +389,6 @@ static const rl_io_t *s_test_io(void)
     return NULL;
 }
 #endif
-
-static int s_run_sync(void *job)
-{
-    return rl_log_sync_run(job);
-}
 
 static int s_run_spare(void *job)
 {
@@ -593,8 +480,8 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->group = rl_group_new(&self->config, s_test_io(), err);
-    if (!self->group) {
+    self->groups = rl_groups_new(&self->config, s_test_io(), err);
+    if (!self->groups) {
         rl_node_destroy(&self);
         return NULL;
     }
@@ -632,20 +519,23 @@ rl_node_t *rl_node_new(const rl_config_t *config, char *err)
         rl_node_destroy(&self);
         return NULL;
     }
-    self->syncer = rl_helper_new(s_run_sync);
+    self->syncer = rl_helper_new(rl_sync_batch_run);
     self->sparer = rl_helper_new(s_run_spare);
     if (!self->syncer || !self->sparer) {
         snprintf(err, 512, "cannot start the helper threads");
         rl_node_destroy(&self);
         return NULL;
     }
-    rl_group_links_t links = {self->front, self->peers, self->syncer,
-                              self->sparer, &self->contacts};
-    rl_group_attach(self->group, &links);
+    rl_group_links_t links = {.front = self->front,
+                              .peers = self->peers,
+                              .syncer = self->syncer,
+                              .sparer = self->sparer,
+                              .contacts = &self->contacts};
+    rl_groups_attach(self->groups, &links);
     self->intake = (rl_intake_t){.peers = self->peers,
                                  .cluster_id = self->config.cluster_id,
                                  .contacts = &self->contacts,
-                                 .group = self->group,
+                                 .groups = self->groups,
                                  .keys = self->keys};
     if (config->metrics_endpoint[0]) {
         rl_http_config_t http = {config->metrics_endpoint,
@@ -700,13 +590,13 @@ int rl_node_run(rl_node_t *self)
         rl_logf(RL_LOG_INFO,
                 "metrics on http://%s/metrics (also /healthz, /readyz)",
                 self->config.metrics_endpoint);
-    rl_group_drive(self->group);
-    s_publish(self); /* also the unit's first status line */
+    rl_groups_drive(self->groups);
+    rl_node_publish(self); /* also the unit's first status line */
     rl_service_ready(NULL);
     zloop_start(self->loop);
 
     /* Shutting down: finish the fsync in flight, answer everyone. */
-    int status = rl_group_finish(self->group) == 0 ? 0 : 1;
+    int status = rl_groups_finish(self->groups) == 0 ? 0 : 1;
     rl_logf(RL_LOG_INFO, "stopped%s", status ? " after a fatal error" : "");
     return status;
 }
@@ -720,8 +610,8 @@ void rl_node_destroy(rl_node_t **self_p)
        of the page. */
     rl_http_destroy(&self->http);
     rl_metrics_close(&self->page);
-    /* The group first: it waits for the helpers' jobs in hand. */
-    rl_group_destroy(&self->group);
+    /* The groups first: they wait for the helpers' jobs in hand. */
+    rl_groups_destroy(&self->groups);
     rl_helper_destroy(&self->syncer);
     rl_helper_destroy(&self->sparer);
     zloop_destroy(&self->loop);

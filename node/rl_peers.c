@@ -19,6 +19,13 @@ typedef struct {
     char server_key[RL_KEY_TEXT_SIZE];  /* the key it is expected to have
                                            (CURVE), "" none */
     bool failing;                       /* its last handshake failed */
+    uint8_t *out;                       /* this turn's messages, back to back */
+    size_t out_size;                    /* bytes in out */
+    size_t out_cap;                     /* bytes allocated */
+    size_t *ends;                       /* where each message ends in out */
+    size_t ends_count;                  /* messages queued */
+    size_t ends_cap;                    /* slots in ends */
+    int64_t sent_at;                    /* zclock_mono() of the last send */
 } s_peer_t;
 
 struct rl_peers {
@@ -27,6 +34,8 @@ struct rl_peers {
     s_peer_t peers[RL_MAX_MEMBERS]; /* DEALERs, one per peer */
     size_t peer_count;              /* number of peers */
     rl_peers_curve_t curve;         /* keys; cert NULL without CURVE */
+    zmsg_t *inbox;                  /* frames of a coalesced message left */
+    rl_peers_stats_t stats;         /* for STATUS */
 };
 
 rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
@@ -62,8 +71,9 @@ rl_peers_t *rl_peers_new(uint64_t self_id, const char *endpoint,
     return self;
 }
 
-/* Closes a peer's DEALER and its monitor (the peer stays noted): the
-   monitor stopped first, as rl_conns_monitor_stop says why. */
+/* Closes a peer's DEALER and its monitor, the monitor stopped first (as
+   rl_conns_monitor_stop says why); the peer stays noted, what was queued
+   for it is dropped. */
 static void s_close(s_peer_t *peer)
 {
     if (peer->dealer)
@@ -72,6 +82,19 @@ static void s_close(s_peer_t *peer)
     zsock_destroy(&peer->dealer);
     peer->server_key[0] = '\0';
     peer->failing = false;
+    peer->out_size = 0;
+    peer->ends_count = 0;
+}
+
+/* Frees a peer's queue (it is forgotten). */
+static void s_free_queue(s_peer_t *peer)
+{
+    free(peer->out);
+    free(peer->ends);
+    peer->out = NULL;
+    peer->ends = NULL;
+    peer->out_size = peer->out_cap = 0;
+    peer->ends_count = peer->ends_cap = 0;
 }
 
 void rl_peers_destroy(rl_peers_t **self_p)
@@ -79,8 +102,11 @@ void rl_peers_destroy(rl_peers_t **self_p)
     rl_peers_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->peer_count; i++)
+    for (size_t i = 0; i < self->peer_count; i++) {
         s_close(&self->peers[i]);
+        s_free_queue(&self->peers[i]);
+    }
+    zmsg_destroy(&self->inbox);
     zsock_destroy(&self->router);
     free(self);
     *self_p = NULL;
@@ -271,7 +297,32 @@ void rl_peers_forget(rl_peers_t *self, uint64_t id)
     if (!peer)
         return;
     s_close(peer);
+    s_free_queue(peer);
     *peer = self->peers[--self->peer_count];
+}
+
+/* Sends peer's queue as one message (one frame each), or drops it when
+   the DEALER cannot take it now. ZeroMQ delivers a multipart message
+   whole or not at all, and once its first frame is taken the rest are. */
+static void s_flush_peer(rl_peers_t *self, s_peer_t *peer)
+{
+    if (peer->ends_count && peer->dealer) {
+        void *socket = zsock_resolve(peer->dealer);
+        size_t start = 0;
+        for (size_t i = 0; i < peer->ends_count; i++) {
+            bool more = i + 1 < peer->ends_count;
+            int rc = zmq_send(socket, peer->out + start, peer->ends[i] - start,
+                              ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0));
+            if (rc < 0)
+                break; /* the first frame refused: nothing went */
+            start = peer->ends[i];
+            self->stats.frames_sent++;
+            self->stats.messages_sent += !more;
+        }
+        peer->sent_at = zclock_mono();
+    }
+    peer->out_size = 0;
+    peer->ends_count = 0;
 }
 
 int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size)
@@ -279,8 +330,58 @@ int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size)
     s_peer_t *peer = s_find(self, id);
     if (!peer || !peer->dealer)
         return -1;
-    int rc = zmq_send(zsock_resolve(peer->dealer), data, size, ZMQ_DONTWAIT);
-    return rc < 0 ? -1 : 0;
+    if (peer->ends_count == RL_PEERS_MAX_FRAMES)
+        s_flush_peer(self, peer);
+    if (peer->out_size + size > peer->out_cap) {
+        size_t cap = peer->out_cap ? peer->out_cap : 4096;
+        while (cap < peer->out_size + size)
+            cap *= 2;
+        uint8_t *grown = realloc(peer->out, cap);
+        if (!grown)
+            return -1;
+        peer->out = grown;
+        peer->out_cap = cap;
+    }
+    if (peer->ends_count == peer->ends_cap) {
+        size_t cap = peer->ends_cap ? peer->ends_cap * 2 : 16;
+        size_t *grown = realloc(peer->ends, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        peer->ends = grown;
+        peer->ends_cap = cap;
+    }
+    memcpy(peer->out + peer->out_size, data, size);
+    peer->out_size += size;
+    peer->ends[peer->ends_count++] = peer->out_size;
+    return 0;
+}
+
+void rl_peers_flush(rl_peers_t *self)
+{
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers[i];
+        s_flush_peer(self, peer);
+        /* A burst (a snapshot's chunks) may have grown the queue: give
+           back what is well above a turn's usual needs. */
+        if (peer->out_cap > (1u << 20)) {
+            free(peer->out);
+            peer->out = NULL;
+            peer->out_cap = 0;
+        }
+    }
+}
+
+bool rl_peers_spoke_to(const rl_peers_t *self, uint64_t id, int64_t now,
+                       int64_t ms)
+{
+    const s_peer_t *peer = s_find((rl_peers_t *)self, id);
+    return peer &&
+           (peer->ends_count || (peer->sent_at && now - peer->sent_at < ms));
+}
+
+void rl_peers_stats(const rl_peers_t *self, rl_peers_stats_t *out)
+{
+    *out = self->stats;
 }
 
 /* A client's request ([routing id][empty][payload], as REQ sends it)
@@ -327,23 +428,45 @@ static void s_reply_misdirected(rl_peers_t *self, zmsg_t *request)
 
 int rl_peers_recv(rl_peers_t *self, zframe_t **frame)
 {
+    /* The frames left of a coalesced message come first. */
+    if (self->inbox && zmsg_size(self->inbox)) {
+        *frame = zmsg_pop(self->inbox);
+        return 0;
+    }
+    zmsg_destroy(&self->inbox);
     while (zsock_events(self->router) & ZMQ_POLLIN) {
         zmsg_t *msg = zmsg_recv(self->router);
         if (!msg)
             return -1;
-        /* [routing id][payload] from a peer's DEALER. */
-        if (zmsg_size(msg) == 2) {
+        size_t size = zmsg_size(msg);
+        /* [routing id][empty][payload]: a client at the wrong port. */
+        if (size == 3) {
+            zmsg_first(msg);
+            if (zframe_size(zmsg_next(msg)) == 0) {
+                s_reply_misdirected(self, msg);
+                zmsg_destroy(&msg);
+                continue;
+            }
+        }
+        /* [routing id][payload]...: a peer's DEALER, one frame per
+           message (one, from a node of before coalescing). */
+        if (size >= 2 && size - 1 <= RL_PEERS_MAX_FRAMES) {
             zframe_t *routing = zmsg_pop(msg);
             zframe_destroy(&routing);
             *frame = zmsg_pop(msg);
-            zmsg_destroy(&msg);
+            if (zmsg_size(msg))
+                self->inbox = msg;
+            else
+                zmsg_destroy(&msg);
             return 0;
         }
-        /* [routing id][empty][payload]: a client at the wrong port. */
-        if (zmsg_size(msg) == 3) {
-            zmsg_first(msg);
-            if (zframe_size(zmsg_next(msg)) == 0)
-                s_reply_misdirected(self, msg);
+        if (size > RL_PEERS_MAX_FRAMES) {
+            static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+            self->stats.dropped_frames++;
+            rl_logf_limited(&limit, RL_LOG_WARN,
+                            "dropped a peer message of %zu frames (at most "
+                            "%u)",
+                            size - 1, RL_PEERS_MAX_FRAMES);
         }
         zmsg_destroy(&msg);
     }

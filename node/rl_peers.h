@@ -39,6 +39,14 @@ typedef struct rl_peers rl_peers_t;
 /* Messages queued toward one peer before new ones are dropped. */
 #define RL_PEERS_QUEUE 1000
 
+/* Coalescing (issue 16): every peer message a node produces for one peer
+   in one loop turn goes out as ONE ZeroMQ message, one frame per encoded
+   message, so that the heartbeats of all its groups are one message per
+   peer per tick. At most this many frames go in one (more start another);
+   a received message with more is dropped whole, unread: no node sends
+   one, and it bounds what one message can make a node hold. */
+#define RL_PEERS_MAX_FRAMES 4096
+
 /* CURVE on the peer sockets. */
 typedef struct {
     zcert_t *cert;   /* this node's certificate (borrowed) */
@@ -77,14 +85,38 @@ void rl_peers_check_handshakes(rl_peers_t *self);
 /* Closes the DEALER to id, if any. */
 void rl_peers_forget(rl_peers_t *self, uint64_t id);
 
-/* Sends one message to id without blocking. Returns 0, or -1 when there
-   is no DEALER for id or its queue is full (the message is dropped). */
+/* Queues one message (copied) for id, to go out with the others of this
+   loop turn at rl_peers_flush. Returns 0, or -1 when there is no DEALER
+   for id (the message is dropped). */
 int rl_peers_send(rl_peers_t *self, uint64_t id, const void *data, size_t size);
 
-/* Receives one message without blocking: *frame gets the payload (the
-   caller destroys it). Returns 0, or -1 when nothing is waiting. Messages
-   of the wrong shape are dropped here; a client's request (a REQ
-   envelope) is answered with an ERROR saying this is a peer port. */
+/* Sends what is queued for each peer, one multipart message per peer,
+   without blocking: a peer whose queue is full (RL_PEERS_QUEUE messages)
+   loses this turn's messages, which Raft retries by design. Call at the
+   end of every loop turn. */
+void rl_peers_flush(rl_peers_t *self);
+
+/* Receives one peer message without blocking: *frame gets its payload
+   (the caller destroys it); the frames of a coalesced message come one
+   per call. Returns 0, or -1 when nothing is waiting. Messages of the
+   wrong shape are dropped here; a client's request (a REQ envelope) is
+   answered with an ERROR saying this is a peer port. */
 int rl_peers_recv(rl_peers_t *self, zframe_t **frame);
+
+/* Whether anything is queued for id this turn, or was sent to it less
+   than ms milliseconds before now (zclock_mono): then a PING would add
+   nothing to node-level liveness. */
+bool rl_peers_spoke_to(const rl_peers_t *self, uint64_t id, int64_t now,
+                       int64_t ms);
+
+/* What went through: ZeroMQ messages sent and the frames (Raft
+   messages) they carried; messages received with more than
+   RL_PEERS_MAX_FRAMES frames, dropped whole. */
+typedef struct {
+    uint64_t messages_sent;  /* multipart messages sent */
+    uint64_t frames_sent;    /* frames in them */
+    uint64_t dropped_frames; /* received with too many frames */
+} rl_peers_stats_t;
+void rl_peers_stats(const rl_peers_t *self, rl_peers_stats_t *out);
 
 #endif

@@ -41,10 +41,11 @@ typedef enum {
     RL_PENDING_READ = 1,     /* waits for an entry at or after from */
     RL_PENDING_MEMBERS = 2,  /* waits for the configuration entry */
     RL_PENDING_TRANSFER = 3, /* waits for another node to lead */
-    RL_PENDING_CONSUMER = 4  /* waits for its CONSUMER entry */
+    RL_PENDING_CONSUMER = 4, /* waits for its CONSUMER entry */
+    RL_PENDING_CATALOG = 5   /* waits for its CATALOG entry (group 0) */
 } rl_pending_kind_t;
 
-#define RL_PENDING_KINDS 5
+#define RL_PENDING_KINDS 6
 
 /* A client request waiting for its answer. The fields above the line are
    the caller's; the rest belong to the table. */
@@ -59,9 +60,11 @@ typedef struct rl_pending {
     uint64_t index;      /* APPEND: last index; MEMBERS, CONSUMER: entry
                             index */
     uint64_t term;       /* APPEND, CONSUMER: term it was appended in */
-    char consumer[RL_MAX_CONSUMER_NAME + 1]; /* CONSUMER: the name */
+    char consumer[RL_MAX_CONSUMER_NAME + 1]; /* CONSUMER, CATALOG: the
+                                                consumer's or log's name */
     uint8_t consumer_op;    /* CONSUMER: RL_CONSUMERS_RESET, _DELETE, or
-                               RL_CONSUMERS_LIST for a commit */
+                               RL_CONSUMERS_LIST for a commit; CATALOG:
+                               the rl_logs_op_t */
     bool duplicate;         /* APPEND: a repeat of the producer's seq */
     rl_read_request_t read; /* READ: the request (from moves on) */
     rl_front_held_t *owner; /* the client's list it is held in, or NULL

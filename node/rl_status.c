@@ -132,6 +132,12 @@ void rl_status_build(const rl_status_input_t *in, uint64_t id,
         {rl_str("handshakes_failed"), c->handshakes_failed},
         {rl_str("keys_refused"), c->keys_refused},
         {rl_str("peer_dropped_key"), c->peer_dropped_key},
+        {rl_str("peer_messages_sent"), c->peer_messages_sent},
+        {rl_str("peer_frames_sent"), c->peer_frames_sent},
+        {rl_str("peer_dropped_no_group"), c->peer_dropped_no_group},
+        {rl_str("peer_dropped_frames"), c->peer_dropped_frames},
+        {rl_str("logs"), c->logs},
+        {rl_str("logs_quiet"), c->logs_quiet},
     };
     _Static_assert(sizeof(counters) / sizeof(counters[0]) <=
                        RL_STATUS_MAX_COUNTERS,

@@ -85,6 +85,14 @@ typedef struct {
     uint64_t keys_refused;      /* handshakes the ZAP handler refused */
     uint64_t peer_dropped_key;  /* peer messages whose connection's key is
                                    not their sender's node certificate */
+    /* Named logs (issue 16). */
+    uint64_t peer_messages_sent;    /* ZeroMQ messages sent to peers: one
+                                       per peer per loop turn at most */
+    uint64_t peer_frames_sent;      /* Raft messages they carried */
+    uint64_t peer_dropped_no_group; /* for a group not hosted here */
+    uint64_t peer_dropped_frames;   /* messages of too many frames */
+    uint64_t logs;                  /* logs hosted here, default too */
+    uint64_t logs_quiet;            /* of them quiet now (idle) */
 } rl_node_counters_t;
 
 /* Everything a STATUS_OK says, gathered by the node. Borrowed. */

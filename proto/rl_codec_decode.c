@@ -93,29 +93,6 @@ static int s_get_bytes(rl_mp_reader_t *reader, const char *name,
 
 /* ---- Arrays ---- */
 
-/* The fewest bytes one valid item of an array field takes on the wire, so
-   that a count no input could fill is caught before allocating for it. */
-static size_t s_min_item_size(uint8_t kind)
-{
-    switch (kind) {
-    case RL_FIELD_PEER_ENTRIES:
-        return 6; /* fixarray, four fixints, an empty fixstr */
-    case RL_FIELD_READ_ENTRIES:
-        return 3; /* fixarray, a fixint, an empty fixstr */
-    case RL_FIELD_MEMBERS:
-    case RL_FIELD_MEMBER_STATUSES:
-        return 5; /* fixmap, fixstr "id", a fixint */
-    case RL_FIELD_COUNTERS:
-        return 2; /* a pair: an empty fixstr, a fixint */
-    case RL_FIELD_CONSUMERS:
-        /* fixmap, fixstr "name", a 1-byte fixstr, fixstr "index", a
-           fixint: both keys are required */
-        return 15;
-    default:
-        return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
-    }
-}
-
 /* Checks an array value against a field's limits; returns its items. */
 static int s_get_array(rl_mp_reader_t *reader, const rl_field_t *field,
                        const rl_mp_value_t *value, uint32_t *count)
@@ -145,7 +122,8 @@ static void *s_alloc_items(rl_mp_reader_t *reader, const rl_field_t *field,
                            uint32_t count, size_t item_size, int *rc)
 {
     *rc = 0;
-    if ((uint64_t)count * s_min_item_size(field->kind) > rl_mp_left(reader))
+    if ((uint64_t)count * rl_codec_min_item_size(field->kind) >
+        rl_mp_left(reader))
         return NULL;
     void *items =
         rl_msg_alloc(reader->ctx->owner, (size_t)count * item_size + 1);
@@ -231,20 +209,14 @@ static int s_decode_entry(rl_mp_reader_t *reader, bool peer, uint32_t i,
     return 0;
 }
 
-/* The arrays of maps: members, member statuses and consumers. */
+/* The arrays of maps: members, member statuses, consumers and logs. */
 static int s_decode_maps(rl_mp_reader_t *reader, const rl_field_t *field,
                          const rl_mp_value_t *value, void **out,
                          size_t *count_out)
 {
     uint32_t count = 0;
-    const rl_field_t *fields =
-        field->kind == RL_FIELD_MEMBER_STATUSES ? rl_codec_member_status_fields
-        : field->kind == RL_FIELD_CONSUMERS     ? rl_codec_consumer_fields
-                                                : rl_codec_member_fields;
-    size_t size =
-        field->kind == RL_FIELD_MEMBER_STATUSES ? sizeof(rl_member_status_t)
-        : field->kind == RL_FIELD_CONSUMERS     ? sizeof(rl_consumer_position_t)
-                                                : sizeof(rl_member_t);
+    size_t size = 0;
+    const rl_field_t *fields = rl_codec_item_fields(field->kind, &size);
     int rc = s_get_array(reader, field, value, &count);
     if (rc)
         return rc;
@@ -254,6 +226,7 @@ static int s_decode_maps(rl_mp_reader_t *reader, const rl_field_t *field,
     union {
         rl_member_status_t status;
         rl_consumer_position_t consumer;
+        rl_log_desc_t log;
     } scratch; /* the largest item */
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         void *item = items ? items + i * size : memset(&scratch, 0, size);
@@ -458,12 +431,14 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
         return 0;
     }
     case RL_FIELD_OP:
-        return s_decode_op(reader, field, &value, rl_codec_op_names,
-                           RL_MEMBERS_REMOVE + 1, RL_CODEC_OP_WORDS, out);
     case RL_FIELD_CONSUMERS_OP:
-        return s_decode_op(reader, field, &value, rl_codec_consumers_op_names,
-                           RL_CONSUMERS_DELETE + 1, RL_CODEC_CONSUMERS_OP_WORDS,
-                           out);
+    case RL_FIELD_LOGS_OP: {
+        uint8_t count = 0;
+        const char *words = "";
+        const char *const *names =
+            rl_codec_op_table(field->kind, &count, &words);
+        return s_decode_op(reader, field, &value, names, count, words, out);
+    }
     case RL_FIELD_MEMBER:
         if (value.type != RL_MP_MAP)
             return s_wrong_type(reader, field->name, "a map", &value);
@@ -472,6 +447,8 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
     case RL_FIELD_MEMBERS:
     case RL_FIELD_MEMBER_STATUSES:
     case RL_FIELD_CONSUMERS:
+    case RL_FIELD_LOGS:
+    case RL_FIELD_LOG_STATUSES:
         return s_decode_maps(reader, field, &value, out, count_out);
     case RL_FIELD_U64S:
         return s_decode_u64s(reader, field, &value, out, count_out);
@@ -547,10 +524,12 @@ enum {
     S_AS_KEY,
     S_AS_ROLE,
     S_GROUP,
+    S_LOG,
     S_HEADER_KEYS
 };
 static const char *const s_header_names[S_HEADER_KEYS] = {
-    "version", "type", "id", "cluster", "from", "as_key", "as_role", "group"};
+    "version", "type",    "id",    "cluster", "from",
+    "as_key",  "as_role", "group", "log"};
 
 /* Where the first pass found the header's values. */
 typedef struct {
@@ -698,9 +677,17 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
                              "docs/PROTOCOL.md",
                              (unsigned long long)number);
     reader->ctx->msg = rl_msg_type_name(msg->type);
+    /* A request's (or NOT_LEADER's) log: absent or empty is `default`, as
+       before named logs; whether it exists is the node's to say. */
+    rl_mp_value_t log;
+    if ((rl_msg_is_request(msg->type) || msg->type == RL_MSG_NOT_LEADER) &&
+        s_header_value(reader, header, S_LOG, &log) &&
+        (rc = s_get_bytes(reader, "log", &log, RL_MAX_LOG_NAME, &msg->log.ptr,
+                          &msg->log.size)))
+        return rc;
     if (rl_msg_is_request(msg->type))
         return s_decode_as(reader, header, msg);
-    if (!rl_msg_is_peer(msg->type))
+    if (!rl_msg_is_node(msg->type))
         return 0; /* as_key and as_role on a reply are ignored */
     rl_mp_value_t cluster, from;
     if (!s_header_value(reader, header, S_CLUSTER, &cluster) ||

@@ -74,6 +74,7 @@ static bool s_is_zero(const rl_field_t *field, const void *base)
     case RL_FIELD_U8:
     case RL_FIELD_OP:
     case RL_FIELD_CONSUMERS_OP:
+    case RL_FIELD_LOGS_OP:
         return *(const uint8_t *)value == 0;
     case RL_FIELD_I64:
         return *(const int64_t *)value == 0;
@@ -164,32 +165,28 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
                 count, (unsigned long long)field->max);
         return s_pack_bin(pk, *(const uint8_t *const *)value, count);
     case RL_FIELD_OP:
-    case RL_FIELD_CONSUMERS_OP: {
-        uint8_t op = *(const uint8_t *)value;
-        bool members = field->kind == RL_FIELD_OP;
-        if (op > (members ? RL_MEMBERS_REMOVE : RL_CONSUMERS_DELETE))
-            return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST, "unknown %s op %u",
-                                 members ? "members" : "consumers", op);
-        const char *name =
-            members ? rl_codec_op_names[op] : rl_codec_consumers_op_names[op];
-        return s_pack_str(pk, name, strlen(name));
+    case RL_FIELD_CONSUMERS_OP:
+    case RL_FIELD_LOGS_OP: {
+        uint8_t op = *(const uint8_t *)value, ops = 0;
+        const char *words = "";
+        const char *const *names = rl_codec_op_table(field->kind, &ops, &words);
+        if (op >= ops)
+            return rl_codec_fail(ctx, RL_ERR_BAD_REQUEST,
+                                 "unknown op %u of field '%s'", op,
+                                 field->name);
+        return s_pack_str(pk, names[op], strlen(names[op]));
     }
     case RL_FIELD_MEMBER:
         return s_encode_map(ctx, pk, rl_codec_member_fields, value, 0);
     case RL_FIELD_MEMBERS:
     case RL_FIELD_MEMBER_STATUSES:
-    case RL_FIELD_CONSUMERS: {
+    case RL_FIELD_CONSUMERS:
+    case RL_FIELD_LOGS:
+    case RL_FIELD_LOG_STATUSES: {
         if ((rc = s_check_count(ctx, field, count)))
             return rc;
-        const rl_field_t *fields = field->kind == RL_FIELD_MEMBER_STATUSES
-                                       ? rl_codec_member_status_fields
-                                   : field->kind == RL_FIELD_CONSUMERS
-                                       ? rl_codec_consumer_fields
-                                       : rl_codec_member_fields;
-        size_t size =
-            field->kind == RL_FIELD_MEMBER_STATUSES ? sizeof(rl_member_status_t)
-            : field->kind == RL_FIELD_CONSUMERS ? sizeof(rl_consumer_position_t)
-                                                : sizeof(rl_member_t);
+        size_t size = 0;
+        const rl_field_t *fields = rl_codec_item_fields(field->kind, &size);
         const char *items = *(const void *const *)value;
         if (msgpack_pack_array(pk, count))
             return -1;
@@ -328,7 +325,7 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
     if (!fields)
         return rl_codec_fail(&ctx, RL_ERR_BAD_REQUEST,
                              "unknown message type %u", msg->type);
-    bool peer = rl_msg_is_peer(msg->type);
+    bool peer = rl_msg_is_node(msg->type);
     if (peer && (msg->from == 0 || msg->cluster.size > RL_MAX_CLUSTER_ID))
         return rl_codec_fail(
             &ctx, RL_ERR_BAD_REQUEST,
@@ -354,8 +351,16 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
     /* The header: version and type always; cluster and from for peers,
        and group when not 0; the request id for client messages when set;
        as_key and as_role for a request a broker forwards. */
-    size_t header =
-        2 + (peer ? 2 + (msg->group != 0) : (msg->id != 0)) + (as ? 2 : 0);
+    /* The named log of a request or a NOT_LEADER, when not `default`. */
+    bool log =
+        (rl_msg_is_request(msg->type) || msg->type == RL_MSG_NOT_LEADER) &&
+        msg->log.size != 0;
+    if (log && msg->log.size > RL_MAX_LOG_NAME)
+        return rl_codec_fail(&ctx, RL_ERR_TOO_LARGE,
+                             "field 'log' is %zu bytes, over the limit of %u",
+                             msg->log.size, RL_MAX_LOG_NAME);
+    size_t header = 2 + (peer ? 2 + (msg->group != 0) : (msg->id != 0)) +
+                    (as ? 2 : 0) + (log ? 1 : 0);
     int rc = msgpack_pack_map(&pk, header + s_count_fields(fields, &msg->body));
     rc = rc || s_pack_key_uint(&pk, "version", RL_PROTOCOL_VERSION);
     rc = rc || s_pack_key_uint(&pk, "type", msg->type);
@@ -367,6 +372,10 @@ int rl_codec_encode(const rl_msg_t *msg, rl_buf_t *buf, char *err)
             rc = rc || s_pack_key_uint(&pk, "group", msg->group);
     } else if (msg->id != 0) {
         rc = rc || s_pack_key_uint(&pk, "id", msg->id);
+    }
+    if (log) {
+        rc = rc || s_pack_str(&pk, "log", 3);
+        rc = rc || s_pack_str(&pk, msg->log.ptr, msg->log.size);
     }
     if (as) {
         rc = rc || s_pack_str(&pk, "as_key", 6);

@@ -48,6 +48,28 @@ const rl_field_t rl_codec_consumer_fields[] = {
           RL_MAX_CONSUMER_NAME),
     FIELD("index", RL_FIELD_U64, REQ, rl_consumer_position_t, index, 0), END};
 
+const rl_field_t rl_codec_log_fields[] = {
+    FIELD("name", RL_FIELD_STR, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
+    FIELD("group", RL_FIELD_U64, REQ, rl_log_desc_t, group, 0),
+    FIELD("retention_bytes", RL_FIELD_U64, OPT, rl_log_desc_t, retention_bytes,
+          0),
+    FIELD("retention_ms", RL_FIELD_U64, OPT, rl_log_desc_t, retention_ms, 0),
+    FIELD("max_entry_bytes", RL_FIELD_U32, OPT, rl_log_desc_t, max_entry_bytes,
+          0),
+    END};
+
+const rl_field_t rl_codec_log_status_fields[] = {
+    FIELD("name", RL_FIELD_STR, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
+    FIELD("group", RL_FIELD_U64, REQ, rl_log_desc_t, group, 0),
+    FIELD("role", RL_FIELD_STR, REQ, rl_log_desc_t, role, 32),
+    FIELD("leader", RL_FIELD_U64, REQ, rl_log_desc_t, leader, 0),
+    FIELD("term", RL_FIELD_U64, REQ, rl_log_desc_t, term, 0),
+    FIELD("commit", RL_FIELD_U64, REQ, rl_log_desc_t, commit, 0),
+    FIELD("last", RL_FIELD_U64, REQ, rl_log_desc_t, last, 0),
+    FIELD("first", RL_FIELD_U64, REQ, rl_log_desc_t, first, 0),
+    FIELD("lag", RL_FIELD_U64, REQ, rl_log_desc_t, lag, 0),
+    END};
+
 static const rl_field_t s_vote_fields[] = {
     FIELD("term", RL_FIELD_U64, REQ, rl_vote_t, term, 0),
     FIELD("last_index", RL_FIELD_U64, REQ, rl_vote_t, last_log_index, 0),
@@ -133,6 +155,18 @@ static const rl_field_t s_consumers_request_fields[] = {
     FIELD("index", RL_FIELD_U64, OPT, rl_consumers_request_t, index, 0),
     FIELD("time", RL_FIELD_U64, OPT, rl_consumers_request_t, time, 0), END};
 
+static const rl_field_t s_logs_request_fields[] = {
+    FIELD("op", RL_FIELD_LOGS_OP, REQ, rl_logs_request_t, op,
+          RL_LOGS_CONFIGURE),
+    FIELD("name", RL_FIELD_STR, OPT, rl_logs_request_t, name, RL_MAX_LOG_NAME),
+    FIELD("retention_bytes", RL_FIELD_U64, OPT, rl_logs_request_t,
+          retention_bytes, 0),
+    FIELD("retention_ms", RL_FIELD_U64, OPT, rl_logs_request_t, retention_ms,
+          0),
+    FIELD("max_entry_bytes", RL_FIELD_U32, OPT, rl_logs_request_t,
+          max_entry_bytes, 0),
+    END};
+
 static const rl_field_t s_empty_fields[] = {END};
 
 static const rl_field_t s_members_request_fields[] = {
@@ -158,6 +192,11 @@ static const rl_field_t s_read_ok_fields[] = {
           RL_MAX_BATCH_ENTRIES),
     END};
 
+static const rl_field_t s_logs_ok_fields[] = {ARRAY("logs", RL_FIELD_LOGS, REQ,
+                                                    rl_logs_ok_t, logs,
+                                                    log_count, 0, RL_MAX_LOGS),
+                                              END};
+
 static const rl_field_t s_consumers_ok_fields[] = {
     ARRAY("consumers", RL_FIELD_CONSUMERS, REQ, rl_consumers_ok_t, consumers,
           consumer_count, 0, RL_MAX_CONSUMERS),
@@ -177,6 +216,8 @@ static const rl_field_t s_status_ok_fields[] = {
           member_count, 0, RL_MAX_MEMBERS),
     ARRAY("counters", RL_FIELD_COUNTERS, OPT, rl_status_ok_t, counters,
           counter_count, 0, 256),
+    ARRAY("logs", RL_FIELD_LOG_STATUSES, OPT, rl_status_ok_t, logs, log_count,
+          0, RL_MAX_LOGS),
     END};
 
 static const rl_field_t s_members_ok_fields[] = {
@@ -225,6 +266,7 @@ const rl_field_t *rl_codec_fields(int type)
     case RL_MSG_READ_REQUEST:
         return s_read_request_fields;
     case RL_MSG_STATUS_REQUEST:
+    case RL_MSG_PING:
         return s_empty_fields;
     case RL_MSG_MEMBERS_REQUEST:
         return s_members_request_fields;
@@ -236,6 +278,10 @@ const rl_field_t *rl_codec_fields(int type)
         return s_consumers_request_fields;
     case RL_MSG_CONSUMERS_OK:
         return s_consumers_ok_fields;
+    case RL_MSG_LOGS_REQUEST:
+        return s_logs_request_fields;
+    case RL_MSG_LOGS_OK:
+        return s_logs_ok_fields;
     case RL_MSG_APPEND_OK:
         return s_append_ok_fields;
     case RL_MSG_READ_OK:
@@ -258,6 +304,80 @@ const rl_field_t *rl_codec_fields(int type)
 const char *const rl_codec_op_names[3] = {"list", "add", "remove"};
 const char *const rl_codec_consumers_op_names[4] = {"list", "show", "reset",
                                                     "delete"};
+const char *const rl_codec_logs_op_names[4] = {"list", "create", "delete",
+                                               "configure"};
+
+const rl_field_t *rl_codec_item_fields(uint8_t kind, size_t *item_size)
+{
+    switch (kind) {
+    case RL_FIELD_MEMBERS:
+        *item_size = sizeof(rl_member_t);
+        return rl_codec_member_fields;
+    case RL_FIELD_MEMBER_STATUSES:
+        *item_size = sizeof(rl_member_status_t);
+        return rl_codec_member_status_fields;
+    case RL_FIELD_CONSUMERS:
+        *item_size = sizeof(rl_consumer_position_t);
+        return rl_codec_consumer_fields;
+    case RL_FIELD_LOGS:
+        *item_size = sizeof(rl_log_desc_t);
+        return rl_codec_log_fields;
+    case RL_FIELD_LOG_STATUSES:
+        *item_size = sizeof(rl_log_desc_t);
+        return rl_codec_log_status_fields;
+    default:
+        return NULL;
+    }
+}
+
+const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count,
+                                     const char **words)
+{
+    switch (kind) {
+    case RL_FIELD_OP:
+        *count = 3;
+        *words = RL_CODEC_OP_WORDS;
+        return rl_codec_op_names;
+    case RL_FIELD_CONSUMERS_OP:
+        *count = 4;
+        *words = RL_CODEC_CONSUMERS_OP_WORDS;
+        return rl_codec_consumers_op_names;
+    case RL_FIELD_LOGS_OP:
+        *count = 4;
+        *words = RL_CODEC_LOGS_OP_WORDS;
+        return rl_codec_logs_op_names;
+    default:
+        return NULL;
+    }
+}
+
+/* The fewest bytes one valid item of an array field takes on the wire, so
+   that a count no input could fill is caught before allocating for it. */
+size_t rl_codec_min_item_size(uint8_t kind)
+{
+    switch (kind) {
+    case RL_FIELD_PEER_ENTRIES:
+        return 6; /* fixarray, four fixints, an empty fixstr */
+    case RL_FIELD_READ_ENTRIES:
+        return 3; /* fixarray, a fixint, an empty fixstr */
+    case RL_FIELD_MEMBERS:
+    case RL_FIELD_MEMBER_STATUSES:
+        return 5; /* fixmap, fixstr "id", a fixint */
+    case RL_FIELD_COUNTERS:
+        return 2; /* a pair: an empty fixstr, a fixint */
+    case RL_FIELD_CONSUMERS:
+        /* fixmap, fixstr "name", a 1-byte fixstr, fixstr "index", a
+           fixint: both keys are required */
+        return 15;
+    case RL_FIELD_LOGS:
+    case RL_FIELD_LOG_STATUSES:
+        /* fixmap, fixstr "name", an empty fixstr, fixstr "group", a
+           fixint: at least these required keys */
+        return 14;
+    default:
+        return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
+    }
+}
 
 int rl_codec_fail(rl_codec_ctx_t *ctx, int code, const char *format, ...)
 {

@@ -52,7 +52,13 @@ typedef enum {
     /* "list" | "show" | "reset" | "delete" -> uint8_t */
     RL_FIELD_CONSUMERS_OP,
     /* array of consumer maps -> rl_consumer_position_t * + size_t */
-    RL_FIELD_CONSUMERS
+    RL_FIELD_CONSUMERS,
+    /* "list" | "create" | "delete" | "configure" -> uint8_t */
+    RL_FIELD_LOGS_OP,
+    /* array of log maps (LOGS_OK) -> rl_log_desc_t * + size_t */
+    RL_FIELD_LOGS,
+    /* array of log status maps (STATUS_OK) -> rl_log_desc_t * + size_t */
+    RL_FIELD_LOG_STATUSES
 } rl_field_kind_t;
 
 /* One field of a map. Offsets are into the struct the map decodes into:
@@ -78,15 +84,35 @@ const rl_field_t *rl_codec_fields(int type);
 extern const rl_field_t rl_codec_member_fields[];
 extern const rl_field_t rl_codec_member_status_fields[];
 extern const rl_field_t rl_codec_consumer_fields[];
+extern const rl_field_t rl_codec_log_fields[];
+extern const rl_field_t rl_codec_log_status_fields[];
+
+/* The fields and item size of an array-of-maps kind (members, member
+   statuses, consumers, logs, log statuses); NULL for other kinds. */
+const rl_field_t *rl_codec_item_fields(uint8_t kind, size_t *item_size);
+
+/* The fewest bytes one valid item of an array field of kind takes on the
+   wire, so that a decoder catches a count no input could fill before
+   allocating for it. */
+size_t rl_codec_min_item_size(uint8_t kind);
+
+/* The names of an op kind's values (RL_FIELD_OP, RL_FIELD_CONSUMERS_OP,
+   RL_FIELD_LOGS_OP), their number and the words that list them; NULL for
+   other kinds. */
+const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count,
+                                     const char **words);
 
 /* The names of rl_members_op_t and rl_consumers_op_t values on the wire,
    by value. */
 extern const char *const rl_codec_op_names[3];
 extern const char *const rl_codec_consumers_op_names[4];
+extern const char *const rl_codec_logs_op_names[4];
 /* And in words, for the error that names none of them. */
 #define RL_CODEC_OP_WORDS "\"list\", \"add\" or \"remove\""
 #define RL_CODEC_CONSUMERS_OP_WORDS                                            \
     "\"list\", \"show\", \"reset\" or \"delete\""
+#define RL_CODEC_LOGS_OP_WORDS                                                 \
+    "\"list\", \"create\", \"delete\" or \"configure\""
 
 /* What a codec call is working on, so that errors can say where. */
 typedef struct {

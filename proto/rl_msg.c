@@ -98,6 +98,7 @@ const char *rl_error_name(int code)
     X(RL_MSG_SNAPSHOT, "SNAPSHOT")                                             \
     X(RL_MSG_SNAPSHOT_REPLY, "SNAPSHOT_REPLY")                                 \
     X(RL_MSG_TIMEOUT_NOW, "TIMEOUT_NOW")                                       \
+    X(RL_MSG_PING, "PING")                                                     \
     X(RL_MSG_APPEND_REQUEST, "APPEND_REQUEST")                                 \
     X(RL_MSG_READ_REQUEST, "READ_REQUEST")                                     \
     X(RL_MSG_STATUS_REQUEST, "STATUS_REQUEST")                                 \
@@ -105,12 +106,14 @@ const char *rl_error_name(int code)
     X(RL_MSG_TRANSFER_REQUEST, "TRANSFER_REQUEST")                             \
     X(RL_MSG_CONSUMER_COMMIT, "CONSUMER_COMMIT")                               \
     X(RL_MSG_CONSUMERS_REQUEST, "CONSUMERS_REQUEST")                           \
+    X(RL_MSG_LOGS_REQUEST, "LOGS_REQUEST")                                     \
     X(RL_MSG_APPEND_OK, "APPEND_OK")                                           \
     X(RL_MSG_READ_OK, "READ_OK")                                               \
     X(RL_MSG_STATUS_OK, "STATUS_OK")                                           \
     X(RL_MSG_MEMBERS_OK, "MEMBERS_OK")                                         \
     X(RL_MSG_TRANSFER_OK, "TRANSFER_OK")                                       \
     X(RL_MSG_CONSUMERS_OK, "CONSUMERS_OK")                                     \
+    X(RL_MSG_LOGS_OK, "LOGS_OK")                                               \
     X(RL_MSG_NOT_LEADER, "NOT_LEADER")                                         \
     X(RL_MSG_ERROR, "ERROR")
 

@@ -63,14 +63,36 @@ static rl_counter_t s_counters[] = {
     {{"fsyncs", 6}, UINT64_MAX},
 };
 
-static rl_msg_t s_samples[64];
+/* Logs: LOGS_OK's settings (0: defaults, left out), STATUS_OK's view. */
+static rl_log_desc_t s_logs[] = {
+    {{"default", 7}, 0, 0, 0, 0, {NULL, 0}, 0, 0, 0, 0, 0, 0},
+    {{"orders", 6}, 1, 1u << 30, 86400000, 65536, {NULL, 0}, 0, 0, 0, 0, 0, 0},
+    {{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64},
+     UINT64_MAX,
+     UINT64_MAX,
+     UINT64_MAX,
+     UINT32_MAX,
+     {NULL, 0},
+     0,
+     0,
+     0,
+     0,
+     0,
+     0},
+};
+static rl_log_desc_t s_log_statuses[] = {
+    {{"default", 7}, 0, 0, 0, 0, {"leader", 6}, 1, 7, 100, 101, 1, 1},
+    {{"orders", 6}, 1, 0, 0, 0, {"follower", 8}, 2, 3, 0, 0, 1, 0},
+};
+
+static rl_msg_t s_samples[96];
 static size_t s_count;
 
 static rl_msg_t *s_add(uint8_t type)
 {
     rl_msg_t *msg = &s_samples[s_count++];
     rl_msg_init(msg, type);
-    if (rl_msg_is_peer(type)) {
+    if (rl_msg_is_node(type)) {
         msg->cluster = rl_str("test-cluster");
         msg->from = 3;
     }
@@ -167,6 +189,32 @@ static void s_build(void)
     m->as_key = rl_str("rq:rj2=?3:3JAt]^KXh(Hb6^SvSA.c&BmE5[&!Kv");
     m->as_role = rl_str("producer");
     m->body.append_request = (rl_append_request_t){5, 6, s_client_entries, 1};
+    /* Node-level liveness. */
+    s_add(RL_MSG_PING);
+    /* Named logs: a request for one, and the catalog's requests. */
+    m = s_add(RL_MSG_APPEND_REQUEST);
+    m->id = 14;
+    m->log = rl_str("orders");
+    m->body.append_request = (rl_append_request_t){5, 7, s_client_entries, 1};
+    m = s_add(RL_MSG_READ_REQUEST);
+    m->log =
+        rl_str("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaa");
+    m->body.read_request = (rl_read_request_t){1, 0, 0, 0, 0, {NULL, 0}};
+    m = s_add(RL_MSG_LOGS_REQUEST);
+    m->body.logs_request.op = RL_LOGS_LIST;
+    m = s_add(RL_MSG_LOGS_REQUEST);
+    m->body.logs_request = (rl_logs_request_t){RL_LOGS_CREATE, rl_str("orders"),
+                                               1u << 30, 86400000, 65536};
+    m = s_add(RL_MSG_LOGS_REQUEST);
+    m->body.logs_request =
+        (rl_logs_request_t){RL_LOGS_CONFIGURE, rl_str("orders"), UINT64_MAX,
+                            UINT64_MAX, UINT32_MAX};
+    m = s_add(RL_MSG_LOGS_REQUEST);
+    m->id = 15;
+    m->log = rl_str("ignored");
+    m->body.logs_request.op = RL_LOGS_DELETE;
+    m->body.logs_request.name = rl_str("orders");
     m = s_add(RL_MSG_MEMBERS_REQUEST);
     m->body.members_request.op = RL_MEMBERS_LIST;
     m = s_add(RL_MSG_MEMBERS_REQUEST);
@@ -217,7 +265,32 @@ static void s_build(void)
                                          s_member_statuses,
                                          COUNT(s_member_statuses),
                                          s_counters,
-                                         COUNT(s_counters)};
+                                         COUNT(s_counters),
+                                         NULL,
+                                         0};
+    m = s_add(RL_MSG_STATUS_OK); /* with the logs this node hosts */
+    m->body.status_ok = (rl_status_ok_t){1,
+                                         rl_str("leader"),
+                                         7,
+                                         1,
+                                         100,
+                                         101,
+                                         1,
+                                         0,
+                                         NULL,
+                                         0,
+                                         NULL,
+                                         0,
+                                         s_log_statuses,
+                                         COUNT(s_log_statuses)};
+    m = s_add(RL_MSG_LOGS_OK);
+    m->id = 16;
+    m->body.logs_ok = (rl_logs_ok_t){s_logs, COUNT(s_logs)};
+    m = s_add(RL_MSG_LOGS_OK); /* none: an empty list cannot happen (default
+                                  is always there), but decodes */
+    m = s_add(RL_MSG_NOT_LEADER);
+    m->log = rl_str("orders");
+    m->body.not_leader = (rl_not_leader_t){3, rl_str("tcp://127.0.0.1:7103")};
     m = s_add(RL_MSG_MEMBERS_OK);
     m->body.members_ok = (rl_members_ok_t){s_members, COUNT(s_members)};
     m = s_add(RL_MSG_TRANSFER_OK);
@@ -285,12 +358,30 @@ static bool s_entries_equal(const rl_entry_t *a, size_t a_count,
     return true;
 }
 
+static bool s_logs_equal(const rl_log_desc_t *a, size_t a_count,
+                         const rl_log_desc_t *b, size_t b_count)
+{
+    if (a_count != b_count)
+        return false;
+    for (size_t i = 0; i < a_count; i++)
+        if (!s_str_equal(a[i].name, b[i].name) || a[i].group != b[i].group ||
+            a[i].retention_bytes != b[i].retention_bytes ||
+            a[i].retention_ms != b[i].retention_ms ||
+            a[i].max_entry_bytes != b[i].max_entry_bytes ||
+            !s_str_equal(a[i].role, b[i].role) || a[i].leader != b[i].leader ||
+            a[i].term != b[i].term || a[i].commit != b[i].commit ||
+            a[i].last != b[i].last || a[i].first != b[i].first ||
+            a[i].lag != b[i].lag)
+            return false;
+    return true;
+}
+
 bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
 {
     if (a->type != b->type || a->id != b->id || a->from != b->from ||
         a->group != b->group || !s_str_equal(a->cluster, b->cluster) ||
         !s_str_equal(a->as_key, b->as_key) ||
-        !s_str_equal(a->as_role, b->as_role))
+        !s_str_equal(a->as_role, b->as_role) || !s_str_equal(a->log, b->log))
         return false;
     const rl_msg_t *x = a, *y = b;
     switch (a->type) {
@@ -382,6 +473,7 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
         return true;
     }
     case RL_MSG_STATUS_REQUEST:
+    case RL_MSG_PING:
         return true;
     case RL_MSG_MEMBERS_REQUEST:
         return x->body.members_request.op == y->body.members_request.op &&
@@ -424,8 +516,19 @@ bool rl_msg_equal(const rl_msg_t *a, const rl_msg_t *b)
             if (!s_str_equal(p->counters[i].name, q->counters[i].name) ||
                 p->counters[i].value != q->counters[i].value)
                 return false;
-        return true;
+        return s_logs_equal(p->logs, p->log_count, q->logs, q->log_count);
     }
+    case RL_MSG_LOGS_REQUEST: {
+        const rl_logs_request_t *p = &x->body.logs_request,
+                                *q = &y->body.logs_request;
+        return p->op == q->op && s_str_equal(p->name, q->name) &&
+               p->retention_bytes == q->retention_bytes &&
+               p->retention_ms == q->retention_ms &&
+               p->max_entry_bytes == q->max_entry_bytes;
+    }
+    case RL_MSG_LOGS_OK:
+        return s_logs_equal(x->body.logs_ok.logs, x->body.logs_ok.log_count,
+                            y->body.logs_ok.logs, y->body.logs_ok.log_count);
     case RL_MSG_MEMBERS_OK:
         return s_members_equal(
             x->body.members_ok.members, x->body.members_ok.member_count,

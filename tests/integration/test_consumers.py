@@ -150,7 +150,8 @@ def test_since_finds_the_right_entry_across_several_segments():
             wait_past(now_ms() + 2)
             marks.append(now_ms())
             c.append([b"%d-%d-" % (g, k) + payload for k in range(6)])
-        segments = [f for f in os.listdir(c.nodes[leader].data_dir)
+        segments = [f for f in os.listdir(os.path.join(
+                        c.nodes[leader].data_dir, "logs", "default"))
                     if f.endswith(".log")]
         check(len(segments) >= 4, "only %d segments" % len(segments))
         entries = read_timed(c, leader)

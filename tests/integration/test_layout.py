@@ -37,6 +37,25 @@ def s_check(data_dir):
     return done.returncode, done.stdout.decode(errors="replace")
 
 
+def flatten_named(data):
+    """A node of this version lays its data out as named logs: put its
+    default log back at the top of data, as a node of before named logs
+    left it (its v1 raftlog.id in place of the v2 marker)."""
+    default = os.path.join(data, "logs", "default")
+    if not os.path.isdir(default):
+        return
+    for name in os.listdir(default):
+        if name not in ("log.id", "members"):
+            os.replace(os.path.join(default, name), os.path.join(data, name))
+    shutil.rmtree(os.path.join(data, "logs"))
+    for name in ("max-group", "logs.creating", "logs.deleting"):
+        path = os.path.join(data, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+
+
 def s_node_of_today(c, entries):
     """Starts one node, appends entries, stops it: its data directory."""
     c.start(1)
@@ -46,6 +65,7 @@ def s_node_of_today(c, entries):
         reply = c.append([b"entry %d" % k])
     check(c.stop(1) == 0, "node 1 did not stop cleanly")
     data = c.nodes[1].data_dir
+    flatten_named(data)
     check(os.path.exists(os.path.join(data, "raftlog.id")) and
           glob.glob(os.path.join(data, "*.log")),
           "no single-log data directory in %s: %r" % (data, os.listdir(data)))

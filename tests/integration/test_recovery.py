@@ -61,6 +61,12 @@ def test_a_follower_restarted_with_an_empty_data_directory_catches_up():
               "node %d serves %r" % (f, entries))
 
 
+def s_default_log(data_dir):
+    """The default log's directory: DATA/logs/default (named logs,
+    docs/STORAGE.md; a single-log DATA is moved there at start)."""
+    return os.path.join(data_dir, "logs", "default")
+
+
 def s_cut_last_record(data_dir):
     """Cuts the newest segment in the middle of its last record (the
     record layout of docs/STORAGE.md); returns the index it held."""
@@ -92,7 +98,7 @@ def test_a_follower_whose_last_record_was_cut_gets_it_again():
         wait_for(lambda: s_caught_up(c, f, reply["last"]), 10,
                  "node %d to have every entry" % f)
         c.stop(f)
-        cut = s_cut_last_record(c.nodes[f].data_dir)
+        cut = s_cut_last_record(s_default_log(c.nodes[f].data_dir))
         check(cut == reply["last"], "cut index %d, last %d" %
               (cut, reply["last"]))
         c.start(f)
@@ -142,10 +148,12 @@ def test_a_snapshot_written_before_the_core_encoding_of_members_is_read():
             last = c.append([b"%06d" % j + b"r" * 3994
                              for j in range(k, k + 16)])["last"]
         wait_for(lambda: os.path.exists(os.path.join(
-            c.nodes[leader].data_dir, "snapshot")), 10, "a snapshot")
+            s_default_log(c.nodes[leader].data_dir), "snapshot")), 10,
+            "a snapshot")
         members = c.request(leader, {"type": 36, "op": "list"})["members"]
         c.stop(leader)
-        s_legacy_snapshot(os.path.join(c.nodes[leader].data_dir, "snapshot"),
+        s_legacy_snapshot(os.path.join(s_default_log(c.nodes[leader].data_dir),
+                                       "snapshot"),
                           members)
         c.start(leader)
         wait_for(lambda: (c.status(leader) or {}).get("last", 0) >= last, 10,

@@ -468,6 +468,99 @@ static void the_documented_time_and_consumer_examples_are_exact(void **state)
 /* A reply from a node before times (no `times`) reads with time 0; with
    them, each entry gets its own. (An older client skips `times` as any
    unknown key: unknown_keys_are_ignored_for_forward_compatibility.) */
+/* docs/PROTOCOL.md section 8, "Named logs": byte for byte. */
+static void the_documented_named_log_examples_are_exact(void **state)
+{
+    (void)state;
+    rl_str_t hello = rl_str("hello");
+    rl_msg_t msg;
+    rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
+    msg.id = 3;
+    msg.log = rl_str("orders");
+    msg.body.append_request = (rl_append_request_t){0, 0, &hello, 1};
+    s_expect_hex(&msg, "85 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 21"
+                       "a2 69 64 03 a3 6c 6f 67 a6 6f 72 64 65 72 73 a7"
+                       "65 6e 74 72 69 65 73 91 c4 05 68 65 6c 6c 6f");
+    rl_msg_init(&msg, RL_MSG_LOGS_REQUEST);
+    msg.id = 4;
+    msg.body.logs_request = (rl_logs_request_t){
+        RL_LOGS_CREATE, rl_str("orders"), UINT64_C(1) << 30, 0, 0};
+    s_expect_hex(&msg, "86 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 28"
+                       "a2 69 64 04 a2 6f 70 a6 63 72 65 61 74 65 a4 6e"
+                       "61 6d 65 a6 6f 72 64 65 72 73 af 72 65 74 65 6e"
+                       "74 69 6f 6e 5f 62 79 74 65 73 ce 40 00 00 00");
+    rl_log_desc_t orders = {.name = rl_str("orders"),
+                            .group = 1,
+                            .retention_bytes = UINT64_C(1) << 30};
+    rl_msg_init(&msg, RL_MSG_LOGS_OK);
+    msg.id = 4;
+    msg.body.logs_ok = (rl_logs_ok_t){&orders, 1};
+    s_expect_hex(&msg, "84 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 47"
+                       "a2 69 64 04 a4 6c 6f 67 73 91 83 a4 6e 61 6d 65"
+                       "a6 6f 72 64 65 72 73 a5 67 72 6f 75 70 01 af 72"
+                       "65 74 65 6e 74 69 6f 6e 5f 62 79 74 65 73 ce 40"
+                       "00 00 00");
+    rl_msg_init(&msg, RL_MSG_NOT_LEADER);
+    msg.id = 3;
+    msg.log = rl_str("orders");
+    msg.body.not_leader = (rl_not_leader_t){2, rl_str("tcp://10.0.0.2:7001")};
+    s_expect_hex(&msg, "86 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 60"
+                       "a2 69 64 03 a3 6c 6f 67 a6 6f 72 64 65 72 73 a6"
+                       "6c 65 61 64 65 72 02 a8 65 6e 64 70 6f 69 6e 74"
+                       "b3 74 63 70 3a 2f 2f 31 30 2e 30 2e 30 2e 32 3a"
+                       "37 30 30 31");
+    rl_msg_init(&msg, RL_MSG_ERROR);
+    msg.id = 5;
+    msg.body.error = (rl_error_reply_t){
+        RL_ERR_NOT_FOUND, rl_str("no log named ordres: raftlog logs list"), 0,
+        0};
+    s_expect_hex(&msg, "85 a7 76 65 72 73 69 6f 6e 01 a4 74 79 70 65 61"
+                       "a2 69 64 05 a4 63 6f 64 65 10 a7 6d 65 73 73 61"
+                       "67 65 d9 26 6e 6f 20 6c 6f 67 20 6e 61 6d 65 64"
+                       "20 6f 72 64 72 65 73 3a 20 72 61 66 74 6c 6f 67"
+                       "20 6c 6f 67 73 20 6c 69 73 74");
+}
+
+/* A log name over 64 bytes is refused with TOO_LARGE; `log` on a reply
+   other than NOT_LEADER, or on a peer message, is not read. */
+static void a_log_name_is_bounded_and_read_where_it_belongs(void **state)
+{
+    (void)state;
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    char name[66];
+    memset(name, 'a', 65);
+    name[65] = '\0';
+    rl_msg_init(&msg, RL_MSG_READ_REQUEST);
+    msg.log = rl_str(name);
+    msg.body.read_request.from = 1;
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    assert_int_equal(rl_codec_encode(&msg, &buf, err), RL_ERR_TOO_LARGE);
+    rl_buf_close(&buf);
+    msgpack_sbuffer sbuf; /* the message borrows from it */
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:34, from:1, log:str(65)}", &sbuf);
+    assert_int_equal(rl_codec_decode(sbuf.data, sbuf.size, &msg, err),
+                     RL_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "'log'"));
+    rl_msg_close(&msg);
+    msgpack_sbuffer_destroy(&sbuf);
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:34, from:1, log:\"orders\"}", &sbuf);
+    assert_int_equal(rl_codec_decode(sbuf.data, sbuf.size, &msg, err), 0);
+    assert_int_equal(msg.log.size, 6);
+    rl_msg_close(&msg);
+    msgpack_sbuffer_destroy(&sbuf);
+    /* TRANSFER_OK has no log: the key is skipped as unknown. */
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_text("{version:1, type:69, leader:2, log:\"x\"}", &sbuf);
+    assert_int_equal(rl_codec_decode(sbuf.data, sbuf.size, &msg, err), 0);
+    assert_int_equal(msg.log.size, 0);
+    rl_msg_close(&msg);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
 static void a_read_reply_with_times_reads_without_them_too(void **state)
 {
     (void)state;
@@ -654,6 +747,18 @@ static const s_bad_case_t s_bad_cases[] = {
     {"{version:1, type:35, as_key:str(40), as_key:str(40), "
      "as_role:\"admin\"}",
      RL_ERR_BAD_REQUEST, "a header field appears twice"},
+    /* Named logs: `log` on any request, LOGS_REQUEST's op. */
+    {"{version:1, type:33, log:5, entries:[b\"x\"]}", RL_ERR_BAD_REQUEST,
+     "'log' must be a string or binary"},
+    {"{version:1, type:35, log:\"a\", log:\"b\"}", RL_ERR_BAD_REQUEST,
+     "a header field appears twice"},
+    {"{version:1, type:40}", RL_ERR_BAD_REQUEST, "'op' is missing"},
+    {"{version:1, type:40, op:\"drop\"}", RL_ERR_BAD_REQUEST,
+     "\"list\", \"create\", \"delete\" or \"configure\""},
+    {"{version:1, type:40, op:\"create\", name:str(65)}", RL_ERR_TOO_LARGE,
+     "'name'"},
+    {"{version:1, type:71, logs:[{group:1}]}", RL_ERR_BAD_REQUEST,
+     "'name' is missing"},
     /* Replies. */
     {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
     {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
@@ -1292,6 +1397,8 @@ int main(void)
         cmocka_unit_test(the_encoder_refuses_a_peer_message_without_sender),
         cmocka_unit_test(the_documented_append_request_example_is_exact),
         cmocka_unit_test(the_documented_time_and_consumer_examples_are_exact),
+        cmocka_unit_test(the_documented_named_log_examples_are_exact),
+        cmocka_unit_test(a_log_name_is_bounded_and_read_where_it_belongs),
         cmocka_unit_test(a_read_reply_with_times_reads_without_them_too),
         cmocka_unit_test(each_malformed_message_gets_its_specific_error),
         cmocka_unit_test(a_forwarded_identity_is_read_on_requests_only),

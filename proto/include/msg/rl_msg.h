@@ -37,6 +37,10 @@
 #define RL_KEY_TEXT           40u         /* bytes of a CURVE public key, Z85 */
 #define RL_MAX_ROLE           16u         /* bytes of a role name (as_role) */
 #define RL_MAX_CONSUMER_NAME  64u /* bytes of a durable consumer's name */
+#define RL_MAX_LOG_NAME       64u /* bytes of a named log's name (`log`) */
+#define RL_MAX_LOGS                                                            \
+    10001u /* logs in one LOGS_OK or STATUS_OK: the most a cluster keeps       \
+              (the Raft core's RL_RAFT_LOG_LIMIT) and `default` */
 #define RL_MAX_CONSUMERS                                                       \
     65536u /* consumers in one CONSUMERS_OK: the                               \
               most a cluster keeps (the Raft                                   \
@@ -54,6 +58,9 @@ typedef enum {
     RL_MSG_SNAPSHOT = 7,       /* InstallSnapshot, one chunk */
     RL_MSG_SNAPSHOT_REPLY = 8, /* answer to SNAPSHOT */
     RL_MSG_TIMEOUT_NOW = 9,    /* start an election now (thesis 3.10) */
+    /* Node to node, for no Raft group: node-level liveness. */
+    RL_MSG_PING = 10, /* "I am up": sent to a peer that got nothing else
+                         for a heartbeat interval (quiet groups) */
 
     /* Client requests, through the REQ/REP front door. */
     RL_MSG_APPEND_REQUEST = 33,    /* append a batch of entries */
@@ -63,6 +70,7 @@ typedef enum {
     RL_MSG_TRANSFER_REQUEST = 37,  /* transfer leadership */
     RL_MSG_CONSUMER_COMMIT = 38,   /* commit a durable consumer's position */
     RL_MSG_CONSUMERS_REQUEST = 39, /* list, show, reset, delete consumers */
+    RL_MSG_LOGS_REQUEST = 40,      /* list, create, delete, configure logs */
 
     /* Replies to clients. */
     RL_MSG_APPEND_OK = 65,    /* entries committed at first..last */
@@ -71,6 +79,7 @@ typedef enum {
     RL_MSG_MEMBERS_OK = 68,   /* the configuration after the request */
     RL_MSG_TRANSFER_OK = 69,  /* leadership moved */
     RL_MSG_CONSUMERS_OK = 70, /* consumers' positions after the request */
+    RL_MSG_LOGS_OK = 71,      /* named logs after the request */
     RL_MSG_NOT_LEADER = 96,   /* ask the leader instead */
     RL_MSG_ERROR = 97         /* the request failed; see code */
 } rl_msg_type_t;
@@ -94,7 +103,8 @@ typedef enum {
     RL_ERR_WRONG_CLUSTER = 13,      /* message for another cluster */
     RL_ERR_INTERNAL = 14,           /* a bug or an I/O failure here */
     RL_ERR_FORBIDDEN = 15,          /* the key's role may not do this */
-    RL_ERR_NOT_FOUND = 16,          /* no durable consumer of that name */
+    RL_ERR_NOT_FOUND = 16,          /* no durable consumer or log of that
+                                       name */
     RL_ERR__COUNT
 } rl_error_t;
 
@@ -266,6 +276,24 @@ typedef struct {
 } rl_consumers_request_t;
 
 typedef enum {
+    RL_LOGS_LIST = 0,     /* every log of the committed catalog */
+    RL_LOGS_CREATE = 1,   /* create a named log */
+    RL_LOGS_DELETE = 2,   /* delete one */
+    RL_LOGS_CONFIGURE = 3 /* change its settings */
+} rl_logs_op_t;
+
+/* LOGS_REQUEST: the catalog of named logs (docs/PROTOCOL.md). The
+   settings are create's and configure's; 0 is the default (retention:
+   keep all; max entry: the node's --max-entry). */
+typedef struct {
+    uint8_t op;               /* rl_logs_op_t */
+    rl_str_t name;            /* the log (create, delete, configure) */
+    uint64_t retention_bytes; /* bytes kept, 0: all */
+    uint64_t retention_ms;    /* age kept, 0: no limit */
+    uint32_t max_entry_bytes; /* largest entry, 0: the node's --max-entry */
+} rl_logs_request_t;
+
+typedef enum {
     RL_MEMBERS_LIST = 0,  /* list the configuration */
     RL_MEMBERS_ADD = 1,   /* add a server, as a learner first */
     RL_MEMBERS_REMOVE = 2 /* remove a server */
@@ -322,6 +350,30 @@ typedef struct {
     uint64_t first;                    /* its first retained index */
 } rl_consumers_ok_t;
 
+/* One named log: in LOGS_OK its settings, in STATUS_OK's `logs` the
+   answering node's view of its group. */
+typedef struct {
+    rl_str_t name;            /* its name (`default` for group 0) */
+    uint64_t group;           /* its Raft group */
+    uint64_t retention_bytes; /* LOGS_OK: bytes kept, 0: all */
+    uint64_t retention_ms;    /* LOGS_OK: age kept, 0: no limit */
+    uint32_t max_entry_bytes; /* LOGS_OK: largest entry, 0: the node's */
+    rl_str_t role;            /* STATUS_OK: this node's role in the group */
+    uint64_t leader;          /* STATUS_OK: the leader it knows, 0: none */
+    uint64_t term;            /* STATUS_OK: its term */
+    uint64_t commit;          /* STATUS_OK: its commit index */
+    uint64_t last;            /* STATUS_OK: its last index */
+    uint64_t first;           /* STATUS_OK: its first retained index */
+    uint64_t lag;             /* STATUS_OK: last - commit */
+} rl_log_desc_t;
+
+/* LOGS_OK: list: every log, by name (`default` first); create, delete,
+   configure: the log concerned. */
+typedef struct {
+    rl_log_desc_t *logs; /* the logs */
+    size_t log_count;    /* how many */
+} rl_logs_ok_t;
+
 /* One member's line in STATUS_OK. */
 typedef struct {
     rl_member_t member;      /* identity and endpoints */
@@ -349,6 +401,9 @@ typedef struct {
     size_t member_count;         /* number of members */
     rl_counter_t *counters;      /* counters, in the node's order */
     size_t counter_count;        /* number of counters */
+    rl_log_desc_t *logs;         /* every log this node hosts (or the one
+                                    the request named) */
+    size_t log_count;            /* how many */
 } rl_status_ok_t;
 
 /* MEMBERS_OK. */
@@ -390,6 +445,9 @@ typedef struct {
        from a connection with a broker's key (docs/SECURITY.md). */
     rl_str_t as_key;
     rl_str_t as_role;
+    /* Client requests and NOT_LEADER: the named log it is about (at most
+       RL_MAX_LOG_NAME bytes); empty: `default` (group 0). */
+    rl_str_t log;
     void *owned; /* block the decoder allocated; rl_msg_close frees it */
     union {
         rl_vote_t vote;                         /* PREVOTE, VOTE */
@@ -406,6 +464,8 @@ typedef struct {
         rl_consumer_commit_t consumer_commit;   /* CONSUMER_COMMIT */
         rl_consumers_request_t consumers_request; /* CONSUMERS_REQUEST */
         rl_consumers_ok_t consumers_ok;           /* CONSUMERS_OK */
+        rl_logs_request_t logs_request;           /* LOGS_REQUEST */
+        rl_logs_ok_t logs_ok;                     /* LOGS_OK */
         rl_append_ok_t append_ok;                 /* APPEND_OK */
         rl_read_ok_t read_ok;                     /* READ_OK */
         rl_status_ok_t status_ok;                 /* STATUS_OK */
@@ -422,17 +482,24 @@ static inline bool rl_msg_is_peer(uint8_t type)
     return type >= RL_MSG_PREVOTE && type <= RL_MSG_TIMEOUT_NOW;
 }
 
-/* True for the client request types (33..39), which may carry as_key and
-   as_role. */
-static inline bool rl_msg_is_request(uint8_t type)
+/* True for the messages between nodes (1..10): the Raft messages and
+   PING, which carry cluster and from. */
+static inline bool rl_msg_is_node(uint8_t type)
 {
-    return type >= RL_MSG_APPEND_REQUEST && type <= RL_MSG_CONSUMERS_REQUEST;
+    return type >= RL_MSG_PREVOTE && type <= RL_MSG_PING;
 }
 
-/* True for the replies that answer a request done (65..70). */
+/* True for the client request types (33..40), which may carry as_key,
+   as_role and log. */
+static inline bool rl_msg_is_request(uint8_t type)
+{
+    return type >= RL_MSG_APPEND_REQUEST && type <= RL_MSG_LOGS_REQUEST;
+}
+
+/* True for the replies that answer a request done (65..71). */
 static inline bool rl_msg_is_done(uint8_t type)
 {
-    return type >= RL_MSG_APPEND_OK && type <= RL_MSG_CONSUMERS_OK;
+    return type >= RL_MSG_APPEND_OK && type <= RL_MSG_LOGS_OK;
 }
 
 /* Makes an empty message of the given type (all fields zero). */
