@@ -92,9 +92,8 @@ rl_add_python_tests(clients_logs ${CMAKE_CURRENT_LIST_DIR}/test_clients_logs.py
 
 # Named logs end to end (test_logs_e2e.py, issue 16): the three clients
 # against a real cluster (create, list, configure, delete, two logs at
-# once, NOT_FOUND, a redirect to a log's leader, status per log). Label
-# logs_e2e only, outside the default suite (scripts/test leaves it out)
-# until the nodes speak named logs: `ctest -L logs_e2e`. Entries
+# once, NOT_FOUND, a redirect to a log's leader, status per log). Labels
+# integration and logs_e2e (`ctest -L logs_e2e` runs them alone). Entries
 # logs_e2e_<function>.
 execute_process(COMMAND ${RL_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_logs_e2e.py
                         --list
@@ -107,8 +106,8 @@ foreach(name ${rl_logs_e2e})
                    --cli $<TARGET_FILE:raftlog>
                    --driver $<TARGET_FILE:client_driver>
                    --python-dir ${PROJECT_SOURCE_DIR}/clients/python ${name})
-  set_tests_properties(logs_e2e_${name} PROPERTIES LABELS logs_e2e
-                       TIMEOUT 180)
+  set_tests_properties(logs_e2e_${name} PROPERTIES
+                       LABELS "integration;logs_e2e" TIMEOUT 180)
 endforeach()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${CMAKE_CURRENT_LIST_DIR}/test_logs_e2e.py)
