@@ -222,33 +222,18 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 }
 
 /* Keeps the client connection limit below the descriptor limit: what is
-   open now, less the connections counted, plus the peer connections
-   still allowed and a reserve, must stay free. */
+   open now, less the connections counted (peers' among them), plus the
+   peer connections still allowed and a reserve, must stay free. */
 static void s_check_fds(rl_node_t *self)
 {
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
     uint32_t peers =
         rl_conns_count(self->peer_conns) + rl_conns_closing(self->peer_conns);
     uint32_t peers_allowed = self->config.max_peer_connections > peers
                                  ? self->config.max_peer_connections - peers
                                  : 0;
     self->open_fds = rl_loop_open_fds();
-    uint32_t limit = rl_loop_client_limit(
-        self->config.max_clients, self->fd_limit, self->open_fds,
-        (uint32_t)(front.clients + front.clients_closing) + peers,
-        S_FD_RESERVE + peers_allowed);
-    if (limit == front.max_clients)
-        return;
-    rl_front_set_max_clients(self->front, limit);
-    /* Said once at warn; later moves (a segment more or less) at debug. */
-    bool first = front.max_clients == self->config.max_clients;
-    if (limit < self->config.max_clients)
-        rl_logf(first ? RL_LOG_WARN : RL_LOG_DEBUG,
-                "at most %u client connections (not --max-clients %u): the "
-                "descriptor limit is %" PRIu64 "; raise it (ulimit -n, "
-                "LimitNOFILE) for more",
-                limit, self->config.max_clients, self->fd_limit);
+    rl_front_fit_clients(self->front, self->config.max_clients, self->fd_limit,
+                         self->open_fds, peers, S_FD_RESERVE + peers_allowed);
 }
 
 /* Free space on the data directory's file system. */
@@ -296,13 +281,6 @@ static int s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     return rl_groups_drive(self->groups);
 }
 
-/* Logs what a load of the keys directory warned about. */
-static void s_log_key_warnings(const rl_keys_t *keys)
-{
-    for (size_t i = 0; i < rl_keys_warning_count(keys); i++)
-        rl_logf(RL_LOG_WARN, "%s", rl_keys_warning(keys, i));
-}
-
 /* The keys timer: the directory reloaded when it changed (so that a
    removed certificate is refused, on open connections too, within a
    second), peers' DEALERs following their keys, and what the DEALERs'
@@ -313,25 +291,8 @@ static int s_on_keys(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     rl_node_t *self = arg;
     rl_peers_check_handshakes(self->peers);
-    if (!self->keys)
-        return 0;
-    int rc = rl_keys_refresh(self->keys);
-    /* By the generation: the front door or the intake may have reloaded
-       the map since (rl_keys_lookup_fresh). */
-    if (rl_keys_generation(self->keys) != self->keys_generation) {
-        self->keys_generation = rl_keys_generation(self->keys);
-        s_log_key_warnings(self->keys);
-        rl_logf(RL_LOG_INFO, "keys: %zu keys allowed now (%s changed)",
-                rl_keys_count(self->keys), rl_keys_directory(self->keys));
+    if (self->keys && rl_keys_reload_logged(self->keys, &self->keys_generation))
         rl_peers_keys_changed(self->peers);
-    }
-    if (rc < 0) {
-        /* Every 500 ms while it lasts: limited. */
-        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
-        rl_logf_limited(&limit, RL_LOG_WARN,
-                        "%s; the %zu keys loaded before stay in force",
-                        rl_keys_error(self->keys), rl_keys_count(self->keys));
-    }
     return 0;
 }
 
@@ -423,22 +384,9 @@ static int s_start_curve(rl_node_t *self, char *err)
             return -1;
         }
     }
-    self->keys = rl_keys_new(c->keys_dir);
-    if (!self->keys) {
-        snprintf(err, 512, "out of memory");
+    if (rl_keys_open_logged(c->keys_dir, &self->keys, &self->auth,
+                            &self->keys_generation, err, 512) != 0)
         return -1;
-    }
-    if (rl_keys_refresh(self->keys) < 0) {
-        snprintf(err, 512, "--keys: %.490s", rl_keys_error(self->keys));
-        return -1;
-    }
-    s_log_key_warnings(self->keys);
-    self->keys_generation = rl_keys_generation(self->keys);
-    self->auth = rl_keys_auth_new(c->keys_dir, why, sizeof(why));
-    if (!self->auth) {
-        snprintf(err, 512, "--keys: %.490s", why);
-        return -1;
-    }
     const rl_key_t *mine = rl_keys_node(self->keys, c->id);
     if (!mine || strcmp(mine->key, zcert_public_txt(self->cert)) != 0)
         rl_logf(RL_LOG_WARN,
