@@ -8,9 +8,15 @@
    file log next to the raw fdatasync rate and bandwidth of the disk. */
 int bench_storage(int argc, char **argv);
 
-/* raftlog-bench append [--producers N] [--size B] [--batch K] [--rate R]
-   ...: closed- or open-loop appends against a running cluster. */
+/* raftlog-bench append [--producers N] [--logs K] [--size B] [--batch K]
+   [--rate R] ...: closed- or open-loop appends against a running cluster,
+   to the default log or spread over K named logs. */
 int bench_append(int argc, char **argv);
+
+/* raftlog-bench logs [--creates N] [--idle N] ...: how long creating and
+   deleting a named log take, and a cluster brought to N quiet logs (whose
+   cost scripts/bench measures). */
+int bench_logs(int argc, char **argv);
 
 /* raftlog-bench codec [--iterations N]: ns per decode of a 256-entry
    APPEND_REQUEST and a 1024-entry peer APPEND (instruction counts with

@@ -15,7 +15,10 @@ static const s_command_t s_commands[] = {
     {"storage", bench_storage,
      "append-only file log: appends/s, MB/s, fsyncs/s vs the raw disk"},
     {"append", bench_append,
-     "a running cluster: appends/s and latency, closed or open loop"},
+     "a running cluster: appends/s and latency, closed or open loop,\n"
+     "             to the default log or over K named logs"},
+    {"logs", bench_logs,
+     "named logs: create/delete latency; N idle logs brought to quiet"},
     {"codec", bench_codec,
      "decoding APPEND_REQUEST and peer APPEND batches: ns per decode"},
     {"since", bench_since,
