@@ -193,6 +193,12 @@ void rl_group_transfer(rl_group_t *self, zmsg_t **envelope,
    once committed. */
 void rl_group_logs(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
 
+/* For group 0 on a node that is not its leader: answers a request for a
+   log this node does not host with NOT_LEADER naming group 0's leader
+   (which knows the committed catalog) and echoing log. */
+void rl_group_redirect_to_catalog(rl_group_t *self, zmsg_t **envelope,
+                                  uint64_t id, rl_str_t log);
+
 /* The group's log was deleted: its helpers' jobs are finished and every
    waiting client gets NOT_FOUND. Destroy it next. */
 void rl_group_deleted(rl_group_t *self);

@@ -19,8 +19,10 @@ void rl_group_reply(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
     rl_front_reply(self->links.front, envelope, msg);
 }
 
-void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
-                               uint64_t leader)
+/* NOT_LEADER naming leader (none when it is 0 or this node) and echoing
+   log (empty: `default`, left implicit as before named logs). */
+static void s_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
+                         uint64_t leader, rl_str_t log)
 {
     char endpoint[RL_MAX_ENDPOINT + 1] = "";
     if (leader && leader != self->config->id)
@@ -33,12 +35,23 @@ void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
     msg.id = id;
     msg.body.not_leader.leader = leader;
     msg.body.not_leader.leader_addr = rl_str(endpoint);
-    /* The log it is about, so that a broker or client following leaders
-       per log knows whose leader this is; `default` stays implicit, as
-       before named logs. */
-    if (self->id)
-        msg.log = rl_str(self->name);
+    msg.log = log;
     rl_group_reply(self, envelope, &msg);
+}
+
+void rl_group_reply_not_leader(rl_group_t *self, zmsg_t **envelope, uint64_t id,
+                               uint64_t leader)
+{
+    /* The log it is about, so that a broker or client following leaders
+       per log knows whose leader this is. */
+    s_not_leader(self, envelope, id, leader,
+                 self->id ? rl_str(self->name) : rl_str(""));
+}
+
+void rl_group_redirect_to_catalog(rl_group_t *self, zmsg_t **envelope,
+                                  uint64_t id, rl_str_t log)
+{
+    s_not_leader(self, envelope, id, self->leader, log);
 }
 
 void rl_group_reply_members(rl_group_t *self, zmsg_t **envelope, uint64_t id)

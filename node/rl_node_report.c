@@ -57,10 +57,20 @@ static void s_gather_status(rl_node_t *self, rl_group_t *group,
     *in_p = in;
 }
 
-/* A request named a log this node does not host. */
+/* A request named a log this node does not host. Only the leader of
+   `default` (group 0, which holds the catalog) says it does not exist: a
+   follower may not have applied the log's creation yet (a client that
+   has just created it, and asks a follower first, must not be told
+   NOT_FOUND), so it sends the client to that leader (NOT_LEADER echoing
+   the log; no leader named when it knows none: ask again). */
 void rl_node_reply_no_log(rl_node_t *self, zmsg_t **envelope,
                           const rl_msg_t *msg)
 {
+    rl_group_t *catalog = rl_groups_default(self->groups);
+    if (rl_group_role(catalog) != RL_RAFT_LEADER) {
+        rl_group_redirect_to_catalog(catalog, envelope, msg->id, msg->log);
+        return;
+    }
     char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_LOG_NAME)];
     rl_log_escape(msg->log.ptr, msg->log.size, shown, sizeof(shown));
     rl_front_error(self->front, envelope, msg->id, RL_ERR_NOT_FOUND, 0,

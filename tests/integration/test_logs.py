@@ -524,9 +524,12 @@ def test_leaders_spread_over_the_nodes_and_a_restarted_node_gets_its_share():
                  "node %d to get its share of leaders back" % victim)
 
 
-def test_a_log_that_does_not_exist_is_not_found_everywhere():
+def test_a_log_that_does_not_exist_is_not_found_by_the_catalogs_leader():
+    """Only the leader of `default` (which holds the catalog) says a log
+    does not exist; the other nodes send the client to it (NOT_LEADER
+    echoing the log), as they may not have applied a creation yet."""
     with cluster() as c:
-        c.wait_leader()
+        leader = c.wait_leader()
         for msg in ({"type": APPEND, "entries": [b"x"]},
                     {"type": READ, "from": 1},
                     {"type": STATUS},
@@ -534,11 +537,19 @@ def test_a_log_that_does_not_exist_is_not_found_everywhere():
                     {"type": 37}):
             for i in c.nodes:
                 reply = c.request(i, dict(msg, log="nope"))
-                check(reply["type"] == ERROR and
-                      reply["code"] == ERR_NOT_FOUND and
-                      reply["message"] ==
-                      "no log named nope: raftlog logs list",
-                      "type %d on node %d: %r" % (msg["type"], i, reply))
+                if i == leader:
+                    check(reply["type"] == ERROR and
+                          reply["code"] == ERR_NOT_FOUND and
+                          reply["message"] ==
+                          "no log named nope: raftlog logs list",
+                          "type %d on the leader %d: %r" % (
+                              msg["type"], i, reply))
+                else:
+                    check(reply["type"] == NOT_LEADER and
+                          reply.get("leader") == leader and
+                          reply.get("log") in (b"nope", "nope"),
+                          "type %d on follower %d: %r" % (
+                              msg["type"], i, reply))
         # Empty `log` is default, as if absent.
         reply = c.request(1, {"type": READ, "from": 1, "log": ""})
         check(reply["type"] == READ_OK, "an empty log is default: %r" %
