@@ -341,6 +341,7 @@ rl_group_t *rl_group_new(const rl_config_t *config, const rl_group_spec_t *spec,
     if (self)
         self->pending = rl_pending_table_new();
     if (self && self->pending) {
+        rl_pending_table_set_user(self->pending, self);
         self->config = config;
         if (s_copy_spec(self, spec) != 0)
             rl_pending_table_destroy(&self->pending);

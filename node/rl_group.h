@@ -175,9 +175,11 @@ void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
 void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg,
                    rl_front_held_t *held);
 
-/* The client of held went away: its parked long polls are dropped
-   unanswered (rl_front_gone_fn). */
-void rl_group_release(rl_group_t *self, rl_front_held_t *held);
+/* A client went away: its parked long poll *p_p, taken out of this
+   group's table (rl_pending_take_owned; rl_groups_release finds each
+   record's group), is dropped unanswered and freed; nulls *p_p. */
+struct rl_pending;
+void rl_group_release(rl_group_t *self, struct rl_pending **p_p);
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg);
 /* Durable consumers: CONSUMER_COMMIT and CONSUMERS_REQUEST (the leader
    answers; a follower says NOT_LEADER). */

@@ -243,11 +243,8 @@ void rl_group_read(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg,
                   &req, held);
 }
 
-void rl_group_release(rl_group_t *self, rl_front_held_t *held)
+void rl_group_release(rl_group_t *self, rl_pending_t **p_p)
 {
-    rl_pending_t *p;
-    while ((p = rl_pending_take_owned(self->pending, held))) {
-        self->n_parked_released++;
-        rl_pending_free(&p);
-    }
+    self->n_parked_released++;
+    rl_pending_free(p_p);
 }

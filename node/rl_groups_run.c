@@ -4,6 +4,7 @@
     the turn's peer messages flushed; and the end. See rl_groups.h.
 */
 #include "rl_groups_private.h"
+#include "rl_pending.h"
 
 #include <string.h>
 
@@ -172,8 +173,14 @@ void rl_groups_set_disk(rl_groups_t *self, bool low, uint64_t free_bytes)
 
 void rl_groups_release(rl_groups_t *self, rl_front_held_t *held)
 {
-    for (size_t i = 0; i < self->count && held->count; i++)
-        rl_group_release(self->groups[i], held);
+    (void)self;
+    /* A client's records may wait in several logs' tables: each is taken
+       from its own and counted by its own group. */
+    while (held->head) {
+        rl_group_t *group = rl_pending_user_of(held->head);
+        rl_pending_t *p = rl_pending_take_owned(held);
+        rl_group_release(group, &p);
+    }
 }
 
 int rl_groups_stop(rl_groups_t *self)

@@ -22,6 +22,7 @@ struct rl_pending_table {
     s_heap_t heaps[S_HEAPS];               /* by index, deadline, time */
     rl_pending_t *kinds[RL_PENDING_KINDS]; /* each kind's list, newest first */
     size_t kind_count[RL_PENDING_KINDS];   /* records of each kind */
+    void *user;                            /* rl_pending_table_set_user */
 };
 
 /* What a record waits for in heap which. Transfers wait for no index and
@@ -140,6 +141,7 @@ static rl_pending_t *s_take(rl_pending_table_t *self, rl_pending_t *p)
         p->owner_prev = p->owner_next = NULL;
         p->owner->count--;
     }
+    p->table = NULL;
     return p;
 }
 
@@ -202,6 +204,7 @@ int rl_pending_put(rl_pending_table_t *self, rl_pending_t *p)
         p->owner->head = p;
         p->owner->count++;
     }
+    p->table = self;
     return 0;
 }
 
@@ -235,10 +238,20 @@ rl_pending_t *rl_pending_take_kind(rl_pending_table_t *self, int kind)
     return self->kinds[kind] ? s_take(self, self->kinds[kind]) : NULL;
 }
 
-rl_pending_t *rl_pending_take_owned(rl_pending_table_t *self,
-                                    rl_front_held_t *owner)
+rl_pending_t *rl_pending_take_owned(rl_front_held_t *owner)
 {
-    return owner->head ? s_take(self, owner->head) : NULL;
+    rl_pending_t *p = owner->head;
+    return p ? s_take(p->table, p) : NULL;
+}
+
+void rl_pending_table_set_user(rl_pending_table_t *self, void *user)
+{
+    self->user = user;
+}
+
+void *rl_pending_user_of(const rl_pending_t *p)
+{
+    return p->table ? p->table->user : NULL;
 }
 
 rl_pending_t *rl_pending_take_any(rl_pending_table_t *self)

@@ -73,7 +73,9 @@ typedef struct rl_pending {
     /* ---- */
     size_t slot[3]; /* position in each heap, SIZE_MAX when out */
     struct rl_pending *kind_prev, *kind_next;   /* its kind's list */
-    struct rl_pending *owner_prev, *owner_next; /* its owner's list */
+    struct rl_pending *owner_prev, *owner_next; /* its owner's list, which
+                                                   spans tables */
+    struct rl_pending_table *table; /* the table it waits in, or NULL */
 } rl_pending_t;
 
 typedef struct rl_pending_table rl_pending_table_t;
@@ -116,9 +118,17 @@ rl_pending_t *rl_pending_take_expired(rl_pending_table_t *self, int64_t now);
 /* Takes out a record of kind (the latest put), or NULL. */
 rl_pending_t *rl_pending_take_kind(rl_pending_table_t *self, int kind);
 
-/* Takes out a record of owner, or NULL: for a client that went away. */
-rl_pending_t *rl_pending_take_owned(rl_pending_table_t *self,
-                                    rl_front_held_t *owner);
+/* Takes out owner's first record, from whichever table it is in (a
+   client's records may wait in several tables: one per log), or NULL:
+   for a client that went away. The record's table's user
+   (rl_pending_user_of, before the take) says whose it was. */
+rl_pending_t *rl_pending_take_owned(rl_front_held_t *owner);
+
+/* What a table belongs to (the host's group), for rl_pending_user_of. */
+void rl_pending_table_set_user(rl_pending_table_t *self, void *user);
+
+/* The user of the table p waits in; NULL when p is in none. */
+void *rl_pending_user_of(const rl_pending_t *p);
 
 /* Takes out any record (the earliest deadline), or NULL: for shutdown. */
 rl_pending_t *rl_pending_take_any(rl_pending_table_t *self);

@@ -556,6 +556,44 @@ def test_a_log_that_does_not_exist_is_not_found_by_the_catalogs_leader():
               reply)
 
 
+def test_a_client_gone_with_a_long_poll_on_a_named_log_is_released():
+    """A client whose connection closes while its long poll waits on a
+    named log: the READ leaves that log's table of waiting requests (the
+    chaos soak on named logs found it taken out through the default log's:
+    a heap count below zero, then a use after free), and the node serves
+    on."""
+    import msgpack
+    import zmq
+    with cluster() as c:
+        c.wait_leader()
+        create(c, "a")
+        nxt = append(c, "a", [b"x"])["first"] + 1
+
+        def parked():
+            reply = c.request(1, {"type": STATUS, "log": "a"})
+            counters = dict(reply["counters"]) if reply else {}
+            return (counters.get("parked_reads"),
+                    counters.get("parked_reads_released"))
+
+        wait_for(lambda: c.request(1, {"type": STATUS, "log": "a"})
+                 .get("type") == 67, 10, "node 1 to host log a")
+        s = c.socket(zmq.DEALER)
+        s.connect(c.nodes[1].client)
+        s.send_multipart([b"", msgpack.packb(
+            {"version": 1, "type": READ, "id": 1, "log": "a", "from": nxt,
+             "wait_ms": 30000})])
+        wait_for(lambda: parked() == (1, 0), 10, "the long poll to park")
+        s.close()
+        wait_for(lambda: parked() == (0, 1), 10,
+                 "the long poll to be released with its connection")
+        check(c.nodes[1].proc.poll() is None, "node 1 still runs")
+        append(c, "a", [b"y"])
+        reply = c.request(1, {"type": READ, "log": "a", "from": 1})
+        check(reply["type"] == READ_OK and
+              [e[1] for e in reply["entries"]] == [b"x", b"y"],
+              "node 1 serves log a on: %r" % reply)
+
+
 def test_logs_requests_need_admin_to_change_and_consumer_to_list():
     with cluster() as c:
         if not c.keys:
