@@ -15,6 +15,13 @@
     Every producer is idempotent (producer id + seq), so the benchmark
     exercises the same path as a careful client.
 
+    Named logs (--logs K): the producers are spread over K logs
+    (bench-1..bench-K, created when missing), producer i on log i mod K,
+    each request sent to its log's leader: one DEALER per node, each log's
+    leader learnt from the nodes' STATUS `logs` and followed on
+    NOT_LEADER. So 64 producers over 8 logs against 64 on one log (the
+    default, --logs 0) shows what spreading leaders over the nodes buys.
+
     CURVE: with $RAFTLOG_KEY (the client's _secret certificate) and
     $RAFTLOG_SERVER_KEY (the server's public one) set, as for every
     client, every socket connects with CURVE (scripts/bench compares).
@@ -40,7 +47,18 @@ typedef struct {
     const char *csv;       /* per-second rows to this file, or NULL */
     const char *latencies; /* the latency distribution to this file */
     int watch_pid;         /* report this process's RSS, 0 none */
+    unsigned logs;         /* spread over this many named logs, 0: default */
 } s_options_t;
+
+/* Named logs at most (--logs), and nodes (client endpoints). */
+#define S_MAX_LOGS  64
+#define S_MAX_NODES 16
+
+/* One named log of --logs. */
+typedef struct {
+    char name[16];   /* bench-N */
+    unsigned leader; /* index of its leader's endpoint */
+} s_log_t;
 
 /* One request in flight. */
 typedef struct {
@@ -234,6 +252,10 @@ static void s_usage(FILE *out)
             "  --latencies FILE     the latency distribution: one row per "
             "quantile\n"
             "  --watch-pid PID      report that process's resident size\n"
+            "  --logs K             spread the producers over K named logs "
+            "(bench-1..K,\n"
+            "                       created when missing), each request to "
+            "its log's leader\n"
             "with $RAFTLOG_KEY and $RAFTLOG_SERVER_KEY: CURVE\n");
 }
 
@@ -249,6 +271,7 @@ static int s_parse(s_options_t *o, int argc, char **argv)
                        0,
                        NULL,
                        NULL,
+                       0,
                        0};
     static char endpoint[512];
     for (int i = 1; i < argc; i++) {
@@ -286,6 +309,8 @@ static int s_parse(s_options_t *o, int argc, char **argv)
             o->latencies = value;
         else if (strcmp(arg, "--watch-pid") == 0)
             o->watch_pid = atoi(value);
+        else if (strcmp(arg, "--logs") == 0)
+            o->logs = (unsigned)atoi(value);
         else {
             fprintf(stderr,
                     "raftlog-bench append: unknown option %s (try "
@@ -296,12 +321,110 @@ static int s_parse(s_options_t *o, int argc, char **argv)
     }
     if (o->producers < 1 || o->producers > 4096 || o->batch < 1 ||
         o->batch > RL_MAX_BATCH_ENTRIES || o->size > RL_MAX_ENTRY_SIZE ||
-        o->seconds <= 0) {
+        o->seconds <= 0 || o->logs > S_MAX_LOGS ||
+        (o->logs && (o->endpoints[0] == '=' || o->rate > 0))) {
         fprintf(stderr, "raftlog-bench append: producers 1..4096, batch "
-                        "1..65536, size up to 1 MiB, seconds > 0\n");
+                        "1..65536, size up to 1 MiB, seconds > 0, logs "
+                        "0..64 (with --cluster, closed loop)\n");
         return -1;
     }
     return 0;
+}
+
+/* ---- Named logs (--logs) ---- */
+
+/* One request and its reply over a fresh REQ socket (1 s): 0 and *reply
+   decoded from *frame (the caller closes and destroys both), or -1. */
+static int s_ask(const char *endpoint, const rl_msg_t *msg, rl_msg_t *reply,
+                 zframe_t **frame)
+{
+    *frame = NULL;
+    rl_msg_init(reply, 0);
+    zsock_t *req = s_connect(ZMQ_REQ, endpoint);
+    if (!req)
+        return -1;
+    zsock_set_linger(req, 0);
+    zsock_set_rcvtimeo(req, 1000);
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    rl_codec_encode(msg, &buf, NULL);
+    zmq_send(zsock_resolve(req), buf.data, buf.size, 0);
+    rl_buf_close(&buf);
+    *frame = zframe_recv(req);
+    zsock_destroy(&req);
+    if (!*frame || rl_codec_decode(zframe_data(*frame), zframe_size(*frame),
+                                   reply, NULL) != 0) {
+        zframe_destroy(frame);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates each log that is missing, through the leader of `default`. */
+static int s_create_logs(const char *endpoints, s_log_t *logs, unsigned count)
+{
+    for (unsigned k = 0; k < count; k++) {
+        bool done = false;
+        for (int attempt = 0; attempt < 100 && !done; attempt++) {
+            char leader[512];
+            if (s_find_leader(endpoints, leader, sizeof(leader)) != 0)
+                return -1;
+            rl_msg_t msg, reply;
+            rl_msg_init(&msg, RL_MSG_LOGS_REQUEST);
+            msg.body.logs_request.op = RL_LOGS_CREATE;
+            msg.body.logs_request.name = rl_str(logs[k].name);
+            zframe_t *frame;
+            if (s_ask(leader, &msg, &reply, &frame) == 0)
+                done = reply.type == RL_MSG_LOGS_OK ||
+                       (reply.type == RL_MSG_ERROR &&
+                        reply.body.error.code == RL_ERR_REJECTED);
+            rl_msg_close(&reply);
+            zframe_destroy(&frame);
+            if (!done)
+                zclock_sleep(100);
+        }
+        if (!done)
+            return -1;
+    }
+    return 0;
+}
+
+/* Learns each log's leader from the nodes' STATUS `logs` (10 s at most).
+   0 when every log has one. */
+static int s_find_log_leaders(char eps[][512], size_t nodes, s_log_t *logs,
+                              unsigned count)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned found = 0;
+        for (unsigned k = 0; k < count; k++)
+            logs[k].leader = UINT32_MAX;
+        for (size_t n = 0; n < nodes; n++) {
+            rl_msg_t msg, reply;
+            rl_msg_init(&msg, RL_MSG_STATUS_REQUEST);
+            zframe_t *frame;
+            if (s_ask(eps[n], &msg, &reply, &frame) == 0 &&
+                reply.type == RL_MSG_STATUS_OK) {
+                const rl_status_ok_t *st = &reply.body.status_ok;
+                for (size_t i = 0; i < st->log_count; i++)
+                    for (unsigned k = 0; k < count; k++)
+                        if (st->logs[i].role.size == 6 &&
+                            memcmp(st->logs[i].role.ptr, "leader", 6) == 0 &&
+                            st->logs[i].name.size == strlen(logs[k].name) &&
+                            memcmp(st->logs[i].name.ptr, logs[k].name,
+                                   st->logs[i].name.size) == 0 &&
+                            logs[k].leader == UINT32_MAX) {
+                            logs[k].leader = (unsigned)n;
+                            found++;
+                        }
+            }
+            rl_msg_close(&reply);
+            zframe_destroy(&frame);
+        }
+        if (found == count)
+            return 0;
+        zclock_sleep(100);
+    }
+    return -1;
 }
 
 int bench_append(int argc, char **argv)
@@ -332,16 +455,44 @@ int bench_append(int argc, char **argv)
         fprintf(csv, "second,requests,entries,p50_ms,p99_ms,p999_ms,"
                      "errors,rss_kib\n");
 
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    zsock_set_linger(dealer, 0);
-    zsock_set_sndhwm(dealer, 0);
-    zsock_set_rcvhwm(dealer, 0);
-    if (s_key) {
-        zcert_apply(s_key, dealer);
-        zsock_set_curve_serverkey(dealer, zcert_public_txt(s_server_key));
+    /* One DEALER to the leader; with --logs, one to every node. */
+    static char eps[S_MAX_NODES][512];
+    size_t nodes = 1;
+    snprintf(eps[0], sizeof(eps[0]), "%s", leader);
+    s_log_t logs[S_MAX_LOGS];
+    if (o.logs) {
+        char list[4096];
+        snprintf(list, sizeof(list), "%s", o.endpoints);
+        nodes = 0;
+        for (char *save = NULL, *e = strtok_r(list, ",", &save);
+             e && nodes < S_MAX_NODES; e = strtok_r(NULL, ",", &save))
+            snprintf(eps[nodes++], sizeof(eps[0]), "%s", e);
+        for (unsigned k = 0; k < o.logs; k++)
+            snprintf(logs[k].name, sizeof(logs[k].name), "bench-%u", k + 1);
+        if (s_create_logs(o.endpoints, logs, o.logs) != 0 ||
+            s_find_log_leaders(eps, nodes, logs, o.logs) != 0) {
+            fprintf(stderr, "raftlog-bench: cannot create the logs or find "
+                            "their leaders (do the nodes serve named "
+                            "logs?)\n");
+            return 1;
+        }
     }
-    zsock_connect(dealer, "%s", leader);
-    void *socket = zsock_resolve(dealer);
+    zsock_t *dealers[S_MAX_NODES];
+    void *sockets[S_MAX_NODES];
+    zmq_pollitem_t items[S_MAX_NODES];
+    for (size_t n = 0; n < nodes; n++) {
+        zsock_t *dealer = dealers[n] = zsock_new(ZMQ_DEALER);
+        zsock_set_linger(dealer, 0);
+        zsock_set_sndhwm(dealer, 0);
+        zsock_set_rcvhwm(dealer, 0);
+        if (s_key) {
+            zcert_apply(s_key, dealer);
+            zsock_set_curve_serverkey(dealer, zcert_public_txt(s_server_key));
+        }
+        zsock_connect(dealer, "%s", eps[n]);
+        sockets[n] = zsock_resolve(dealer);
+        items[n] = (zmq_pollitem_t){sockets[n], 0, ZMQ_POLLIN, 0};
+    }
 
     /* One payload shared by every entry: the cluster copies it anyway. */
     uint8_t *payload = calloc(1, o.size ? o.size : 1);
@@ -377,10 +528,16 @@ int bench_append(int argc, char **argv)
         m.body.append_request.seq = ++slot[s].seq;                             \
         m.body.append_request.entries = entries;                               \
         m.body.append_request.entry_count = o.batch;                           \
+        void *to = sockets[0];                                                 \
+        if (o.logs) {                                                          \
+            s_log_t *lg = &logs[(s) % o.logs];                                 \
+            m.log = rl_str(lg->name);                                          \
+            to = sockets[lg->leader];                                          \
+        }                                                                      \
         rl_buf_reset(&buf);                                                    \
         rl_codec_encode(&m, &buf, NULL);                                       \
-        zmq_send(socket, "", 0, ZMQ_SNDMORE);                                  \
-        zmq_send(socket, buf.data, buf.size, 0);                               \
+        zmq_send(to, "", 0, ZMQ_SNDMORE);                                      \
+        zmq_send(to, buf.data, buf.size, 0);                                   \
         slot[s].due = (due_us);                                                \
         slot[s].busy = true;                                                   \
         in_flight++;                                                           \
@@ -390,7 +547,6 @@ int bench_append(int argc, char **argv)
     if (o.rate <= 0)
         for (unsigned s = 0; s < o.producers; s++)
             SEND(s, zclock_usecs());
-    zmq_pollitem_t item = {socket, 0, ZMQ_POLLIN, 0};
     for (;;) {
         int64_t now = zclock_usecs();
         if (now >= end)
@@ -407,43 +563,53 @@ int bench_append(int argc, char **argv)
             }
         }
         long timeout = o.rate > 0 ? 1 : 100;
-        if (zmq_poll(&item, 1, timeout) < 0)
+        if (zmq_poll(items, (int)nodes, timeout) < 0)
             break;
-        while (zmq_recv(socket, NULL, 0, ZMQ_DONTWAIT) >= 0) {
-            zmq_msg_t reply;
-            zmq_msg_init(&reply);
-            if (zmq_msg_recv(&reply, socket, 0) < 0) {
-                zmq_msg_close(&reply);
-                break;
-            }
-            now = zclock_usecs();
-            rl_msg_t m;
-            unsigned s = 0;
-            if (rl_codec_decode(zmq_msg_data(&reply), zmq_msg_size(&reply), &m,
-                                NULL) == 0 &&
-                m.id >= 1 && m.id <= slots && slot[m.id - 1].busy) {
-                s = (unsigned)(m.id - 1);
-                slot[s].busy = false;
-                in_flight--;
-                if (m.type == RL_MSG_APPEND_OK) {
-                    if (now >= measure_from) {
-                        requests++;
-                        second_requests++;
-                        s_sample(&samples, now - slot[s].due);
-                    }
-                } else {
-                    errors++;
-                    second_errors++;
-                    if (m.type == RL_MSG_NOT_LEADER)
-                        not_leader++;
-                    slot[s].seq--; /* retry the same seq: idempotent */
+        for (size_t n = 0; n < nodes; n++)
+            while (zmq_recv(sockets[n], NULL, 0, ZMQ_DONTWAIT) >= 0) {
+                void *socket = sockets[n];
+                zmq_msg_t reply;
+                zmq_msg_init(&reply);
+                if (zmq_msg_recv(&reply, socket, 0) < 0) {
+                    zmq_msg_close(&reply);
+                    break;
                 }
-                if (o.rate <= 0)
-                    SEND(s, now);
+                now = zclock_usecs();
+                rl_msg_t m;
+                unsigned s = 0;
+                if (rl_codec_decode(zmq_msg_data(&reply), zmq_msg_size(&reply),
+                                    &m, NULL) == 0 &&
+                    m.id >= 1 && m.id <= slots && slot[m.id - 1].busy) {
+                    s = (unsigned)(m.id - 1);
+                    slot[s].busy = false;
+                    in_flight--;
+                    if (m.type == RL_MSG_APPEND_OK) {
+                        if (now >= measure_from) {
+                            requests++;
+                            second_requests++;
+                            s_sample(&samples, now - slot[s].due);
+                        }
+                    } else {
+                        errors++;
+                        second_errors++;
+                        if (m.type == RL_MSG_NOT_LEADER)
+                            not_leader++;
+                        /* A log's leader moved: follow it. */
+                        rl_str_t at = m.body.not_leader.leader_addr;
+                        for (size_t e = 0;
+                             o.logs && m.type == RL_MSG_NOT_LEADER && e < nodes;
+                             e++)
+                            if (strlen(eps[e]) == at.size &&
+                                memcmp(eps[e], at.ptr, at.size) == 0)
+                                logs[s % o.logs].leader = (unsigned)e;
+                        slot[s].seq--; /* retry the same seq: idempotent */
+                    }
+                    if (o.rate <= 0)
+                        SEND(s, now);
+                }
+                rl_msg_close(&m);
+                zmq_msg_close(&reply);
             }
-            rl_msg_close(&m);
-            zmq_msg_close(&reply);
-        }
         if (now >= next_report) {
             second++;
             double p50 = s_quantile_ms(&samples, second_from, 0.50);
@@ -475,6 +641,9 @@ int bench_append(int argc, char **argv)
     double p999 = s_quantile_ms(&samples, 0, 0.999);
     double max = samples.count ? samples.values[samples.count - 1] / 1000.0 : 0;
     long rss = s_rss_kib(o.watch_pid);
+    if (o.logs)
+        snprintf(leader, sizeof(leader), "%u logs over %zu nodes", o.logs,
+                 nodes);
     printf("append: %s, %u %s, %u x %u bytes per request%s\n", leader,
            o.rate > 0 ? (unsigned)o.rate : o.producers,
            o.rate > 0 ? "req/s offered" : "producers", o.batch, o.size,
@@ -497,7 +666,8 @@ int bench_append(int argc, char **argv)
     free(slot);
     free(entries);
     free(payload);
-    zsock_destroy(&dealer);
+    for (size_t n = 0; n < nodes; n++)
+        zsock_destroy(&dealers[n]);
     zcert_destroy(&s_key);
     zcert_destroy(&s_server_key);
     return requests > 0 ? 0 : 1;

@@ -689,19 +689,20 @@ int rl_group_tick(rl_group_t *self)
     return rl_group_drive(self);
 }
 
-void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
 {
     if (self->id == 0 || self->role != RL_RAFT_LEADER)
-        return;
+        return false;
     rl_group_clock(self);
     rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
-    /* BUSY while the previous change is uncommitted: next tick. */
-    if (rl_raft_mirror(self->raft, target, count, &done) == 0 &&
-        done != RL_RAFT_MIRROR_NONE)
+    int rc = rl_raft_mirror(self->raft, target, count, &done);
+    if (rc == 0 && done != RL_RAFT_MIRROR_NONE)
         rl_logf(RL_LOG_INFO,
                 "%s: membership: %s a member to follow the "
                 "cluster's configuration",
                 self->name, done == RL_RAFT_MIRROR_ADD ? "adding" : "removing");
+    /* BUSY while the previous change is uncommitted: not done yet. */
+    return rc == RL_ERR_BUSY || done != RL_RAFT_MIRROR_NONE;
 }
 
 void rl_group_handover(rl_group_t *self, uint64_t target)
@@ -718,4 +719,17 @@ bool rl_group_quiet(const rl_group_t *self)
 bool rl_group_has_pending(const rl_group_t *self)
 {
     return rl_pending_count(self->pending) > 0;
+}
+
+bool rl_group_idle(const rl_group_t *self)
+{
+    return rl_raft_quiet(self->raft) && rl_pending_count(self->pending) == 0 &&
+           !self->sync_in_flight && !self->spare_in_flight &&
+           (!self->config->fsync ||
+            rl_log_durable_index(self->log) >= rl_log_last_index(self->log));
+}
+
+bool *rl_group_active_mark(rl_group_t *self)
+{
+    return &self->active;
 }

@@ -110,8 +110,9 @@ int rl_group_tick(rl_group_t *self);
 /* A named log's leader makes the next change that brings its group's
    configuration to target (group 0's committed one), one at a time:
    learners first, promoted once caught up, then removals (raft.h
-   rl_raft_mirror). Drive afterwards. */
-void rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
+   rl_raft_mirror). True when it made one, or one waits for the
+   previous to commit: drive, and call again at the next tick. */
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
 
 /* Starts a leadership transfer to target (leader spreading). Drive
    afterwards. */
@@ -123,6 +124,13 @@ bool rl_group_quiet(const rl_group_t *self);
 
 /* Client requests wait in the group (their deadlines need sweeps). */
 bool rl_group_has_pending(const rl_group_t *self);
+
+/* Nothing to do until an input comes: quiet, no request waiting, its log
+   durable, no helper job in hand. The registry keeps the groups that are
+   not idle in a list of its own (its flag: rl_group_active_mark), so
+   that a thousand idle logs cost no scans. */
+bool rl_group_idle(const rl_group_t *self);
+bool *rl_group_active_mark(rl_group_t *self);
 
 /* Group commit across logs: at the end of a loop turn the registry asks
    every group for its ticket (the written-but-not-durable entries),

@@ -47,6 +47,7 @@ struct rl_group {
     size_t change_count;            /* their number */
     size_t change_cap;              /* slots in changes */
     bool catalog_replaced;          /* a snapshot replaced the catalog */
+    bool active;                    /* in the registry's active list */
     int64_t sync_started;           /* zclock_usecs() when it was handed over */
     rl_latencies_t latencies;       /* recent fsync times */
     rl_histogram_t fsync_histogram; /* every fsync time, for /metrics */

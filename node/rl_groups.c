@@ -1,45 +1,16 @@
-/*  rl_groups.c - the registry of a node's groups; see rl_groups.h. */
-#include "rl_groups.h"
+/*  rl_groups.c - the registry of a node's groups: the array of groups
+    by id, hosting named logs as group 0's catalog changes (create,
+    delete, reconcile with a snapshot's catalog), and the life cycle; see
+    rl_groups.h. Driving is in rl_groups_run.c, ticks and the cluster's
+    housekeeping in rl_groups_cluster.c.
+*/
+#include "rl_groups_private.h"
 
 #include <inttypes.h>
 #include <string.h>
-
 #include <unistd.h>
 
-#include "rl_codec.h"
-#include "rl_log_dirs.h"
 #include "rl_logging.h"
-#include "rl_sync_batch.h"
-
-struct rl_groups {
-    const rl_config_t *config; /* the node's, borrowed */
-    const rl_io_t *io;         /* the logs' system calls, or NULL */
-    rl_group_t **groups;       /* by increasing id; [0] is group 0 */
-    size_t count;              /* hosted groups */
-    size_t cap;                /* slots in groups */
-    uint64_t max_group;        /* highest group id ever hosted here */
-    rl_group_t **touched;      /* groups to drive (NULL: deleted since) */
-    size_t touched_count;      /* entries in touched */
-    size_t touched_cap;        /* slots in touched */
-    rl_group_links_t links;    /* lent to every group */
-    bool attached;             /* links set */
-    rl_sync_batch_t batch;     /* with the fsync helper, or being made;
-                                  items' owner: their group (NULL: gone) */
-    bool batch_done;           /* its tickets finished, groups not yet
-                                  told (rl_group_synced) */
-    uint64_t dropped_unknown;  /* peer messages for a group not here */
-    int lock_fd;               /* the data directory's lock (rl_layout) */
-    rl_layout_log_t *unbooted; /* logs on disk without their members file
-                                  (a crash right after their directory
-                                  was made): hosted when their creation
-                                  is handed out again */
-    size_t unbooted_count;     /* entries in unbooted */
-    size_t sweep_next;         /* the next named group swept in turn */
-    int64_t spread_at;         /* zclock_mono() of the last spreading */
-    int64_t started;           /* zclock_mono() at creation */
-};
-
-static void s_wait_syncs(void *arg);
 
 /* ---- The array of groups ---- */
 
@@ -141,21 +112,22 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
     const rl_member_t *book = rl_raft_members(catalog, &book_count);
     void *saved = NULL;
     size_t saved_size = 0;
-    if (create ||
-        (info && rl_log_dirs_load_members(self->config->data_dir, name, &saved,
-                                          &saved_size) != 0)) {
+    bool saved_ok =
+        !create && rl_log_dirs_load_members(self->config->data_dir, name,
+                                            &saved, &saved_size) == 0;
+    if (saved_ok) {
+        if (rl_raft_members_decode(saved, saved_size, boot, &boot_count) != 0) {
+            free(saved);
+            snprintf(err, 512,
+                     "the members file of log %s is unreadable: move its "
+                     "directory away; the node gets the log from the others",
+                     name);
+            return -1;
+        }
+    } else if (info) {
         boot_count = rl_raft_log_members(info, book, book_count, boot);
-        free(saved);
-        saved = NULL;
-    } else if (rl_log_dirs_load_members(self->config->data_dir, name, &saved,
-                                        &saved_size) != 0 ||
-               rl_raft_members_decode(saved, saved_size, boot, &boot_count) !=
-                   0) {
-        free(saved);
-        snprintf(err, 512,
-                 "the members file of log %s is unreadable: move its "
-                 "directory away; the node gets the log from the others",
-                 name);
+    } else {
+        snprintf(err, 512, "log %s has no members file", name);
         return -1;
     }
     if (create) {
@@ -258,6 +230,9 @@ static void s_delete(rl_groups_t *self, uint64_t id)
     for (size_t i = 0; i < self->batch.count; i++)
         if (self->batch.items[i].owner == group)
             self->batch.items[i].owner = NULL;
+    for (size_t i = 0; i < self->active_count; i++)
+        if (self->active[i] == group)
+            self->active[i] = NULL;
     size_t at = s_lower_bound(self, id);
     memmove(self->groups + at, self->groups + at + 1,
             (self->count - at - 1) * sizeof(*self->groups));
@@ -397,7 +372,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
         char why[512];
         if (s_host(self, found[i].name, found[i].group, listed ? &info : NULL,
                    false, why) != 0) {
-            snprintf(err, 512, "log %s: %.480s", found[i].name, why);
+            snprintf(err, 512, "log %.64s: %.400s", found[i].name, why);
             free(found);
             rl_groups_destroy(&self);
             return NULL;
@@ -411,7 +386,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
 void rl_groups_attach(rl_groups_t *self, const rl_group_links_t *links)
 {
     self->links = *links;
-    self->links.wait_syncs = s_wait_syncs;
+    self->links.wait_syncs = rl_groups_wait_syncs;
     self->links.catalog_changed = s_catalog_changed;
     self->links.arg = self;
     self->links.group0 = self->groups[0];
@@ -433,416 +408,11 @@ void rl_groups_destroy(rl_groups_t **self_p)
     free(self->groups);
     free(self->touched);
     free(self->unbooted);
+    free(self->target_seen);
+    free(self->active);
     rl_sync_batch_close(&self->batch);
     if (self->lock_fd >= 0)
         close(self->lock_fd);
     free(self);
     *self_p = NULL;
-}
-
-/* ---- Driving, group commit across logs ---- */
-
-void rl_groups_touch(rl_groups_t *self, rl_group_t *group)
-{
-    if (self->touched_count && self->touched[self->touched_count - 1] == group)
-        return;
-    if (self->touched_count == self->touched_cap) {
-        size_t cap = self->touched_cap ? self->touched_cap * 2 : 64;
-        rl_group_t **grown = realloc(self->touched, cap * sizeof(*grown));
-        if (!grown) {
-            /* Driven at the next tick instead: late, never lost. */
-            return;
-        }
-        self->touched = grown;
-        self->touched_cap = cap;
-    }
-    self->touched[self->touched_count++] = group;
-}
-
-/* Takes the helper's answer and finishes every ticket of the batch on
-   its log; the groups are told (rl_group_synced) by s_settle_batch. */
-static void s_finish_batch(rl_groups_t *self)
-{
-    rl_helper_result(self->links.syncer);
-    for (size_t i = 0; i < self->batch.count; i++)
-        if (self->batch.items[i].owner)
-            rl_group_sync_finish(self->batch.items[i].owner,
-                                 self->batch.items[i].result);
-    self->batch_done = true;
-}
-
-/* links.wait_syncs: a group needs its ticket back now. */
-static void s_wait_syncs(void *arg)
-{
-    rl_groups_t *self = arg;
-    if (rl_helper_busy(self->links.syncer))
-        s_finish_batch(self);
-}
-
-/* Tells every group of a finished batch what is durable now (each is
-   driven). -1 when one failed. */
-static int s_settle_batch(rl_groups_t *self)
-{
-    if (!self->batch_done)
-        return 0;
-    self->batch_done = false;
-    int rc = 0;
-    for (size_t i = 0; i < self->batch.count; i++) {
-        rl_group_t *group = self->batch.items[i].owner;
-        if (group && rl_group_synced(group) != 0)
-            rc = -1;
-    }
-    rl_sync_batch_clear(&self->batch);
-    return rc;
-}
-
-/* Hands every log written and not yet durable to the fsync helper, in
-   one batch, when it is idle. */
-static int s_start_syncs(rl_groups_t *self)
-{
-    if (!self->config->fsync || rl_helper_busy(self->links.syncer) ||
-        self->batch_done)
-        return 0;
-    rl_sync_batch_clear(&self->batch);
-    for (size_t i = 0; i < self->count; i++) {
-        rl_log_sync_ticket_t *ticket = rl_group_sync_prepare(self->groups[i]);
-        if (ticket &&
-            rl_sync_batch_add(&self->batch, ticket, self->groups[i]) != 0 &&
-            /* No room: this one here, slower, still durable. */
-            (rl_group_sync_finish(self->groups[i], rl_log_sync_run(ticket)) !=
-                 0 ||
-             rl_group_synced(self->groups[i]) != 0))
-            return -1;
-    }
-    if (self->batch.count)
-        rl_helper_start(self->links.syncer, &self->batch);
-    return 0;
-}
-
-int rl_groups_drive(rl_groups_t *self)
-{
-    int rc = 0;
-    /* Driving may touch more (a log created by group 0's commit). */
-    for (size_t i = 0; i < self->touched_count; i++) {
-        rl_group_t *group = self->touched[i];
-        if (group && rl_group_drive(group) != 0)
-            rc = -1;
-    }
-    self->touched_count = 0;
-    if (rc == 0)
-        rc = s_settle_batch(self);
-    if (rc == 0)
-        rc = s_start_syncs(self);
-    /* The turn's peer messages, one message per peer. */
-    if (self->links.peers)
-        rl_peers_flush(self->links.peers);
-    return rc;
-}
-
-int rl_groups_synced(rl_groups_t *self)
-{
-    if (rl_helper_busy(self->links.syncer))
-        s_finish_batch(self);
-    return rl_groups_drive(self);
-}
-
-void rl_groups_spared(rl_groups_t *self)
-{
-    for (size_t i = 0; i < self->count; i++)
-        if (rl_group_spare_in_flight(self->groups[i])) {
-            rl_group_spared(self->groups[i]);
-            return;
-        }
-    if (rl_helper_busy(self->links.sparer))
-        rl_helper_result(self->links.sparer); /* its group is gone */
-}
-
-/* True when id is in members. */
-static bool s_listed(const rl_member_t *members, size_t count, uint64_t id)
-{
-    for (size_t i = 0; i < count; i++)
-        if (members[i].id == id)
-            return true;
-    return false;
-}
-
-bool rl_groups_member(rl_groups_t *self, uint64_t id)
-{
-    rl_raft_t *zero = rl_group_raft(self->groups[0]);
-    size_t count;
-    const rl_member_t *members = rl_raft_members(zero, &count);
-    if (s_listed(members, count, id))
-        return true;
-    members = rl_raft_committed_members(zero, &count);
-    return s_listed(members, count, id);
-}
-
-bool rl_groups_sender_allowed(rl_groups_t *self, const rl_msg_t *msg)
-{
-    if (msg->group == 0 ||
-        (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
-         msg->type != RL_MSG_TIMEOUT_NOW))
-        return true;
-    return rl_groups_member(self, msg->from);
-}
-
-/* Wakes the quiet groups that need it because of down peers (raft.h):
-   followers whose leader is down, or not a member of group 0 any more;
-   leaders one of whose voters is down. */
-static void s_wake(rl_groups_t *self, const rl_contacts_t *contacts,
-                   int64_t now)
-{
-    rl_raft_t *zero = rl_group_raft(self->groups[0]);
-    size_t count;
-    const rl_member_t *members = rl_raft_members(zero, &count);
-    uint64_t down[RL_MAX_MEMBERS];
-    size_t down_count = 0;
-    int64_t timeout = self->config->election_timeout_ms;
-    for (size_t i = 0; i < count && down_count < RL_MAX_MEMBERS; i++) {
-        if (members[i].id == self->config->id)
-            continue;
-        int64_t since = rl_contacts_since(contacts, members[i].id, now);
-        /* Never heard from: down once this node has been up as long. */
-        if (since > timeout || (since < 0 && now - self->started > timeout))
-            down[down_count++] = members[i].id;
-    }
-    if (down_count == 0)
-        return;
-    for (size_t g = 1; g < self->count; g++) {
-        rl_group_t *group = self->groups[g];
-        if (!rl_group_quiet(group))
-            continue;
-        rl_raft_t *raft = rl_group_raft(group);
-        rl_raft_status_t st;
-        rl_raft_status(raft, &st);
-        bool wake = false;
-        if (st.role == RL_RAFT_LEADER) {
-            size_t n;
-            const rl_member_t *own = rl_raft_members(raft, &n);
-            for (size_t i = 0; i < n && !wake; i++)
-                for (size_t k = 0; k < down_count && !wake; k++)
-                    wake = own[i].voter && own[i].id == down[k];
-        } else {
-            for (size_t k = 0; k < down_count && !wake; k++)
-                wake = st.leader == down[k];
-            wake |= st.leader && !s_listed(members, count, st.leader);
-        }
-        if (wake) {
-            rl_raft_wake(raft);
-            rl_groups_touch(self, group);
-        }
-    }
-}
-
-/* Node-level liveness (raft.h rl_raft_quiet): a peer that gets nothing
-   else from this node for a heartbeat interval gets a PING, so that it
-   can tell this node is up while every group they share is quiet. Only
-   while named logs are hosted: a single-log node sends what it always
-   did. */
-static void s_ping(rl_groups_t *self, int64_t now)
-{
-    if (self->count < 2 || !self->links.peers)
-        return;
-    rl_group_t *zero = self->groups[0];
-    size_t count;
-    const rl_member_t *members = rl_raft_members(rl_group_raft(zero), &count);
-    rl_msg_t ping;
-    rl_msg_init(&ping, RL_MSG_PING);
-    ping.cluster = rl_str(self->config->cluster_id);
-    ping.from = self->config->id;
-    rl_buf_t buf;
-    rl_buf_init(&buf);
-    for (size_t i = 0; i < count; i++) {
-        uint64_t id = members[i].id;
-        char endpoint[RL_MAX_ENDPOINT + 1];
-        if (id == self->config->id ||
-            rl_peers_spoke_to(self->links.peers, id, now,
-                              self->config->heartbeat_ms) ||
-            !rl_group_endpoint(zero, id, true, endpoint, sizeof(endpoint)) ||
-            rl_peers_connect(self->links.peers, id, endpoint) != 0)
-            continue;
-        if (buf.size == 0 && rl_codec_encode(&ping, &buf, NULL) != 0)
-            break;
-        rl_peers_send(self->links.peers, id, buf.data, buf.size);
-    }
-    rl_buf_close(&buf);
-}
-
-int rl_groups_tick(rl_groups_t *self, const rl_contacts_t *contacts,
-                   int64_t now)
-{
-    s_wake(self, contacts, now);
-    /* Membership is made in group 0; each named log's leader mirrors
-       its committed configuration, one change at a time. */
-    size_t target_count;
-    const rl_member_t *target = rl_raft_committed_members(
-        rl_group_raft(self->groups[0]), &target_count);
-    for (size_t i = 1; i < self->count; i++)
-        if (rl_group_role(self->groups[i]) == RL_RAFT_LEADER) {
-            rl_group_mirror(self->groups[i], target, target_count);
-            rl_groups_touch(self, self->groups[i]);
-        }
-    for (size_t i = 0; i < self->count; i++)
-        if (!rl_group_quiet(self->groups[i]) &&
-            rl_group_tick(self->groups[i]) != 0)
-            return -1;
-    s_ping(self, now);
-    return rl_groups_drive(self);
-}
-
-void rl_groups_spread(rl_groups_t *self, const rl_contacts_t *contacts,
-                      int64_t now)
-{
-    if (now - self->spread_at < RL_GROUPS_SPREAD_MS || self->count < 2)
-        return;
-    self->spread_at = now;
-    rl_raft_t *zero = rl_group_raft(self->groups[0]);
-    size_t count;
-    const rl_member_t *members = rl_raft_members(zero, &count);
-    uint64_t ids[RL_MAX_MEMBERS];
-    size_t led[RL_MAX_MEMBERS] = {0}, voters = 0;
-    for (size_t i = 0; i < count && voters < RL_MAX_MEMBERS; i++)
-        if (members[i].voter)
-            ids[voters++] = members[i].id;
-    if (voters < 2)
-        return;
-    /* Who leads what, as this node sees it. */
-    for (size_t g = 0; g < self->count; g++) {
-        rl_raft_status_t st;
-        rl_raft_status(rl_group_raft(self->groups[g]), &st);
-        for (size_t k = 0; k < voters; k++)
-            led[k] += st.leader == ids[k];
-    }
-    size_t share = (self->count + voters - 1) / voters, mine = 0;
-    for (size_t k = 0; k < voters; k++)
-        if (ids[k] == self->config->id)
-            mine = led[k];
-    if (mine <= share)
-        return;
-    int64_t timeout = self->config->election_timeout_ms;
-    /* One transfer a round: a named log this node leads (default last:
-       it also serves the catalog), to the up-to-date voter leading the
-       fewest. */
-    for (size_t j = 1; j <= self->count; j++) {
-        rl_group_t *group = self->groups[j % self->count];
-        rl_raft_t *raft = rl_group_raft(group);
-        rl_raft_status_t st;
-        rl_raft_status(raft, &st);
-        if (st.role != RL_RAFT_LEADER || st.transfer_to)
-            continue;
-        uint64_t target = 0, best_match = 0;
-        size_t fewest = SIZE_MAX;
-        size_t n_members;
-        const rl_member_t *own = rl_raft_members(raft, &n_members);
-        for (size_t k = 0; k < voters; k++) {
-            uint64_t id = ids[k];
-            int64_t since = rl_contacts_since(contacts, id, now);
-            bool voter = false;
-            for (size_t m = 0; m < n_members && !voter; m++)
-                voter = own[m].id == id && own[m].voter;
-            uint64_t match = rl_raft_match_of(raft, id);
-            /* Alive, a voter of this group, and holding what is
-               committed: the transfer is then quick (thesis 3.10). */
-            if (id == self->config->id || !voter || since < 0 ||
-                since > timeout || match < st.commit)
-                continue;
-            if (led[k] < fewest || (led[k] == fewest && match > best_match)) {
-                fewest = led[k];
-                target = id;
-                best_match = match;
-            }
-        }
-        /* Only when it evens things out: no ping-pong. */
-        if (!target || fewest + 1 >= mine || fewest >= share)
-            continue;
-        rl_logf(RL_LOG_INFO,
-                "leaders: node %" PRIu64 " leads %zu of %zu logs (its share "
-                "is %zu): handing %s to node %" PRIu64 ", which leads %zu",
-                self->config->id, mine, self->count, share,
-                rl_group_name(group), target, fewest);
-        rl_group_handover(group, target);
-        rl_groups_touch(self, group);
-        return;
-    }
-}
-
-/* Named groups swept in turn at each sweep: every one about once a
-   second at the node's 10 ms sweeps. */
-#define S_SWEEP_SLICES 100
-
-int rl_groups_sweep(rl_groups_t *self, int64_t now)
-{
-    size_t named = self->count - 1;
-    size_t slice = (named + S_SWEEP_SLICES - 1) / S_SWEEP_SLICES;
-    size_t from = named ? self->sweep_next % named : 0;
-    for (size_t i = 0; i < self->count; i++) {
-        rl_group_t *group = self->groups[i];
-        /* Position among the named groups, from where this turn starts. */
-        size_t turn = i ? (i - 1 + named - from) % named : 0;
-        if (i && turn >= slice && !rl_group_has_pending(group))
-            continue;
-        if (rl_group_sweep(group, now) != 0)
-            return -1;
-        rl_groups_touch(self, group);
-    }
-    self->sweep_next = named ? (from + slice) % named : 0;
-    return rl_groups_drive(self);
-}
-
-void rl_groups_set_disk(rl_groups_t *self, bool low, uint64_t free_bytes)
-{
-    for (size_t i = 0; i < self->count; i++)
-        rl_group_set_disk(self->groups[i], low, free_bytes);
-}
-
-void rl_groups_release(rl_groups_t *self, rl_front_held_t *held)
-{
-    for (size_t i = 0; i < self->count && held->count; i++)
-        rl_group_release(self->groups[i], held);
-}
-
-int rl_groups_stop(rl_groups_t *self)
-{
-    for (size_t i = 0; i < self->count; i++)
-        if (rl_group_stop(self->groups[i]) != 0)
-            return -1;
-    return rl_groups_drive(self);
-}
-
-bool rl_groups_leads_any(rl_groups_t *self)
-{
-    for (size_t i = 0; i < self->count; i++)
-        if (rl_group_role(self->groups[i]) == RL_RAFT_LEADER)
-            return true;
-    return false;
-}
-
-int rl_groups_finish(rl_groups_t *self)
-{
-    s_wait_syncs(self);
-    self->batch_done = false;
-    rl_sync_batch_clear(&self->batch);
-    int rc = 0;
-    for (size_t i = 0; i < self->count; i++)
-        if (rl_group_finish(self->groups[i]) != 0)
-            rc = -1;
-    return rc;
-}
-
-size_t rl_groups_quiet_count(const rl_groups_t *self)
-{
-    size_t quiet = 0;
-    for (size_t i = 0; i < self->count; i++)
-        quiet += rl_group_quiet(self->groups[i]);
-    return quiet;
-}
-
-uint64_t rl_groups_dropped_unknown(const rl_groups_t *self)
-{
-    return self->dropped_unknown;
-}
-
-void rl_groups_count_dropped(rl_groups_t *self)
-{
-    self->dropped_unknown++;
 }

@@ -12,7 +12,7 @@
     drained batch of inputs, and then syncs every log written in one
     batch.
 */
-#include "rl_node.h"
+#include "rl_node_private.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -57,208 +57,13 @@
 /* An idle monitoring connection is closed after this many seconds. */
 #define S_HTTP_TIMEOUT_S 10
 
-struct rl_node {
-    rl_config_t config;     /* as parsed (copied) */
-    rl_groups_t *groups;    /* the replicated logs */
-    rl_peers_t *peers;      /* peer ROUTER + DEALERs */
-    rl_front_t *front;      /* client front door */
-    rl_conns_t *peer_conns; /* connections to the peer port */
-    rl_helper_t *syncer;    /* fsync helper thread */
-    rl_helper_t *sparer;    /* spare segment helper thread */
-    zloop_t *loop;          /* the event loop */
-    int signal_fd;          /* SIGINT and SIGTERM, read as a file */
-    rl_intake_t intake;     /* the peer-message intake */
-    rl_contacts_t contacts; /* last message from each peer */
-    int handled;            /* client requests since the last drive */
-
-    bool disk_low;              /* free space under min_free_bytes */
-    uint64_t disk_free;         /* bytes free at the last check */
-    int64_t disk_checked;       /* zclock_mono() of the last check */
-    bool stopping;              /* a signal asked us to stop */
-    int64_t stop_deadline;      /* give up waiting for a transfer then */
-    int64_t started;            /* zclock_mono() at start */
-    uint64_t fd_limit;          /* RLIMIT_NOFILE in force */
-    uint64_t fd_limit_at_start; /* the soft limit found at start */
-    uint64_t n_bad_requests;    /* for STATUS */
-
-    /* CURVE (docs/SECURITY.md); all NULL without. */
-    zactor_t *auth;           /* the ZAP handler */
-    rl_keys_t *keys;          /* the --keys directory, refreshed by a timer */
-    zcert_t *cert;            /* this node's certificate (peers) */
-    zcert_t *front_cert;      /* the client front door's */
-    uint64_t keys_generation; /* of the map the peers last followed */
-    long open_fds;            /* at the last descriptor check */
-    rl_http_t *http;          /* the monitoring port, or NULL */
-    rl_metrics_t page;        /* the next page, rendered here */
-    int64_t watchdog_ms;      /* systemd watchdog ping period, 0 */
-    int64_t watchdog_pinged;  /* zclock_mono() of the last ping */
-};
-
-/* ---- STATUS ---- */
-
-/* Gathers what STATUS reports (and /metrics, with more) about group. */
-static void s_gather_status(rl_node_t *self, rl_group_t *group,
-                            rl_status_input_t *in_p, uint64_t *match)
-{
-    rl_status_input_t in = {0};
-    rl_group_status(group, &in, match);
-    in.node_id = self->config.id;
-    in.contacts = &self->contacts;
-    in.now = zclock_mono();
-    in.counters.bad_requests = self->n_bad_requests;
-    in.counters.disk_free_bytes = self->disk_free;
-    in.counters.uptime_ms = (uint64_t)(in.now - self->started);
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    in.counters.clients = front.clients;
-    in.counters.max_clients = front.max_clients;
-    in.counters.clients_refused = front.clients_refused;
-    in.counters.queued_reply_bytes = front.queued_bytes;
-    in.counters.busy_queue_full = front.busy;
-    in.counters.peer_connections = rl_conns_count(self->peer_conns);
-    in.counters.peer_connections_refused = rl_conns_refused(self->peer_conns);
-    in.counters.fd_limit = self->fd_limit;
-    in.counters.fd_limit_at_start = self->fd_limit_at_start;
-    in.counters.log_lines_suppressed = rl_logging_suppressed();
-    in.counters.insecure = self->keys == NULL;
-    in.counters.keys = self->keys ? rl_keys_count(self->keys) : 0;
-    in.counters.forbidden = front.forbidden;
-    in.counters.handshakes_failed =
-        front.handshakes_failed + rl_conns_handshakes_failed(self->peer_conns);
-    in.counters.keys_refused = rl_keys_auth_refused();
-    in.counters.peer_dropped_key = self->intake.dropped_key;
-    rl_peers_stats_t peers;
-    rl_peers_stats(self->peers, &peers);
-    in.counters.peer_messages_sent = peers.messages_sent;
-    in.counters.peer_frames_sent = peers.frames_sent;
-    in.counters.peer_dropped_frames = peers.dropped_frames;
-    in.counters.peer_dropped_no_group = rl_groups_dropped_unknown(self->groups);
-    in.counters.logs = rl_groups_count(self->groups);
-    in.counters.logs_quiet = rl_groups_quiet_count(self->groups);
-    *in_p = in;
-}
-
-/* A request named a log this node does not host. */
-static void s_reply_no_log(rl_node_t *self, zmsg_t **envelope,
-                           const rl_msg_t *msg)
-{
-    char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_LOG_NAME)];
-    rl_log_escape(msg->log.ptr, msg->log.size, shown, sizeof(shown));
-    rl_front_error(self->front, envelope, msg->id, RL_ERR_NOT_FOUND, 0,
-                   "no log named %s: raftlog logs list", shown);
-}
-
-/* STATUS_OK: the fields of the request's log (`default` when it names
-   none), and `logs`: every log this node hosts, or that one. */
-static void s_reply_status(rl_node_t *self, zmsg_t **envelope,
-                           const rl_msg_t *request)
-{
-    rl_group_t *group = rl_groups_by_name(self->groups, request->log);
-    if (!group) {
-        s_reply_no_log(self, envelope, request);
-        return;
-    }
-    rl_status_input_t in;
-    uint64_t match[RL_MAX_MEMBERS];
-    s_gather_status(self, group, &in, match);
-    rl_status_reply_t reply;
-    rl_status_build(&in, request->id, &reply);
-    size_t count = request->log.size ? 1 : rl_groups_count(self->groups);
-    rl_log_desc_t *logs = malloc(count * sizeof(*logs));
-    if (logs) {
-        for (size_t i = 0; i < count; i++)
-            rl_group_describe(request->log.size ? group
-                                                : rl_groups_at(self->groups, i),
-                              &logs[i]);
-        reply.msg.body.status_ok.logs = logs;
-        reply.msg.body.status_ok.log_count = count;
-    }
-    rl_front_reply(self->front, envelope, &reply.msg);
-    free(logs);
-}
-
-/* ---- Metrics, readiness, systemd ---- */
-
-/* Renders the metrics page and judges readiness (rl_node_metrics.h),
-   hands both to the monitoring port (rl_http.h), and tells systemd the
-   verdict as the unit's status line. Every S_PUBLISH_MS, at start and
-   when a stop begins. */
-static void s_publish(rl_node_t *self)
-{
-    /* One set of figures per log, labelled node and (named logs) log. */
-    size_t count = rl_groups_count(self->groups);
-    rl_status_input_t *status = calloc(count, sizeof(*status));
-    uint64_t(*match)[RL_MAX_MEMBERS] = calloc(count, sizeof(*match));
-    rl_group_metrics_t *group = calloc(count, sizeof(*group));
-    rl_node_metrics_group_t *groups = calloc(count, sizeof(*groups));
-    if (!status || !match || !group || !groups) {
-        rl_logf(RL_LOG_ERROR, "out of memory gathering the metrics");
-        free(status);
-        free(match);
-        free(group);
-        free(groups);
-        return;
-    }
-    for (size_t i = 0; i < count; i++) {
-        rl_group_t *g = rl_groups_at(self->groups, i);
-        s_gather_status(self, g, &status[i], match[i]);
-        rl_group_metrics(g, &group[i], zclock_usecs());
-        groups[i] =
-            (rl_node_metrics_group_t){.status = &status[i], .group = &group[i]};
-        rl_labels_add_u64(&groups[i].labels, "node", self->config.id);
-        if (rl_group_id(g) != 0)
-            rl_labels_add(&groups[i].labels, "log", rl_group_name(g));
-    }
-    rl_labels_t node = {0};
-    rl_labels_add_u64(&node, "node", self->config.id);
-    rl_node_metrics_input_t in = {
-        .labels = node,
-        .version = RL_VERSION,
-        .cluster_id = self->config.cluster_id,
-        .groups = groups,
-        .group_count = count,
-        .peer_dropped_bad = self->intake.dropped_bad,
-        .peer_dropped_wrong_cluster = self->intake.dropped_wrong_cluster,
-        .election_timeout_ms = self->config.election_timeout_ms,
-        .min_free_bytes = self->config.min_free_bytes,
-        .disk_low = self->disk_low,
-        .stopping = self->stopping,
-        .open_fds = self->open_fds,
-    };
-    rl_front_stats_t front;
-    rl_front_stats(self->front, &front);
-    memcpy(in.errors, front.errors, sizeof(in.errors));
-    rl_readiness_t readiness;
-    rl_node_readiness(&in, &readiness);
-    rl_service_status(readiness.reason);
-    if (!self->http) {
-        free(status);
-        free(match);
-        free(group);
-        free(groups);
-        return;
-    }
-    rl_http_stats_t http;
-    rl_http_stats(self->http, &http);
-    in.http_requests = http.requests;
-    rl_metrics_reset(&self->page);
-    rl_node_metrics_render(&in, &readiness, &self->page);
-    if (self->page.overflow)
-        rl_logf(RL_LOG_ERROR, "the metrics page could not be rendered (out "
-                              "of memory); /metrics answers 500");
-    rl_http_publish(self->http, &self->page, readiness.ready, readiness.reason,
-                    rl_http_now_ms());
-    free(status);
-    free(match);
-    free(group);
-    free(groups);
-}
+/* ---- Metrics, readiness, systemd (rl_node_report.c) ---- */
 
 static int s_on_publish(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
-    s_publish(arg);
+    rl_node_publish(arg);
     return 0;
 }
 
@@ -282,7 +87,7 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
         return;
     }
     if (msg->type == RL_MSG_STATUS_REQUEST) {
-        s_reply_status(self, envelope, msg);
+        rl_node_reply_status(self, envelope, msg);
         return;
     }
     /* Membership and the catalog are group 0's, whatever `log` says. */
@@ -292,7 +97,7 @@ static void s_handle_client(rl_node_t *self, rl_front_request_t *request)
                             ? rl_groups_default(self->groups)
                             : rl_groups_by_name(self->groups, msg->log);
     if (!group) {
-        s_reply_no_log(self, envelope, msg);
+        rl_node_reply_no_log(self, envelope, msg);
         return;
     }
     switch (msg->type) {
@@ -545,7 +350,7 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
             leads ? "handing leadership over first"
                   : "answering waiting clients");
     rl_service_stopping("stopping");
-    s_publish(self); /* /readyz fails at once: load balancers move away */
+    rl_node_publish(self); /* /readyz fails at once: load balancers move away */
     return rl_groups_stop(self->groups);
 }
 
@@ -786,7 +591,7 @@ int rl_node_run(rl_node_t *self)
                 "metrics on http://%s/metrics (also /healthz, /readyz)",
                 self->config.metrics_endpoint);
     rl_groups_drive(self->groups);
-    s_publish(self); /* also the unit's first status line */
+    rl_node_publish(self); /* also the unit's first status line */
     rl_service_ready(NULL);
     zloop_start(self->loop);
 

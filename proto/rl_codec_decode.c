@@ -93,34 +93,6 @@ static int s_get_bytes(rl_mp_reader_t *reader, const char *name,
 
 /* ---- Arrays ---- */
 
-/* The fewest bytes one valid item of an array field takes on the wire, so
-   that a count no input could fill is caught before allocating for it. */
-static size_t s_min_item_size(uint8_t kind)
-{
-    switch (kind) {
-    case RL_FIELD_PEER_ENTRIES:
-        return 6; /* fixarray, four fixints, an empty fixstr */
-    case RL_FIELD_READ_ENTRIES:
-        return 3; /* fixarray, a fixint, an empty fixstr */
-    case RL_FIELD_MEMBERS:
-    case RL_FIELD_MEMBER_STATUSES:
-        return 5; /* fixmap, fixstr "id", a fixint */
-    case RL_FIELD_COUNTERS:
-        return 2; /* a pair: an empty fixstr, a fixint */
-    case RL_FIELD_CONSUMERS:
-        /* fixmap, fixstr "name", a 1-byte fixstr, fixstr "index", a
-           fixint: both keys are required */
-        return 15;
-    case RL_FIELD_LOGS:
-    case RL_FIELD_LOG_STATUSES:
-        /* fixmap, fixstr "name", an empty fixstr, fixstr "group", a
-           fixint: at least these required keys */
-        return 14;
-    default:
-        return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
-    }
-}
-
 /* Checks an array value against a field's limits; returns its items. */
 static int s_get_array(rl_mp_reader_t *reader, const rl_field_t *field,
                        const rl_mp_value_t *value, uint32_t *count)
@@ -150,7 +122,8 @@ static void *s_alloc_items(rl_mp_reader_t *reader, const rl_field_t *field,
                            uint32_t count, size_t item_size, int *rc)
 {
     *rc = 0;
-    if ((uint64_t)count * s_min_item_size(field->kind) > rl_mp_left(reader))
+    if ((uint64_t)count * rl_codec_min_item_size(field->kind) >
+        rl_mp_left(reader))
         return NULL;
     void *items =
         rl_msg_alloc(reader->ctx->owner, (size_t)count * item_size + 1);
@@ -704,10 +677,8 @@ static int s_decode_header(rl_mp_reader_t *reader, const s_header_t *header,
                              "docs/PROTOCOL.md",
                              (unsigned long long)number);
     reader->ctx->msg = rl_msg_type_name(msg->type);
-    /* The named log a request (or a NOT_LEADER) is about: absent or
-       empty means `default`, so that every request of before named logs
-       reads as it did. Whether a log of that name exists is the node's to
-       say (NOT_FOUND). */
+    /* A request's (or NOT_LEADER's) log: absent or empty is `default`, as
+       before named logs; whether it exists is the node's to say. */
     rl_mp_value_t log;
     if ((rl_msg_is_request(msg->type) || msg->type == RL_MSG_NOT_LEADER) &&
         s_header_value(reader, header, S_LOG, &log) &&

@@ -351,6 +351,34 @@ const char *const *rl_codec_op_table(uint8_t kind, uint8_t *count,
     }
 }
 
+/* The fewest bytes one valid item of an array field takes on the wire, so
+   that a count no input could fill is caught before allocating for it. */
+size_t rl_codec_min_item_size(uint8_t kind)
+{
+    switch (kind) {
+    case RL_FIELD_PEER_ENTRIES:
+        return 6; /* fixarray, four fixints, an empty fixstr */
+    case RL_FIELD_READ_ENTRIES:
+        return 3; /* fixarray, a fixint, an empty fixstr */
+    case RL_FIELD_MEMBERS:
+    case RL_FIELD_MEMBER_STATUSES:
+        return 5; /* fixmap, fixstr "id", a fixint */
+    case RL_FIELD_COUNTERS:
+        return 2; /* a pair: an empty fixstr, a fixint */
+    case RL_FIELD_CONSUMERS:
+        /* fixmap, fixstr "name", a 1-byte fixstr, fixstr "index", a
+           fixint: both keys are required */
+        return 15;
+    case RL_FIELD_LOGS:
+    case RL_FIELD_LOG_STATUSES:
+        /* fixmap, fixstr "name", an empty fixstr, fixstr "group", a
+           fixint: at least these required keys */
+        return 14;
+    default:
+        return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
+    }
+}
+
 int rl_codec_fail(rl_codec_ctx_t *ctx, int code, const char *format, ...)
 {
     if (ctx->err) {

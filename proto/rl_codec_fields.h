@@ -91,6 +91,11 @@ extern const rl_field_t rl_codec_log_status_fields[];
    statuses, consumers, logs, log statuses); NULL for other kinds. */
 const rl_field_t *rl_codec_item_fields(uint8_t kind, size_t *item_size);
 
+/* The fewest bytes one valid item of an array field of kind takes on the
+   wire, so that a decoder catches a count no input could fill before
+   allocating for it. */
+size_t rl_codec_min_item_size(uint8_t kind);
+
 /* The names of an op kind's values (RL_FIELD_OP, RL_FIELD_CONSUMERS_OP,
    RL_FIELD_LOGS_OP), their number and the words that list them; NULL for
    other kinds. */

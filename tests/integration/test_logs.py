@@ -307,9 +307,10 @@ def test_a_killed_node_leading_logs_is_replaced_and_nothing_acked_is_lost():
             for name in logs:
                 wait_read(c, i, name, acked[name])
         c.start(victim)
-        # The logs stay live while it comes back: a leader resends what a
-        # dead follower lost when its next entry goes out (the core does
-        # not resend on heartbeats alone: see the report of issue 16).
+        # The logs stay live while it comes back: it must catch up with
+        # logs that go on taking appends (an idle log's leader resends
+        # what a dead follower lost too, after an election timeout of
+        # heartbeats: raft/replication.c).
         seq = {name: 16 for name in logs}
 
         def caught_up(name):
@@ -408,6 +409,10 @@ def test_idle_logs_go_quiet_and_wake_for_an_append_or_a_dead_leader():
         def quiet(i):
             s = c.status(i)["counters"]
             return s["logs"] == 9 and s["logs_quiet"] == 8
+        # Leaders spread first (a transfer wakes its log), then rest.
+        wait_for(lambda: sum(leaders_by_node(c).values()) == 9 and
+                 max(leaders_by_node(c).values()) <= 3, 40,
+                 "the leaders to spread")
         for i in c.nodes:
             wait_for(lambda: quiet(i), 20, "node %d's 8 logs to go quiet" % i)
         # Quiet, only default heartbeats: one frame per message.
