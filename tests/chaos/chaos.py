@@ -4,8 +4,8 @@ clients, and a checker over the recorded history (in the manner of
 Jepsen).
 
     chaos.py --binary PATH [--nodes 3|5] [--seconds S] [--seed N]
-             [--fault-workers W|auto] [--producers P] [--consumers C]
-             [--history FILE] [--curve on|off]
+             [--logs L] [--fault-workers W|auto] [--producers P]
+             [--consumers C] [--history FILE] [--curve on|off]
              [--broker PATH [--brokers B] [--broker-share F]]
 
 What it does:
@@ -13,21 +13,32 @@ What it does:
      proxy (faultnet.py), each node with its own data directory, every
      node, broker and client with CURVE keys unless --curve off (the
      proxy forwards the encrypted bytes as they are);
-  2. runs P idempotent producers and C tailing consumers, recording every
-     operation with its start and end time and outcome (ok with index,
-     error, or unknown after a timeout); with --broker, a share of them
-     (--broker-share, by default half) talk to B raftlog-brokers instead
-     of the nodes, picking a broker at random for each request, so that a
-     retry may go through the other broker;
-  3. injects faults on a schedule drawn from the seed: kill -9 and restart
-     of any node (the leader included), SIGSTOP/SIGCONT pauses longer than
-     an election timeout, partitions (majority/minority, isolated leader,
-     asymmetric bridge), stalled fsyncs, restart of the whole cluster, and
-     with brokers kill -9 and restart of a broker; with W fault workers,
-     up to W faults overlap, each on processes of its own;
-  4. heals everything, waits for every node to converge, reads the full log
-     from every node, and checks the history (checker.py);
-  5. stops every node and broker with SIGTERM and checks that each exits
+  2. creates L named logs (chaos-0 ... chaos-L-1; --logs, RL_CHAOS_LOGS,
+     default 2; 0: the default log only), each its own Raft group, and
+     waits until every node hosts them and each has a leader;
+  3. runs, on each log and on `default`, P idempotent producers and C
+     tailing consumers, recording every operation with its log, start and
+     end time and outcome (ok with index, error, or unknown after a
+     timeout); half of default's clients name it (`log: default`), the
+     others send no `log`, as clients of before named logs do; with
+     --broker, a share of each log's clients (--broker-share, by default
+     half) talk to B raftlog-brokers instead of the nodes, picking a
+     broker at random for each request, so that a retry may go through
+     the other broker (the brokers route by log);
+  4. injects faults on a schedule drawn from the seed: kill -9 and restart
+     of any node (the leader of a log drawn at random included), SIGSTOP/
+     SIGCONT pauses longer than an election timeout, partitions (majority/
+     minority, isolated leader of a log, asymmetric bridge), stalled
+     fsyncs, restart of the whole cluster, and with brokers kill -9 and
+     restart of a broker; with W fault workers, up to W faults overlap,
+     each on processes of its own;
+  5. heals everything, waits for every node to converge on every log (a
+     marker appended to each and committed everywhere), checks that every
+     node lists and hosts exactly the logs created, reads every log in
+     full from every node, and checks each log's history on its own
+     (checker.py: no acknowledged entry lost, changed, reordered or
+     duplicated, every node's copy of a log the same);
+  6. stops every node and broker with SIGTERM and checks that each exits
      with status 0 (a sanitizer build reports leaks then), that no process
      died on its own during the run, that no log holds a sanitizer report,
      and that `raftlog-node --check` finds every data directory intact.
@@ -35,8 +46,10 @@ What it does:
 The fault schedule replays exactly from its seed; thread timing does not,
 so a failure that depends on a race may need a few runs. A failing run
 prints the command that replays its seed and keeps its directory (node
-logs, data directories, history.json). Exit status 0 when everything
-holds, 1 with the first violation.
+logs, data directories, history.json). The summary gives, per log, the
+appends by outcome and door, the final log's length and term, what the
+consumers saw and the violations. Exit status 0 when everything holds,
+1 with the first violation of each log.
 """
 import argparse
 import json
@@ -52,15 +65,24 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from checker import check_history  # noqa: E402
+from checker import DEFAULT_LOG, check_named_logs  # noqa: E402
 from faultnet import FaultNet  # noqa: E402
 from harness import (APPEND, APPEND_OK, CURVE, ERROR, NOT_LEADER,  # noqa
-                     READ, READ_OK, Cluster, free_ports, wait_for)
+                     READ, READ_OK, STATUS, STATUS_OK, Cluster, free_ports,
+                     wait_for)
 
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
 STALE_SEQUENCE = 12
+NOT_FOUND = 16
+LOGS_REQUEST, LOGS_OK = 40, 71
+# Errors of a LOGS or marker request worth another try: TIMEOUT,
+# SHUTTING_DOWN, BUSY, NO_LEADER.
+RETRY = (4, 5, 8, 10)
+# The producer id of the markers appended at the end (one per log); the
+# run's producers are 1000 and up.
+MARKER_PRODUCER = 999
 # Definite errors: the batch was refused as such and is not in the log.
 # (Every other code is retried with the same producer and seq.)
 DEFINITE = (1, 2, 6, 7, 13)
@@ -200,12 +222,16 @@ class Brokers:
 
 
 class Door:
-    """Where one client sends its requests: the nodes directly (following
-    NOT_LEADER) or the brokers (one picked at random per request). Each
-    request goes on a fresh REQ socket (Lazy Pirate)."""
+    """Where one client of one log sends its requests: the nodes directly
+    (following NOT_LEADER) or the brokers (one picked at random per
+    request). Each request goes on a fresh REQ socket (Lazy Pirate) and
+    names the client's log, unless the client is one of default's that
+    leaves `log` out (named=False)."""
 
-    def __init__(self, c, brokers, rng):
+    def __init__(self, c, brokers, rng, log=DEFAULT_LOG, named=True):
         self.c, self.brokers, self.rng = c, brokers, rng
+        self.log = log
+        self.log_field = {"log": log} if named else {}
         self.target = rng.choice(list(c.nodes))
 
     def name(self):
@@ -213,6 +239,7 @@ class Door:
 
     def request(self, msg, timeout):
         """The reply, or None after timeout or when the node is down."""
+        msg = dict(msg, **self.log_field)
         if not self.brokers:
             if not self.c.alive(self.target):
                 return None
@@ -242,6 +269,7 @@ class History:
         self.lock = threading.Lock()
         self.ops = []
         self.t0 = time.monotonic()
+        self.not_found = {}  # log -> NOT_FOUND replies for a log we made
 
     def now(self):
         return time.monotonic() - self.t0
@@ -249,6 +277,114 @@ class History:
     def add(self, op):
         with self.lock:
             self.ops.append(op)
+
+    def note_not_found(self, log):
+        with self.lock:
+            self.not_found[log] = self.not_found.get(log, 0) + 1
+
+
+def log_status(c, i, log, timeout=1.0):
+    """Node i's STATUS_OK about log (its top-level role, term, leader,
+    commit describe that log; `logs` lists every log the node hosts), or
+    None when the node is down or does not answer so."""
+    if not c.alive(i):
+        return None
+    msg = {"type": STATUS}
+    if log != DEFAULT_LOG:
+        msg["log"] = log
+    reply = c.request(i, msg, timeout)
+    return reply if reply is not None and reply["type"] == STATUS_OK \
+        else None
+
+
+def leader_of(c, log):
+    """The node that leads log in the highest term among the nodes that
+    answer (a paused node does not), provided every answering node of
+    that term agrees; or None. The harness's Cluster.leader, per log."""
+    answers = {i: s for i, s in
+               ((i, log_status(c, i, log, 0.5)) for i in c.nodes) if s}
+    leaders = sorted((s["term"], i) for i, s in answers.items()
+                     if s["role"] == "leader")
+    if not leaders:
+        return None
+    term, leader = leaders[-1]
+    agree = all(s["leader"] == leader for s in answers.values()
+                if s["term"] == term)
+    return leader if agree else None
+
+
+def logs_request(c, msg, timeout):
+    """A LOGS request to the leader of `default` (which commits the
+    catalog), following NOT_LEADER and retrying what may be retried.
+    Returns the reply and how many attempts may have proposed an entry
+    (every one but those answered NOT_LEADER)."""
+    msg = dict(msg, type=LOGS_REQUEST)
+    deadline = time.monotonic() + timeout
+    target, proposals = None, 0
+    while time.monotonic() < deadline:
+        live = [i for i in c.nodes if c.alive(i)]
+        target = target or c.leader() or random.choice(live)
+        reply = c.request(target, msg, timeout=3.0)
+        if reply is None or reply["type"] != NOT_LEADER:
+            proposals += 1
+        if reply is None:
+            target = None
+            continue
+        if reply["type"] == NOT_LEADER:
+            target = reply["leader"] or None
+            if target is None:
+                time.sleep(0.05)
+            continue
+        if reply["type"] == ERROR and reply["code"] in RETRY:
+            target = None
+            time.sleep(0.05)
+            continue
+        return reply, proposals
+    raise RuntimeError("LOGS %r had no answer within %.0f s"
+                       % (msg, timeout))
+
+
+def hosted_logs(c, i):
+    """The names of the logs node i hosts (STATUS `logs`), or None."""
+    st = log_status(c, i, DEFAULT_LOG, 2.0)
+    return None if st is None else sorted(l["name"] for l in st["logs"])
+
+
+def listed_logs(c, i):
+    """The names in node i's committed catalog (LOGS list), or None."""
+    if not c.alive(i):
+        return None
+    reply = c.request(i, {"type": LOGS_REQUEST, "op": "list"}, 2.0)
+    if reply is None or reply["type"] != LOGS_OK:
+        return None
+    return sorted(l["name"] for l in reply["logs"])
+
+
+def create_logs(c, names, timeout=60):
+    """Creates the named logs, then waits until every node lists and
+    hosts them all and each has a leader. Returns how many catalog
+    entries the creations may have committed in `default` (an attempt
+    whose answer was lost may have committed; its retry is then
+    REJECTED: exists)."""
+    catalog_entries = 0
+    for name in names:
+        reply, proposals = logs_request(c, {"op": "create", "name": name},
+                                        timeout)
+        catalog_entries += proposals
+        if reply["type"] == LOGS_OK or (
+                reply["type"] == ERROR and reply["code"] == 11 and
+                proposals > 1):  # REJECTED: an earlier attempt committed
+            continue
+        raise RuntimeError("creating log %s: %r" % (name, reply))
+    want = sorted([DEFAULT_LOG] + names)
+    for i in c.nodes:
+        wait_for(lambda: listed_logs(c, i) == want and
+                 hosted_logs(c, i) == want, timeout,
+                 "node %d to list and host the logs %s" % (i, want))
+    for name in names:
+        wait_for(lambda: leader_of(c, name), timeout,
+                 "a leader of log %s" % name)
+    return catalog_entries
 
 
 def producer(door, history, pid, stop):
@@ -262,8 +398,8 @@ def producer(door, history, pid, stop):
     while not stop.is_set():
         seq += 1
         value = ("p%d-s%d" % (pid, seq)).encode()
-        op = {"kind": "append", "producer": pid, "seq": seq,
-              "value": value.decode(), "start": history.now(),
+        op = {"kind": "append", "log": door.log, "producer": pid,
+              "seq": seq, "value": value.decode(), "start": history.now(),
               "via": door.name()}
         msg = {"type": APPEND, "producer": pid, "seq": seq,
                "entries": [value]}
@@ -286,6 +422,11 @@ def producer(door, history, pid, stop):
             if reply["type"] == ERROR and reply["code"] in DEFINITE:
                 outcome = ("error", reply["code"])
                 break
+            if reply["type"] == ERROR and reply["code"] == NOT_FOUND:
+                # Every node hosted the log before the clients started: a
+                # node that does not know it (yet, after a restart) is
+                # counted and reported, and another node asked.
+                history.note_not_found(door.log)
             time.sleep(0.02)
             door.elsewhere()
         op["end"] = history.now()
@@ -310,13 +451,16 @@ def consumer(door, history, cid, stop, rng):
         reply = door.request({"type": READ, "from": frm, "max_entries": 100,
                               "wait_ms": 300}, timeout)
         if reply is None or reply["type"] != READ_OK:
+            if reply is not None and reply["type"] == ERROR and \
+                    reply["code"] == NOT_FOUND:
+                history.note_not_found(door.log)
             door.elsewhere()
             continue
         for index, data in reply["entries"]:
             seen.append([index, data.decode()])
         frm = reply["next"]
-    history.add({"kind": "consume", "consumer": cid, "via": door.name(),
-                 "seen": seen})
+    history.add({"kind": "consume", "log": door.log, "consumer": cid,
+                 "via": door.name(), "seen": seen})
 
 
 class Faults:
@@ -325,10 +469,14 @@ class Faults:
     worker reserves the nodes (or broker) its fault touches, so no two
     faults act on one process at once (a node is never killed while
     paused, say); a partition's links are blocked by count, so healing one
-    fault never heals another's."""
+    fault never heals another's. The faults on a leader (kill, isolate,
+    slow disk) aim at the leader of a log drawn at random among the
+    run's."""
 
-    def __init__(self, c, net, election_ms, log, history, brokers):
+    def __init__(self, c, net, election_ms, log, history, brokers,
+                 logs=(DEFAULT_LOG,)):
         self.c, self.net, self.log = c, net, log
+        self.logs = list(logs)
         self.history, self.brokers = history, brokers
         self.pause = 2.0 * election_ms / 1000.0
         self.counts = {}
@@ -399,9 +547,10 @@ class Faults:
         if self.brokers:
             kinds.append("kill_broker")
         kind = rng.choice(kinds)
+        target_log = rng.choice(self.logs)
         leader = None
         if kind in ("kill_leader", "isolate_leader"):
-            leader = c.leader() or rng.choice(ids)
+            leader = leader_of(c, target_log) or rng.choice(ids)
         if kind in ("kill", "kill_leader"):
             victim = leader or rng.choice(ids)
             who = [victim]
@@ -424,8 +573,8 @@ class Faults:
             links = [(a, b)]
         elif kind == "slow_disk":
             # fdatasync stalls (test builds): the leader's, half the time.
-            victim = (c.leader() if rng.random() < 0.5 else None) or \
-                rng.choice(ids)
+            victim = (leader_of(c, target_log) if rng.random() < 0.5
+                      else None) or rng.choice(ids)
             who = [victim]
         elif kind == "restart_all":
             who = ids
@@ -443,7 +592,8 @@ class Faults:
             return False
         try:
             if kind in ("kill", "kill_leader"):
-                self.record(kind, victim)
+                self.record(kind, victim if kind == "kill" else
+                            {"node": victim, "log": target_log})
                 self.kill(victim)
                 time.sleep(hold)
                 self.start(victim)
@@ -453,12 +603,18 @@ class Faults:
                 time.sleep(pause)
                 self.kill(victim, signal.SIGCONT)
             elif kind in ("partition", "isolate_leader", "bridge"):
-                self.record(kind, who if kind != "bridge" else [a, b])
+                if kind == "bridge":
+                    detail = [a, b]
+                elif kind == "isolate_leader":
+                    detail = {"node": who[0], "log": target_log}
+                else:
+                    detail = who
+                self.record(kind, detail)
                 self.block(links)
                 time.sleep(cut)
                 self.heal(links)
             elif kind == "slow_disk":
-                self.record(kind, victim)
+                self.record(kind, {"node": victim, "log": target_log})
                 path = c.slow_disk_file(victim)
                 open(path, "w").close()
                 time.sleep(pause)
@@ -486,11 +642,51 @@ class Faults:
         return True
 
 
-def converge(c, history, timeout=120):
-    """Heals, waits for a leader, appends a marker (recorded as one more
-    acknowledged append) and waits until every node has committed it;
-    returns every node's full log and its STATUS (commit, term) taken
-    after the log was read."""
+def append_marker(c, log, value, timeout):
+    """Appends value to log through its leader, following NOT_LEADER and
+    retrying with the same producer and seq (so that a retry never
+    duplicates it); returns its index."""
+    msg = {"type": APPEND, "entries": [value.encode()],
+           "producer": MARKER_PRODUCER, "seq": 1}
+    if log != DEFAULT_LOG:
+        msg["log"] = log
+    deadline = time.monotonic() + timeout
+    target, tried = None, 0
+    while time.monotonic() < deadline:
+        live = [i for i in c.nodes if c.alive(i)]
+        if target not in live:
+            target = leader_of(c, log) or live[tried % len(live)]
+            tried += 1
+        reply = c.request(target, msg, timeout=3.0)
+        if reply is None:
+            target = None
+            continue
+        if reply["type"] == APPEND_OK:
+            return reply["first"]
+        if reply["type"] == NOT_LEADER:
+            target = reply["leader"] or None
+            if target is None:
+                time.sleep(0.05)
+            continue
+        if reply["type"] == ERROR and (reply["code"] in RETRY or
+                                       reply["code"] == NOT_FOUND):
+            target = None
+            time.sleep(0.05)
+            continue
+        raise RuntimeError("the marker append to log %s failed: %r"
+                           % (log, reply))
+    raise RuntimeError("the marker append to log %s did not succeed "
+                       "within %.0f s" % (log, timeout))
+
+
+def converge(c, history, names, catalog_entries, timeout=120):
+    """Heals, waits for a leader of `default`, then on every log appends
+    a marker (recorded as one more acknowledged append) and waits until
+    every node has committed it. Returns every node's full copy of every
+    log, {log: {node: entries}}, the STATUS of each (commit, term; and in
+    `default`, the catalog entries as `extra`) taken after the log was
+    read, and the problems found: a node that does not list or host
+    exactly the logs created."""
     c.net.heal_all()
     for i in c.nodes:
         if os.path.exists(c.slow_disk_file(i)):
@@ -501,41 +697,61 @@ def converge(c, history, timeout=120):
         else:
             c.start(i)
     c.wait_leader(timeout=timeout)
-    op = {"kind": "append", "producer": 0, "seq": 0, "value": "chaos-end",
-          "start": history.now(), "via": "harness"}
-    marker = c.append([b"chaos-end"], timeout=timeout)["first"]
-    op.update(end=history.now(), outcome="ok", index=marker)
-    history.add(op)
-    for i in c.nodes:
-        c.wait_commit(i, marker, timeout=timeout)
     logs, meta = {}, {}
+    for log in [DEFAULT_LOG] + names:
+        value = "chaos-end" if log == DEFAULT_LOG else "chaos-end@" + log
+        op = {"kind": "append", "log": log, "producer": MARKER_PRODUCER,
+              "seq": 1, "value": value, "start": history.now(),
+              "via": "harness"}
+        marker = append_marker(c, log, value, timeout)
+        op.update(end=history.now(), outcome="ok", index=marker)
+        history.add(op)
+        for i in c.nodes:
+            wait_for(lambda: (log_status(c, i, log) or {}).get(
+                "commit", 0) >= marker, timeout,
+                "node %d to commit index %d of log %s" % (i, marker, log))
+        logs[log], meta[log] = {}, {}
+        for i in c.nodes:
+            logs[log][i] = read_log(c, i, log, 10 * timeout)
+            st = wait_for(lambda: log_status(c, i, log, timeout=5.0),
+                          timeout, "node %d's STATUS of log %s" % (i, log))
+            meta[log][i] = {"commit": st["commit"], "term": st["term"]}
+            if log == DEFAULT_LOG:
+                meta[log][i]["extra"] = catalog_entries
+    problems = []
+    want = sorted([DEFAULT_LOG] + names)
     for i in c.nodes:
-        logs[i] = read_log(c, i, 10 * timeout)
-        st = wait_for(lambda: c.status(i, timeout=5.0), timeout,
-                      "node %d's STATUS" % i)
-        meta[i] = {"commit": st["commit"], "term": st["term"]}
-    return logs, meta
+        listed, hosted = listed_logs(c, i), hosted_logs(c, i)
+        if listed != want or hosted != want:
+            problems.append("node %d lists the logs %r and hosts %r at the "
+                            "end; the run created %r"
+                            % (i, listed, hosted, want))
+    return logs, meta, problems
 
 
-def read_log(c, i, timeout):
-    """Every committed user entry of node i, as [index, value]. Unlike
-    the harness's read_all, a slow READ (a long log, a loaded machine, a
-    sanitizer build) is retried rather than fatal."""
+def read_log(c, i, log, timeout):
+    """Every committed user entry of node i's copy of log, as [index,
+    value]. Unlike the harness's read_all, a slow READ (a long log, a
+    loaded machine, a sanitizer build) is retried rather than fatal."""
     entries, frm = [], 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reply = c.request(i, {"type": READ, "from": frm}, timeout=10.0)
+        msg = {"type": READ, "from": frm}
+        if log != DEFAULT_LOG:
+            msg["log"] = log
+        reply = c.request(i, msg, timeout=10.0)
         if reply is None:
             continue
         if reply["type"] != READ_OK:
-            raise RuntimeError("READ from node %d failed: %r" % (i, reply))
+            raise RuntimeError("READ of log %s from node %d failed: %r"
+                               % (log, i, reply))
         entries += [[index, data.decode()] for index, data in
                     reply["entries"]]
         frm = reply["next"]
         if frm > reply["commit"]:
             return entries
-    raise RuntimeError("reading node %d's log took over %.0f s"
-                       % (i, timeout))
+    raise RuntimeError("reading node %d's log %s took over %.0f s"
+                       % (i, log, timeout))
 
 
 def shut_down(c, brokers):
@@ -580,12 +796,28 @@ def shut_down(c, brokers):
     return problems
 
 
+def summarize(appends):
+    """Appends by outcome, and by outcome and door, in words."""
+    outcomes = {}
+    for o in appends:
+        key = o["outcome"] + ("/" + o["via"] if o.get("via") else "")
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return ("%d appends (%d ok, %d unknown, %d error, %d stale), by outcome "
+            "and door %s" % (len(appends),
+                             sum(o["outcome"] == "ok" for o in appends),
+                             sum(o["outcome"] == "unknown" for o in appends),
+                             sum(o["outcome"] == "error" for o in appends),
+                             sum(o["outcome"] == "stale" for o in appends),
+                             json.dumps(outcomes, sort_keys=True)))
+
+
 def replay_command(args):
     """The command that reruns this test with the same seed."""
     cmd = [sys.executable, os.path.abspath(__file__),
            "--binary", os.path.abspath(args.binary),
            "--nodes", str(args.nodes), "--seconds", "%g" % args.seconds,
-           "--seed", str(args.seed), "--producers", str(args.producers),
+           "--seed", str(args.seed), "--logs", str(args.logs),
+           "--producers", str(args.producers),
            "--consumers", str(args.consumers),
            "--fault-workers", str(args.fault_workers),
            "--curve", args.curve]
@@ -612,8 +844,14 @@ def main():
                     help="how many faults may be under way at once, each "
                          "on processes of its own; 'auto': as many as a "
                          "majority of the nodes (2 of 3, 3 of 5)")
-    ap.add_argument("--producers", type=int, default=4)
-    ap.add_argument("--consumers", type=int, default=2)
+    ap.add_argument("--logs", type=int,
+                    default=int(os.environ.get("RL_CHAOS_LOGS", 2)),
+                    help="named logs to create besides default (default: "
+                         "RL_CHAOS_LOGS, else 2)")
+    ap.add_argument("--producers", type=int, default=4,
+                    help="producers on each log (default included)")
+    ap.add_argument("--consumers", type=int, default=2,
+                    help="consumers on each log (default included)")
     ap.add_argument("--history", default=None,
                     help="write the history (seed, schedule, operations, "
                          "logs) to this JSON file")
@@ -629,14 +867,18 @@ def main():
                     help="the share of producers and of consumers that go "
                          "through the brokers (rounded up)")
     args = ap.parse_args()
+    if not 0 <= args.logs <= 100 or not 0 <= args.producers < 100:
+        ap.error("--logs: 0 to 100; --producers: 0 to 99 (their ids are "
+                 "1000 + 100 * log + producer)")
     args.fault_workers = (args.nodes + 1) // 2 \
         if args.fault_workers == "auto" else int(args.fault_workers)
 
     print("chaos: seed %d, %d nodes, %.0f s, %d fault worker%s, "
-          "%d producers, %d consumers, CURVE %s%s"
+          "%d named logs and default, %d producers and %d consumers on "
+          "each, CURVE %s%s"
           % (args.seed, args.nodes, args.seconds, args.fault_workers,
-             "s" if args.fault_workers > 1 else "", args.producers,
-             args.consumers, args.curve,
+             "s" if args.fault_workers > 1 else "", args.logs,
+             args.producers, args.consumers, args.curve,
              ", %d brokers for %.0f%% of the clients"
              % (args.brokers, 100 * args.broker_share)
              if args.broker else ""), flush=True)
@@ -653,6 +895,7 @@ def main():
     brokers = Brokers(c, args.broker, args.brokers) if args.broker else None
     print("chaos: directory %s" % c.dir, flush=True)
     history = History()
+    names = ["chaos-%d" % k for k in range(args.logs)]
     schedule = []
     stop = threading.Event()
     threads = []
@@ -664,24 +907,38 @@ def main():
         if brokers:
             brokers.start_all()
         c.wait_leader()
+        catalog_entries = create_logs(c, names)
+        print("chaos: created the logs %s; every node hosts them, each "
+              "has a leader (%s)"
+              % (", ".join(names) or "(none)",
+                 ", ".join("%s: node %s" % (n, leader_of(c, n))
+                           for n in [DEFAULT_LOG] + names)), flush=True)
+        history.t0 = time.monotonic()
 
         def via_broker(k, total):
             share = -(-args.broker_share * total // 1) if brokers else 0
             return brokers if k < share else None
 
-        for p in range(args.producers):
-            door = Door(c, via_broker(p, args.producers),
-                        random.Random(rng.random()))
-            threads.append(threading.Thread(
-                target=producer, args=(door, history, 1000 + p, stop)))
-        for k in range(args.consumers):
-            crng = random.Random(rng.random())
-            door = Door(c, via_broker(k, args.consumers), crng)
-            threads.append(threading.Thread(
-                target=consumer, args=(door, history, k, stop, crng)))
+        for k, log in enumerate([DEFAULT_LOG] + names):
+            for p in range(args.producers):
+                # Half of default's clients leave `log` out.
+                door = Door(c, via_broker(p, args.producers),
+                            random.Random(rng.random()), log,
+                            named=log != DEFAULT_LOG or p % 2 == 1)
+                threads.append(threading.Thread(
+                    target=producer,
+                    args=(door, history, 1000 + 100 * k + p, stop)))
+            for j in range(args.consumers):
+                crng = random.Random(rng.random())
+                door = Door(c, via_broker(j, args.consumers), crng, log,
+                            named=log != DEFAULT_LOG or j % 2 == 1)
+                threads.append(threading.Thread(
+                    target=consumer,
+                    args=(door, history, "%s/%d" % (log, j), stop, crng)))
         for t in threads:
             t.start()
-        faults = Faults(c, net, election_ms, schedule, history, brokers)
+        faults = Faults(c, net, election_ms, schedule, history, brokers,
+                        [DEFAULT_LOG] + names)
         end = time.monotonic() + args.seconds
 
         def fault_worker(wrng):
@@ -705,9 +962,14 @@ def main():
                     any(t.is_alive() for t in workers):
                 progress += 60
                 with history.lock:
-                    done = len(history.ops)
-                print("chaos: %.0f s, %d appends done, %d faults"
-                      % (history.now(), done, len(schedule)), flush=True)
+                    done = {}
+                    for o in history.ops:
+                        done[o["log"]] = done.get(o["log"], 0) + 1
+                print("chaos: %.0f s, %d appends done (%s), %d faults"
+                      % (history.now(), sum(done.values()),
+                         ", ".join("%s %d" % (log, done.get(log, 0))
+                                   for log in [DEFAULT_LOG] + names),
+                         len(schedule)), flush=True)
         # Clients stop first (an append still in flight finishes or gives
         # up within its own deadline), so the final logs hold everything
         # any client was told.
@@ -715,35 +977,36 @@ def main():
         for t in threads:
             t.join(timeout=30)
         c.find_crashes(history.now())
-        logs, meta = converge(c, history)
-        report = check_history(history.ops, logs, meta)
-        problems = shut_down(c, brokers)
+        logs, meta, converge_problems = converge(c, history, names,
+                                                 catalog_entries)
+        reports = check_named_logs(history.ops, logs, meta)
+        violations = {log: r for log, r in reports.items() if r}
+        problems = converge_problems + shut_down(c, brokers)
         crashes = c.crashes + (brokers.crashes if brokers else [])
         problems = ["process died on its own: %s exit status %d at %.1f s"
                     % (str(who), status, t) for who, status, t in crashes] \
             + problems
         appends = [o for o in history.ops if o["kind"] == "append"]
-        outcomes = {}
-        for o in appends:
-            key = o["outcome"] + ("/" + o["via"] if o.get("via") else "")
-            outcomes[key] = outcomes.get(key, 0) + 1
-        consumed = [len(o["seen"]) for o in history.ops
-                    if o["kind"] == "consume"]
-        print("chaos: %.0f s, %d appends (%d ok, %d unknown, %d error, "
-              "%d stale), by outcome and door %s; %d user entries in the "
-              "final log, term %d; consumers saw %s entries"
-              % (time.time() - started, len(appends),
-                 sum(o["outcome"] == "ok" for o in appends),
-                 sum(o["outcome"] == "unknown" for o in appends),
-                 sum(o["outcome"] == "error" for o in appends),
-                 sum(o["outcome"] == "stale" for o in appends),
-                 json.dumps(outcomes, sort_keys=True),
-                 len(next(iter(logs.values()))),
-                 max(m["term"] for m in meta.values()), consumed))
+        print("chaos: %.0f s, all logs: %s; %d user entries in the final "
+              "logs" % (time.time() - started, summarize(appends),
+                        sum(len(next(iter(copies.values())))
+                            for copies in logs.values())))
+        for log in [DEFAULT_LOG] + names:
+            consumed = [len(o["seen"]) for o in history.ops
+                        if o["kind"] == "consume" and o["log"] == log]
+            first = next(iter(meta[log].values()))
+            print("chaos: log %s: %s; %d user entries in the final log, "
+                  "commit %d, term %d; consumers saw %s entries; NOT_FOUND "
+                  "answers %d; violations: %d"
+                  % (log, summarize([o for o in appends if o["log"] == log]),
+                     len(next(iter(logs[log].values()))), first["commit"],
+                     max(m["term"] for m in meta[log].values()), consumed,
+                     history.not_found.get(log, 0),
+                     1 if reports.get(log) else 0))
         print("chaos: faults %s (%d in all)"
               % (json.dumps(faults.counts, sort_keys=True),
                  sum(faults.counts.values())))
-        failed = bool(report or problems)
+        failed = bool(violations or problems)
         history_path = args.history or (
             os.path.join(c.dir, "history.json") if failed else None)
         if history_path:
@@ -751,8 +1014,9 @@ def main():
                 json.dump({"seed": args.seed, "command": replay_command(args),
                            "schedule": schedule, "ops": history.ops,
                            "logs": logs, "meta": meta}, f)
-        if report:
-            print("chaos: VIOLATION (seed %d): %s" % (args.seed, report))
+        for log, report in sorted(violations.items()):
+            print("chaos: VIOLATION (seed %d, log %s): %s"
+                  % (args.seed, log, report))
         for problem in problems:
             print("chaos: FAILURE (seed %d): %s" % (args.seed, problem))
         if failed:
@@ -763,8 +1027,9 @@ def main():
             c.keep = True
             c.dump_logs()
         else:
-            print("chaos: history checked, violations: 0; clean shutdown, "
-                  "data directories intact")
+            print("chaos: the histories of %d logs checked, violations: 0; "
+                  "every node's copy of each log the same; clean shutdown, "
+                  "data directories intact" % len(reports))
             ok = True
     except Exception:
         c.keep = True

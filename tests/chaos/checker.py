@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """The history checker of the chaos test.
 
-check_history(ops, logs, meta) returns None when the history is correct,
-or a sentence describing the first violation with the operations
-involved. The rules, in the order they are checked:
+check_history(ops, logs, meta) returns None when the history of one log
+is correct, or a sentence describing the first violation with the
+operations involved. check_named_logs(ops, logs, meta) checks each named
+log of a run on its own (every log is its own Raft group: its own
+indexes, terms, producer sessions) and returns {log: report or None}.
+The rules, in the order they are checked:
 
   1. logs: every node's committed log is the same sequence of user
      entries, at strictly increasing indexes, no index above the node's
@@ -15,8 +18,10 @@ involved. The rules, in the order they are checked:
      it; an append whose outcome is unknown (timed out) is in it at most
      once (rule 2); and the logs are dense: the indexes READ skips are
      Raft's own entries, at most one no-op per term (a chaos run makes no
-     membership changes), so commit - user entries <= term (checked after
-     the acknowledgements, so that a lost entry is named as such);
+     membership changes) plus the node's `extra` (the catalog entries that
+     created the named logs, in `default`), so commit - user entries <=
+     term + extra (checked after the acknowledgements, so that a lost
+     entry is named as such);
   4. a producer is told STALE_SEQUENCE only when it had already sent a
      later seq (one batch at a time: our producers never do, so the
      cluster's session table would be wrong);
@@ -30,8 +35,16 @@ ok|error|unknown|stale, index (when ok), via (optional: which door)} and
 consumer views {kind: consume, consumer, seen: [[index, value], ...]};
 logs: {node: [[index, value], ...]}, every node's committed user entries
 after convergence; meta (optional): {node: {commit, term}} from each
-node's STATUS at the end.
+node's STATUS at the end, optionally with `extra`: how many of the
+log's committed indexes may be Raft's own entries other than no-ops.
+
+check_named_logs: ops as above, each with `log` (its log's name; absent:
+"default"); logs: {log: {node: [[index, value], ...]}}; meta (optional):
+{log: {node: {commit, term, extra}}}. An operation on a log that is not
+in logs is a violation of its own (the run lost a whole log).
 """
+
+DEFAULT_LOG = "default"
 
 
 def _describe(op):
@@ -84,11 +97,13 @@ def _check_logs(logs, meta, sent):
 def _check_dense(logs, meta):
     for n in sorted(meta):
         commit, term = meta[n]["commit"], meta[n]["term"]
+        extra = meta[n].get("extra", 0)
         skipped = commit - len(logs[n])
-        if skipped > term:
+        if skipped > term + extra:
             return ("node %s's log is not dense: %d of its %d committed "
                     "indexes are not user entries, more than one no-op per "
-                    "term (term %d)" % (n, skipped, commit, term))
+                    "term (term %d) and %d other entries of Raft's own"
+                    % (n, skipped, commit, term, extra))
     return None
 
 
@@ -174,3 +189,22 @@ def check_history(ops, logs, meta=None):
                        seen[max(0, k - 2):k],
                        _describe(sent.get(got[1])) if got else "none"))
     return None
+
+
+def check_named_logs(ops, logs, meta=None):
+    """{log: None or the first violation in that log} for every log in
+    logs and every log an operation names; each log is checked on its own
+    with check_history."""
+    meta = meta or {}
+    by_log = {}
+    for o in ops:
+        by_log.setdefault(o.get("log", DEFAULT_LOG), []).append(o)
+    reports = {}
+    for name in sorted(set(logs) | set(by_log)):
+        if name not in logs:
+            reports[name] = ("%d operations on log %s, but no node's final "
+                             "logs include it" % (len(by_log[name]), name))
+            continue
+        reports[name] = check_history(by_log.get(name, []), logs[name],
+                                      meta.get(name))
+    return reports

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Self-test of the chaos history checker (checker.py): a correct history
 passes, and each kind of violation, planted in an otherwise correct
-history, is caught and named, with the operations involved.
+history, is caught and named, with the operations involved; with named
+logs, each log is checked on its own and a violation is reported for the
+log it is in.
 
     test_checker.py        run every test (exit 0 when all pass)
 """
@@ -12,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from checker import check_history  # noqa: E402
+from checker import check_history, check_named_logs  # noqa: E402
 
 
 def append(producer, seq, start, end, outcome="ok", index=None, via=None):
@@ -46,6 +48,43 @@ def good_history():
             3: copy.deepcopy(log)}
     meta = {n: {"commit": 7, "term": 2} for n in logs}
     return ops, logs, meta
+
+
+def named_history():
+    """The good history on three logs: `default` as is (its ops without
+    `log`, as a run of before named logs records them), and `a` and `b`
+    with the same shape but values of producers of their own (11, 12 on
+    a; 21, 22 on b); default's log also holds two catalog entries (the
+    creation of a and b), its meta says so with extra."""
+    ops, logs, meta = good_history()
+    for n in logs:
+        logs[n] = [[index + 2, value] for index, value in logs[n]]
+        meta[n] = {"commit": 9, "term": 2, "extra": 2}
+    for o in ops:
+        if "index" in o:
+            o["index"] += 2
+        if o["kind"] == "consume":
+            o["seen"] = [[index + 2, value] for index, value in o["seen"]]
+    all_ops, all_logs, all_meta = ops, {"default": logs}, {"default": meta}
+    for name, base in (("a", 10), ("b", 20)):
+        ops, logs, meta = good_history()
+        rename = {"p1": "p%d" % (base + 1), "p2": "p%d" % (base + 2)}
+
+        def renamed(value):
+            head, tail = value.split("-")
+            return rename[head] + "-" + tail
+        for o in ops:
+            o["log"] = name
+            if o["kind"] == "append":
+                o["producer"] += base
+                o["value"] = renamed(o["value"])
+            else:
+                o["seen"] = [[i, renamed(v)] for i, v in o["seen"]]
+        for n in logs:
+            logs[n] = [[i, renamed(v)] for i, v in logs[n]]
+        all_ops += ops
+        all_logs[name], all_meta[name] = logs, meta
+    return all_ops, all_logs, all_meta
 
 
 def find(ops, value):
@@ -195,6 +234,77 @@ class CheckerTest(unittest.TestCase):
         ops[-2]["seen"].append([8, "p1-s3"])
         self.assert_caught(ops, logs, meta, "consumer 0", "position 5",
                            "p1-s3 (unknown")
+
+
+
+class NamedLogsTest(unittest.TestCase):
+    def assert_only(self, reports, log, *words):
+        """reports names a violation in log, and in no other log."""
+        self.assertIsNotNone(reports[log], "the violation was not caught")
+        for w in words:
+            self.assertIn(w, reports[log])
+        for other, report in reports.items():
+            if other != log:
+                self.assertIsNone(report, "log %s: %s" % (other, report))
+
+    def test_correct_histories_of_three_logs_pass(self):
+        reports = check_named_logs(*named_history())
+        self.assertEqual(reports, {"default": None, "a": None, "b": None})
+
+    def test_the_same_index_in_two_logs_is_no_violation(self):
+        # Each log has its own indexes: a and b both hold index 2, and
+        # so do their acknowledgements.
+        ops, logs, meta = named_history()
+        self.assertEqual(logs["a"][1][0][0], logs["b"][1][0][0])
+        self.assertEqual(find(ops, "p11-s1")["index"],
+                         find(ops, "p21-s1")["index"])
+        reports = check_named_logs(ops, logs, meta)
+        self.assertEqual(set(reports.values()), {None})
+
+    def test_default_catalog_entries_need_their_allowance(self):
+        ops, logs, meta = named_history()
+        for n in meta["default"]:
+            del meta["default"][n]["extra"]
+        self.assert_only(check_named_logs(ops, logs, meta), "default",
+                         "not dense")
+
+    def test_an_acknowledged_append_lost_from_one_log_is_named_there(self):
+        ops, logs, meta = named_history()
+        for n in logs["b"]:
+            logs["b"][n] = [e for e in logs["b"][n] if e[1] != "p21-s4"]
+        self.assert_only(check_named_logs(ops, logs, meta), "b",
+                         "p21-s4", "ok at 7", "None")
+
+    def test_an_entry_of_one_log_found_in_another_is_caught_in_both(self):
+        ops, logs, meta = named_history()
+        moved = [7, "p11-s4"]
+        for n in logs["a"]:
+            logs["a"][n] = [e for e in logs["a"][n] if e != moved]
+            logs["b"][n][-1] = list(moved)
+        reports = check_named_logs(ops, logs, meta)
+        self.assertIn("p11-s4", reports["a"])
+        self.assertIn("no append sent", reports["b"])
+        self.assertIsNone(reports["default"])
+
+    def test_nodes_that_disagree_on_one_log_are_named_there(self):
+        ops, logs, meta = named_history()
+        logs["a"][2] = logs["a"][2][:-1]
+        self.assert_only(check_named_logs(ops, logs, meta), "a", "node 2",
+                         "differs")
+
+    def test_a_consumer_of_one_log_fed_from_another_is_caught(self):
+        ops, logs, meta = named_history()
+        viewer = next(o for o in ops
+                      if o["kind"] == "consume" and o.get("log") == "b")
+        viewer["seen"][0] = [2, "p11-s1"]
+        self.assert_only(check_named_logs(ops, logs, meta), "b",
+                         "not a prefix", "p11-s1")
+
+    def test_operations_on_a_log_missing_from_the_final_logs_are_caught(self):
+        ops, logs, meta = named_history()
+        del logs["b"]
+        self.assert_only(check_named_logs(ops, logs, meta), "b",
+                         "operations on log b", "no node")
 
 
 if __name__ == "__main__":
