@@ -140,7 +140,11 @@ int rl_sync_batch_run(void *job)
         pool->batch = batch;
         pool->next = 0;
         pool->unfinished = batch->count;
-        pthread_cond_broadcast(&pool->work);
+        /* As many helpers as there are tickets beside this thread's
+           first: waking all of them for two tickets would only cost
+           context switches. */
+        for (size_t i = 1; i < batch->count && i <= pool->started; i++)
+            pthread_cond_signal(&pool->work);
         s_take_tickets(pool); /* this thread syncs too */
         while (pool->unfinished)
             pthread_cond_wait(&pool->done, &pool->lock);
