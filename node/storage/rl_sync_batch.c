@@ -1,18 +1,36 @@
 /*  rl_sync_batch.c - group commit across logs: a batch of sync tickets,
     one per log written in a loop turn, run in one pass on the fsync
-    helper thread; see rl_sync_batch.h.
+    helper thread and the batch's sync threads; see rl_sync_batch.h.
 */
 #include "rl_sync_batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+
+/* The sync threads of a batch and the run they share. Every field is
+   under lock, except threads and started, which only the running thread
+   (while starting threads) and close (once no run is under way) touch. */
+struct rl_sync_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a run to help with, or stopping */
+    pthread_cond_t done; /* the run's last ticket has its result */
+    pthread_t threads[RL_SYNC_BATCH_THREADS - 1]; /* started ones */
+    size_t started;                               /* threads running */
+    rl_sync_batch_t *batch; /* the run under way, NULL between runs */
+    size_t next;            /* the run's next ticket to hand out */
+    size_t unfinished;      /* the run's tickets without a result yet */
+    bool stopping;          /* close: threads leave */
+};
 
 void rl_sync_batch_init(rl_sync_batch_t *batch)
 {
     batch->items = NULL;
     batch->count = 0;
     batch->capacity = 0;
+    batch->pool = NULL;
 }
 
 int rl_sync_batch_add(rl_sync_batch_t *batch, rl_log_sync_ticket_t *ticket,
@@ -42,17 +60,103 @@ static void s_start_writeback(const rl_log_sync_ticket_t *ticket)
         (void)sync_file_range(ticket->fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
+/* With pool->lock held: takes the run's tickets one at a time, syncing
+   each with the lock released, until none is left to take. Each ticket
+   is taken by exactly one thread, which alone writes its result. */
+static void s_take_tickets(rl_sync_pool_t *pool)
+{
+    while (pool->batch && pool->next < pool->batch->count) {
+        rl_sync_batch_item_t *item = &pool->batch->items[pool->next++];
+        pthread_mutex_unlock(&pool->lock);
+        int result = rl_log_sync_run(item->ticket);
+        pthread_mutex_lock(&pool->lock);
+        item->result = result;
+        if (--pool->unfinished == 0)
+            pthread_cond_signal(&pool->done);
+    }
+}
+
+/* A sync thread: helps with every run until close. */
+static void *s_sync_thread(void *arg)
+{
+    rl_sync_pool_t *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    while (!pool->stopping) {
+        s_take_tickets(pool);
+        if (!pool->stopping)
+            pthread_cond_wait(&pool->work, &pool->lock);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* The pool with at least `wanted` threads, or as many as could be
+   started; NULL when it cannot be made at all. On the running thread,
+   with no run under way. */
+static rl_sync_pool_t *s_pool(rl_sync_batch_t *batch, size_t wanted)
+{
+    rl_sync_pool_t *pool = batch->pool;
+    if (!pool) {
+        pool = calloc(1, sizeof *pool);
+        if (!pool)
+            return NULL;
+        if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+            free(pool);
+            return NULL;
+        }
+        if (pthread_cond_init(&pool->work, NULL) != 0) {
+            pthread_mutex_destroy(&pool->lock);
+            free(pool);
+            return NULL;
+        }
+        if (pthread_cond_init(&pool->done, NULL) != 0) {
+            pthread_cond_destroy(&pool->work);
+            pthread_mutex_destroy(&pool->lock);
+            free(pool);
+            return NULL;
+        }
+        batch->pool = pool;
+    }
+    if (wanted > RL_SYNC_BATCH_THREADS - 1)
+        wanted = RL_SYNC_BATCH_THREADS - 1;
+    while (pool->started < wanted &&
+           pthread_create(&pool->threads[pool->started], NULL, s_sync_thread,
+                          pool) == 0)
+        pool->started++;
+    return pool;
+}
+
 int rl_sync_batch_run(void *job)
 {
     rl_sync_batch_t *batch = job;
-    if (batch->count > 1)
+    rl_sync_pool_t *pool = NULL;
+    if (batch->count > 1) {
         for (size_t i = 0; i < batch->count; i++)
             s_start_writeback(batch->items[i].ticket);
-    int failed = 0;
-    for (size_t i = 0; i < batch->count; i++) {
-        batch->items[i].result = rl_log_sync_run(batch->items[i].ticket);
-        failed += batch->items[i].result != 0;
+        pool = s_pool(batch, batch->count - 1);
     }
+    if (pool) {
+        pthread_mutex_lock(&pool->lock);
+        pool->batch = batch;
+        pool->next = 0;
+        pool->unfinished = batch->count;
+        /* As many helpers as there are tickets beside this thread's
+           first: waking all of them for two tickets would only cost
+           context switches. */
+        for (size_t i = 1; i < batch->count && i <= pool->started; i++)
+            pthread_cond_signal(&pool->work);
+        s_take_tickets(pool); /* this thread syncs too */
+        while (pool->unfinished)
+            pthread_cond_wait(&pool->done, &pool->lock);
+        pool->batch = NULL;
+        pthread_mutex_unlock(&pool->lock);
+    } else {
+        for (size_t i = 0; i < batch->count; i++)
+            batch->items[i].result = rl_log_sync_run(batch->items[i].ticket);
+    }
+    int failed = 0;
+    for (size_t i = 0; i < batch->count; i++)
+        failed += batch->items[i].result != 0;
     return failed;
 }
 
@@ -63,6 +167,19 @@ void rl_sync_batch_clear(rl_sync_batch_t *batch)
 
 void rl_sync_batch_close(rl_sync_batch_t *batch)
 {
+    rl_sync_pool_t *pool = batch->pool;
+    if (pool) {
+        pthread_mutex_lock(&pool->lock);
+        pool->stopping = true;
+        pthread_cond_broadcast(&pool->work);
+        pthread_mutex_unlock(&pool->lock);
+        for (size_t i = 0; i < pool->started; i++)
+            pthread_join(pool->threads[i], NULL);
+        pthread_cond_destroy(&pool->done);
+        pthread_cond_destroy(&pool->work);
+        pthread_mutex_destroy(&pool->lock);
+        free(pool);
+    }
     free(batch->items);
     rl_sync_batch_init(batch);
 }

@@ -2,7 +2,9 @@
     (node/storage/rl_sync_batch.c): one batch of tickets, one per log
     written, run in one pass; every log's durable index rises to what its
     ticket covered; a failing log fails only itself; a batch runs on
-    another thread while the owner goes on appending.
+    another thread while the owner goes on appending; the tickets of a
+    batch are synced concurrently by its sync threads (a batch of one on
+    the calling thread), each with its own result, and close joins them.
 */
 #include "rl_sync_batch.h"
 #include "storage_fixture.h"
@@ -18,6 +20,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <time.h>
 
 #define LOGS 4
 
@@ -202,6 +206,252 @@ static void test_a_batch_runs_on_a_helper_while_the_owner_appends(void **state)
     rl_sync_batch_close(&batch);
 }
 
+/* ---- Concurrency: an io whose fdatasync counts who is inside ---- */
+
+/* What the meeting fdatasync saw. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t arrived_cond;
+    int expected;          /* fdatasyncs that must all be in at once, 0: none */
+    int arrived;           /* fdatasyncs that came in */
+    int inside;            /* fdatasyncs in progress */
+    int most_inside;       /* the most in progress at once */
+    int timed_out;         /* fdatasyncs that waited in vain */
+    pthread_t callers[64]; /* the thread of each fdatasync, in order */
+    int failing_fd[64];    /* fds whose fdatasync fails with EIO */
+    int failing_count;
+} s_meet = {.lock = PTHREAD_MUTEX_INITIALIZER,
+            .arrived_cond = PTHREAD_COND_INITIALIZER};
+
+static rl_io_t s_meeting_io;
+
+/* Waits (10 s at most: a deadline, not a pause) until s_meet.expected
+   fdatasyncs are in at once; so with expected > 1 it returns 0 only if
+   the batch syncs concurrently. Fails the fds in failing_fd with EIO. */
+static int s_meeting_fdatasync(int fd)
+{
+    pthread_mutex_lock(&s_meet.lock);
+    if (s_meet.arrived < 64)
+        s_meet.callers[s_meet.arrived] = pthread_self();
+    s_meet.arrived++;
+    s_meet.inside++;
+    if (s_meet.inside > s_meet.most_inside)
+        s_meet.most_inside = s_meet.inside;
+    pthread_cond_broadcast(&s_meet.arrived_cond);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    int rc = 0;
+    while (rc == 0 && s_meet.arrived < s_meet.expected)
+        rc = pthread_cond_timedwait(&s_meet.arrived_cond, &s_meet.lock,
+                                    &deadline);
+    bool failing = false;
+    for (int i = 0; i < s_meet.failing_count; i++)
+        failing |= s_meet.failing_fd[i] == fd;
+    if (rc != 0)
+        s_meet.timed_out++;
+    s_meet.inside--;
+    pthread_mutex_unlock(&s_meet.lock);
+    if (rc != 0 || failing) {
+        errno = rc != 0 ? ETIMEDOUT : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* Clears what the meeting fdatasync saw, and from now on makes each wait
+   for `expected` at once (opening a log syncs too: expect 0 meanwhile). */
+static void s_meet_expect(int expected)
+{
+    pthread_mutex_lock(&s_meet.lock);
+    s_meet.expected = expected;
+    s_meet.arrived = s_meet.inside = s_meet.most_inside = 0;
+    s_meet.timed_out = s_meet.failing_count = 0;
+    pthread_mutex_unlock(&s_meet.lock);
+}
+
+/* The meeting io, on libc through the fixture's io, expecting nothing. */
+static void s_meet_reset(void)
+{
+    s_meet_expect(0);
+    s_meeting_io = storage_faulty_io;
+    s_meeting_io.fdatasync = s_meeting_fdatasync;
+}
+
+/* Opens log i of the world with the meeting io. */
+static rl_log_t *s_open_meeting(storage_world_t *world, int i)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/log-%d", world->root, i);
+    rl_log_config_t config = storage_config(world);
+    config.dir = dir;
+    config.io = &s_meeting_io;
+    rl_log_t *log = rl_log_new(&config);
+    assert_non_null(log);
+    assert_int_equal(rl_log_open(log), 0);
+    return log;
+}
+
+/* This process's threads, from /proc/self/task. */
+static int s_thread_count(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    assert_non_null(dir);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)))
+        count += entry->d_name[0] != '.';
+    closedir(dir);
+    return count;
+}
+
+static void test_a_batch_syncs_its_logs_concurrently(void **state)
+{
+    storage_world_t *world = *state;
+    s_meet_reset();
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    for (int i = 0; i < LOGS; i++) {
+        logs[i] = s_open_meeting(world, i);
+        assert_int_equal(storage_append(logs[i], 1, 3, 1), 0);
+        assert_int_equal(rl_log_sync_prepare(logs[i], &tickets[i]), 0);
+        assert_int_equal(tickets[i].fd_count, 1);
+        assert_int_equal(rl_sync_batch_add(&batch, &tickets[i], logs[i]), 0);
+    }
+    /* every fdatasync waits for all the others: one after another, the
+       first would wait for the rest in vain */
+    s_meet_expect(LOGS);
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(s_meet.timed_out, 0);
+    assert_int_equal(s_meet.most_inside, LOGS);
+    /* the calling thread synced one of them, others the rest */
+    bool by_caller = false;
+    for (int i = 0; i < LOGS; i++)
+        by_caller |= pthread_equal(s_meet.callers[i], pthread_self()) != 0;
+    assert_true(by_caller);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(batch.items[i].result, 0);
+        assert_int_equal(rl_log_sync_finish(logs[i], &tickets[i], 0), 0);
+        assert_int_equal(rl_log_durable_index(logs[i]), 3);
+    }
+    /* the threads stay for the next batch, and do it again */
+    rl_sync_batch_clear(&batch);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(storage_append(logs[i], 4, 2, 1), 0);
+        assert_int_equal(rl_log_sync_prepare(logs[i], &tickets[i]), 0);
+        assert_int_equal(rl_sync_batch_add(&batch, &tickets[i], logs[i]), 0);
+    }
+    s_meet_expect(LOGS);
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(s_meet.timed_out, 0);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(rl_log_sync_finish(logs[i], &tickets[i], 0), 0);
+        assert_int_equal(rl_log_durable_index(logs[i]), 5);
+        rl_log_destroy(&logs[i]);
+    }
+    rl_sync_batch_close(&batch);
+}
+
+static void test_a_batch_of_one_syncs_on_the_calling_thread(void **state)
+{
+    storage_world_t *world = *state;
+    s_meet_reset();
+    int threads = s_thread_count();
+    rl_log_t *log = s_open_meeting(world, 0);
+    rl_log_sync_ticket_t ticket;
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(storage_append(log, 1, 3, 1), 0);
+    assert_int_equal(rl_log_sync_prepare(log, &ticket), 0);
+    assert_int_equal(rl_sync_batch_add(&batch, &ticket, log), 0);
+    s_meet_expect(0);
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(s_meet.arrived, 1);
+    assert_true(pthread_equal(s_meet.callers[0], pthread_self()));
+    /* and starts no thread */
+    assert_null(batch.pool);
+    assert_int_equal(s_thread_count(), threads);
+    assert_int_equal(rl_log_sync_finish(log, &ticket, batch.items[0].result),
+                     0);
+    assert_int_equal(rl_log_durable_index(log), 3);
+    rl_sync_batch_close(&batch);
+    rl_log_destroy(&log);
+}
+
+#define MANY_LOGS (2 * RL_SYNC_BATCH_THREADS + 3)
+
+static void test_more_logs_than_threads_each_get_their_own_result(void **state)
+{
+    storage_world_t *world = *state;
+    s_meet_reset();
+    int threads = s_thread_count();
+    rl_log_t *logs[MANY_LOGS];
+    rl_log_sync_ticket_t tickets[MANY_LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    for (int i = 0; i < MANY_LOGS; i++) {
+        logs[i] = s_open_meeting(world, i);
+        assert_int_equal(storage_append(logs[i], 1, 2, 1), 0);
+        assert_int_equal(rl_log_sync_prepare(logs[i], &tickets[i]), 0);
+        assert_int_equal(tickets[i].fd_count, 1);
+        assert_int_equal(rl_sync_batch_add(&batch, &tickets[i], logs[i]), 0);
+    }
+    /* as many at once as the batch allows (the rest wait their turn);
+       logs 3 and 11 fail, on whichever thread syncs them */
+    s_meet_expect(RL_SYNC_BATCH_THREADS);
+    s_meet.failing_fd[s_meet.failing_count++] = tickets[3].fds[0];
+    s_meet.failing_fd[s_meet.failing_count++] = tickets[11].fds[0];
+    assert_int_equal(rl_sync_batch_run(&batch), 2);
+    assert_int_equal(s_meet.timed_out, 0);
+    assert_int_equal(s_meet.arrived, MANY_LOGS);
+    /* never more than the bound at once */
+    assert_int_equal(s_meet.most_inside, RL_SYNC_BATCH_THREADS);
+    assert_int_equal(s_thread_count(), threads + RL_SYNC_BATCH_THREADS - 1);
+    for (int i = 0; i < MANY_LOGS; i++) {
+        bool failing = i == 3 || i == 11;
+        assert_ptr_equal(batch.items[i].owner, logs[i]);
+        assert_int_equal(batch.items[i].result, failing ? EIO : 0);
+        assert_int_equal(
+            rl_log_sync_finish(logs[i], &tickets[i], batch.items[i].result),
+            failing ? EIO : 0);
+        assert_int_equal(rl_log_failed(logs[i]), failing);
+        assert_int_equal(rl_log_durable_index(logs[i]), failing ? 0 : 2);
+        rl_log_destroy(&logs[i]);
+    }
+    rl_sync_batch_close(&batch);
+}
+
+static void test_close_stops_and_joins_the_sync_threads(void **state)
+{
+    storage_world_t *world = *state;
+    s_meet_reset();
+    int threads = s_thread_count();
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    for (int i = 0; i < LOGS; i++) {
+        logs[i] = s_open_meeting(world, i);
+        assert_int_equal(storage_append(logs[i], 1, 1, 1), 0);
+        assert_int_equal(rl_log_sync_prepare(logs[i], &tickets[i]), 0);
+        assert_int_equal(rl_sync_batch_add(&batch, &tickets[i], logs[i]), 0);
+    }
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_non_null(batch.pool);
+    assert_int_equal(s_thread_count(), threads + LOGS - 1);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(rl_log_sync_finish(logs[i], &tickets[i], 0), 0);
+        rl_log_destroy(&logs[i]);
+    }
+    rl_sync_batch_close(&batch);
+    /* joined: gone by the time close returns */
+    assert_null(batch.pool);
+    assert_int_equal(s_thread_count(), threads);
+    rl_sync_batch_close(&batch); /* twice is harmless */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +460,10 @@ int main(void)
         STORAGE_TEST(test_a_batch_of_one_costs_what_one_ticket_does),
         STORAGE_TEST(test_a_batch_grows_and_clear_keeps_its_array),
         STORAGE_TEST(test_a_batch_runs_on_a_helper_while_the_owner_appends),
+        STORAGE_TEST(test_a_batch_syncs_its_logs_concurrently),
+        STORAGE_TEST(test_a_batch_of_one_syncs_on_the_calling_thread),
+        STORAGE_TEST(test_more_logs_than_threads_each_get_their_own_result),
+        STORAGE_TEST(test_close_stops_and_joins_the_sync_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
