@@ -1,10 +1,10 @@
 /*  rl_layout.c - the data directory of a node hosting named logs: one
-    directory per log under DATA/logs/, created and deleted so that a
-    crash at any step leaves either the whole change or none of it (or a
-    leftover the next rl_layout_prepare finishes), the in-place upgrade of
-    a single-log data directory, and the highest group id ever hosted.
-    The layout and every step's crash analysis: docs/STORAGE.md, "Named
-    logs: the data directory". API: rl_layout.h.
+    directory per log under DATA/logs/ (made and removed by
+    rl_layout_logs.c), its lock, its listing, the in-place upgrade of a
+    single-log data directory and the leftovers rl_layout_prepare
+    finishes, and the highest group id ever hosted. The layout and every
+    step's crash analysis: docs/STORAGE.md, "Named logs: the data
+    directory". API: rl_layout.h.
 */
 #include "rl_layout_internal.h"
 
@@ -55,8 +55,8 @@ int rl_layout_log_dir(const char *data_dir, const char *name, char *path,
 }
 
 /* A name and group id that may go together: group 0 is `default`'s. */
-static int s_check_log(const char *name, uint64_t group, char *err,
-                       size_t errlen)
+int rl_layout_check_log(const char *name, uint64_t group, char *err,
+                        size_t errlen)
 {
     if (!rl_layout_name_valid(name))
         return rl_layout_errorf(err, errlen, EINVAL,
@@ -103,8 +103,8 @@ int rl_layout_lock(const char *data_dir, int *lock_fd, char *err, size_t errlen)
 
 /* ---- max-group ---- */
 
-static int s_raise_max_group(const rl_io_t *io, const char *data_dir,
-                             uint64_t group, char *err, size_t errlen)
+int rl_layout_raise_max_group_io(const rl_io_t *io, const char *data_dir,
+                                 uint64_t group, char *err, size_t errlen)
 {
     uint64_t current;
     int rc = rl_layout_max_group_file(data_dir, &current);
@@ -136,7 +136,8 @@ static int s_raise_max_group(const rl_io_t *io, const char *data_dir,
 int rl_layout_raise_max_group(const char *data_dir, uint64_t group, char *err,
                               size_t errlen)
 {
-    return s_raise_max_group(rl_io_libc(), data_dir, group, err, errlen);
+    return rl_layout_raise_max_group_io(rl_io_libc(), data_dir, group, err,
+                                        errlen);
 }
 
 /* The highest group named in a directory of "<group>-<name>" entries. */
@@ -166,8 +167,8 @@ static int s_compare_group(const void *a, const void *b)
 }
 
 /* The log in DATA/logs/entry, into log. */
-static int s_read_log(const char *logs_dir, const char *entry,
-                      rl_layout_log_t *log, char *err, size_t errlen)
+int rl_layout_read_log(const char *logs_dir, const char *entry,
+                       rl_layout_log_t *log, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     if (rl_layout_pathf(path, "%s/%s", logs_dir, entry))
@@ -203,7 +204,8 @@ static int s_read_log(const char *logs_dir, const char *entry,
                                 "from a backup or move the directory out "
                                 "of %s",
                                 path, strerror(rc), logs_dir);
-    if (strcmp(name, entry) != 0 || s_check_log(name, group, NULL, 0) != 0)
+    if (strcmp(name, entry) != 0 ||
+        rl_layout_check_log(name, group, NULL, 0) != 0)
         return rl_layout_errorf(err, errlen, EBADMSG,
                                 "%s/" LAYOUT_LOG_ID " names log '%s' group "
                                 "%" PRIu64 ": a log's directory is named "
@@ -248,7 +250,8 @@ int rl_layout_list(const char *data_dir, rl_layout_log_t **logs, size_t *count,
             found = grown;
             cap = new_cap;
         }
-        rc = s_read_log(logs_dir, entry->d_name, &found[n], err, errlen);
+        rc =
+            rl_layout_read_log(logs_dir, entry->d_name, &found[n], err, errlen);
         if (rc == 0)
             n++;
     }
@@ -602,7 +605,7 @@ int rl_layout_prepare_io(const rl_io_t *io, const char *data_dir, char *err,
     uint64_t max;
     rc = rl_layout_max_group(data_dir, &max, err, errlen);
     if (rc == 0)
-        rc = s_raise_max_group(io, data_dir, max, err, errlen);
+        rc = rl_layout_raise_max_group_io(io, data_dir, max, err, errlen);
     size_t creations = 0, deletions = 0;
     if (rc == 0)
         rc =
@@ -631,193 +634,4 @@ int rl_layout_prepare_io(const rl_io_t *io, const char *data_dir, char *err,
 int rl_layout_prepare(const char *data_dir, char *err, size_t errlen)
 {
     return rl_layout_prepare_io(rl_io_libc(), data_dir, err, errlen);
-}
-
-/* ---- Creation and deletion ---- */
-
-int rl_layout_create_log_io(const rl_io_t *io, const char *data_dir,
-                            const char *name, uint64_t group, char *err,
-                            size_t errlen)
-{
-    int rc = s_check_log(name, group, err, errlen);
-    if (rc != 0)
-        return rc;
-    char logs[PATH_MAX], final[PATH_MAX], creating[PATH_MAX], stage[PATH_MAX],
-        marker[PATH_MAX];
-    if (rl_layout_pathf(logs, "%s/" LAYOUT_LOGS, data_dir) ||
-        rl_layout_pathf(final, "%s/%s", logs, name) ||
-        rl_layout_pathf(creating, "%s/" LAYOUT_CREATING, data_dir) ||
-        rl_layout_pathf(stage, "%s/%" PRIu64 "-%s", creating, group, name) ||
-        rl_layout_pathf(marker, "%s/" LAYOUT_LOG_ID, stage))
-        return rl_layout_errorf(err, errlen, ENAMETOOLONG, "path too long: %s",
-                                data_dir);
-    if (rl_layout_exists(final)) {
-        rl_layout_log_t found;
-        rc = s_read_log(logs, name, &found, err, errlen);
-        if (rc != 0)
-            return rc;
-        if (found.group != group)
-            return rl_layout_errorf(err, errlen, EEXIST,
-                                    "cannot create log '%s' (group %" PRIu64
-                                    "): %s holds its "
-                                    "group %" PRIu64 "; delete that one first",
-                                    name, group, final, found.group);
-        return s_raise_max_group(io, data_dir, group, err, errlen);
-    }
-    bool made;
-    const char *what = "mkdir";
-    char failed[PATH_MAX] = "";
-    rc = rl_layout_mkdir(creating, &made);
-    if (rc == 0 && made) {
-        what = "fsync";
-        rc = rl_layout_sync_dir(io, data_dir);
-    }
-    if (rc == 0) {
-        /* A leftover of an earlier try that crashed: start over. */
-        what = "removal of a leftover";
-        rc = rl_layout_remove_tree(io, stage, failed);
-    }
-    if (rc == 0) {
-        what = "mkdir";
-        rc = rl_layout_mkdir(stage, &made);
-    }
-    if (rc == 0) {
-        char text[256];
-        size_t size = rl_layout_log_id_format(name, group, text);
-        what = "write of " LAYOUT_LOG_ID;
-        rc = rl_layout_write_file(io, marker, text, size);
-    }
-    if (rc == 0) {
-        what = "fsync";
-        rc = rl_layout_sync_dir(io, stage);
-    }
-    if (rc == 0) {
-        what = "rename";
-        if (io->rename(stage, final) != 0)
-            rc = errno;
-    }
-    if (rc == 0) {
-        what = "fsync";
-        rc = rl_layout_sync_dir(io, logs);
-    }
-    if (rc == 0)
-        rc = rl_layout_sync_dir(io, creating);
-    if (rc != 0)
-        return rl_layout_errorf(err, errlen, rc,
-                                "cannot create %s for log '%s' (%s failed, "
-                                "in %s): %s; the node removes what is left "
-                                "at its next start",
-                                final, name, what, stage, strerror(rc));
-    /* After the directory, never before: a crash in between leaves a
-       group on disk above max-group, which prepare and
-       rl_layout_max_group count; the other order could leave max-group
-       at a group never created here, which would then never be. */
-    rc = s_raise_max_group(io, data_dir, group, err, errlen);
-    if (rc != 0 && err && errlen) {
-        char why[RL_LAYOUT_ERROR_SIZE];
-        snprintf(why, sizeof why, "%s", err);
-        rl_layout_errorf(err, errlen, rc,
-                         "log '%s' is created in %s, but %s; the node "
-                         "records it at its next start",
-                         name, final, why);
-    }
-    return rc;
-}
-
-int rl_layout_create_log(const char *data_dir, const char *name, uint64_t group,
-                         char *err, size_t errlen)
-{
-    return rl_layout_create_log_io(rl_io_libc(), data_dir, name, group, err,
-                                   errlen);
-}
-
-int rl_layout_delete_log_io(const rl_io_t *io, const char *data_dir,
-                            const char *name, uint64_t group, char *err,
-                            size_t errlen)
-{
-    int rc = s_check_log(name, group, err, errlen);
-    if (rc != 0)
-        return rc;
-    if (group == 0)
-        return rl_layout_errorf(err, errlen, EINVAL,
-                                "the log '" RL_LAYOUT_DEFAULT_LOG
-                                "' (group 0) is never deleted");
-    char logs[PATH_MAX], path[PATH_MAX], deleting[PATH_MAX], tomb[PATH_MAX];
-    if (rl_layout_pathf(logs, "%s/" LAYOUT_LOGS, data_dir) ||
-        rl_layout_pathf(path, "%s/%s", logs, name) ||
-        rl_layout_pathf(deleting, "%s/" LAYOUT_DELETING, data_dir) ||
-        rl_layout_pathf(tomb, "%s/%" PRIu64 "-%s", deleting, group, name))
-        return rl_layout_errorf(err, errlen, ENAMETOOLONG, "path too long: %s",
-                                data_dir);
-    char failed[PATH_MAX] = "";
-    if (rl_layout_exists(path)) {
-        rl_layout_log_t found;
-        rc = s_read_log(logs, name, &found, err, errlen);
-        if (rc != 0)
-            return rc;
-        if (found.group != group)
-            return rl_layout_errorf(err, errlen, EXDEV,
-                                    "not deleting %s: it holds group %" PRIu64
-                                    " of log '%s', not group %" PRIu64
-                                    " (the log was created again since)",
-                                    path, found.group, name, group);
-        /* Before the rename: once the tombstone is gone, nothing else on
-           disk says this group was here. */
-        rc = s_raise_max_group(io, data_dir, group, err, errlen);
-        if (rc != 0) {
-            char why[RL_LAYOUT_ERROR_SIZE];
-            snprintf(why, sizeof why, "%s", err ? err : "");
-            return rl_layout_errorf(err, errlen, rc,
-                                    "not deleting log '%s' (%s): %s", name,
-                                    path, why);
-        }
-        bool made;
-        const char *what = "mkdir";
-        rc = rl_layout_mkdir(deleting, &made);
-        if (rc == 0 && made) {
-            what = "fsync";
-            rc = rl_layout_sync_dir(io, data_dir);
-        }
-        if (rc == 0) {
-            what = "removal of a leftover";
-            rc = rl_layout_remove_tree(io, tomb, failed);
-        }
-        if (rc == 0) {
-            what = "rename";
-            if (io->rename(path, tomb) != 0)
-                rc = errno;
-        }
-        if (rc == 0) {
-            what = "fsync";
-            rc = rl_layout_sync_dir(io, logs);
-        }
-        if (rc == 0)
-            rc = rl_layout_sync_dir(io, deleting);
-        if (rc != 0)
-            return rl_layout_errorf(err, errlen, rc,
-                                    "cannot delete %s (%s failed): %s; fix "
-                                    "the cause and delete again, or restart "
-                                    "the node",
-                                    path, what, strerror(rc));
-    }
-    /* The log is gone from logs/; its files go now, or at the next
-       prepare if this fails or the node dies meanwhile. */
-    rc = rl_layout_remove_tree(io, tomb, failed);
-    if (rc == 0 && rl_layout_exists(deleting))
-        rc = rl_layout_sync_dir(io, deleting);
-    if (rc != 0)
-        return rl_layout_errorf(err, errlen, rc,
-                                "log '%s' is deleted but its files in %s "
-                                "could not all be removed (%s): %s; the node "
-                                "tries again at its next start",
-                                name, tomb, failed[0] ? failed : tomb,
-                                strerror(rc));
-    return 0;
-}
-
-int rl_layout_delete_log(const char *data_dir, const char *name, uint64_t group,
-                         char *err, size_t errlen)
-{
-    return rl_layout_delete_log_io(rl_io_libc(), data_dir, name, group, err,
-                                   errlen);
 }

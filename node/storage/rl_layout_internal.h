@@ -127,4 +127,19 @@ bool rl_layout_is_single_log_file(const char *name);
    logs.deleting/). */
 bool rl_layout_parse_staged(const char *entry, uint64_t *group, char *name);
 
+/* Shared by rl_layout.c and rl_layout_logs.c. */
+
+/* A name and group id that may go together (group 0 is `default`'s):
+   0, or an errno with err set. */
+int rl_layout_check_log(const char *name, uint64_t group, char *err,
+                        size_t errlen);
+
+/* Raises DATA/max-group to group (never lowers it), durably. */
+int rl_layout_raise_max_group_io(const rl_io_t *io, const char *data_dir,
+                                 uint64_t group, char *err, size_t errlen);
+
+/* The log in DATA/logs/entry (its marker read and checked), into log. */
+int rl_layout_read_log(const char *logs_dir, const char *entry,
+                       rl_layout_log_t *log, char *err, size_t errlen);
+
 #endif
