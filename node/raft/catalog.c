@@ -171,23 +171,11 @@ void rl_raft_catalog_close(rl_raft_catalog_t *t)
 
 static int s_grow(rl_raft_catalog_t *t, size_t count)
 {
-    if (t->cap >= count) {
-        return 0;
-    }
-    size_t cap = t->cap ? t->cap : 8;
-    while (cap < count) {
-        cap *= 2;
-    }
-    if (cap > RL_RAFT_LOG_LIMIT) {
-        cap = RL_RAFT_LOG_LIMIT;
-    }
-    rl_raft_log_info_t *p = realloc(t->items, cap * sizeof(*p));
-    if (!p) {
-        return RL_ERR_INTERNAL;
-    }
-    t->items = p;
-    t->cap = cap;
-    return 0;
+    void *items = t->items;
+    int rc = rl_raft_grow(&items, &t->cap, count, RL_RAFT_LOG_LIMIT,
+                          sizeof(*t->items));
+    t->items = items;
+    return rc;
 }
 
 /* Room for count logs in both catalogs (see Memory above). */

@@ -10,6 +10,7 @@
 #include "raft.h"
 
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Fixed-width little-endian fields of the core's encodings (CONFIG
@@ -38,6 +39,32 @@ static inline uint64_t rl_raft_get64(const uint8_t *p)
     uint64_t v;
     memcpy(&v, p, sizeof(v));
     return le64toh(v);
+}
+
+/* Grows the array *items (*cap elements of size bytes) to hold count,
+   doubling from 8, never past limit (count above it gets limit). 0, or
+   RL_ERR_INTERNAL when out of memory (*items and *cap as they were).
+   The bounded tables (consumers.c, catalog.c) share it. */
+static inline int rl_raft_grow(void **items, size_t *cap, size_t count,
+                               size_t limit, size_t size)
+{
+    if (*cap >= count) {
+        return 0;
+    }
+    size_t grown = *cap ? *cap : 8;
+    while (grown < count) {
+        grown *= 2;
+    }
+    if (grown > limit) {
+        grown = limit;
+    }
+    void *p = realloc(*items, grown * size);
+    if (!p) {
+        return RL_ERR_INTERNAL;
+    }
+    *items = p;
+    *cap = grown;
+    return 0;
 }
 
 #define RL_RAFT_MAX_INFLIGHT 64
