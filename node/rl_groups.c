@@ -64,6 +64,17 @@ rl_group_t *rl_groups_by_name(rl_groups_t *self, rl_str_t name)
 {
     if (name.size == 0)
         return self->groups[0];
+    /* Every request naming a log comes here: the committed catalog finds
+       its group by binary search (ids are never reused, so the group of
+       that id is that log). A log the catalog does not list (`default`,
+       or one whose deletion commits before it is handed out) is looked
+       for among the hosted groups one by one, as a name not hosted is. */
+    rl_raft_log_info_t log;
+    if (rl_raft_log_find(rl_group_raft(self->groups[0]), name, &log)) {
+        rl_group_t *group = rl_groups_by_id(self, log.group);
+        if (group)
+            return group;
+    }
     for (size_t i = 0; i < self->count; i++) {
         const char *own = rl_group_name(self->groups[i]);
         if (strlen(own) == name.size && memcmp(own, name.ptr, name.size) == 0)
