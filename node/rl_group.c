@@ -371,6 +371,7 @@ rl_group_t *rl_group_new(const rl_config_t *config, const rl_group_spec_t *spec,
         rl_group_destroy(&self);
         return NULL;
     }
+    rl_group_set_disk(self, self->disk_low, self->disk_free); /* zeros ahead */
     rl_logf(RL_LOG_INFO,
             "storage: %s%s%s%s holds indexes %" PRIu64 "..%" PRIu64,
             self->id ? "log " : "", self->id ? self->name : "",

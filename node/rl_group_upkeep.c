@@ -99,10 +99,19 @@ bool rl_group_spare_in_flight(const rl_group_t *self)
     return self->spare_in_flight;
 }
 
+/* Zeros written ahead of appends, at most (rl_log.h "Zeros written
+   ahead"); 1 MiB: one journal commit per MiB appended, and a flush that
+   writes at most a MiB of zeros once in a while. */
+#define ZERO_AHEAD_BYTES (1u << 20)
+
 void rl_group_set_disk(rl_group_t *self, bool low, uint64_t free_bytes)
 {
     self->disk_low = low;
     self->disk_free = free_bytes;
+    /* Only with fsync on (they save journal commits, nothing else), and
+       not on a disk short of room. */
+    rl_log_set_zero_ahead(self->log,
+                          self->config->fsync && !low ? ZERO_AHEAD_BYTES : 0);
 }
 
 /* Keeps a spare segment ready for the next rollover (rl_log.h: "Spare

@@ -79,6 +79,11 @@ void rl_log_stats(const rl_log_t *log, rl_log_stats_t *stats)
     *stats = log->stats;
 }
 
+void rl_log_set_zero_ahead(rl_log_t *log, uint64_t bytes)
+{
+    log->zero_ahead = bytes;
+}
+
 /* ---- Life cycle ---- */
 
 rl_log_t *rl_log_new(const rl_log_config_t *config)

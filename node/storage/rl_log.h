@@ -354,6 +354,17 @@ int rl_log_sync(rl_log_t *log);
    is reported as a warning and tried again after the next rollover; a
    leftover spare file is removed by the next open. */
 
+/* Zeros written ahead. The first segment of a log, or one made without a
+   spare, grows with every append, and each of its fdatasyncs commits the
+   journal. So after each append the log writes zeros past it: as many
+   bytes as the segment holds, at least 64 KiB and at most `bytes` (and
+   never past segment_size), so that the following fdatasyncs write over
+   zeros. A log written little keeps little zeros. 0 (the default) turns
+   it off: with fsync off, or with the disk low, zeros only cost writes.
+   Best effort: a failed write of zeros leaves the next append to grow the
+   file, as without. */
+void rl_log_set_zero_ahead(rl_log_t *log, uint64_t bytes);
+
 /* What rl_log_spare_prepare() hands to rl_log_spare_run(). */
 typedef struct {
     const rl_io_t *io;      /* the log's system calls */

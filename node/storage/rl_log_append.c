@@ -61,6 +61,7 @@ static int s_rollback(rl_log_t *log, size_t segment_count, uint64_t size,
         rc = rl_log_set_failed(log, errno,
                                "rollback (ftruncate) of a failed append");
     segment->size = size;
+    segment->zeroed = size; /* cut with the rest */
     segment->count = count; /* the time samples past it are ignored */
     segment->last_time = last_time;
     log->run_count = run_count;
@@ -166,6 +167,7 @@ int rl_log_append(rl_log_t *log, const rl_entry_t *entries, size_t count)
             segment->size += used;
             segment->count += added;
             segment->dirty = true;
+            rl_log_segment_zero_ahead(log, segment);
         }
         if (i < count && segment->size + RECORD_HEADER_SIZE +
                                  RECORD_BODY_FIXED + entries[i].size >

@@ -109,6 +109,8 @@ typedef struct {
     size_t times_cap;     /* slots allocated in times */
     uint64_t last_time;   /* time of its last entry (0 when empty) */
     uint64_t size;        /* end of the last whole record: next write */
+    uint64_t zeroed;      /* the file holds records or zeros up to here
+                             (rl_log_segment_zero_ahead); a hint only */
     int fd;               /* open file, -1 when closed */
     bool dirty;           /* written since the last sync ticket */
 } rl_log_segment_t;
@@ -132,6 +134,8 @@ struct rl_log {
     char *cluster;                 /* expected cluster id, NULL for any */
     uint64_t node_id;              /* expected node id */
     uint64_t segment_size;         /* rollover threshold in bytes */
+    uint64_t zero_ahead;           /* zeros written past appends, at most
+                                      (rl_log_set_zero_ahead), 0: none */
     bool create;                   /* may create directory and marker */
     bool read_only;                /* never change anything on disk */
     const rl_io_t *io;             /* system calls */
@@ -380,6 +384,11 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
    empty one is replaced by an empty version 2 segment of the same name,
    atomically (temporary file, fdatasync, rename, directory fsync). */
 int rl_log_segment_upgrade(rl_log_t *log);
+
+/* After an append to segment: zeros past its last record, ahead of the
+   next appends, when the log asks for them (rl_log_set_zero_ahead).
+   Never fails: a hint. */
+void rl_log_segment_zero_ahead(rl_log_t *log, rl_log_segment_t *segment);
 
 /* Closes segment's file and frees its offsets and time samples. */
 void rl_log_segment_close(rl_log_t *log, rl_log_segment_t *segment);

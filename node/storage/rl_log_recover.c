@@ -148,8 +148,10 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
         /* Zeros to the end of the file: a spare's unused space (or pages
            a crash left unwritten), however few bytes of it are left after
            the last record. No record follows: the end. */
-        if (s_all_zero(data + offset, size - offset))
+        if (s_all_zero(data + offset, size - offset)) {
+            segment->zeroed = size;
             break;
+        }
         if (size - offset < RECORD_HEADER_SIZE) {
             reason = "partial record header";
         } else {
@@ -190,6 +192,8 @@ static int s_segment_scan(rl_log_t *log, rl_log_segment_t *segment,
         offset += RECORD_HEADER_SIZE + body;
     }
     segment->size = offset;
+    if (segment->zeroed < offset)
+        segment->zeroed = offset;
     return 0;
 }
 
@@ -285,6 +289,7 @@ static int s_cut_torn_tail(rl_log_t *log, const s_scan_t *damage,
         if (log->io->ftruncate(segment->fd, (off_t)segment->size) != 0)
             return rl_log_errorf(log, errno, "cannot truncate %s: %s", path,
                                  strerror(errno));
+        segment->zeroed = segment->size;
         log->stats.fdatasync_calls++;
         if (log->io->fdatasync(segment->fd) != 0)
             return rl_log_errorf(log, errno, "cannot sync %s: %s", path,

@@ -31,6 +31,37 @@ void rl_log_segment_close(rl_log_t *log, rl_log_segment_t *segment)
     segment->times_cap = 0;
 }
 
+/* The least zeros written ahead at a time: below this, the writes of
+   zeros would cost more than the journal commits they save. */
+#define ZERO_AHEAD_MIN (64u << 10)
+
+void rl_log_segment_zero_ahead(rl_log_t *log, rl_log_segment_t *segment)
+{
+    static const uint8_t zeros[64 << 10];
+    if (!log->zero_ahead || segment->zeroed > segment->size)
+        return;
+    /* Ahead by what the segment already holds, within the bounds: a
+       log's first appends do not buy it a MiB of zeros. */
+    uint64_t ahead =
+        segment->size < ZERO_AHEAD_MIN ? ZERO_AHEAD_MIN : segment->size;
+    if (ahead > log->zero_ahead)
+        ahead = log->zero_ahead;
+    uint64_t end = segment->size + ahead;
+    if (end > log->segment_size)
+        end = log->segment_size;
+    /* Only past the last record: what lies there is no entry (a rollback
+       or a reopen cuts or ignores it), so nothing is overwritten. */
+    uint64_t at = segment->size;
+    while (at < end) {
+        size_t n = end - at < sizeof zeros ? (size_t)(end - at) : sizeof zeros;
+        if (rl_log_file_pwrite_all(log->io, segment->fd, zeros, n, at) != 0)
+            break; /* a full disk: the appends grow the file, as without */
+        log->stats.write_calls++;
+        at += n;
+    }
+    segment->zeroed = at;
+}
+
 int rl_log_segments_remove(rl_log_t *log, size_t from)
 {
     int rc = 0;
@@ -63,8 +94,10 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
     int fd = log->spare == RL_LOG_SPARE_READY
                  ? rl_log_spare_adopt(log, path, header)
                  : -1;
+    uint64_t zeroed = SEGMENT_HEADER_SIZE;
     if (fd >= 0) {
         log->stats.spares_used++;
+        zeroed = log->segment_size; /* the spare's zeros */
     } else {
         if (log->spare == RL_LOG_SPARE_FAILED)
             log->spare = RL_LOG_SPARE_NONE; /* one try per segment */
@@ -88,6 +121,7 @@ int rl_log_segment_create(rl_log_t *log, uint64_t first_index,
     segment->prev_term = prev_term;
     segment->version = SEGMENT_VERSION;
     segment->size = SEGMENT_HEADER_SIZE;
+    segment->zeroed = zeroed;
     segment->fd = fd;
     segment->dirty = true;
     log->dir_dirty = true;
@@ -125,6 +159,7 @@ int rl_log_segment_upgrade(rl_log_t *log)
     last->fd = fd;
     last->version = SEGMENT_VERSION;
     last->size = SEGMENT_HEADER_SIZE;
+    last->zeroed = SEGMENT_HEADER_SIZE;
     last->dirty = false;
     return 0;
 }

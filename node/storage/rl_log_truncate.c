@@ -58,6 +58,7 @@ int rl_log_truncate(rl_log_t *log, uint64_t index)
             return rl_log_set_failed(log, errno,
                                      "truncate (ftruncate) of a segment");
         segment->size = size;
+        segment->zeroed = size; /* cut with the rest */
         segment->count = count; /* the time samples past it are ignored */
         segment->last_time = last_time;
         log->stats.fdatasync_calls++;

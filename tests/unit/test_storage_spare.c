@@ -1,5 +1,6 @@
 /*  test_storage_spare.c - spare segments: made as synced zeros, adopted at a
-    rollover, a crash while adopting, a failed spare (rl_log_spare.c).
+    rollover, a crash while adopting, a failed spare (rl_log_spare.c); and
+    zeros written ahead of appends (rl_log_segment_zero_ahead).
 */
 #include "storage_fixture.h"
 
@@ -215,6 +216,110 @@ test_failed_spare_is_a_warning_and_tried_after_the_next_rollover(void **state)
     rl_log_destroy(&log);
 }
 
+static void
+test_zeros_written_ahead_keep_appends_over_zeros_and_reopen_intact(void **state)
+{
+    storage_world_t *world = *state;
+    world->segment_size = 1u << 20;
+    rl_log_t *log = storage_open(world);
+    rl_log_set_zero_ahead(log, 256u << 10);
+    char path[PATH_MAX];
+    storage_segment_path(world, 1, path);
+    storage_append_steps(log, 1, 1);
+    /* The first append buys 64 KiB of zeros, not the 256 KiB maximum. */
+    off_t first = storage_file_size(path);
+    assert_true(first > 64 * 1024 && first < 64 * 1024 + 512);
+    /* The next appends write over them: the file does not grow. */
+    storage_append_steps(log, 2, 60);
+    assert_int_equal(rl_log_sync(log), 0);
+    assert_int_equal(storage_file_size(path), first);
+    /* Once a segment holds more than the minimum, it is ahead by what it
+       holds, up to the maximum. */
+    uint64_t index = 61;
+    while (storage_file_size(path) == first) {
+        assert_int_equal(storage_append(log, index, 1, 3), 0);
+        index++;
+    }
+    off_t grown = storage_file_size(path);
+    assert_true(grown > 2 * first - 1024 && grown < 2 * first + 1024);
+    while (storage_file_size(path) < 600 * 1024) {
+        assert_int_equal(storage_append(log, index, 1, 3), 0);
+        index++;
+    }
+    assert_int_equal(rl_log_sync(log), 0);
+    off_t before = storage_file_size(path);
+    rl_log_destroy(&log);
+    /* The zeros are the segment's end: read back without a warning. */
+    log = storage_open(world);
+    assert_string_equal(world->warnings, "");
+    assert_int_equal(rl_log_last_index(log), index - 1);
+    assert_int_equal(storage_file_size(path), before);
+    /* A truncation cuts the zeros with the rest; appends write new ones. */
+    assert_int_equal(rl_log_truncate(log, 30), 0);
+    off_t cut = storage_file_size(path);
+    assert_true(cut < 64 * 1024);
+    rl_log_set_zero_ahead(log, 256u << 10);
+    storage_append_steps(log, 30, 40);
+    assert_true(storage_file_size(path) > cut + 64 * 1024);
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    log = storage_open(world);
+    storage_assert_contents(log, 1, 40, storage_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
+static void
+test_zeros_ahead_stop_at_the_segment_size_and_are_off_by_default(void **state)
+{
+    storage_world_t *world = *state; /* 4096-byte segments */
+    rl_log_t *log = storage_open(world);
+    char path[PATH_MAX];
+    storage_append_steps(log, 1, 1);
+    off_t plain = storage_file_size(storage_segment_path(world, 1, path));
+    assert_true(plain < 1024); /* no zeros unless asked */
+    rl_log_set_zero_ahead(log, 1u << 20);
+    storage_append_steps(log, 2, 100);
+    assert_int_equal(rl_log_sync(log), 0);
+    /* Every segment is zeros to its full size, never past it. */
+    size_t segments = 0;
+    for (uint64_t first = 1; first <= 100; first++)
+        if (access(storage_segment_path(world, first, path), F_OK) == 0) {
+            assert_int_equal(storage_file_size(path), 4096);
+            segments++;
+        }
+    assert_true(segments >= 3);
+    assert_int_equal(storage_segment_count(world), segments);
+    rl_log_destroy(&log);
+    log = storage_open(world);
+    storage_assert_contents(log, 1, 100, storage_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
+static void test_a_failed_write_of_zeros_leaves_the_append_done(void **state)
+{
+    storage_world_t *world = *state;
+    rl_log_t *log = storage_open(world);
+    rl_log_set_zero_ahead(log, 1u << 20);
+    storage_io.match = ".log";
+    storage_io.pwrite_countdown = 1; /* the records, then the zeros fail */
+    storage_io.pwrite_errno = ENOSPC;
+    assert_int_equal(storage_append(log, 1, 1, 1), 0);
+    storage_io.match = NULL;
+    char path[PATH_MAX];
+    assert_true(storage_file_size(storage_segment_path(world, 1, path)) < 1024);
+    assert_false(rl_log_failed(log));
+    storage_append_steps(log, 2, 10); /* zeros again */
+    assert_int_equal(storage_file_size(path), 4096);
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    log = storage_open(world);
+    storage_assert_contents(log, 1, 10, storage_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +331,11 @@ int main(void)
             test_segment_of_zeros_left_by_a_crash_while_adopting_is_removed),
         STORAGE_TEST(
             test_failed_spare_is_a_warning_and_tried_after_the_next_rollover),
+        STORAGE_TEST(
+            test_zeros_written_ahead_keep_appends_over_zeros_and_reopen_intact),
+        STORAGE_TEST(
+            test_zeros_ahead_stop_at_the_segment_size_and_are_off_by_default),
+        STORAGE_TEST(test_a_failed_write_of_zeros_leaves_the_append_done),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
