@@ -2,7 +2,8 @@
 """Named logs end to end (issue 16): the raftlog command line, libraftlog
 (through client_driver) and the Python client against a real 3-node
 cluster: create, list, append and tail on two logs at once, configure,
-delete, NOT_FOUND, a redirect to a log's leader, and status per log.
+delete, NOT_FOUND, a redirect to a log's leader, a log's leadership moved
+by hand, and status per log.
 
     test_logs_e2e.py --node NODE --cli CLI --driver DRIVER --python-dir DIR
                      TEST
@@ -183,6 +184,19 @@ def test_a_client_asking_a_follower_is_led_to_its_logs_leader():
                               order=[follower])
         check(rc == 0 and c.nodes[leader["id"]].client in out,
               "led to orders' leader: %d %r %r" % (rc, out, err))
+        # transfer-leader --log moves that log's leader, not default's; to
+        # a node leading neither, so that spreading leaves it there.
+        default_leader = c.wait_leader()
+        target = next(i for i in c.nodes
+                      if i not in (leader["id"], default_leader))
+        rc, out, err = cli(c, "transfer-leader", "--log", "orders", "--json",
+                           str(target))
+        check(rc == 0 and json.loads(out) == {"leader": target},
+              "transfer-leader --log orders: %d %r %r" % (rc, out, err))
+        wait_for(lambda: orders_leader() and leader["id"] == target, 10.0,
+                 "node %d to lead orders" % target)
+        check(c.wait_leader() == default_leader,
+              "default's leader stays node %d" % default_leader)
 
 
 if __name__ == "__main__":
