@@ -62,13 +62,24 @@ static void s_gather_status(rl_node_t *self, rl_group_t *group,
    follower may not have applied the log's creation yet (a client that
    has just created it, and asks a follower first, must not be told
    NOT_FOUND), so it sends the client to that leader (NOT_LEADER echoing
-   the log; no leader named when it knows none: ask again). */
+   the log; no leader named when it knows none: ask again). Nor does a
+   new leader before an entry of its term commits: a creation committed
+   under the leader before may not have reached its commit index yet
+   (BUSY: ask again). */
 void rl_node_reply_no_log(rl_node_t *self, zmsg_t **envelope,
                           const rl_msg_t *msg)
 {
     rl_group_t *catalog = rl_groups_default(self->groups);
     if (rl_group_role(catalog) != RL_RAFT_LEADER) {
         rl_group_redirect_to_catalog(catalog, envelope, msg->id, msg->log);
+        return;
+    }
+    rl_raft_status_t status;
+    rl_raft_status(rl_group_raft(catalog), &status);
+    if (!status.term_committed) {
+        rl_front_error(self->front, envelope, msg->id, RL_ERR_BUSY, 0,
+                       "this node has just become the leader of default "
+                       "and cannot yet say whether a log exists; try again");
         return;
     }
     char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_LOG_NAME)];

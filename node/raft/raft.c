@@ -674,6 +674,8 @@ void rl_raft_status(const rl_raft_t *r, rl_raft_status_t *st)
     st->last_time = r->last_time;
     st->group = r->cfg.group;
     st->quiet = r->quiet;
+    st->term_committed =
+        r->role == RL_RAFT_LEADER && r->commit >= r->term_start;
     st->log_count = r->cat_commit.count;
     st->next_group = r->cat_commit.next_group;
 }

@@ -409,6 +409,10 @@ typedef struct {
     size_t log_count;            /* named logs in the committed catalog */
     uint64_t next_group;         /* the id the next log created gets */
     bool quiet;                  /* quiet: not ticking (rl_raft_quiet) */
+    bool term_committed;         /* a leader an entry of whose term has
+                                    committed: until then its commit index
+                                    may lag the cluster's (paper 8), and so
+                                    may what it has applied */
 } rl_raft_status_t;
 
 /* One durable consumer in the committed table. */

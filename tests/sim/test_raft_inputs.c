@@ -357,6 +357,52 @@ static void test_a_truncated_configuration_entry_is_rolled_back(void **state)
     sim_destroy(&s);
 }
 
+/* status.term_committed, which the node asks before it says a log does
+   not exist: true exactly for a leader the entry at whose commit index is
+   of its own term; seen false for a new leader until its first entry
+   commits (a slow disk holds it), then true, over two elections. */
+static void
+test_a_new_leader_has_committed_in_its_term_only_once_it_has(void **state)
+{
+    (void)state;
+    sim_options_t o;
+    sim_options_default(&o);
+    o.nodes = 3;
+    o.seed = 4242;
+    o.replay = g_replay;
+    o.disk_delay = 30;
+    sim_t *s = sim_new(&o);
+    unsigned waiting = 0, ready = 0;
+    uint64_t crashed = 0;
+    for (unsigned unit = 0; unit < 6000; unit++) {
+        sim_run(s, 1);
+        for (uint64_t id = 1; id <= 3; id++) {
+            if (!sim_up(s, id))
+                continue;
+            rl_raft_status_t st;
+            sim_status(s, id, &st);
+            bool own = st.role == RL_RAFT_LEADER && st.commit > 0 &&
+                       sim_term_at(s, id, st.commit) == st.term;
+            assert_int_equal(st.term_committed, own);
+            if (st.role == RL_RAFT_LEADER) {
+                waiting += !own;
+                ready += own;
+            }
+        }
+        if (unit == 3000) {
+            crashed = sim_leader(s);
+            assert_true(crashed != 0);
+            sim_crash(s, crashed);
+        }
+    }
+    assert_true(waiting > 0 && ready > 0);
+    assert_true(sim_leader(s) != crashed);
+    sim_restart(s, crashed);
+    sim_run(s, 500);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 static void test_compaction_needs_something_new_and_durable(void **state)
 {
     (void)state;
@@ -1382,6 +1428,8 @@ int main(void)
             test_a_transfer_without_target_picks_the_most_up_to_date),
         cmocka_unit_test(test_a_truncated_configuration_entry_is_rolled_back),
         cmocka_unit_test(test_compaction_needs_something_new_and_durable),
+        cmocka_unit_test(
+            test_a_new_leader_has_committed_in_its_term_only_once_it_has),
         cmocka_unit_test(test_consumer_calls_need_the_leader_and_a_valid_name),
         cmocka_unit_test(
             test_a_new_leader_asks_consumers_to_retry_until_its_first_commit),
