@@ -417,10 +417,18 @@ static int s_decode_value(rl_mp_reader_t *reader, const rl_field_t *field,
             return s_wrong_type(reader, field->name, "a boolean", &value);
         *(bool *)out = value.boolean;
         return 0;
-    case RL_FIELD_STR: {
+    case RL_FIELD_STR:
+    case RL_FIELD_LOG_NAME: {
         rl_str_t *str = out;
-        return s_get_bytes(reader, field->name, &value, field->max, &str->ptr,
-                           &str->size);
+        if ((rc = s_get_bytes(reader, field->name, &value, field->max,
+                              &str->ptr, &str->size)))
+            return rc;
+        if (field->kind == RL_FIELD_LOG_NAME && !rl_log_name_valid(*str))
+            return rl_codec_fail(
+                reader->ctx, RL_ERR_BAD_REQUEST,
+                "field '%s' is not a log name: " RL_CODEC_LOG_NAME_WORDS,
+                field->name);
+        return 0;
     }
     case RL_FIELD_DATA: {
         const char *ptr;

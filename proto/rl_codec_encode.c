@@ -81,6 +81,7 @@ static bool s_is_zero(const rl_field_t *field, const void *base)
     case RL_FIELD_BOOL:
         return !*(const bool *)value;
     case RL_FIELD_STR:
+    case RL_FIELD_LOG_NAME:
         return ((const rl_str_t *)value)->size == 0;
     case RL_FIELD_MEMBER:
         return ((const rl_member_t *)value)->id == 0;
@@ -148,13 +149,19 @@ static int s_encode_value(rl_codec_ctx_t *ctx, msgpack_packer *pk,
     case RL_FIELD_BOOL:
         return *(const bool *)value ? msgpack_pack_true(pk)
                                     : msgpack_pack_false(pk);
-    case RL_FIELD_STR: {
+    case RL_FIELD_STR:
+    case RL_FIELD_LOG_NAME: {
         const rl_str_t *str = value;
         if (field->max && str->size > field->max)
             return rl_codec_fail(
                 ctx, RL_ERR_TOO_LARGE,
                 "field '%s' is %zu bytes, over the limit of %llu", field->name,
                 str->size, (unsigned long long)field->max);
+        if (field->kind == RL_FIELD_LOG_NAME && !rl_log_name_valid(*str))
+            return rl_codec_fail(
+                ctx, RL_ERR_BAD_REQUEST,
+                "field '%s' is not a log name: " RL_CODEC_LOG_NAME_WORDS,
+                field->name);
         return s_pack_str(pk, str->ptr, str->size);
     }
     case RL_FIELD_DATA:

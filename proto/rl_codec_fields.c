@@ -49,7 +49,7 @@ const rl_field_t rl_codec_consumer_fields[] = {
     FIELD("index", RL_FIELD_U64, REQ, rl_consumer_position_t, index, 0), END};
 
 const rl_field_t rl_codec_log_fields[] = {
-    FIELD("name", RL_FIELD_STR, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
+    FIELD("name", RL_FIELD_LOG_NAME, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
     FIELD("group", RL_FIELD_U64, REQ, rl_log_desc_t, group, 0),
     FIELD("retention_bytes", RL_FIELD_U64, OPT, rl_log_desc_t, retention_bytes,
           0),
@@ -59,7 +59,7 @@ const rl_field_t rl_codec_log_fields[] = {
     END};
 
 const rl_field_t rl_codec_log_status_fields[] = {
-    FIELD("name", RL_FIELD_STR, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
+    FIELD("name", RL_FIELD_LOG_NAME, REQ, rl_log_desc_t, name, RL_MAX_LOG_NAME),
     FIELD("group", RL_FIELD_U64, REQ, rl_log_desc_t, group, 0),
     FIELD("role", RL_FIELD_STR, REQ, rl_log_desc_t, role, 32),
     FIELD("leader", RL_FIELD_U64, REQ, rl_log_desc_t, leader, 0),
@@ -371,9 +371,9 @@ size_t rl_codec_min_item_size(uint8_t kind)
         return 15;
     case RL_FIELD_LOGS:
     case RL_FIELD_LOG_STATUSES:
-        /* fixmap, fixstr "name", an empty fixstr, fixstr "group", a
-           fixint: at least these required keys */
-        return 14;
+        /* fixmap, fixstr "name", a 1-byte fixstr (a log's name), fixstr
+           "group", a fixint: at least these required keys */
+        return 15;
     default:
         return 1; /* RL_FIELD_CLIENT_ENTRIES: an empty fixstr */
     }

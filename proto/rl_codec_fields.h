@@ -58,7 +58,9 @@ typedef enum {
     /* array of log maps (LOGS_OK) -> rl_log_desc_t * + size_t */
     RL_FIELD_LOGS,
     /* array of log status maps (STATUS_OK) -> rl_log_desc_t * + size_t */
-    RL_FIELD_LOG_STATUSES
+    RL_FIELD_LOG_STATUSES,
+    /* str or bin, a named log's name (rl_log_name_valid) -> rl_str_t */
+    RL_FIELD_LOG_NAME
 } rl_field_kind_t;
 
 /* One field of a map. Offsets are into the struct the map decodes into:
@@ -113,6 +115,10 @@ extern const char *const rl_codec_logs_op_names[4];
     "\"list\", \"show\", \"reset\" or \"delete\""
 #define RL_CODEC_LOGS_OP_WORDS                                                 \
     "\"list\", \"create\", \"delete\" or \"configure\""
+/* What a log's name is (RL_FIELD_LOG_NAME), for the error of one that
+   is not. */
+#define RL_CODEC_LOG_NAME_WORDS                                                \
+    "1 to 64 of a-z, 0-9, '.', '_' and '-', not '.' or '..'"
 
 /* What a codec call is working on, so that errors can say where. */
 typedef struct {

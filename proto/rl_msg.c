@@ -55,6 +55,19 @@ rl_str_t rl_str(const char *cstr)
     return str;
 }
 
+bool rl_log_name_valid(rl_str_t name)
+{
+    if (name.size == 0 || name.size > RL_MAX_LOG_NAME)
+        return false;
+    if (name.size <= 2 && memcmp(name.ptr, "..", name.size) == 0)
+        return false; /* "." and ".." */
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    for (size_t i = 0; i < name.size; i++)
+        if (!memchr(allowed, name.ptr[i], sizeof(allowed) - 1))
+            return false;
+    return true;
+}
+
 /* The X-macro keeps codes and names in one table. */
 #define RL_ERROR_TABLE(X)                                                      \
     X(RL_OK, "OK")                                                             \

@@ -759,6 +759,50 @@ static const s_bad_case_t s_bad_cases[] = {
      "'name'"},
     {"{version:1, type:71, logs:[{group:1}]}", RL_ERR_BAD_REQUEST,
      "'name' is missing"},
+    /* A LOGS_OK's and a STATUS_OK's logs: bounded, named as logs are,
+       whole; a NOT_LEADER's log a string (docs/PROTOCOL.md). */
+    {"{version:1, type:71}", RL_ERR_BAD_REQUEST, "'logs' is missing"},
+    {"{version:1, type:71, logs:5}", RL_ERR_BAD_REQUEST,
+     "'logs' must be an array"},
+    {"{version:1, type:71, logs:[5]}", RL_ERR_BAD_REQUEST,
+     "'logs' must be a map"},
+    {"{version:1, type:71, logs:[{name:\"orders\"}]}", RL_ERR_BAD_REQUEST,
+     "'group' is missing"},
+    {"{version:1, type:71, logs:[{name:\"Orders\", group:1}]}",
+     RL_ERR_BAD_REQUEST, "'name' is not a log name"},
+    {"{version:1, type:71, logs:[{name:\"\", group:1}]}", RL_ERR_BAD_REQUEST,
+     "'name' is not a log name"},
+    {"{version:1, type:71, logs:[{name:\"..\", group:1}]}", RL_ERR_BAD_REQUEST,
+     "'name' is not a log name"},
+    {"{version:1, type:71, logs:[{name:\"a/b\", group:1}]}", RL_ERR_BAD_REQUEST,
+     "'name' is not a log name"},
+    {"{version:1, type:71, logs:[{name:str(65), group:1}]}", RL_ERR_TOO_LARGE,
+     "'name' is 65 bytes"},
+    {"{version:1, type:71, logs:[{name:5, group:1}]}", RL_ERR_BAD_REQUEST,
+     "'name' must be a string or binary"},
+    {"{version:1, type:71, logs:[{name:\"a\", group:-1}]}", RL_ERR_BAD_REQUEST,
+     "'group' must be an unsigned integer"},
+    {"{version:1, type:71, logs:[{name:\"a\", group:1, "
+     "max_entry_bytes:4294967296}]}",
+     RL_ERR_BAD_REQUEST, "over its maximum 4294967295"},
+    {"{version:1, type:71, logs:[{name:\"a\", group:1, name:\"b\"}]}",
+     RL_ERR_BAD_REQUEST, "'name' appears twice"},
+    {"{version:1, type:67, node:1, role:\"x\", term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[], logs:[{name:\"Bad\", group:1, "
+     "role:\"leader\", leader:1, term:1, commit:1, last:1, first:1, lag:0}]}",
+     RL_ERR_BAD_REQUEST, "'name' is not a log name"},
+    {"{version:1, type:67, node:1, role:\"x\", term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[], logs:[{name:\"a\", group:1}]}",
+     RL_ERR_BAD_REQUEST, "'role' is missing"},
+    {"{version:1, type:67, node:1, role:\"x\", term:1, leader:1, commit:1, "
+     "last:1, first:1, members:[], logs:5}",
+     RL_ERR_BAD_REQUEST, "'logs' must be an array"},
+    {"{version:1, type:96, leader:2, log:5}", RL_ERR_BAD_REQUEST,
+     "'log' must be a string or binary"},
+    {"{version:1, type:96, leader:2, log:str(65)}", RL_ERR_TOO_LARGE,
+     "'log' is 65 bytes"},
+    /* A reply of a later version's type: the codec's words, with it. */
+    {"{version:1, type:72, id:5}", RL_ERR_UNKNOWN_TYPE, "type 72 is unknown"},
     /* Replies. */
     {"{version:1, type:65, first:1}", RL_ERR_BAD_REQUEST, "'last' is missing"},
     {"{version:1, type:66, entries:[[1]], next:2, commit:1, first:1}",
@@ -1196,6 +1240,9 @@ static void a_huge_declared_count_with_few_bytes_allocates_nothing(void **state)
         "{version:1, type:33, entries:nil}",
         ("{version:1, type:67, node:1, role:\"x\", term:1, leader:1, "
          "commit:1, last:1, first:1, members:nil}"),
+        "{version:1, type:71, logs:nil}",
+        ("{version:1, type:67, node:1, role:\"x\", term:1, leader:1, "
+         "commit:1, last:1, first:1, members:[], logs:nil}"),
     };
     uint8_t tail[5 + 64];
     memset(tail, 0xc0, sizeof(tail));
@@ -1284,6 +1331,118 @@ static void many_small_entries_cost_only_their_decoded_array(void **state)
         free(bytes);
     }
     free(tail);
+}
+
+/* RL_MAX_LOGS logs decode; one more is refused before an item is
+   decoded or the array allocated, in LOGS_OK and STATUS_OK alike, whether
+   the bytes for them are there or not (4 billion declared). */
+static void logs_over_the_limit_are_refused_before_allocating(void **state)
+{
+    (void)state;
+    /* The smallest valid log map: {name: "a", group: 0}, 15 bytes. */
+    static const uint8_t item[] = {0x82, 0xa4, 'n', 'a', 'm', 'e', 0xa1, 'a',
+                                   0xa5, 'g',  'r', 'o', 'u', 'p', 0x00};
+    size_t count = RL_MAX_LOGS;
+    uint8_t *tail = malloc(5 + (count + 1) * sizeof(item));
+    assert_non_null(tail);
+    s_array32(tail, (uint32_t)count);
+    for (size_t i = 0; i <= count; i++)
+        memcpy(tail + 5 + i * sizeof(item), item, sizeof(item));
+    size_t size;
+    uint8_t *bytes = s_text_then("{version:1, type:71, logs:nil}", tail,
+                                 5 + count * sizeof(item), &size);
+    rl_msg_t msg;
+    char err[RL_CODEC_ERROR_SIZE];
+    assert_int_equal(rl_codec_decode(bytes, size, &msg, err), 0);
+    assert_int_equal(msg.body.logs_ok.log_count, RL_MAX_LOGS);
+    assert_int_equal(msg.body.logs_ok.logs[RL_MAX_LOGS - 1].name.size, 1);
+    rl_msg_close(&msg);
+    free(bytes);
+
+    static const char *const texts[] = {
+        "{version:1, type:71, logs:nil}",
+        ("{version:1, type:67, node:1, role:\"x\", term:1, leader:1, "
+         "commit:1, last:1, first:1, members:[], logs:nil}"),
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        s_array32(tail, (uint32_t)count + 1);
+        bytes =
+            s_text_then(texts[i], tail, 5 + (count + 1) * sizeof(item), &size);
+        size_t peak;
+        int rc = s_decode_metered(bytes, size, &peak, err);
+        if (rc != RL_ERR_TOO_LARGE || !strstr(err, "'logs' has 10002 items"))
+            fail_msg("case %zu: expected TOO_LARGE, got %s: %s", i,
+                     rl_error_name(rc), err);
+        if (rl_alloc_meter_works() && peak > S_DECODE_SLACK)
+            fail_msg("case %zu: %zu bytes at peak", i, peak);
+        free(bytes);
+    }
+    free(tail);
+}
+
+/* The encoder holds the logs it writes to the rule the decoder reads them
+   by: a node never lists a log a client would refuse. */
+static void the_encoder_refuses_a_log_not_named_as_logs_are(void **state)
+{
+    (void)state;
+    char long_name[RL_MAX_LOG_NAME + 2];
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    static const struct {
+        const char *name;
+        int code;
+    } cases[] = {{"Orders", RL_ERR_BAD_REQUEST},
+                 {"", RL_ERR_BAD_REQUEST},
+                 {".", RL_ERR_BAD_REQUEST},
+                 {NULL, RL_ERR_TOO_LARGE}}; /* NULL: long_name */
+    rl_buf_t buf;
+    rl_buf_init(&buf);
+    char err[RL_CODEC_ERROR_SIZE];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rl_log_desc_t log = {
+            .name = rl_str(cases[i].name ? cases[i].name : long_name),
+            .group = 1};
+        for (int status = 0; status < 2; status++) {
+            rl_msg_t msg;
+            rl_msg_init(&msg, status ? RL_MSG_STATUS_OK : RL_MSG_LOGS_OK);
+            if (status) {
+                msg.body.status_ok.id = 1;
+                msg.body.status_ok.logs = &log;
+                msg.body.status_ok.log_count = 1;
+            } else {
+                msg.body.logs_ok = (rl_logs_ok_t){&log, 1};
+            }
+            int rc = rl_codec_encode(&msg, &buf, err);
+            if (rc != cases[i].code || !strstr(err, "'name'"))
+                fail_msg("'%s' in %s: expected %s, got %s: %s",
+                         cases[i].name ? cases[i].name : "a*65",
+                         status ? "STATUS_OK" : "LOGS_OK",
+                         rl_error_name(cases[i].code), rl_error_name(rc), err);
+            assert_int_equal(buf.size, 0); /* no half message left behind */
+        }
+    }
+    rl_buf_close(&buf);
+}
+
+static void log_names_follow_the_rule(void **state)
+{
+    (void)state;
+    assert_true(rl_log_name_valid(rl_str("orders")));
+    assert_true(rl_log_name_valid(rl_str("default")));
+    assert_true(rl_log_name_valid(rl_str("a.b_c-9")));
+    assert_true(rl_log_name_valid(rl_str("...")));
+    assert_true(rl_log_name_valid((rl_str_t){"orders!", 6})); /* a slice */
+    char longest[RL_MAX_LOG_NAME + 1];
+    memset(longest, 'x', sizeof(longest));
+    assert_true(rl_log_name_valid((rl_str_t){longest, RL_MAX_LOG_NAME}));
+    assert_false(rl_log_name_valid((rl_str_t){longest, RL_MAX_LOG_NAME + 1}));
+    assert_false(rl_log_name_valid((rl_str_t){NULL, 0}));
+    assert_false(rl_log_name_valid(rl_str("Orders")));
+    assert_false(rl_log_name_valid(rl_str("or ders")));
+    assert_false(rl_log_name_valid(rl_str("a/b")));
+    assert_false(rl_log_name_valid(rl_str(".")));
+    assert_false(rl_log_name_valid(rl_str("..")));
+    assert_false(rl_log_name_valid((rl_str_t){"a\0b", 3}));
 }
 
 /* Raw byte cases: framing errors no text can express. */
@@ -1420,6 +1579,9 @@ int main(void)
         cmocka_unit_test(
             entries_too_small_to_be_valid_are_refused_before_allocating),
         cmocka_unit_test(many_small_entries_cost_only_their_decoded_array),
+        cmocka_unit_test(logs_over_the_limit_are_refused_before_allocating),
+        cmocka_unit_test(the_encoder_refuses_a_log_not_named_as_logs_are),
+        cmocka_unit_test(log_names_follow_the_rule),
         cmocka_unit_test(an_empty_buffer_is_refused),
         cmocka_unit_test(a_huge_declared_array_is_refused_before_allocating),
         cmocka_unit_test(the_never_used_byte_is_refused),

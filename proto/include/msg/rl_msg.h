@@ -518,6 +518,12 @@ void *rl_msg_alloc(rl_msg_t *msg, size_t size);
 /* Wraps a NUL-terminated C string (borrowed). NULL gives the empty string. */
 rl_str_t rl_str(const char *cstr);
 
+/* Whether name is a named log's name: 1..RL_MAX_LOG_NAME bytes of a-z,
+   0-9, '.', '_' and '-', and neither "." nor ".." (a log's name is its
+   directory's on every node, DATA/logs/NAME). The decoder holds the logs
+   of LOGS_OK and STATUS_OK to it; clients check their own names with it. */
+bool rl_log_name_valid(rl_str_t name);
+
 /* Stable name of an error code ("TIMEOUT"), "UNKNOWN" for others. */
 const char *rl_error_name(int code);
 
