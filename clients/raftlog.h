@@ -449,8 +449,9 @@ int raftlog_transfer(raftlog_t *self, uint64_t target, uint64_t *leader);
 /* The log command line tools use when given none (`raftlog --log`). The
    library itself never reads it: a program says which log it means. */
 #define RAFTLOG_LOG_ENV "RAFTLOG_LOG"
-/* The most logs a reply may list before the client calls it nonsense. */
-#define RAFTLOG_MAX_LOGS 65536
+/* The most logs a reply may list (the protocol's bound: 10,000 named logs
+   and `default`); a reply with more is refused as not valid. */
+#define RAFTLOG_MAX_LOGS 10001
 
 /* A log's settings. 0 means the default in every field. */
 typedef struct {

@@ -12,6 +12,8 @@
 */
 #include "raftlog_internal.h"
 
+#include "rl_peek.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,11 @@ int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
     self->unknown = false;
     msg->id = ++self->request_id;
     *request_id = msg->id;
+    /* The log it concerns; membership and the catalog are the cluster's
+       (a LOGS_REQUEST names its log in `name`, and goes to the catalog's
+       leader, `default`'s, whatever the client's log). */
+    if (msg->type != RL_MSG_MEMBERS_REQUEST && msg->type != RL_MSG_LOGS_REQUEST)
+        msg->log = rl_str(self->log);
     rl_buf_reset(buf);
     char err[RL_CODEC_ERROR_SIZE] = "";
     int rc = rl_codec_encode(msg, buf, err);
@@ -43,10 +50,6 @@ int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
         return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     if (rc != 0)
         return rl_client_fail(self, RAFTLOG_ERR_INVALID, "%s", err);
-    /* The log it concerns; membership is the cluster's, not a log's. */
-    if (self->log[0] && msg->type != RL_MSG_MEMBERS_REQUEST &&
-        rl_wire_add_log(buf, self->log))
-        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
     if (buf->size > RL_MAX_MESSAGE_SIZE)
         return rl_client_fail(self, RAFTLOG_ERR_TOO_LARGE,
                               "the request is %zu bytes, over the limit of "
@@ -142,31 +145,30 @@ static int s_judge(raftlog_t *self, uint8_t expect, char *why, size_t why_size,
 }
 
 /* Whether the NOT_LEADER in self->last is about the log request names
-   (the `log` it echoes; a node of before named logs echoes none); when
-   not, says so in why. */
+   (the `log` it echoes, which the codec has read; a node of before named
+   logs echoes none); when not, says so in why. */
 static bool s_same_log(raftlog_t *self, const rl_buf_t *request, char *why,
                        size_t why_size)
 {
-    char echoed[RAFTLOG_MAX_LOG_NAME + 1], sent[RAFTLOG_MAX_LOG_NAME + 1];
-    char err[RL_CODEC_ERROR_SIZE] = "";
     const rl_attempt_t *a = &self->last;
-    if (rl_wire_reply_log(zmq_msg_data((zmq_msg_t *)&a->frame),
-                          zmq_msg_size((zmq_msg_t *)&a->frame), echoed, err)) {
-        snprintf(why, why_size, "%s sent a NOT_LEADER that is not valid: %s",
-                 a->endpoint, err);
-        return false;
-    }
-    if (!echoed[0])
+    rl_str_t echoed = a->reply.log;
+    if (echoed.size == 0)
         return true;
-    if (rl_wire_reply_log(request->data, request->size, sent, err))
-        sent[0] = '\0'; /* our own bytes: cannot fail */
-    const char *want = sent[0] ? sent : RAFTLOG_DEFAULT_LOG;
-    if (strcmp(echoed, want) == 0)
+    /* The log the request names, read back from its bytes (a retried
+       append's may predate the client's log of now). */
+    rl_peek_request_t sent;
+    rl_str_t want = rl_str(RAFTLOG_DEFAULT_LOG);
+    if (rl_peek_request(request->data, request->size, &sent, NULL) == 0 &&
+        sent.log.size)
+        want = sent.log;
+    if (echoed.size == want.size &&
+        memcmp(echoed.ptr, want.ptr, want.size) == 0)
         return true;
     snprintf(why, why_size,
-             "%s answered NOT_LEADER about log '%s' to a request about log "
-             "'%s'",
-             a->endpoint, echoed, want);
+             "%s answered NOT_LEADER about log '%.*s' to a request about log "
+             "'%.*s'",
+             a->endpoint, (int)echoed.size, echoed.ptr, (int)want.size,
+             want.ptr);
     return false;
 }
 

@@ -8,7 +8,6 @@
 
 #include "raftlog.h"
 
-#include "raftlog_wire.h"
 #include "rl_codec.h"
 
 #include <czmq.h>
@@ -123,7 +122,9 @@ int rl_client_add_endpoint(raftlog_t *self, const char *endpoint,
    Returns 0 or an error code with self->error (raftlog_curve.c). */
 int rl_client_secure(raftlog_t *self);
 
-/* Encodes msg (giving it the next request id) into buf (raftlog_call.c). */
+/* Encodes msg (giving it the next request id, and the client's log unless
+   it is about the cluster: MEMBERS_REQUEST, LOGS_REQUEST) into buf
+   (raftlog_call.c). */
 int rl_client_encode(raftlog_t *self, rl_msg_t *msg, rl_buf_t *buf,
                      uint64_t *request_id);
 
@@ -138,14 +139,32 @@ int rl_client_call(raftlog_t *self, const rl_buf_t *request,
 bool rl_client_consumer_name_valid(const char *name);
 int rl_client_consumer_name_check(raftlog_t *self, const char *name);
 
+/* Makes msg the LOGS_REQUEST of op (rl_logs_op_t) about name (NULL for
+   list) with settings (create and configure; NULL: every default). Borrows
+   name (raftlog_logs.c). */
+void rl_client_logs_request(rl_msg_t *msg, uint8_t op, const char *name,
+                            const raftlog_log_settings_t *settings);
+
+/* Copies count logs (of a LOGS_OK, of a STATUS_OK) out of the wire form,
+   which the codec has checked (names, bounds), into *out: allocated, the
+   caller frees it; NULL when count is 0. Returns 0 or
+   RAFTLOG_ERR_NO_MEMORY (raftlog_logs.c). */
+int rl_client_logs_info(const rl_log_desc_t *logs, size_t count,
+                        raftlog_log_info_t **out);
+int rl_client_logs_status(const rl_log_desc_t *logs, size_t count,
+                          raftlog_log_status_t **out);
+
 /* Forgets the logs of the last STATUS (raftlog_logs.c). */
 void rl_client_status_logs_clear(raftlog_t *self);
 
-/* Keeps the `logs` of the STATUS_OK in data[0..size) as member's
-   (raftlog_logs.c). Returns 0, or RAFTLOG_ERR_PROTOCOL (or NO_MEMORY)
-   with message (message_size bytes) saying what is wrong. */
-int rl_client_status_logs_take(raftlog_t *self, size_t member, const void *data,
-                               size_t size, char *message, size_t message_size);
+/* Keeps the `logs` of a STATUS_OK as member's (raftlog_logs.c). Returns 0
+   or RAFTLOG_ERR_NO_MEMORY. */
+int rl_client_status_logs_take(raftlog_t *self, size_t member,
+                               const rl_status_ok_t *ok);
+
+/* Copies a string of the wire form into dest (size bytes), cut to fit
+   and NUL-terminated (raftlog_status.c). */
+void rl_client_copy(char *dest, size_t size, rl_str_t str);
 
 /* Copies a member out of the wire form (raftlog_status.c). */
 void rl_client_member(raftlog_member_t *out, const rl_member_t *in);

@@ -153,8 +153,8 @@ static void s_receive(rl_attempt_t *a, int64_t started)
     }
     char err[RL_CODEC_ERROR_SIZE];
     if (zmq_msg_more(&a->frame) ||
-        rl_wire_decode_reply(zmq_msg_data(&a->frame), zmq_msg_size(&a->frame),
-                             &a->reply, err) != 0) {
+        rl_codec_decode(zmq_msg_data(&a->frame), zmq_msg_size(&a->frame),
+                        &a->reply, err) != 0) {
         snprintf(a->why, sizeof(a->why),
                  "%s sent a reply that is not valid: %s", a->endpoint,
                  zmq_msg_more(&a->frame) ? "several frames" : err);

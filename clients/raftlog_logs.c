@@ -10,6 +10,9 @@
     answer reaching us gets REJECTED ("exists"), of a delete NOT_FOUND.
     Such an error is not turned into a success (another client may have
     done it), but its message says that this call may have done it.
+
+    The bytes are proto's codec's (rl_codec.h), as for every request: what
+    is here is the step between its rl_log_desc_t and raftlog.h's types.
 */
 #include "raftlog_internal.h"
 
@@ -18,14 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The public bounds are the protocol's, which the codec enforces. */
+_Static_assert(RAFTLOG_MAX_LOG_NAME == RL_MAX_LOG_NAME, "log name bound");
+_Static_assert(RAFTLOG_MAX_LOGS == RL_MAX_LOGS, "logs in a reply");
+
 bool raftlog_log_name_valid(const char *name)
 {
-    size_t length = name ? strlen(name) : 0;
-    if (length == 0 || length > RAFTLOG_MAX_LOG_NAME)
-        return false;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return false; /* a directory's name on every node: not these */
-    return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == length;
+    return rl_log_name_valid(rl_str(name));
 }
 
 /* Fails with RAFTLOG_ERR_INVALID unless name is a log name. */
@@ -58,32 +60,92 @@ const char *raftlog_log_name(const raftlog_t *self)
     return self->log[0] ? self->log : RAFTLOG_DEFAULT_LOG;
 }
 
+/* ---- From the wire form ----
+
+   The codec has checked what these copy: every name is a log's name (so
+   it fits), every role at most 32 bytes, at most RL_MAX_LOGS logs. */
+
+int rl_client_logs_info(const rl_log_desc_t *logs, size_t count,
+                        raftlog_log_info_t **out)
+{
+    *out = NULL;
+    if (count == 0)
+        return 0;
+    raftlog_log_info_t *info = calloc(count, sizeof(*info));
+    if (!info)
+        return RAFTLOG_ERR_NO_MEMORY;
+    for (size_t i = 0; i < count; i++) {
+        rl_client_copy(info[i].name, sizeof(info[i].name), logs[i].name);
+        info[i].group = logs[i].group;
+        info[i].settings = (raftlog_log_settings_t){logs[i].retention_bytes,
+                                                    logs[i].retention_ms,
+                                                    logs[i].max_entry_bytes};
+    }
+    *out = info;
+    return 0;
+}
+
+int rl_client_logs_status(const rl_log_desc_t *logs, size_t count,
+                          raftlog_log_status_t **out)
+{
+    *out = NULL;
+    if (count == 0)
+        return 0;
+    raftlog_log_status_t *status = calloc(count, sizeof(*status));
+    if (!status)
+        return RAFTLOG_ERR_NO_MEMORY;
+    for (size_t i = 0; i < count; i++) {
+        const rl_log_desc_t *in = &logs[i];
+        raftlog_log_status_t *log = &status[i];
+        rl_client_copy(log->name, sizeof(log->name), in->name);
+        rl_client_copy(log->role, sizeof(log->role), in->role);
+        log->group = in->group;
+        log->leader = in->leader;
+        log->term = in->term;
+        log->commit = in->commit;
+        log->last = in->last;
+        log->first = in->first;
+        log->lag = in->lag;
+    }
+    *out = status;
+    return 0;
+}
+
 /* ---- The catalog ---- */
 
-/* Sends a LOGS_REQUEST and reads its LOGS_OK's logs into self->logs. */
+void rl_client_logs_request(rl_msg_t *msg, uint8_t op, const char *name,
+                            const raftlog_log_settings_t *settings)
+{
+    rl_msg_init(msg, RL_MSG_LOGS_REQUEST);
+    rl_logs_request_t *request = &msg->body.logs_request;
+    request->op = op;
+    request->name = rl_str(name);
+    if (settings && (op == RL_LOGS_CREATE || op == RL_LOGS_CONFIGURE)) {
+        request->retention_bytes = settings->retention_bytes;
+        request->retention_ms = settings->retention_ms;
+        request->max_entry_bytes = settings->max_entry_bytes;
+    }
+}
+
+/* Sends a LOGS_REQUEST and keeps its LOGS_OK's logs in self->logs. */
 static int s_call(raftlog_t *self, uint8_t op, const char *name,
                   const raftlog_log_settings_t *settings)
 {
-    self->unknown = false;
-    uint64_t id = ++self->request_id;
-    if (rl_wire_logs_request(&self->request, id, op, name, settings))
-        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
-    int rc = rl_client_call(self, &self->request, id, RL_WIRE_LOGS_OK, 0);
+    rl_msg_t msg;
+    rl_client_logs_request(&msg, op, name, settings);
+    uint64_t id;
+    int rc = rl_client_encode(self, &msg, &self->request, &id);
+    if (rc)
+        return rc;
+    rc = rl_client_call(self, &self->request, id, RL_MSG_LOGS_OK, 0);
     if (rc)
         return rc;
     free(self->logs);
-    self->logs = NULL;
     self->log_count = 0;
-    char err[RL_CODEC_ERROR_SIZE] = "";
-    rc = rl_wire_logs_ok(zmq_msg_data(&self->last.frame),
-                         zmq_msg_size(&self->last.frame), &self->logs,
-                         &self->log_count, err);
-    if (rc == RL_ERR_INTERNAL)
-        return rl_client_fail(self, RAFTLOG_ERR_NO_MEMORY, "out of memory");
-    if (rc)
-        return rl_client_fail(self, RAFTLOG_ERR_PROTOCOL,
-                              "%s sent a LOGS_OK that is not valid: %s",
-                              self->answered, err);
+    const rl_logs_ok_t *ok = &self->last.reply.body.logs_ok;
+    if ((rc = rl_client_logs_info(ok->logs, ok->log_count, &self->logs)))
+        return rl_client_fail(self, rc, "out of memory");
+    self->log_count = ok->log_count;
     return 0;
 }
 
@@ -124,7 +186,7 @@ int raftlog_log_create(raftlog_t *self, const char *name,
     int rc = s_check_name(self, name);
     if (rc)
         return rc;
-    rc = s_call(self, RL_WIRE_LOGS_CREATE, name, settings);
+    rc = s_call(self, RL_LOGS_CREATE, name, settings);
     if (rc == RAFTLOG_ERR_REJECTED)
         return s_maybe_ours(self, rc, "created");
     return rc ? rc : s_one(self, name, log);
@@ -135,7 +197,7 @@ int raftlog_log_delete(raftlog_t *self, const char *name)
     assert(self);
     int rc = s_check_name(self, name);
     if (!rc)
-        rc = s_call(self, RL_WIRE_LOGS_DELETE, name, NULL);
+        rc = s_call(self, RL_LOGS_DELETE, name, NULL);
     if (rc == RAFTLOG_ERR_NOT_FOUND)
         return s_maybe_ours(self, rc, "deleted");
     return rc;
@@ -177,7 +239,7 @@ int raftlog_log_configure(raftlog_t *self, const char *name,
         if (!(which & RAFTLOG_SET_MAX_ENTRY_BYTES))
             wanted.max_entry_bytes = now->settings.max_entry_bytes;
     }
-    rc = s_call(self, RL_WIRE_LOGS_CONFIGURE, name, &wanted);
+    rc = s_call(self, RL_LOGS_CONFIGURE, name, &wanted);
     return rc ? rc : s_one(self, name, log);
 }
 
@@ -187,7 +249,7 @@ int raftlog_logs_list(raftlog_t *self, const raftlog_log_info_t **logs,
     assert(self && logs && count);
     *logs = NULL;
     *count = 0;
-    int rc = s_call(self, RL_WIRE_LOGS_LIST, NULL, NULL);
+    int rc = s_call(self, RL_LOGS_LIST, NULL, NULL);
     if (rc)
         return rc;
     *logs = self->logs;
@@ -207,26 +269,18 @@ void rl_client_status_logs_clear(raftlog_t *self)
     self->status_asked = 0;
 }
 
-int rl_client_status_logs_take(raftlog_t *self, size_t member, const void *data,
-                               size_t size, char *message, size_t message_size)
+int rl_client_status_logs_take(raftlog_t *self, size_t member,
+                               const rl_status_ok_t *ok)
 {
     assert(member < RAFTLOG_MAX_MEMBERS);
     free(self->status_logs[member]);
-    self->status_logs[member] = NULL;
     self->status_log_counts[member] = 0;
-    char err[RL_CODEC_ERROR_SIZE] = "";
-    int rc = rl_wire_status_logs(data, size, &self->status_logs[member],
-                                 &self->status_log_counts[member], err);
-    if (rc == RL_ERR_INTERNAL) {
-        snprintf(message, message_size, "out of memory");
-        return RAFTLOG_ERR_NO_MEMORY;
-    }
-    if (rc) {
-        snprintf(message, message_size,
-                 "a STATUS_OK whose logs are not valid: %s", err);
-        return RAFTLOG_ERR_PROTOCOL;
-    }
-    return 0;
+    /* None from a node of before named logs: the codec leaves them 0. */
+    int rc = rl_client_logs_status(ok->logs, ok->log_count,
+                                   &self->status_logs[member]);
+    if (rc == 0)
+        self->status_log_counts[member] = ok->log_count;
+    return rc;
 }
 
 int raftlog_status_logs(const raftlog_t *self, size_t member,

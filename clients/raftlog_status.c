@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_copy(char *dest, size_t size, rl_str_t str)
+void rl_client_copy(char *dest, size_t size, rl_str_t str)
 {
     size_t length = str.size < size - 1 ? str.size : size - 1;
     if (length)
@@ -27,8 +27,8 @@ void rl_client_member(raftlog_member_t *out, const rl_member_t *in)
     memset(out, 0, sizeof(*out));
     out->id = in->id;
     out->voter = in->voter;
-    s_copy(out->peer, sizeof(out->peer), in->peer_addr);
-    s_copy(out->client, sizeof(out->client), in->client_addr);
+    rl_client_copy(out->peer, sizeof(out->peer), in->peer_addr);
+    rl_client_copy(out->client, sizeof(out->client), in->client_addr);
     out->last_contact_ms = -1;
 }
 
@@ -37,7 +37,7 @@ static void s_status(raftlog_status_t *status, const rl_status_ok_t *ok)
 {
     memset(status, 0, sizeof(*status));
     status->node = ok->id;
-    s_copy(status->role, sizeof(status->role), ok->role);
+    rl_client_copy(status->role, sizeof(status->role), ok->role);
     status->term = ok->term;
     status->leader = ok->leader;
     status->commit = ok->commit;
@@ -50,8 +50,8 @@ static void s_status(raftlog_status_t *status, const rl_status_ok_t *ok)
         status->member_count++;
     }
     for (size_t i = 0; i < ok->counter_count && i < RAFTLOG_MAX_COUNTERS; i++) {
-        s_copy(status->counters[i].name, sizeof(status->counters[i].name),
-               ok->counters[i].name);
+        rl_client_copy(status->counters[i].name,
+                       sizeof(status->counters[i].name), ok->counters[i].name);
         status->counters[i].value = ok->counters[i].value;
         status->counter_count++;
     }
@@ -91,12 +91,9 @@ static int s_judge(const rl_attempt_t *attempt, char *message, size_t size)
    Returns 0 or an error code with self->error. */
 static int s_logs(raftlog_t *self, rl_attempt_t *a)
 {
-    char message[512];
-    int rc = rl_client_status_logs_take(self, 0, zmq_msg_data(&a->frame),
-                                        zmq_msg_size(&a->frame), message,
-                                        sizeof(message));
+    int rc = rl_client_status_logs_take(self, 0, &a->reply.body.status_ok);
     if (rc)
-        return rl_client_fail(self, rc, "%s: %s", a->endpoint, message);
+        return rl_client_fail(self, rc, "out of memory");
     self->status_asked = 1;
     return 0;
 }
@@ -197,10 +194,9 @@ int raftlog_status_all(raftlog_t *self, raftlog_member_status_t *members,
         m->code = s_judge(&attempts[k], m->error, sizeof(m->error));
         if (!m->code)
             s_status(&m->status, &attempts[k].reply.body.status_ok);
-        if (!m->code)
-            m->code = rl_client_status_logs_take(
-                self, ask[k], zmq_msg_data(&attempts[k].frame),
-                zmq_msg_size(&attempts[k].frame), m->error, sizeof(m->error));
+        if (!m->code && (m->code = rl_client_status_logs_take(
+                             self, ask[k], &attempts[k].reply.body.status_ok)))
+            snprintf(m->error, sizeof(m->error), "out of memory");
         if (attempts[k].result == RL_ATTEMPT_ANSWERED)
             self->ever_answered = true;
         rl_attempt_release(&attempts[k]);
