@@ -68,11 +68,9 @@ const char *raftlog_log_name(const raftlog_t *self)
 int rl_client_logs_info(const rl_log_desc_t *logs, size_t count,
                         raftlog_log_info_t **out)
 {
-    *out = NULL;
-    if (count == 0)
-        return 0;
-    raftlog_log_info_t *info = calloc(count, sizeof(*info));
-    if (!info)
+    raftlog_log_info_t *info = count ? calloc(count, sizeof(*info)) : NULL;
+    *out = info;
+    if (count && !info)
         return RAFTLOG_ERR_NO_MEMORY;
     for (size_t i = 0; i < count; i++) {
         rl_client_copy(info[i].name, sizeof(info[i].name), logs[i].name);
@@ -81,18 +79,16 @@ int rl_client_logs_info(const rl_log_desc_t *logs, size_t count,
                                                     logs[i].retention_ms,
                                                     logs[i].max_entry_bytes};
     }
-    *out = info;
     return 0;
 }
 
 int rl_client_logs_status(const rl_log_desc_t *logs, size_t count,
                           raftlog_log_status_t **out)
 {
-    *out = NULL;
-    if (count == 0)
-        return 0;
-    raftlog_log_status_t *status = calloc(count, sizeof(*status));
-    if (!status)
+    raftlog_log_status_t *status =
+        count ? calloc(count, sizeof(*status)) : NULL;
+    *out = status;
+    if (count && !status)
         return RAFTLOG_ERR_NO_MEMORY;
     for (size_t i = 0; i < count; i++) {
         const rl_log_desc_t *in = &logs[i];
@@ -107,7 +103,6 @@ int rl_client_logs_status(const rl_log_desc_t *logs, size_t count,
         log->first = in->first;
         log->lag = in->lag;
     }
-    *out = status;
     return 0;
 }
 

@@ -81,15 +81,29 @@ static bool s_str_is(rl_str_t str, const char *text)
     return str.size == strlen(text) && memcmp(str.ptr, text, str.size) == 0;
 }
 
+/* A client whose log is `orders`, for a test's *state. */
+static int s_client_setup(void **state)
+{
+    raftlog_t *client = raftlog_new();
+    if (!client || raftlog_set_log(client, "orders") != 0)
+        return -1;
+    *state = client;
+    return 0;
+}
+
+static int s_client_teardown(void **state)
+{
+    raftlog_t *client = *state;
+    raftlog_destroy(&client);
+    return 0;
+}
+
 /* ---- The `log` of requests ---- */
 
 static void
 test_a_request_with_a_log_decodes_as_before_and_names_it(void **state)
 {
-    (void)state;
-    raftlog_t *client = raftlog_new();
-    assert_non_null(client);
-    assert_int_equal(raftlog_set_log(client, "orders"), 0);
+    raftlog_t *client = *state;
     rl_str_t entries[2] = {rl_str("one"), rl_str("two")};
     rl_msg_t msg;
     rl_msg_init(&msg, RL_MSG_APPEND_REQUEST);
@@ -121,16 +135,12 @@ test_a_request_with_a_log_decodes_as_before_and_names_it(void **state)
     s_assert_str(s_get(&unpacked.data, "log"), "orders");
     msgpack_unpacked_destroy(&unpacked);
     rl_buf_close(&buf);
-    raftlog_destroy(&client);
 }
 
 static void
 test_membership_and_catalog_requests_and_default_carry_no_log(void **state)
 {
-    (void)state;
-    raftlog_t *client = raftlog_new();
-    assert_non_null(client);
-    assert_int_equal(raftlog_set_log(client, "orders"), 0);
+    raftlog_t *client = *state;
     rl_buf_t buf;
     rl_buf_init(&buf);
     uint64_t id;
@@ -158,18 +168,15 @@ test_membership_and_catalog_requests_and_default_carry_no_log(void **state)
     assert_null(s_get(&unpacked.data, "log"));
     msgpack_unpacked_destroy(&unpacked);
     rl_buf_close(&buf);
-    raftlog_destroy(&client);
 }
 
 /* ---- LOGS_REQUEST ---- */
 
 static void test_a_logs_request_carries_op_name_and_every_setting(void **state)
 {
-    (void)state;
-    raftlog_t *client = raftlog_new();
-    assert_non_null(client);
-    /* The client's own log does not go with a catalog request. */
-    assert_int_equal(raftlog_set_log(client, "other"), 0);
+    /* The client's own log (`orders`) does not go with a catalog
+       request. */
+    raftlog_t *client = *state;
     rl_buf_t buf;
     rl_buf_init(&buf);
     uint64_t id;
@@ -218,7 +225,6 @@ static void test_a_logs_request_carries_op_name_and_every_setting(void **state)
     assert_int_equal(decoded.body.logs_request.max_entry_bytes, 0);
     rl_msg_close(&decoded);
     rl_buf_close(&buf);
-    raftlog_destroy(&client);
 }
 
 /* ---- LOGS_OK ---- */
@@ -395,9 +401,7 @@ static void s_status_ok(msgpack_sbuffer *sbuf, size_t count)
 
 static void test_status_logs_are_read_and_absent_ones_are_none(void **state)
 {
-    (void)state;
-    raftlog_t *client = raftlog_new();
-    assert_non_null(client);
+    raftlog_t *client = *state;
     msgpack_sbuffer sbuf;
     s_status_ok(&sbuf, 1);
     rl_msg_t msg;
@@ -430,7 +434,6 @@ static void test_status_logs_are_read_and_absent_ones_are_none(void **state)
     assert_null(client->status_logs[0]);
     rl_msg_close(&msg);
     msgpack_sbuffer_destroy(&sbuf);
-    raftlog_destroy(&client);
 }
 
 static void test_a_not_leaders_log_is_read_when_there(void **state)
@@ -526,17 +529,23 @@ static void test_a_client_sends_its_log_only_when_one_is_set(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(
-            test_a_request_with_a_log_decodes_as_before_and_names_it),
-        cmocka_unit_test(
-            test_membership_and_catalog_requests_and_default_carry_no_log),
-        cmocka_unit_test(test_a_logs_request_carries_op_name_and_every_setting),
+        cmocka_unit_test_setup_teardown(
+            test_a_request_with_a_log_decodes_as_before_and_names_it,
+            s_client_setup, s_client_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_membership_and_catalog_requests_and_default_carry_no_log,
+            s_client_setup, s_client_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_logs_request_carries_op_name_and_every_setting,
+            s_client_setup, s_client_teardown),
         cmocka_unit_test(test_a_logs_ok_is_read_and_copied_out_whole),
         cmocka_unit_test(
             test_a_logs_ok_with_a_bad_name_or_truncated_is_refused),
         cmocka_unit_test(
             test_a_logs_ok_claiming_more_logs_than_allowed_is_refused),
-        cmocka_unit_test(test_status_logs_are_read_and_absent_ones_are_none),
+        cmocka_unit_test_setup_teardown(
+            test_status_logs_are_read_and_absent_ones_are_none, s_client_setup,
+            s_client_teardown),
         cmocka_unit_test(test_a_not_leaders_log_is_read_when_there),
         cmocka_unit_test(test_log_names_follow_the_rule),
         cmocka_unit_test(test_a_client_sends_its_log_only_when_one_is_set),
