@@ -157,8 +157,13 @@
       removed from group 0 never learns it (Raft stops sending to it when
       the removal is appended), so if it leads a group it would never
       mirror its own removal; this way it loses its followers, steps down
-      (CheckQuorum) and a leader that knows group 0 takes over. Dropping
-      messages is always safe.
+      (CheckQuorum) and a leader that knows group 0 takes over. The host
+      also drops PREVOTE and VOTE from a node that is not in group 0's
+      latest configuration (here): such a node could still win, append
+      its no-op where no member takes it, and then, in a group whose
+      quorum needs it (two voters), refuse every other candidate (its
+      log is ahead) for ever. Its answers to others' requests still
+      count. Dropping messages is always safe.
     - Quiet groups (cfg.quiesce): see rl_raft_quiet(); the host ticks only
       cores that are not quiet, keeps node-level liveness and wakes them.
 

@@ -1846,9 +1846,8 @@ bool sim_up(sim_t *s, uint64_t id)
 
 /* ---- time ---- */
 
-/* Is id a member of node's group 0 (its latest or committed
-   configuration)? */
-static bool s_in_group_0(sim_node_t *node, uint64_t id)
+/* Is id in the latest configuration of node's group 0? */
+static bool s_in_latest_group_0(sim_node_t *node, uint64_t id)
 {
     sim_replica_t *zero = node->groups[0];
     if (!zero || !zero->raft) {
@@ -1861,7 +1860,22 @@ static bool s_in_group_0(sim_node_t *node, uint64_t id)
             return true;
         }
     }
-    m = rl_raft_committed_members(zero->raft, &count);
+    return false;
+}
+
+/* Is id a member of node's group 0 (its latest or committed
+   configuration)? */
+static bool s_in_group_0(sim_node_t *node, uint64_t id)
+{
+    sim_replica_t *zero = node->groups[0];
+    if (!zero || !zero->raft) {
+        return false;
+    }
+    if (s_in_latest_group_0(node, id)) {
+        return true;
+    }
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_committed_members(zero->raft, &count);
     for (size_t i = 0; i < count; i++) {
         if (m[i].id == id) {
             return true;
@@ -1876,9 +1890,18 @@ static bool s_in_group_0(sim_node_t *node, uint64_t id)
    the removal is appended), so its view of group 0 stays stale and, if it
    leads a group, it would never mirror its own removal. Its followers
    stop following it; it steps down (CheckQuorum) and a leader that knows
-   group 0 takes over. Dropping messages is always safe. */
+   group 0 takes over. Nor does a host let through a (pre)vote request
+   from a node not in its group 0's latest configuration: such a node
+   could win, append its no-op where no one takes it, and then, in a
+   group whose quorum needs it (two voters), refuse every other
+   candidate for ever (its log is ahead). Dropping messages is always
+   safe. */
 static bool s_host_admits(sim_node_t *node, const rl_msg_t *msg)
 {
+    if (msg->group != 0 &&
+        (msg->type == RL_MSG_PREVOTE || msg->type == RL_MSG_VOTE)) {
+        return s_in_latest_group_0(node, msg->from);
+    }
     return msg->group == 0 ||
            (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
             msg->type != RL_MSG_TIMEOUT_NOW) ||

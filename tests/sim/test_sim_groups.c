@@ -564,6 +564,77 @@ static void test_logs_are_created_and_deleted_under_faults(void **state)
     }
 }
 
+/* Makes node `to` group 0's leader. */
+static void s_lead_group_0(sim_t *s, uint64_t to)
+{
+    for (unsigned attempt = 0; attempt < 20 && sim_leader(s) != to; attempt++) {
+        uint64_t l = sim_wait_leader(s, 3000);
+        rl_raft_transfer(sim_raft(s, l), to);
+        sim_flush(s, l);
+        sim_run(s, 300);
+    }
+    assert_int_equal(sim_leader(s), to);
+}
+
+/* Removes id from group 0 through its leader, committed there. */
+static void s_remove_from_group_0(sim_t *s, uint64_t id)
+{
+    for (unsigned attempt = 0; attempt < 50; attempt++) {
+        uint64_t l = sim_wait_leader(s, 3000);
+        if (rl_raft_remove_member(sim_raft(s, l), id) == 0) {
+            sim_flush(s, l);
+            rl_raft_status_t st;
+            sim_status(s, l, &st);
+            s_wait_commit_on(s, l, 0, st.last_index);
+            return;
+        }
+        sim_run(s, 50);
+    }
+    fail_msg("group 0 does not remove node %llu", (unsigned long long)id);
+}
+
+/* A log of two voters, one of them removed from group 0 while cut off:
+   back, it cannot win the log's elections (the hosts drop its vote
+   requests), so the member wins, with its vote, and mirrors the removal.
+   Were it let win, it would append its no-op where the member's host
+   drops it, and then refuse the member's requests for ever (its log
+   ahead): a log of two voters needs both. It times out first here (its
+   ticks are faster), so without the rule it wins. */
+static void
+test_a_node_removed_from_group_0_cannot_win_a_logs_election(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 840, false);
+    s_lead_group_0(s, 1);
+    s_remove_from_group_0(s, 3);
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "two"), 0);
+    rl_raft_log_info_t log;
+    assert_true(sim_log_find(s, 1, "two", &log));
+    assert_int_equal(log.member_count, 2); /* voters 1 and 2 */
+    uint64_t g = log.group;
+    s_commit_in(s, g, 1);
+    sim_isolate(s, 2);
+    s_remove_from_group_0(s, 2); /* group 0 is node 1 alone */
+    sim_set_tick_period(s, 2, 4);
+    sim_heal(s);
+    bool mirrored = false;
+    for (unsigned t = 0; t < 20000 && !mirrored; t += 10) {
+        sim_run(s, 10);
+        rl_raft_t *r = sim_group_raft(s, 1, g);
+        rl_raft_status_t st;
+        sim_group_status(s, 1, g, &st);
+        size_t count = 0;
+        const rl_member_t *m = rl_raft_members(r, &count);
+        mirrored = st.role == RL_RAFT_LEADER && st.commit == st.last_index &&
+                   count == 1 && m[0].id == 1;
+    }
+    assert_true(mirrored);
+    assert_true(sim_stats(s)->refused > 0);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +648,8 @@ int main(void)
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
         cmocka_unit_test(test_a_deleted_log_does_not_come_back_after_a_restart),
         cmocka_unit_test(test_logs_are_created_and_deleted_under_faults),
+        cmocka_unit_test(
+            test_a_node_removed_from_group_0_cannot_win_a_logs_election),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
