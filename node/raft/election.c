@@ -325,29 +325,29 @@ void rl_raft_campaign_soon(rl_raft_t *r)
         return; /* a leader is known, or an election is under way */
     }
     r->soon_ticks = S_SOON_TICKS;
+    /* A follower's tallies are an old election's: none answered yet. */
+    r->votes_yes_count = 0;
+    r->votes_no_count = 0;
     rl_raft_wake(r); /* a leaderless core is never quiet; to be sure */
 }
 
 /* At a tick within rl_raft_campaign_soon's window: does its election
-   timeout end now? As a follower, unless something was heard since (a
-   leader, or a vote cast for another candidate: an election under way);
-   as a pre-candidate, or a candidate without PreVote (its round began at
-   a tick), when no one answered its requests. A candidate after PreVote
-   was answered. Anything else closes the window: the usual timeouts go
-   on. */
+   timeout end now? Only while no one answered its (pre)vote requests
+   (an answer, granted or refused, means the others have the group: a
+   lost campaign waits for a randomized timeout, as any), no leader is
+   known and it voted for no other candidate; as a follower, a
+   pre-candidate, or a candidate without PreVote (its round began at a
+   tick; after PreVote, a candidate was answered). Anything else closes
+   the window: the usual timeouts go on. */
 static bool s_soon(rl_raft_t *r)
 {
     r->soon_ticks--;
     bool voted_other = r->vote != 0 && r->vote != r->id;
     bool unanswered = r->votes_yes_count <= 1 && r->votes_no_count == 0;
-    bool now = false;
-    if (r->leader == 0 && r->role == RL_RAFT_FOLLOWER) {
-        now = !voted_other;
-    } else if (r->leader == 0 && r->role == RL_RAFT_PRE_CANDIDATE) {
-        now = unanswered;
-    } else if (r->leader == 0 && r->role == RL_RAFT_CANDIDATE) {
-        now = unanswered && !r->cfg.pre_vote;
-    }
+    bool role = r->role == RL_RAFT_FOLLOWER ||
+                r->role == RL_RAFT_PRE_CANDIDATE ||
+                (r->role == RL_RAFT_CANDIDATE && !r->cfg.pre_vote);
+    bool now = r->leader == 0 && !voted_other && unanswered && role;
     if (!now) {
         r->soon_ticks = 0;
     }
