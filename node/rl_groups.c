@@ -184,8 +184,14 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
     return 0;
 }
 
-/* A creation handed out by group 0: hosted unless it was here before. */
-static void s_create(rl_groups_t *self, const rl_raft_log_info_t *log)
+/* A creation of group 0's catalog: hosted unless it was here before.
+   fresh: handed out in ready.log_changes (not the catalog of a snapshot
+   or of the start); then, when the group is made here for the first
+   time and this node is the log's first leader, its core campaigns at
+   the next tick (raft.h rl_raft_campaign_soon): the new log is writable
+   about a tick after its creation commits, not an election timeout. */
+static void s_create(rl_groups_t *self, const rl_raft_log_info_t *log,
+                     bool fresh)
 {
     rl_group_t *hosted = rl_groups_by_id(self, log->group);
     if (hosted) {
@@ -211,8 +217,15 @@ static void s_create(rl_groups_t *self, const rl_raft_log_info_t *log)
                 log->name, log->group, err);
         return;
     }
-    rl_logf(RL_LOG_INFO, "logs: %s created (group %" PRIu64 ")", log->name,
-            log->group);
+    bool first =
+        fresh && !unbooted && rl_raft_log_first_leader(log) == self->config->id;
+    rl_group_t *group = first ? rl_groups_by_id(self, log->group) : NULL;
+    if (group) {
+        rl_raft_campaign_soon(rl_group_raft(group));
+        rl_groups_touch(self, group);
+    }
+    rl_logf(RL_LOG_INFO, "logs: %s created (group %" PRIu64 ")%s", log->name,
+            log->group, group ? "; this node campaigns to lead it" : "");
 }
 
 /* A deletion handed out by group 0 (or a log a snapshot's catalog no
@@ -292,7 +305,7 @@ static void s_reconcile(rl_groups_t *self, bool drop)
             s_delete(self, id);
     }
     for (size_t k = 0; k < count; k++)
-        s_create(self, &logs[k]);
+        s_create(self, &logs[k], false);
     free(logs);
 }
 
@@ -308,7 +321,7 @@ static void s_catalog_changed(void *arg)
     for (size_t i = 0; i < count; i++) {
         const rl_raft_log_change_t *c = &changes[i];
         if (c->verb == RL_RAFT_LOG_CREATE) {
-            s_create(self, &c->log);
+            s_create(self, &c->log, true);
         } else if (c->verb == RL_RAFT_LOG_DELETE) {
             s_delete(self, c->log.group);
         } else if (c->verb == RL_RAFT_LOG_CONFIGURE) {

@@ -82,8 +82,9 @@ int rl_groups_sweep(rl_groups_t *self, int64_t now);
 
 /* Whether a peer message of group from node from may be taken: in a
    named log's group, APPEND, SNAPSHOT and TIMEOUT_NOW only from a node in
-   group 0's latest or committed configuration (raft.h, "Leaders of named
-   logs are members of group 0"). */
+   group 0's latest or committed configuration, PREVOTE and VOTE only from
+   one in its latest (raft.h, "Leaders of named logs are members of group
+   0"). */
 bool rl_groups_sender_allowed(rl_groups_t *self, const rl_msg_t *msg);
 
 void rl_groups_set_disk(rl_groups_t *self, bool low, uint64_t free_bytes);

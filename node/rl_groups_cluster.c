@@ -34,9 +34,18 @@ bool rl_groups_member(rl_groups_t *self, uint64_t id)
 
 bool rl_groups_sender_allowed(rl_groups_t *self, const rl_msg_t *msg)
 {
-    if (msg->group == 0 ||
-        (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
-         msg->type != RL_MSG_TIMEOUT_NOW))
+    if (msg->group == 0)
+        return true;
+    if (msg->type == RL_MSG_PREVOTE || msg->type == RL_MSG_VOTE) {
+        /* A candidate must be in group 0's latest configuration: one
+           removed (or being removed) could win, and then lead no one. */
+        size_t count;
+        const rl_member_t *members =
+            rl_raft_members(rl_group_raft(self->groups[0]), &count);
+        return s_listed(members, count, msg->from);
+    }
+    if (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
+        msg->type != RL_MSG_TIMEOUT_NOW)
         return true;
     return rl_groups_member(self, msg->from);
 }

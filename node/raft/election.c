@@ -19,6 +19,16 @@
     - Leadership transfer (thesis 3.10): the leader brings the target up to
       date, sends TIMEOUT_NOW, refuses proposals meanwhile, and gives up
       after an election timeout.
+    - A new group's first leader (rl_raft_campaign_soon): the host of the
+      replica every node designates (rl_raft_log_first_leader) ends its
+      election timeout at the next tick instead of a randomized one, so
+      that a new log is writable about one tick after its creation
+      commits; and at the two ticks after, while its vote requests reach
+      no one (the other replicas are made when they learn the creation,
+      and drop what comes before). It changes only when a timeout ends,
+      never the rules of the campaign (PreVote, promotability, votes):
+      Raft's safety holds for any timing (paper 5.2), and a campaign lost
+      otherwise is retried by the usual randomized timeouts.
 */
 #include "raft_internal.h"
 
@@ -303,9 +313,55 @@ int rl_raft_transfer_check(rl_raft_t *r, rl_raft_progress_t *pr)
     return 0;
 }
 
+/* Ticks in which a campaign_soon core ends its timeout early: the first
+   tries at once; the next ones only if its vote requests reached no one
+   (the others had not created the group yet, or a commit message that
+   would have made them was lost: they learn it at the next heartbeat). */
+#define S_SOON_TICKS 3
+
+void rl_raft_campaign_soon(rl_raft_t *r)
+{
+    if (r->role != RL_RAFT_FOLLOWER || r->leader != 0) {
+        return; /* a leader is known, or an election is under way */
+    }
+    r->soon_ticks = S_SOON_TICKS;
+    /* A follower's tallies are an old election's: none answered yet. */
+    r->votes_yes_count = 0;
+    r->votes_no_count = 0;
+    rl_raft_wake(r); /* a leaderless core is never quiet; to be sure */
+}
+
+/* At a tick within rl_raft_campaign_soon's window: does its election
+   timeout end now? Only while no one answered its (pre)vote requests
+   (an answer, granted or refused, means the others have the group: a
+   lost campaign waits for a randomized timeout, as any), no leader is
+   known and it voted for no other candidate; as a follower, a
+   pre-candidate, or a candidate without PreVote (its round began at a
+   tick; after PreVote, a candidate was answered). Anything else closes
+   the window: the usual timeouts go on. */
+static bool s_soon(rl_raft_t *r)
+{
+    r->soon_ticks--;
+    bool voted_other = r->vote != 0 && r->vote != r->id;
+    bool unanswered = r->votes_yes_count <= 1 && r->votes_no_count == 0;
+    bool role = r->role == RL_RAFT_FOLLOWER ||
+                r->role == RL_RAFT_PRE_CANDIDATE ||
+                (r->role == RL_RAFT_CANDIDATE && !r->cfg.pre_vote);
+    bool now = r->leader == 0 && !voted_other && unanswered && role;
+    if (!now) {
+        r->soon_ticks = 0;
+    }
+    return now;
+}
+
 int rl_raft_tick_election(rl_raft_t *r)
 {
     r->election_elapsed++;
+    if (r->soon_ticks > 0 && s_soon(r) && r->election_elapsed < r->timeout) {
+        /* Then the rules below, as for any timeout: not promotable, no
+           campaign; PreVote first when on. */
+        r->election_elapsed = r->timeout;
+    }
     if (r->role != RL_RAFT_LEADER) {
         if (r->election_elapsed >= r->timeout && !s_promotable(r)) {
             rl_raft_trace(r, RL_RAFT_TRACE_DEBUG,

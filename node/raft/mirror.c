@@ -1,5 +1,7 @@
 /*  mirror.c - the one membership change a named log's group needs next
-    to agree with group 0, as a pure function for its leader's host.
+    to agree with group 0, as a pure function for its leader's host; and
+    what a new log's group starts with: its bootstrap members and its
+    first leader (rl_raft_log_members, rl_raft_log_first_leader).
 
     Membership changes are made in group 0 (the `default` log, which holds
     the cluster's configuration); the leader of every other group mirrors
@@ -103,4 +105,25 @@ size_t rl_raft_log_members(const rl_raft_log_info_t *log,
         out[i].voter = log->member_voters[i];
     }
     return n;
+}
+
+uint64_t rl_raft_log_first_leader(const rl_raft_log_info_t *log)
+{
+    uint64_t voters[RL_MAX_MEMBERS];
+    size_t count = 0;
+    size_t n = log->member_count <= RL_MAX_MEMBERS ? log->member_count
+                                                   : RL_MAX_MEMBERS;
+    /* Sorted by id as they are taken (at most 16: an insertion). */
+    for (size_t i = 0; i < n; i++) {
+        if (!log->member_voters[i]) {
+            continue;
+        }
+        size_t at = count++;
+        while (at > 0 && voters[at - 1] > log->member_ids[i]) {
+            voters[at] = voters[at - 1];
+            at--;
+        }
+        voters[at] = log->member_ids[i];
+    }
+    return count ? voters[log->group % count] : 0;
 }

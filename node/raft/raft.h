@@ -8,6 +8,8 @@
                rl_raft_tick()        one unit of logical time (not needed
                                      while rl_raft_quiet(): quiesce.c)
                rl_raft_wake()        the host woke a quiet group
+               rl_raft_campaign_soon()  a new group's first leader:
+                                     campaign at the next tick
                rl_raft_step()        a peer message received
                rl_raft_propose()     a batch of user entries (leader only)
                rl_raft_consumer_commit(), rl_raft_consumer_reset(),
@@ -119,7 +121,12 @@
     - Create: a core with cfg.group = G, an empty log, and as bootstrap
       members rl_raft_log_members(&log, group 0's members) (a server not
       among them waits to be added, as any new server does). Its directory
-      and files must be durable before anything is written in them.
+      and files must be durable before anything is written in them. On
+      the server rl_raft_log_first_leader(&log) names, call
+      rl_raft_campaign_soon() on the new core, so that the group has a
+      leader about a tick after its creation commits instead of after an
+      election timeout (not for a group reopened at start, or created
+      from a snapshot's catalog: it is not new, and likely has a leader).
     - Delete: destroy the core and its data.
     - Configure: apply the new settings.
     - Idempotence. After a restart, group 0's commit index restarts at
@@ -150,8 +157,13 @@
       removed from group 0 never learns it (Raft stops sending to it when
       the removal is appended), so if it leads a group it would never
       mirror its own removal; this way it loses its followers, steps down
-      (CheckQuorum) and a leader that knows group 0 takes over. Dropping
-      messages is always safe.
+      (CheckQuorum) and a leader that knows group 0 takes over. The host
+      also drops PREVOTE and VOTE from a node that is not in group 0's
+      latest configuration (here): such a node could still win, append
+      its no-op where no member takes it, and then, in a group whose
+      quorum needs it (two voters), refuse every other candidate (its
+      log is ahead) for ever. Its answers to others' requests still
+      count. Dropping messages is always safe.
     - Quiet groups (cfg.quiesce): see rl_raft_quiet(); the host ticks only
       cores that are not quiet, keeps node-level liveness and wakes them.
 
@@ -463,6 +475,24 @@ int rl_raft_tick(rl_raft_t *self);
 bool rl_raft_quiet(const rl_raft_t *self);
 void rl_raft_wake(rl_raft_t *self);
 
+/* Campaign soon: the election timeout of a follower that knows no leader
+   ends at its next tick instead of after a randomized election_ticks ..
+   2*election_ticks (its first leader: rl_raft_log_first_leader). Not at
+   once: the other servers create a new group when they apply its
+   creation, and a vote request reaching a server that has not yet is
+   dropped; a tick later they mostly have. When no one answers its
+   requests, it tries again at each of the next two ticks (the others
+   learn of the creation by the next heartbeat at the latest). What
+   follows is what any timeout brings (election.c): a server that may not
+   campaign (not a voter) does not; PreVote first when cfg.pre_vote; a
+   campaign lost otherwise is retried after a randomized timeout, as
+   always. Does nothing when the core is a leader or candidate, or knows
+   a leader; and a tick does not end the timeout early once the core has
+   learnt a leader, voted for another candidate or had an answer. Wakes
+   the core if it was quiet (the host then ticks it again). Never
+   fails. */
+void rl_raft_campaign_soon(rl_raft_t *self);
+
 /* A received peer message (borrowed). Invalid or stale messages are
    ignored (returns 0); only allocation failure is an error. Raft's safety
    assumes messages come from members, so a message from a server in
@@ -651,6 +681,18 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
 size_t rl_raft_log_members(const rl_raft_log_info_t *log,
                            const rl_member_t *book, size_t book_count,
                            rl_member_t *out);
+
+/* The first leader of a named log's new group, the same on every server
+   from the catalog alone (no field on the wire or on disk): among the
+   voters of its bootstrap members (log->member_ids with
+   log->member_voters, what rl_raft_log_members gives), sorted by id, the
+   one at position log->group % their count; 0 when it has none. So new
+   logs' leaders go round the voters, spread from the start. Pure. The
+   host of that server calls rl_raft_campaign_soon() on the group's core
+   when it creates the group (a creation handed out in
+   ready.log_changes, not a group reopened at start); the others wait for
+   their election timeouts, as for any group without a leader. */
+uint64_t rl_raft_log_first_leader(const rl_raft_log_info_t *log);
 
 /* Leader's view of a follower's replication (match index), 0 if unknown. */
 uint64_t rl_raft_match_of(const rl_raft_t *self, uint64_t id);

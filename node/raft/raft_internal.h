@@ -260,6 +260,9 @@ struct rl_raft {
     unsigned election_elapsed;          /* ticks since reset */
     unsigned heartbeat_elapsed;         /* leader: ticks since heartbeat */
     unsigned timeout;                   /* randomized election timeout */
+    unsigned soon_ticks;                /* ticks left that may end the
+                                           timeout early
+                                           (rl_raft_campaign_soon) */
     uint64_t votes_yes[RL_MAX_MEMBERS]; /* who granted */
     size_t votes_yes_count;
     uint64_t votes_no[RL_MAX_MEMBERS]; /* who refused */

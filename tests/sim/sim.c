@@ -1293,9 +1293,13 @@ static sim_replica_t *s_replica_new(sim_t *s, sim_node_t *node, uint64_t group,
 /* A log's creation reached node's host: a replica of its group with the
    log's initial members, unless the node hosts it already (a change
    handed out again after a restart) or hosted it once and deleted it
-   since (at or below the highest id it ever hosted: raft.h). */
+   since (at or below the highest id it ever hosted: raft.h). fresh: the
+   creation was handed out in ready.log_changes (not a snapshot's
+   catalog, nor one found at start); then the log's first leader
+   (rl_raft_log_first_leader) campaigns at its next tick, as the daemon's
+   does (node/rl_groups.c). */
 static void s_host_create(sim_t *s, sim_node_t *node,
-                          const rl_raft_log_info_t *log)
+                          const rl_raft_log_info_t *log, bool fresh)
 {
     if (log->group >= SIM_MAX_GROUPS) {
         s_fail(s, "group %" PRIu64 ": the simulation holds %d groups",
@@ -1317,7 +1321,18 @@ static void s_host_create(sim_t *s, sim_node_t *node,
                 " (%s)\n",
                 s->now, node->id, log->group, log->name);
     }
-    s_replica_new(s, node, log->group, members, count);
+    sim_replica_t *n = s_replica_new(s, node, log->group, members, count);
+    if (fresh && n->raft && rl_raft_log_first_leader(log) == node->id) {
+        if (s->trace) {
+            fprintf(stderr,
+                    "t=%" PRIu64 " node %" PRIu64 " group %" PRIu64
+                    " campaigns soon: its first leader\n",
+                    s->now, node->id, log->group);
+        }
+        sim_in_core++;
+        rl_raft_campaign_soon(n->raft);
+        sim_in_core--;
+    }
 }
 
 static void s_host_destroy(sim_t *s, sim_node_t *node, uint64_t group)
@@ -1359,7 +1374,7 @@ static void s_host_reconcile(sim_t *s, sim_node_t *node, bool destroy)
         if (listed[g] && !node->groups[g]) {
             for (size_t i = 0; i < count; i++) {
                 if (logs[i].group == g) {
-                    s_host_create(s, node, &logs[i]);
+                    s_host_create(s, node, &logs[i], false);
                 }
             }
         } else if (!listed[g] && node->groups[g] && destroy) {
@@ -1381,7 +1396,7 @@ static void s_host_catalog(sim_t *s, sim_replica_t *zero,
     for (size_t i = 0; i < rd->log_change_count; i++) {
         const rl_raft_log_change_t *c = &rd->log_changes[i];
         if (c->verb == RL_RAFT_LOG_CREATE) {
-            s_host_create(s, node, &c->log);
+            s_host_create(s, node, &c->log, true);
         } else if (c->verb == RL_RAFT_LOG_DELETE) {
             s_host_destroy(s, node, c->log.group);
         }
@@ -1846,9 +1861,8 @@ bool sim_up(sim_t *s, uint64_t id)
 
 /* ---- time ---- */
 
-/* Is id a member of node's group 0 (its latest or committed
-   configuration)? */
-static bool s_in_group_0(sim_node_t *node, uint64_t id)
+/* Is id in the latest configuration of node's group 0? */
+static bool s_in_latest_group_0(sim_node_t *node, uint64_t id)
 {
     sim_replica_t *zero = node->groups[0];
     if (!zero || !zero->raft) {
@@ -1861,7 +1875,22 @@ static bool s_in_group_0(sim_node_t *node, uint64_t id)
             return true;
         }
     }
-    m = rl_raft_committed_members(zero->raft, &count);
+    return false;
+}
+
+/* Is id a member of node's group 0 (its latest or committed
+   configuration)? */
+static bool s_in_group_0(sim_node_t *node, uint64_t id)
+{
+    sim_replica_t *zero = node->groups[0];
+    if (!zero || !zero->raft) {
+        return false;
+    }
+    if (s_in_latest_group_0(node, id)) {
+        return true;
+    }
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_committed_members(zero->raft, &count);
     for (size_t i = 0; i < count; i++) {
         if (m[i].id == id) {
             return true;
@@ -1876,9 +1905,18 @@ static bool s_in_group_0(sim_node_t *node, uint64_t id)
    the removal is appended), so its view of group 0 stays stale and, if it
    leads a group, it would never mirror its own removal. Its followers
    stop following it; it steps down (CheckQuorum) and a leader that knows
-   group 0 takes over. Dropping messages is always safe. */
+   group 0 takes over. Nor does a host let through a (pre)vote request
+   from a node not in its group 0's latest configuration: such a node
+   could win, append its no-op where no one takes it, and then, in a
+   group whose quorum needs it (two voters), refuse every other
+   candidate for ever (its log is ahead). Dropping messages is always
+   safe. */
 static bool s_host_admits(sim_node_t *node, const rl_msg_t *msg)
 {
+    if (msg->group != 0 &&
+        (msg->type == RL_MSG_PREVOTE || msg->type == RL_MSG_VOTE)) {
+        return s_in_latest_group_0(node, msg->from);
+    }
     return msg->group == 0 ||
            (msg->type != RL_MSG_APPEND && msg->type != RL_MSG_SNAPSHOT &&
             msg->type != RL_MSG_TIMEOUT_NOW) ||

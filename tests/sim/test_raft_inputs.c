@@ -279,6 +279,48 @@ static void test_admin_calls_check_their_preconditions(void **state)
     sim_destroy(&s);
 }
 
+/* rl_raft_campaign_soon ends only a leaderless follower's timeout, and
+   only at its next ticks; what follows is any timeout's: a server that
+   may not campaign does not, and one that knows a leader ignores it. */
+static void
+test_campaign_soon_ends_only_a_leaderless_followers_timeout(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 107, 0);
+    /* a fresh cluster: every timeout is 10 ticks (100 units) or more */
+    rl_raft_campaign_soon(sim_raft(s, 2));
+    rl_raft_status_t st;
+    sim_status(s, 2, &st);
+    assert_int_equal(st.term, 0); /* not at the call: at a tick */
+    assert_int_equal(sim_wait_leader(s, 50), 2);
+    sim_run(s, 300);
+    assert_int_equal(sim_leader(s), 2);
+    sim_status(s, 3, &st);
+    uint64_t term = st.term;
+    assert_int_equal(st.leader, 2);
+    /* a follower that knows its leader: nothing */
+    rl_raft_campaign_soon(sim_raft(s, 3));
+    sim_run(s, 300);
+    sim_status(s, 3, &st);
+    assert_int_equal(st.term, term);
+    assert_int_equal(st.leader, 2);
+    /* nor does the leader */
+    rl_raft_campaign_soon(sim_raft(s, 2));
+    sim_run(s, 300);
+    assert_int_equal(sim_leader(s), 2);
+    sim_status(s, 2, &st);
+    assert_int_equal(st.term, term);
+    /* a server waiting to be added is no voter: it does not campaign */
+    uint64_t added = sim_add_node(s);
+    rl_raft_campaign_soon(sim_raft(s, added));
+    sim_run(s, 300);
+    sim_status(s, added, &st);
+    assert_int_equal(st.term, 0);
+    assert_int_equal(st.role, RL_RAFT_FOLLOWER);
+    assert_int_equal(sim_leader(s), 2);
+    sim_destroy(&s);
+}
+
 static void test_the_last_voter_cannot_be_removed(void **state)
 {
     (void)state;
@@ -1422,6 +1464,8 @@ int main(void)
         cmocka_unit_test(
             test_producer_sessions_are_evicted_least_recently_appended_first),
         cmocka_unit_test(test_admin_calls_check_their_preconditions),
+        cmocka_unit_test(
+            test_campaign_soon_ends_only_a_leaderless_followers_timeout),
         cmocka_unit_test(test_the_last_voter_cannot_be_removed),
         cmocka_unit_test(test_a_transfer_to_an_unreachable_follower_is_aborted),
         cmocka_unit_test(

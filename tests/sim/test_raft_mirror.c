@@ -1,6 +1,7 @@
 /*  test_raft_mirror.c - node/raft/mirror.c: the one membership change a
     named log's group needs next to agree with group 0, and a log's
-    bootstrap members. Pure functions: no cluster needed.
+    bootstrap members and first leader. Pure functions: no cluster
+    needed.
 */
 #include "raft.h"
 
@@ -132,6 +133,44 @@ static void test_a_logs_bootstrap_members_take_group_0s_endpoints(void **state)
     assert_int_equal(out[2].peer_addr.size, 0);
 }
 
+/* Every server derives a new log's first leader from the catalog alone:
+   the voters sorted by id, taken in turn by group id; learners never. */
+static void test_a_logs_first_leader_goes_round_its_voters(void **state)
+{
+    (void)state;
+    rl_raft_log_info_t log;
+    memset(&log, 0, sizeof(log));
+    log.member_count = 4;
+    /* group 0's order, not sorted; 5 a learner */
+    log.member_ids[0] = 7;
+    log.member_voters[0] = true;
+    log.member_ids[1] = 5;
+    log.member_voters[1] = false;
+    log.member_ids[2] = 2;
+    log.member_voters[2] = true;
+    log.member_ids[3] = 4;
+    log.member_voters[3] = true;
+    const uint64_t expected[] = {2, 4, 7, 2, 4, 7};
+    for (uint64_t g = 0; g < 6; g++) {
+        log.group = g + 3;
+        assert_int_equal(rl_raft_log_first_leader(&log), expected[(g + 3) % 3]);
+    }
+    /* the same whatever the order of the members */
+    rl_raft_log_info_t other = log;
+    other.member_ids[0] = 4;
+    other.member_ids[3] = 7;
+    for (uint64_t g = 1; g < 10; g++) {
+        log.group = other.group = g;
+        assert_int_equal(rl_raft_log_first_leader(&log),
+                         rl_raft_log_first_leader(&other));
+    }
+    /* no voter: none */
+    log.member_voters[0] = log.member_voters[2] = log.member_voters[3] = false;
+    assert_int_equal(rl_raft_log_first_leader(&log), 0);
+    log.member_count = 0;
+    assert_int_equal(rl_raft_log_first_leader(&log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +180,7 @@ int main(void)
             test_adds_follow_group_0s_order_and_removals_the_groups),
         cmocka_unit_test(test_a_full_group_removes_before_it_adds),
         cmocka_unit_test(test_a_logs_bootstrap_members_take_group_0s_endpoints),
+        cmocka_unit_test(test_a_logs_first_leader_goes_round_its_voters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*  test_sim_groups.c - named logs in the simulated cluster: several
     groups on the same nodes, created and destroyed by each node's host as
-    group 0's catalog changes reach it, membership mirrored from group 0,
-    quiet groups with node-level liveness. Faults are a node's, shared by
+    group 0's catalog changes reach it, a new log's first leader,
+    membership mirrored from group 0, quiet groups with node-level
+    liveness. Faults are a node's, shared by
     all its groups; every invariant of sim.h is checked per group after
     every step; each test asserts what its name claims.
 */
@@ -564,6 +565,195 @@ static void test_logs_are_created_and_deleted_under_faults(void **state)
     }
 }
 
+/* Runs until group has a leader, at most max units; returns it (0 for
+   none) and the units it took in *took. */
+static uint64_t s_leader_within(sim_t *s, uint64_t group, unsigned max,
+                                unsigned *took)
+{
+    for (*took = 0; *took < max; (*took)++) {
+        uint64_t l = sim_group_leader(s, group);
+        if (l) {
+            return l;
+        }
+        sim_run(s, 1);
+    }
+    return sim_group_leader(s, group);
+}
+
+/* Without faults, a new log's group has a leader a few ticks after its
+   creation commits, not an election timeout (10 to 20 ticks) later: the
+   node every host designates (rl_raft_log_first_leader) campaigns at
+   its next tick. The first leaders go round the voters. */
+static void test_a_new_log_is_led_by_its_first_leader_at_once(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 820; seed < 823; seed++) {
+        bool quiesce = seed % 2 == 0;
+        sim_t *s = s_cluster(3, seed, quiesce);
+        assert_true(sim_wait_leader(s, 3000) != 0);
+        unsigned led[4] = {0, 0, 0, 0};
+        for (int i = 0; i < 12; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "new%d", i);
+            /* committed on group 0's leader: its host creates the group */
+            assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, name), 0);
+            rl_raft_log_info_t log;
+            assert_true(sim_log_find(s, sim_leader(s), name, &log));
+            uint64_t first = rl_raft_log_first_leader(&log);
+            assert_true(first >= 1 && first <= 3);
+            /* 4 ticks of 10 units; an election timeout is 10 to 20 */
+            unsigned took = 0;
+            uint64_t l = s_leader_within(s, log.group, 40, &took);
+            if (l != first) {
+                fail_msg("seed %llu log %s (group %llu): leader %llu after "
+                         "%u units, its first leader is %llu",
+                         (unsigned long long)seed, name,
+                         (unsigned long long)log.group, (unsigned long long)l,
+                         took, (unsigned long long)first);
+            }
+            led[l]++;
+            s_commit_in(s, log.group, (uint64_t)i);
+            if (quiesce) {
+                assert_true(s_wait_quiet(s, 10000));
+            }
+        }
+        /* round the voters: 4 each */
+        assert_int_equal(led[1], 4);
+        assert_int_equal(led[2], 4);
+        assert_int_equal(led[3], 4);
+        sim_final_check(s);
+        sim_destroy(&s);
+    }
+}
+
+/* The first leader is down, or cut off, when a log is created: the
+   others elect a leader by their election timeouts, as for any group. */
+static void test_a_new_log_gets_a_leader_without_its_first_leader(void **state)
+{
+    (void)state;
+    for (int cut = 0; cut < 2; cut++) {
+        sim_t *s = s_cluster(3, 830 + (uint64_t)cut, false);
+        uint64_t l0 = sim_wait_leader(s, 3000);
+        assert_true(l0 != 0);
+        /* a name whose group's first leader is not group 0's leader: the
+           next group id is 1, and the voters 1, 2, 3 take groups in turn */
+        uint64_t victim = 0;
+        rl_raft_log_info_t probe;
+        memset(&probe, 0, sizeof(probe));
+        probe.group = 1;
+        probe.member_count = 3;
+        for (int i = 0; i < 3; i++) {
+            probe.member_ids[i] = (uint64_t)i + 1;
+            probe.member_voters[i] = true;
+        }
+        victim = rl_raft_log_first_leader(&probe);
+        if (victim == l0) {
+            /* move group 0's leadership away from it first */
+            uint64_t to = victim == 1 ? 2 : 1;
+            rl_raft_transfer(sim_raft(s, l0), to);
+            sim_flush(s, l0);
+            for (unsigned t = 0; t < 3000 && sim_leader(s) != to; t += 10) {
+                sim_run(s, 10);
+            }
+            assert_int_equal(sim_leader(s), to);
+        }
+        if (cut) {
+            sim_isolate(s, victim);
+        } else {
+            sim_crash(s, victim);
+        }
+        assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "orphan"), 0);
+        rl_raft_log_info_t log;
+        assert_true(sim_log_find(s, sim_leader(s), "orphan", &log));
+        assert_int_equal(log.group, 1);
+        assert_int_equal(rl_raft_log_first_leader(&log), victim);
+        unsigned took = 0;
+        uint64_t l = s_leader_within(s, log.group, 3000, &took);
+        assert_true(l != 0 && l != victim);
+        assert_true(took >= 10 * 10 / 2); /* by an election timeout */
+        s_commit_in(s, log.group, 7);
+        if (cut) {
+            sim_heal(s);
+        } else {
+            sim_restart(s, victim);
+        }
+        s_wait_everywhere(s, log.group, true);
+        sim_final_check(s);
+        sim_destroy(&s);
+    }
+}
+
+/* Makes node `to` group 0's leader. */
+static void s_lead_group_0(sim_t *s, uint64_t to)
+{
+    for (unsigned attempt = 0; attempt < 20 && sim_leader(s) != to; attempt++) {
+        uint64_t l = sim_wait_leader(s, 3000);
+        rl_raft_transfer(sim_raft(s, l), to);
+        sim_flush(s, l);
+        sim_run(s, 300);
+    }
+    assert_int_equal(sim_leader(s), to);
+}
+
+/* Removes id from group 0 through its leader, committed there. */
+static void s_remove_from_group_0(sim_t *s, uint64_t id)
+{
+    for (unsigned attempt = 0; attempt < 50; attempt++) {
+        uint64_t l = sim_wait_leader(s, 3000);
+        if (rl_raft_remove_member(sim_raft(s, l), id) == 0) {
+            sim_flush(s, l);
+            rl_raft_status_t st;
+            sim_status(s, l, &st);
+            s_wait_commit_on(s, l, 0, st.last_index);
+            return;
+        }
+        sim_run(s, 50);
+    }
+    fail_msg("group 0 does not remove node %llu", (unsigned long long)id);
+}
+
+/* A log of two voters, one of them removed from group 0 while cut off:
+   back, it cannot win the log's elections (the hosts drop its vote
+   requests), so the member wins, with its vote, and mirrors the removal.
+   Were it let win, it would append its no-op where the member's host
+   drops it, and then refuse the member's requests for ever (its log
+   ahead): a log of two voters needs both. It times out first here (its
+   ticks are faster), so without the rule it wins. */
+static void
+test_a_node_removed_from_group_0_cannot_win_a_logs_election(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 840, false);
+    s_lead_group_0(s, 1);
+    s_remove_from_group_0(s, 3);
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "two"), 0);
+    rl_raft_log_info_t log;
+    assert_true(sim_log_find(s, 1, "two", &log));
+    assert_int_equal(log.member_count, 2); /* voters 1 and 2 */
+    uint64_t g = log.group;
+    s_commit_in(s, g, 1);
+    sim_isolate(s, 2);
+    s_remove_from_group_0(s, 2); /* group 0 is node 1 alone */
+    sim_set_tick_period(s, 2, 4);
+    sim_heal(s);
+    bool mirrored = false;
+    for (unsigned t = 0; t < 20000 && !mirrored; t += 10) {
+        sim_run(s, 10);
+        rl_raft_t *r = sim_group_raft(s, 1, g);
+        rl_raft_status_t st;
+        sim_group_status(s, 1, g, &st);
+        size_t count = 0;
+        const rl_member_t *m = rl_raft_members(r, &count);
+        mirrored = st.role == RL_RAFT_LEADER && st.commit == st.last_index &&
+                   count == 1 && m[0].id == 1;
+    }
+    assert_true(mirrored);
+    assert_true(sim_stats(s)->refused > 0);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +767,10 @@ int main(void)
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
         cmocka_unit_test(test_a_deleted_log_does_not_come_back_after_a_restart),
         cmocka_unit_test(test_logs_are_created_and_deleted_under_faults),
+        cmocka_unit_test(test_a_new_log_is_led_by_its_first_leader_at_once),
+        cmocka_unit_test(test_a_new_log_gets_a_leader_without_its_first_leader),
+        cmocka_unit_test(
+            test_a_node_removed_from_group_0_cannot_win_a_logs_election),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,7 +258,9 @@ static void s_run_seed(uint64_t seed, bool verbose)
         catalog.exists[catalog.busy] = catalog.verb == RL_RAFT_LOG_CREATE;
         catalog.busy = -1;
     }
-    uint64_t l = sim_leader(s);
+    /* Group 0 may be electing (without PreVote a follower woken late
+       disrupts its leader): the catalog of the leader it ends up with. */
+    uint64_t l = sim_wait_leader(s, 3000);
     for (int k = 0; k < NAMES; k++) {
         bool there = sim_log_find(s, l, s_names[k], NULL);
         if (k != catalog.busy && there != catalog.exists[k]) {
