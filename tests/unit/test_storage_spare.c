@@ -31,6 +31,19 @@ static int s_make_spare(rl_log_t *log)
     return rc;
 }
 
+/* Syncs, closes and reopens the world's log: it must read back 1..last
+   (storage_term_steps terms) without a warning. */
+static void s_reopens_intact(storage_world_t *world, rl_log_t *log,
+                             uint64_t last)
+{
+    assert_int_equal(rl_log_sync(log), 0);
+    rl_log_destroy(&log);
+    log = storage_open(world);
+    storage_assert_contents(log, 1, last, storage_term_steps);
+    assert_string_equal(world->warnings, "");
+    rl_log_destroy(&log);
+}
+
 static void test_spares_become_the_next_segments_and_reopen_intact(void **state)
 {
     storage_world_t *world = *state;
@@ -83,12 +96,7 @@ static void test_spares_become_the_next_segments_and_reopen_intact(void **state)
        goes on and reopens the same. */
     assert_int_equal(rl_log_truncate(log, 90), 0);
     storage_append_steps(log, 90, 110);
-    assert_int_equal(rl_log_sync(log), 0);
-    rl_log_destroy(&log);
-    log = storage_open(world);
-    storage_assert_contents(log, 1, 110, storage_term_steps);
-    assert_string_equal(world->warnings, "");
-    rl_log_destroy(&log);
+    s_reopens_intact(world, log, 110);
 }
 
 /* Appends one entry at index whose record takes record bytes. */
@@ -261,12 +269,7 @@ test_zeros_written_ahead_keep_appends_over_zeros_and_reopen_intact(void **state)
     rl_log_set_zero_ahead(log, 256u << 10);
     storage_append_steps(log, 30, 40);
     assert_true(storage_file_size(path) > cut + 64 * 1024);
-    assert_int_equal(rl_log_sync(log), 0);
-    rl_log_destroy(&log);
-    log = storage_open(world);
-    storage_assert_contents(log, 1, 40, storage_term_steps);
-    assert_string_equal(world->warnings, "");
-    rl_log_destroy(&log);
+    s_reopens_intact(world, log, 40);
 }
 
 static void
@@ -290,11 +293,7 @@ test_zeros_ahead_stop_at_the_segment_size_and_are_off_by_default(void **state)
         }
     assert_true(segments >= 3);
     assert_int_equal(storage_segment_count(world), segments);
-    rl_log_destroy(&log);
-    log = storage_open(world);
-    storage_assert_contents(log, 1, 100, storage_term_steps);
-    assert_string_equal(world->warnings, "");
-    rl_log_destroy(&log);
+    s_reopens_intact(world, log, 100);
 }
 
 static void test_a_failed_write_of_zeros_leaves_the_append_done(void **state)
@@ -312,12 +311,7 @@ static void test_a_failed_write_of_zeros_leaves_the_append_done(void **state)
     assert_false(rl_log_failed(log));
     storage_append_steps(log, 2, 10); /* zeros again */
     assert_int_equal(storage_file_size(path), 4096);
-    assert_int_equal(rl_log_sync(log), 0);
-    rl_log_destroy(&log);
-    log = storage_open(world);
-    storage_assert_contents(log, 1, 10, storage_term_steps);
-    assert_string_equal(world->warnings, "");
-    rl_log_destroy(&log);
+    s_reopens_intact(world, log, 10);
 }
 
 int main(void)
