@@ -125,7 +125,7 @@ void rl_group_logs(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
     }
     static const char *const names[] = {"list", "create", "delete",
                                         "configure"};
-    if (!rl_raft_log_name_valid(req->name)) {
+    if (!rl_log_name_valid(req->name)) {
         S_ERROR(self, envelope, msg->id, RL_ERR_BAD_REQUEST, 0,
                 "LOGS %s 'name': a log's name is 1 to %u characters of "
                 "a-z, 0-9, '.', '_' and '-'",

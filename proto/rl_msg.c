@@ -57,7 +57,7 @@ rl_str_t rl_str(const char *cstr)
 
 bool rl_log_name_valid(rl_str_t name)
 {
-    if (name.size == 0 || name.size > RL_MAX_LOG_NAME)
+    if (!name.ptr || name.size == 0 || name.size > RL_MAX_LOG_NAME)
         return false;
     if (name.size <= 2 && memcmp(name.ptr, "..", name.size) == 0)
         return false; /* "." and ".." */

@@ -88,16 +88,6 @@ static bool s_is_default(const char *name, size_t len)
            memcmp(name, RL_RAFT_DEFAULT_LOG, len) == 0;
 }
 
-bool rl_raft_log_name_valid(rl_str_t name)
-{
-    /* A log's name is its directory's name (DATA/logs/NAME): "." and ".."
-       are not names a directory can have. */
-    if ((name.size == 1 || name.size == 2) &&
-        memcmp(name.ptr, "..", name.size) == 0)
-        return false;
-    return rl_raft_consumer_name_ok(name.ptr, name.size);
-}
-
 bool rl_raft_catalog_settings_ok(const rl_raft_log_settings_t *s)
 {
     return s->retention_bytes <= RL_RAFT_LOG_RETENTION_MAX &&
@@ -389,8 +379,7 @@ static int s_propose(rl_raft_t *r, uint8_t verb, rl_str_t name,
     if (!settings) {
         settings = &none;
     }
-    if (!rl_raft_log_name_valid(name) ||
-        !rl_raft_catalog_settings_ok(settings)) {
+    if (!rl_log_name_valid(name) || !rl_raft_catalog_settings_ok(settings)) {
         return RL_ERR_BAD_REQUEST;
     }
     if (s_is_default(name.ptr, name.size) || r->cfg.group != 0) {
@@ -479,7 +468,7 @@ bool rl_raft_log_find(const rl_raft_t *r, rl_str_t name,
                       rl_raft_log_info_t *log)
 {
     size_t at = 0;
-    if (!rl_raft_log_name_valid(name) ||
+    if (!rl_log_name_valid(name) ||
         !s_search(&r->cat_commit, name.ptr, name.size, &at)) {
         return false;
     }

@@ -598,12 +598,9 @@ const rl_raft_log_info_t *rl_raft_logs(const rl_raft_t *self, size_t *count);
 bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
                       rl_raft_log_info_t *log);
 
-/* True when name is a valid log name (1..64 bytes of [a-z0-9._-], not
-   "." or "..": it is a directory's name on every node): the
-   rule the core applies, for the host to check client input with.
-   `default` is valid (it names group 0) but reserved: the catalog calls
-   refuse it. */
-bool rl_raft_log_name_valid(rl_str_t name);
+/* A log's name follows rl_log_name_valid (rl_msg.h: the protocol's rule,
+   one for the core, storage, the codec and the clients). `default` is
+   valid (it names group 0) but reserved: the catalog calls refuse it. */
 
 /* Membership, one server at a time (thesis 4.1). add_member adds a
    learner; the leader promotes it to voter once it has caught up

@@ -7,6 +7,7 @@
     directory". API: rl_layout.h.
 */
 #include "rl_layout_internal.h"
+#include "rl_msg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,21 +29,12 @@ static const char s_marker_v2[] = LAYOUT_MARKER_V2
     "layout named logs: one directory per log in logs/ (docs/STORAGE.md)\n"
     "a raftlog-node from before named logs cannot use this directory\n";
 
+_Static_assert(RL_LAYOUT_NAME_MAX == RL_MAX_LOG_NAME,
+               "a log's directory is named by the log's name");
+
 bool rl_layout_name_valid(const char *name)
 {
-    if (!name)
-        return false;
-    size_t len = strlen(name);
-    if (len == 0 || len > RL_LAYOUT_NAME_MAX || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return name && rl_log_name_valid(rl_str(name));
 }
 
 int rl_layout_log_dir(const char *data_dir, const char *name, char *path,

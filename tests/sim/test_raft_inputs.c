@@ -740,7 +740,7 @@ static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
     const char *bad[] = {"",      "Upper", "a b", "x/y",
                          "tab\t", ".",     "..",  "caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_false(rl_raft_log_name_valid(rl_str(bad[i])));
+        assert_false(rl_log_name_valid(rl_str(bad[i])));
         for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE;
              verb++) {
             assert_int_equal(
@@ -749,13 +749,13 @@ static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
         }
     }
     rl_str_t null_name = {NULL, 3};
-    assert_false(rl_raft_log_name_valid(null_name));
+    assert_false(rl_log_name_valid(null_name));
     assert_int_equal(rl_raft_log_delete(sim_raft(s, l), null_name, &out),
                      RL_ERR_BAD_REQUEST);
     char longest[RL_RAFT_LOG_NAME_MAX + 2];
     memset(longest, 'x', sizeof(longest));
     longest[RL_RAFT_LOG_NAME_MAX + 1] = '\0'; /* 65 */
-    assert_false(rl_raft_log_name_valid(rl_str(longest)));
+    assert_false(rl_log_name_valid(rl_str(longest)));
     assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, longest, NULL, &out),
                      RL_ERR_BAD_REQUEST);
     /* settings out of range */
@@ -770,7 +770,7 @@ static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
             RL_ERR_BAD_REQUEST);
     }
     /* `default` is a valid name, but reserved */
-    assert_true(rl_raft_log_name_valid(rl_str("default")));
+    assert_true(rl_log_name_valid(rl_str("default")));
     for (int verb = RL_RAFT_LOG_CREATE; verb <= RL_RAFT_LOG_CONFIGURE; verb++) {
         assert_int_equal(
             sim_log(s, l, (rl_raft_log_verb_t)verb, "default", NULL, &out),
@@ -783,7 +783,7 @@ static void test_catalog_calls_need_the_leader_and_valid_input(void **state)
                      RL_ERR_REJECTED);
     /* the longest name, and the largest settings */
     longest[RL_RAFT_LOG_NAME_MAX] = '\0'; /* 64 */
-    assert_true(rl_raft_log_name_valid(rl_str(longest)));
+    assert_true(rl_log_name_valid(rl_str(longest)));
     rl_raft_log_settings_t most = {RL_RAFT_LOG_RETENTION_MAX,
                                    RL_RAFT_LOG_RETENTION_MAX,
                                    RL_MAX_ENTRY_SIZE};
