@@ -50,9 +50,9 @@ size_t rl_broker_log_count(const rl_broker_t *self)
 }
 
 /* name as a C string in out; false when it is no log name's length. */
-static bool s_name(rl_str_t name, char out[RL_PEEK_MAX_LOG + 1])
+static bool s_name(rl_str_t name, char out[RL_MAX_LOG_NAME + 1])
 {
-    if (name.size > RL_PEEK_MAX_LOG)
+    if (name.size > RL_MAX_LOG_NAME)
         return false;
     memcpy(out, name.ptr, name.size);
     out[name.size] = '\0';
@@ -69,7 +69,7 @@ rl_broker_log_t *rl_broker_log_find(const rl_broker_t *self, rl_str_t name)
 {
     if (s_is_default(name))
         return (rl_broker_log_t *)&self->default_log;
-    char key[RL_PEEK_MAX_LOG + 1];
+    char key[RL_MAX_LOG_NAME + 1];
     if (!s_name(name, key))
         return NULL;
     return zhashx_lookup(self->logs, key);
@@ -78,7 +78,7 @@ rl_broker_log_t *rl_broker_log_find(const rl_broker_t *self, rl_str_t name)
 rl_broker_log_t *rl_broker_log_learn(rl_broker_t *self, rl_str_t name)
 {
     rl_broker_log_t *log = rl_broker_log_find(self, name);
-    char key[RL_PEEK_MAX_LOG + 1];
+    char key[RL_MAX_LOG_NAME + 1];
     if (log || !s_name(name, key))
         return log;
     if (zhashx_size(self->logs) >= self->config.max_logs) {
@@ -106,7 +106,7 @@ static const char *s_label(const rl_broker_log_t *log, char *out, size_t size)
 {
     if (!log->name[0])
         return "the default log";
-    char shown[RL_LOG_ESCAPE_SIZE(RL_PEEK_MAX_LOG)];
+    char shown[RL_LOG_ESCAPE_SIZE(RL_MAX_LOG_NAME)];
     snprintf(out, size, "log '%s'",
              rl_log_escape(log->name, strlen(log->name), shown, sizeof(shown)));
     return out;

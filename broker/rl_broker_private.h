@@ -39,7 +39,7 @@ typedef enum {
    tracking"); the default log always exists, named logs are learnt from
    the nodes (STATUS `logs`, NOT_LEADER naming one), never from a client. */
 typedef struct {
-    char name[RL_PEEK_MAX_LOG + 1]; /* "" for the default log */
+    char name[RL_MAX_LOG_NAME + 1]; /* "" for the default log */
     int leader;           /* index of the node that leads it, -1 unknown */
     uint64_t leader_term; /* highest term seen for it */
     int64_t leaderless;   /* zclock_mono() since no leader known, 0 */

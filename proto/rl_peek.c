@@ -334,7 +334,7 @@ int rl_peek_request(const void *data, size_t size, rl_peek_request_t *peek,
     peek->as_role_at = scan.at[S_AS_ROLE];
     if ((rc = s_as(&reader, &scan, peek)) ||
         (rc = s_once(&reader, &scan, S_LOG)) ||
-        (rc = s_bytes(&reader, &scan, S_LOG, RL_PEEK_MAX_LOG, &peek->log)))
+        (rc = s_bytes(&reader, &scan, S_LOG, RL_MAX_LOG_NAME, &peek->log)))
         return rc;
     uint64_t number = 0;
     switch (peek->type) {
@@ -417,7 +417,7 @@ int rl_peek_reply(const void *data, size_t size, rl_peek_reply_t *peek,
                  s_uint(&reader, &scan, S_LEADER, UINT64_MAX, &peek->leader)) ||
             (rc = s_bytes(&reader, &scan, S_ENDPOINT, RL_MAX_ENDPOINT,
                           &peek->endpoint)) ||
-            (rc = s_bytes(&reader, &scan, S_LOG, RL_PEEK_MAX_LOG, &peek->log)))
+            (rc = s_bytes(&reader, &scan, S_LOG, RL_MAX_LOG_NAME, &peek->log)))
             return rc;
     }
     return 0;
@@ -638,7 +638,7 @@ static int s_status_log(rl_mp_reader_t *reader, uint32_t pairs,
         size_t max = 0;
         if (is && key.length == 4 && memcmp(key.bytes, "name", 4) == 0) {
             text = &log->name;
-            max = RL_PEEK_MAX_LOG;
+            max = RL_MAX_LOG_NAME;
             named = true;
         } else if (is && key.length == 4 && memcmp(key.bytes, "role", 4) == 0) {
             text = &log->role;

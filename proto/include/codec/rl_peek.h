@@ -34,9 +34,6 @@
 
 #include "rl_msg.h"
 
-/* Bytes of a log name (docs/PROTOCOL.md: a request's optional `log`). */
-#define RL_PEEK_MAX_LOG 64u
-
 /* Where a key-value pair of the top-level map lies: bytes [start, end) of
    the buffer; end 0 when the pair is absent. */
 typedef struct {
