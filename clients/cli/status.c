@@ -47,6 +47,27 @@ typedef struct {
                      last index (0 without a leader) */
 } s_log_t;
 
+/* Member i's lines, one per log it hosts, in *lines; 0 when it did not
+   answer STATUS. */
+static size_t s_member_lines(raftlog_t *client, const cli_cluster_t *c,
+                             size_t i, const raftlog_log_status_t **lines)
+{
+    size_t n = 0;
+    if (c->members[i].code != 0 ||
+        raftlog_status_logs(client, i, lines, &n) != 0)
+        return 0;
+    return n;
+}
+
+/* The position of the log named name among logs[0..count), or count. */
+static size_t s_find(const s_log_t *logs, size_t count, const char *name)
+{
+    size_t at = 0;
+    while (at < count && strcmp(logs[at].first->name, name) != 0)
+        at++;
+    return at;
+}
+
 /* The logs the members report, by name in the order first seen, in *out
    (allocated: the caller frees it); returns how many. The lines it points
    to are the client's, valid until its next call. */
@@ -56,16 +77,11 @@ static size_t s_logs(raftlog_t *client, const cli_cluster_t *c, s_log_t **out)
     size_t count = 0, capacity = 0;
     s_log_t *logs = NULL;
     for (size_t i = 0; i < c->count; i++) {
-        const raftlog_log_status_t *lines;
-        size_t n = 0;
-        if (c->members[i].code != 0 ||
-            raftlog_status_logs(client, i, &lines, &n) != 0)
-            continue;
+        const raftlog_log_status_t *lines = NULL;
+        size_t n = s_member_lines(client, c, i, &lines);
         for (size_t k = 0; k < n; k++) {
             const raftlog_log_status_t *line = &lines[k];
-            size_t at = 0;
-            while (at < count && strcmp(logs[at].first->name, line->name))
-                at++;
+            size_t at = s_find(logs, count, line->name);
             if (at == count) {
                 if (count == capacity) {
                     size_t more = capacity ? 2 * capacity : 16;
@@ -85,19 +101,16 @@ static size_t s_logs(raftlog_t *client, const cli_cluster_t *c, s_log_t **out)
     }
     /* The lag, once every leader is known. */
     for (size_t i = 0; i < c->count; i++) {
-        const raftlog_log_status_t *lines;
-        size_t n = 0;
-        if (c->members[i].code != 0 ||
-            raftlog_status_logs(client, i, &lines, &n) != 0)
-            continue;
-        for (size_t k = 0; k < n; k++)
-            for (size_t at = 0; at < count; at++) {
-                const raftlog_log_status_t *leader = logs[at].leader;
-                if (leader && strcmp(leader->name, lines[k].name) == 0 &&
-                    leader->last > lines[k].last &&
-                    leader->last - lines[k].last > logs[at].lag)
-                    logs[at].lag = leader->last - lines[k].last;
-            }
+        const raftlog_log_status_t *lines = NULL;
+        size_t n = s_member_lines(client, c, i, &lines);
+        for (size_t k = 0; k < n; k++) {
+            size_t at = s_find(logs, count, lines[k].name);
+            const raftlog_log_status_t *leader =
+                at < count ? logs[at].leader : NULL;
+            if (leader && leader->last > lines[k].last &&
+                leader->last - lines[k].last > logs[at].lag)
+                logs[at].lag = leader->last - lines[k].last;
+        }
     }
     *out = logs;
     return count;
@@ -125,11 +138,8 @@ static json_t *s_json_logs(raftlog_t *client, const cli_cluster_t *c)
         const raftlog_log_status_t *l = logs[at].leader;
         json_t *nodes = json_array();
         for (size_t i = 0; nodes && i < c->count; i++) {
-            const raftlog_log_status_t *lines;
-            size_t n = 0;
-            if (c->members[i].code != 0 ||
-                raftlog_status_logs(client, i, &lines, &n) != 0)
-                continue;
+            const raftlog_log_status_t *lines = NULL;
+            size_t n = s_member_lines(client, c, i, &lines);
             for (size_t k = 0; k < n; k++)
                 if (strcmp(lines[k].name, logs[at].first->name) == 0)
                     json_array_append_new(
