@@ -12,6 +12,39 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The steps create and delete share, each 0 or an errno with *what set
+   to what failed. A log moves between logs/ and a staging directory of
+   DATA (creating/ or deleting/), which must itself be durable first. */
+
+/* Makes the staging directory, and DATA durable when it was new. */
+static int s_staging_dir(const rl_io_t *io, const char *data_dir,
+                         const char *staging, const char **what)
+{
+    bool made;
+    *what = "mkdir";
+    int rc = rl_layout_mkdir(staging, &made);
+    if (rc == 0 && made) {
+        *what = "fsync";
+        rc = rl_layout_sync_dir(io, data_dir);
+    }
+    return rc;
+}
+
+/* Renames from to to, then makes logs/ and the staging directory, the
+   two directories the rename touched, durable (logs/ first). */
+static int s_move(const rl_io_t *io, const char *from, const char *to,
+                  const char *logs, const char *staging, const char **what)
+{
+    *what = "rename";
+    if (io->rename(from, to) != 0)
+        return errno;
+    *what = "fsync";
+    int rc = rl_layout_sync_dir(io, logs);
+    if (rc == 0)
+        rc = rl_layout_sync_dir(io, staging);
+    return rc;
+}
+
 int rl_layout_create_log_io(const rl_io_t *io, const char *data_dir,
                             const char *name, uint64_t group, char *err,
                             size_t errlen)
@@ -42,13 +75,9 @@ int rl_layout_create_log_io(const rl_io_t *io, const char *data_dir,
         return rl_layout_raise_max_group_io(io, data_dir, group, err, errlen);
     }
     bool made;
-    const char *what = "mkdir";
+    const char *what;
     char failed[PATH_MAX] = "";
-    rc = rl_layout_mkdir(creating, &made);
-    if (rc == 0 && made) {
-        what = "fsync";
-        rc = rl_layout_sync_dir(io, data_dir);
-    }
+    rc = s_staging_dir(io, data_dir, creating, &what);
     if (rc == 0) {
         /* A leftover of an earlier try that crashed: start over. */
         what = "removal of a leftover";
@@ -68,17 +97,8 @@ int rl_layout_create_log_io(const rl_io_t *io, const char *data_dir,
         what = "fsync";
         rc = rl_layout_sync_dir(io, stage);
     }
-    if (rc == 0) {
-        what = "rename";
-        if (io->rename(stage, final) != 0)
-            rc = errno;
-    }
-    if (rc == 0) {
-        what = "fsync";
-        rc = rl_layout_sync_dir(io, logs);
-    }
     if (rc == 0)
-        rc = rl_layout_sync_dir(io, creating);
+        rc = s_move(io, stage, final, logs, creating, &what);
     if (rc != 0)
         return rl_layout_errorf(err, errlen, rc,
                                 "cannot create %s for log '%s' (%s failed, "
@@ -148,28 +168,14 @@ int rl_layout_delete_log_io(const rl_io_t *io, const char *data_dir,
                                     "not deleting log '%s' (%s): %s", name,
                                     path, why);
         }
-        bool made;
-        const char *what = "mkdir";
-        rc = rl_layout_mkdir(deleting, &made);
-        if (rc == 0 && made) {
-            what = "fsync";
-            rc = rl_layout_sync_dir(io, data_dir);
-        }
+        const char *what;
+        rc = s_staging_dir(io, data_dir, deleting, &what);
         if (rc == 0) {
             what = "removal of a leftover";
             rc = rl_layout_remove_tree(io, tomb, failed);
         }
-        if (rc == 0) {
-            what = "rename";
-            if (io->rename(path, tomb) != 0)
-                rc = errno;
-        }
-        if (rc == 0) {
-            what = "fsync";
-            rc = rl_layout_sync_dir(io, logs);
-        }
         if (rc == 0)
-            rc = rl_layout_sync_dir(io, deleting);
+            rc = s_move(io, path, tomb, logs, deleting, &what);
         if (rc != 0)
             return rl_layout_errorf(err, errlen, rc,
                                     "cannot delete %s (%s failed): %s; fix "
