@@ -68,7 +68,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from checker import DEFAULT_LOG, check_named_logs  # noqa: E402
 from faultnet import FaultNet  # noqa: E402
 from harness import (APPEND, APPEND_OK, CURVE, ERROR, NOT_LEADER,  # noqa
-                     READ, READ_OK, STATUS, STATUS_OK, Cluster, free_ports,
+                     READ, READ_OK, STATUS_OK, Cluster, free_ports,
                      wait_for)
 
 import msgpack  # noqa: E402
@@ -287,30 +287,9 @@ def log_status(c, i, log, timeout=1.0):
     """Node i's STATUS_OK about log (its top-level role, term, leader,
     commit describe that log; `logs` lists every log the node hosts), or
     None when the node is down or does not answer so."""
-    if not c.alive(i):
-        return None
-    msg = {"type": STATUS}
-    if log != DEFAULT_LOG:
-        msg["log"] = log
-    reply = c.request(i, msg, timeout)
+    reply = c.status(i, timeout, log)
     return reply if reply is not None and reply["type"] == STATUS_OK \
         else None
-
-
-def leader_of(c, log):
-    """The node that leads log in the highest term among the nodes that
-    answer (a paused node does not), provided every answering node of
-    that term agrees; or None. The harness's Cluster.leader, per log."""
-    answers = {i: s for i, s in
-               ((i, log_status(c, i, log, 0.5)) for i in c.nodes) if s}
-    leaders = sorted((s["term"], i) for i, s in answers.items()
-                     if s["role"] == "leader")
-    if not leaders:
-        return None
-    term, leader = leaders[-1]
-    agree = all(s["leader"] == leader for s in answers.values()
-                if s["term"] == term)
-    return leader if agree else None
 
 
 def logs_request(c, msg, timeout):
@@ -382,7 +361,7 @@ def create_logs(c, names, timeout=60):
                  hosted_logs(c, i) == want, timeout,
                  "node %d to list and host the logs %s" % (i, want))
     for name in names:
-        wait_for(lambda: leader_of(c, name), timeout,
+        wait_for(lambda: c.leader(log=name), timeout,
                  "a leader of log %s" % name)
     return catalog_entries
 
@@ -550,7 +529,7 @@ class Faults:
         target_log = rng.choice(self.logs)
         leader = None
         if kind in ("kill_leader", "isolate_leader"):
-            leader = leader_of(c, target_log) or rng.choice(ids)
+            leader = c.leader(log=target_log) or rng.choice(ids)
         if kind in ("kill", "kill_leader"):
             victim = leader or rng.choice(ids)
             who = [victim]
@@ -573,7 +552,7 @@ class Faults:
             links = [(a, b)]
         elif kind == "slow_disk":
             # fdatasync stalls (test builds): the leader's, half the time.
-            victim = (leader_of(c, target_log) if rng.random() < 0.5
+            victim = (c.leader(log=target_log) if rng.random() < 0.5
                       else None) or rng.choice(ids)
             who = [victim]
         elif kind == "restart_all":
@@ -655,7 +634,7 @@ def append_marker(c, log, value, timeout):
     while time.monotonic() < deadline:
         live = [i for i in c.nodes if c.alive(i)]
         if target not in live:
-            target = leader_of(c, log) or live[tried % len(live)]
+            target = c.leader(log=log) or live[tried % len(live)]
             tried += 1
         reply = c.request(target, msg, timeout=3.0)
         if reply is None:
@@ -911,7 +890,7 @@ def main():
         print("chaos: created the logs %s; every node hosts them, each "
               "has a leader (%s)"
               % (", ".join(names) or "(none)",
-                 ", ".join("%s: node %s" % (n, leader_of(c, n))
+                 ", ".join("%s: node %s" % (n, c.leader(log=n))
                            for n in [DEFAULT_LOG] + names)), flush=True)
         history.t0 = time.monotonic()
 

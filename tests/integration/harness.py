@@ -354,18 +354,26 @@ class Cluster:
                                                      msg["id"]))
         return reply
 
-    def status(self, i, timeout=1.0):
+    def status(self, i, timeout=1.0, log=None):
+        """Node i's reply to STATUS (about log when named: a STATUS_OK's
+        top-level role, term, leader and commit are that log's), or None
+        when it is down or does not answer."""
         if not self.alive(i):
             return None
-        return self.request(i, {"type": STATUS}, timeout)
+        msg = {"type": STATUS}
+        if log and log != "default":
+            msg["log"] = log
+        return self.request(i, msg, timeout)
 
-    def leader(self, among=None):
-        """The id of the node that leads the highest term among the nodes
-        that answer (a paused node does not), provided every answering
-        node of that term agrees; or None."""
+    def leader(self, among=None, log=None):
+        """The id of the node that leads the highest term (of log, when
+        named) among the nodes that answer STATUS_OK (a paused node does
+        not; one that does not host log sends it elsewhere), provided every
+        answering node of that term agrees; or None."""
         ids = [i for i in (among or self.nodes) if self.alive(i)]
-        answers = {i: s for i, s in ((i, self.status(i, 0.5)) for i in ids)
-                   if s}
+        answers = {i: s for i, s in
+                   ((i, self.status(i, 0.5, log)) for i in ids)
+                   if s and s["type"] == STATUS_OK}
         leaders = sorted((s["term"], i) for i, s in answers.items()
                          if s["role"] == "leader")
         if not leaders:

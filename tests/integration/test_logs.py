@@ -73,25 +73,6 @@ def names(c, i):
     return [log["name"] for log in reply["logs"]]
 
 
-def log_leader(c, log):
-    """The node that leads log, as every live node's STATUS `logs` agrees
-    (None when they do not, yet)."""
-    seen = {}
-    for i in c.nodes:
-        s = c.status(i, 0.5) if c.alive(i) else None
-        if not s:
-            continue
-        for entry in s.get("logs", []):
-            if entry["name"] == log:
-                seen[i] = (entry["term"], entry["leader"], entry["role"])
-    leaders = [i for i, (_, _, role) in seen.items() if role == "leader"]
-    if len(leaders) != 1:
-        return None
-    term = seen[leaders[0]][0]
-    agree = all(l == leaders[0] for (t, l, _) in seen.values() if t == term)
-    return leaders[0] if agree else None
-
-
 def append(c, log, entries, producer=None, seq=None, timeout=15.0):
     """Appends to log through its leader, following NOT_LEADER (which
     must name the log), retrying with the same producer and seq."""
@@ -103,7 +84,7 @@ def append(c, log, entries, producer=None, seq=None, timeout=15.0):
     while time.monotonic() < deadline:
         live = [i for i in c.nodes if c.alive(i)]
         target = target if target in live else None
-        target = target or log_leader(c, log) or live[0]
+        target = target or c.leader(log=log) or live[0]
         reply = c.request(target, msg, timeout=3.0)
         if reply is None:
             target = None
@@ -192,7 +173,7 @@ def test_logs_are_created_listed_configured_and_deleted():
               changed["logs"][0]["max_entry_bytes"] == 1000,
               "configure: %r" % changed)
         append(c, "orders", [b"x" * 1000])
-        leader = log_leader(c, "orders")
+        leader = c.leader(log="orders")
         big = c.request(leader, {"type": APPEND, "log": "orders",
                                  "entries": [b"x" * 1001]})
         check(big["type"] == ERROR and big["code"] == 2,  # TOO_LARGE
@@ -274,11 +255,11 @@ def test_a_killed_node_leading_logs_is_replaced_and_nothing_acked_is_lost():
         for name in logs:
             create(c, name)
         for name in logs:
-            wait_for(lambda: log_leader(c, name), 20, "a leader of " + name)
+            wait_for(lambda: c.leader(log=name), 20, "a leader of " + name)
         # Three logs led by three nodes: hand leadership around.
         for node, name in zip(sorted(c.nodes), logs):
             def moved():
-                lead = log_leader(c, name)
+                lead = c.leader(log=name)
                 if lead == node:
                     return True
                 if lead:
@@ -292,11 +273,11 @@ def test_a_killed_node_leading_logs_is_replaced_and_nothing_acked_is_lost():
                 append(c, name, [b"%s-%d" % (name.encode(), n)],
                        producer=7, seq=n + 1)
                 acked[name].append(b"%s-%d" % (name.encode(), n))
-        victim = log_leader(c, "l2")
+        victim = c.leader(log="l2")
         c.kill(victim)
         survivors = [i for i in c.nodes if i != victim]
         for name in logs:
-            wait_for(lambda: log_leader(c, name) in survivors, 20,
+            wait_for(lambda: c.leader(log=name) in survivors, 20,
                      "a surviving leader of " + name)
         for n in range(10, 15):
             for name in logs:
@@ -370,14 +351,14 @@ def test_peer_messages_of_all_logs_go_to_a_peer_as_one_message_per_turn():
         for name in names_:
             create(c, name)
         for name in names_:
-            wait_for(lambda: log_leader(c, name), 20, "a leader of " + name)
+            wait_for(lambda: c.leader(log=name), 20, "a leader of " + name)
         # Idle logs go quiet; with a node down their leaders stay awake
         # (a voter is missing) and heartbeat every tick.
         victim = [i for i in c.nodes if i != c.leader()][0]
         c.kill(victim)
         live = [i for i in c.nodes if i != victim]
         for name in names_:
-            wait_for(lambda: log_leader(c, name) in live, 20,
+            wait_for(lambda: c.leader(log=name) in live, 20,
                      "a live leader of " + name)
 
         def sent():
@@ -433,13 +414,13 @@ def test_idle_logs_go_quiet_and_wake_for_an_append_or_a_dead_leader():
             wait_for(lambda: quiet(i), 20, "node %d quiet again" % i)
         # The node leading quiet logs dies: their followers wake (node-level
         # liveness) and elect another leader, which serves appends.
-        led = {name: log_leader(c, name) for name in names_}
+        led = {name: c.leader(log=name) for name in names_}
         victim = max(set(led.values()), key=list(led.values()).count)
         c.kill(victim)
         for name in names_:
             if led[name] == victim:
                 append(c, name, [b"after"], timeout=30)
-                check(log_leader(c, name) != victim, "a new leader of " +
+                check(c.leader(log=name) != victim, "a new leader of " +
                       name)
 
 
@@ -471,7 +452,7 @@ def test_a_node_added_to_the_cluster_joins_every_log_and_leaves_them():
         # added to the log's group, catches up and votes there.
 
         def voter_in_m():
-            lead = log_leader(c, "m")
+            lead = c.leader(log="m")
             s = c.request(lead, {"type": STATUS, "log": "m"}) if lead else None
             return s and any(m["id"] == 4 and m.get("voter")
                              for m in s["members"])
@@ -485,7 +466,7 @@ def test_a_node_added_to_the_cluster_joins_every_log_and_leaves_them():
               "MEMBERS remove: %r" % reply)
 
         def gone_from_m():
-            lead = log_leader(c, "m")
+            lead = c.leader(log="m")
             s = c.request(lead, {"type": STATUS, "log": "m"}) if lead else None
             return s and all(m["id"] != 4 for m in s["members"])
         wait_for(gone_from_m, 30, "node 4 to leave log m")
