@@ -150,6 +150,7 @@ S_U32_SETTER(s_set_request_timeout, request_timeout_ms, "request timeout",
              false)
 S_U32_SETTER(s_set_max_entry, max_entry_bytes, "maximum entry size", true)
 S_U32_SETTER(s_set_max_batch, max_batch_entries, "maximum batch", false)
+S_U32_SETTER(s_set_syncfs_from, syncfs_from, "syncfs-from", false)
 S_U64_SETTER(s_set_segment, segment_bytes, "segment size")
 S_U64_SETTER(s_set_uncommitted, max_uncommitted_bytes,
              "maximum uncommitted bytes")
@@ -281,6 +282,11 @@ static const rl_option_t s_options[] = {
      "fdatasync before acknowledging; off gives up durability (benchmarks "
      "only)",
      s_set_fsync, false},
+    {"syncfs-from", "storage/syncfs_from", "N", "2",
+     "when a loop turn wrote N or more logs on the data directory's "
+     "filesystem, make them durable with one syncfs(2) instead of an "
+     "fdatasync each (docs/STORAGE.md); 0: an fdatasync per log always",
+     s_set_syncfs_from, false},
     {"segment-size", "storage/segment_bytes", "BYTES", "64M",
      "size of one log segment file", s_set_segment, false},
     {"retention", "storage/retention_bytes", "BYTES", "0 (keep all)",
@@ -398,6 +404,7 @@ static void s_defaults(rl_config_t *c)
     c->heartbeat_ms = 100;
     c->request_timeout_ms = 5000;
     c->fsync = true;
+    c->syncfs_from = 2;
     c->segment_bytes = 64u << 20;
     c->max_entry_bytes = RL_MAX_ENTRY_SIZE;
     c->max_batch_entries = RL_MAX_BATCH_ENTRIES;

@@ -38,6 +38,8 @@ typedef struct {
     uint32_t heartbeat_ms;            /* leader heartbeat interval */
     uint32_t request_timeout_ms;      /* a client request's time limit */
     bool fsync;                       /* fdatasync before acknowledging */
+    uint32_t syncfs_from;             /* logs written in a turn from which
+                                         one syncfs syncs them, 0: never */
     uint64_t segment_bytes;           /* size of one log segment file */
     uint32_t max_entry_bytes;         /* largest entry accepted */
     uint32_t max_batch_entries;       /* most entries in one APPEND_REQUEST */

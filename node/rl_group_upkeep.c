@@ -334,6 +334,7 @@ void rl_group_status(rl_group_t *self, rl_status_input_t *in, uint64_t *match)
     c->fsyncs = ls.fdatasync_calls;
     c->group_commits = ls.group_commits;
     c->spare_segments = ls.spares_used;
+    c->filesystem_syncs = ls.filesystem_syncs;
     c->pending_requests = rl_pending_count(self->pending);
     c->parked_reads = rl_pending_count_kind(self->pending, RL_PENDING_READ);
     c->parked_reads_refused = self->n_parked_refused;

@@ -6,6 +6,7 @@
 */
 #include "rl_groups_private.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
@@ -337,6 +338,29 @@ static void s_catalog_changed(void *arg)
 
 /* ---- Life cycle ---- */
 
+/* Group commit across logs by one syncfs of the data directory's
+   filesystem (rl_sync_batch.h), through the lock's descriptor: it is open
+   for the node's life and was opened before any log was written. */
+static void s_share_filesystem(rl_groups_t *self)
+{
+    const rl_config_t *c = self->config;
+    if (!c->fsync || !c->syncfs_from)
+        return;
+    int rc = rl_sync_batch_share_filesystem(&self->batch, self->lock_fd,
+                                            c->syncfs_from,
+                                            self->io ? self->io : rl_io_libc());
+    if (rc == ENOTSUP)
+        rl_logf(RL_LOG_INFO,
+                "syncfs-from: this kernel's syncfs does not report write "
+                "errors (Linux 5.8 and later do), so every log is synced "
+                "with its own fdatasync");
+    else if (rc != 0)
+        rl_logf(RL_LOG_WARN,
+                "syncfs-from: cannot stat the data directory (%s), so every "
+                "log is synced with its own fdatasync",
+                strerror(rc));
+}
+
 rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
                            char *err)
 {
@@ -364,6 +388,7 @@ rl_groups_t *rl_groups_new(const rl_config_t *config, const rl_io_t *io,
         rl_groups_destroy(&self);
         return NULL;
     }
+    s_share_filesystem(self);
     rl_group_spec_t spec = {
         .name = RL_RAFT_DEFAULT_LOG, .id = 0, .dir = dir, .create = true};
     rl_group_t *zero = rl_group_new(config, &spec, io, err);

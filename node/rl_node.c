@@ -320,17 +320,28 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 #ifdef RL_FAULT_INJECTION
 /* Test builds only (cmake -DRL_FAULT_INJECTION=ON, as scripts/test does):
    while the file named by $RL_TEST_SLOW_DISK exists, every fdatasync
-   waits for it to go away (at most 30 s). The chaos test makes a disk
-   stall from outside the process this way; release builds have no such
+   and syncfs waits for it to go away (at most 30 s). The chaos test makes a
+   disk stall from outside the process this way; release builds have no such
    path. */
 static const char *s_slow_disk_file;
 static rl_io_t s_slow_io;
 
-static int s_slow_fdatasync(int fd)
+static void s_slow_disk_wait(void)
 {
     for (int i = 0; i < 3000 && access(s_slow_disk_file, F_OK) == 0; i++)
         usleep(10000);
+}
+
+static int s_slow_fdatasync(int fd)
+{
+    s_slow_disk_wait();
     return fdatasync(fd);
+}
+
+static int s_slow_syncfs(int fd)
+{
+    s_slow_disk_wait();
+    return syncfs(fd);
 }
 
 static const rl_io_t *s_test_io(void)
@@ -340,7 +351,9 @@ static const rl_io_t *s_test_io(void)
         return NULL;
     s_slow_io = *rl_io_libc();
     s_slow_io.fdatasync = s_slow_fdatasync;
-    rl_logf(RL_LOG_WARN, "test build: fdatasync stalls while %s exists",
+    s_slow_io.syncfs = s_slow_syncfs;
+    rl_logf(RL_LOG_WARN,
+            "test build: fdatasync and syncfs stall while %s exists",
             s_slow_disk_file);
     return &s_slow_io;
 }

@@ -139,6 +139,7 @@ S_GROUP_VALUE(s_not_leader, g->group->not_leader)
 S_GROUP_VALUE(s_fsyncs, g->status->counters.fsyncs)
 S_GROUP_VALUE(s_group_commits, g->status->counters.group_commits)
 S_GROUP_VALUE(s_spares, g->status->counters.spare_segments)
+S_GROUP_VALUE(s_filesystem_syncs, g->status->counters.filesystem_syncs)
 S_GROUP_VALUE(s_segments, g->group->segments)
 S_GROUP_VALUE(s_log_bytes, g->group->log_bytes)
 S_GROUP_VALUE(s_pending, g->status->counters.pending_requests)
@@ -193,6 +194,10 @@ static const s_family_t s_group_families[] = {
     {"raftlog_group_commits_total", C,
      "fsyncs that made entries durable (each covers many appends).",
      s_group_commits},
+    {"raftlog_filesystem_syncs_total", C,
+     "Group commits made durable by one syncfs of the data directory's "
+     "filesystem with other logs' (--syncfs-from), not by fdatasync.",
+     s_filesystem_syncs},
     {"raftlog_spare_segments_total", C,
      "Segments that began as a spare written ahead.", s_spares},
     {"raftlog_log_segments", G, "Segment files of the log.", s_segments},

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t fsyncs;           /* fdatasync calls of the log */
     uint64_t group_commits;    /* syncs that made entries durable */
     uint64_t spare_segments;   /* segments that began as a spare */
+    uint64_t filesystem_syncs; /* syncs done by a syncfs of the filesystem */
     uint64_t pending_requests; /* client requests waiting now */
     uint64_t disk_free_bytes;  /* at the last check */
     uint64_t uptime_ms;        /* since start */

@@ -22,6 +22,7 @@ static const rl_io_t s_libc = {
     .rename = rename,
     .unlink = unlink,
     .dup = dup,
+    .syncfs = syncfs,
 };
 
 const rl_io_t *rl_io_libc(void)

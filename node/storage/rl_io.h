@@ -8,8 +8,9 @@
     simulating; so do chmod and fchmod, which only make files private. The
    functions have the libc signatures and errno conventions (-1 and errno set).
 
-    Thread safety: rl_log_sync_run() calls fdatasync, fsync and close
-    from a helper thread, so those three must be thread-safe (libc's are).
+    Thread safety: rl_log_sync_run() calls fdatasync, fsync and close,
+    and rl_sync_batch_run() syncfs, from helper threads, so those four
+    must be thread-safe (libc's are).
 */
 #ifndef RL_IO_H
 #define RL_IO_H
@@ -29,6 +30,7 @@ typedef struct {
     int (*rename)(const char *from, const char *to); /* rename(2) */
     int (*unlink)(const char *path);                 /* unlink(2) */
     int (*dup)(int fd);                              /* dup(2) */
+    int (*syncfs)(int fd); /* syncfs(2): a whole filesystem (rl_sync_batch) */
 } rl_io_t;
 
 /* The table that calls libc. Static storage; never freed. */

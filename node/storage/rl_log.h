@@ -97,13 +97,16 @@ typedef struct {
 
 /* Counters, so tests and the benchmark can assert how often we sync. */
 typedef struct {
-    uint64_t appends;         /* entries appended */
-    uint64_t write_calls;     /* pwrite calls on segments */
-    uint64_t bytes_written;   /* bytes written to segments */
-    uint64_t group_commits;   /* successful rl_log_sync_finish calls */
-    uint64_t fdatasync_calls; /* fdatasync calls, tickets included */
-    uint64_t fsync_calls;     /* fsync calls (directories) */
-    uint64_t spares_used;     /* segments that began as a spare */
+    uint64_t appends;          /* entries appended */
+    uint64_t write_calls;      /* pwrite calls on segments */
+    uint64_t bytes_written;    /* bytes written to segments */
+    uint64_t group_commits;    /* successful rl_log_sync_finish calls */
+    uint64_t fdatasync_calls;  /* fdatasync calls, tickets included */
+    uint64_t fsync_calls;      /* fsync calls (directories) */
+    uint64_t spares_used;      /* segments that began as a spare */
+    uint64_t filesystem_syncs; /* tickets made durable by a syncfs of the
+                                  whole filesystem (rl_sync_batch.h)
+                                  instead of their own fdatasyncs */
 } rl_log_stats_t;
 
 /* Entries read by rl_log_read(): a value the caller owns and reuses, so
@@ -124,11 +127,14 @@ typedef struct {
     int *fds;            /* dup'd segment fds to fdatasync */
     size_t fd_count;     /* number of fds */
     int dir_fd;          /* dup'd directory fd to fsync, or -1 */
+    dev_t dev;           /* the filesystem the log's directory is on */
     uint64_t last_index; /* durable once the ticket completes */
     const rl_io_t *io;   /* the log's system calls */
     bool borrowed;       /* fds are the log's own (rl_log_sync): no close */
     uint64_t fdatasync_calls; /* made by rl_log_sync_run */
     uint64_t fsync_calls;     /* made by rl_log_sync_run */
+    bool filesystem_synced;   /* made durable by a syncfs instead (set by
+                                 rl_sync_batch_run, never by the owner) */
     int error;                /* errno of the failed call, 0 for none */
     char what[64];            /* which call failed, for the message */
 } rl_log_sync_ticket_t;

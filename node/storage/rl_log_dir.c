@@ -219,6 +219,13 @@ int rl_log_dir_open(rl_log_t *log)
     if (log->dir_fd < 0)
         return rl_log_errorf(log, errno, "cannot open data directory %s: %s",
                              log->dir, strerror(errno));
+    /* Which filesystem: a sync batch may make the log durable with one
+       syncfs of the filesystem it shares with others (rl_sync_batch.h). */
+    struct stat st;
+    if (fstat(log->dir_fd, &st) != 0)
+        return rl_log_errorf(log, errno, "cannot stat data directory %s: %s",
+                             log->dir, strerror(errno));
+    log->dev = st.st_dev;
     /* Two processes appending to one directory would interleave records
        and corrupt it: the first writer holds an exclusive lock for as long
        as the log is open (released when the descriptor closes, also when

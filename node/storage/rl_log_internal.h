@@ -143,6 +143,7 @@ struct rl_log {
     void *warn_arg;                /* passed to warn */
     bool opened;                   /* rl_log_open succeeded */
     int dir_fd;                    /* the directory, for fsync; -1 closed */
+    dev_t dev;                     /* the filesystem dir_fd is on */
     bool dir_dirty;                /* a segment was created since last ticket */
     rl_log_segment_t *segments;    /* oldest first; the last takes appends */
     size_t segment_count;          /* segments in use */

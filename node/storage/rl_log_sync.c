@@ -61,6 +61,7 @@ static int s_sync_prepare(rl_log_t *log, rl_log_sync_ticket_t *ticket,
         log->segments[i].dirty = false;
     log->dir_dirty = false;
     ticket->last_index = rl_log_last_index(log);
+    ticket->dev = log->dev;
     ticket->io = log->io;
     ticket->borrowed = borrow;
     log->ticket_out = true;
@@ -109,6 +110,7 @@ int rl_log_sync_finish(rl_log_t *log, rl_log_sync_ticket_t *ticket, int rc)
     log->ticket_out = false;
     log->stats.fdatasync_calls += ticket->fdatasync_calls;
     log->stats.fsync_calls += ticket->fsync_calls;
+    log->stats.filesystem_syncs += ticket->filesystem_synced;
     if (rc != 0) {
         char what[160];
         snprintf(what, sizeof what, "%s up to index %" PRIu64 " failed",

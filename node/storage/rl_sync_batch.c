@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 
 /* The sync threads of a batch and the run they share. Every field is
    under lock, except threads and started, which only the running thread
@@ -31,6 +34,73 @@ void rl_sync_batch_init(rl_sync_batch_t *batch)
     batch->count = 0;
     batch->capacity = 0;
     batch->pool = NULL;
+    batch->fs = (rl_sync_batch_fs_t){.fd = -1};
+}
+
+bool rl_sync_batch_syncfs_reports_errors(const char *release)
+{
+    unsigned major = 0, minor = 0;
+    if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
+        return false;
+    return major > 5 || (major == 5 && minor >= 8);
+}
+
+int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
+                                   const rl_io_t *io)
+{
+    batch->fs = (rl_sync_batch_fs_t){.fd = -1};
+    if (fd < 0 || from == 0)
+        return 0;
+    struct utsname name;
+    if (uname(&name) != 0 || !rl_sync_batch_syncfs_reports_errors(name.release))
+        return ENOTSUP;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return errno;
+    batch->fs = (rl_sync_batch_fs_t){
+        .fd = fd, .dev = st.st_dev, .from = from, .io = io};
+    return 0;
+}
+
+/* Makes the tickets on the shared filesystem durable with one syncfs when
+   there are at least fs.from of them, and marks them done; the rest are
+   left to their own fdatasyncs. A failed syncfs marks none: which file
+   lost a write it does not say, but each ticket's fdatasync will, as
+   the kernel reports a write-back error to fdatasync on every open file
+   of the inode that has not seen it, whatever syncfs reported. And a log
+   not in this batch may be the one: it was written before this run
+   ended, so its ticket is in the next batch, which is therefore all
+   fdatasyncs too (recheck). */
+static void s_sync_filesystem(rl_sync_batch_t *batch)
+{
+    rl_sync_batch_fs_t *fs = &batch->fs;
+    for (size_t i = 0; i < batch->count; i++)
+        batch->items[i].done = false;
+    if (fs->fd < 0 || fs->from == 0)
+        return;
+    if (fs->recheck) {
+        fs->recheck = false;
+        return;
+    }
+    size_t on = 0;
+    for (size_t i = 0; i < batch->count; i++)
+        on += batch->items[i].ticket->dev == fs->dev;
+    if (on < fs->from)
+        return;
+    fs->calls++;
+    if (fs->io->syncfs(fs->fd) != 0) {
+        fs->failures++;
+        fs->recheck = true;
+        return;
+    }
+    for (size_t i = 0; i < batch->count; i++) {
+        rl_sync_batch_item_t *item = &batch->items[i];
+        if (item->ticket->dev != fs->dev)
+            continue;
+        item->done = true;
+        item->result = 0;
+        item->ticket->filesystem_synced = true;
+    }
 }
 
 int rl_sync_batch_add(rl_sync_batch_t *batch, rl_log_sync_ticket_t *ticket,
@@ -67,6 +137,8 @@ static void s_take_tickets(rl_sync_pool_t *pool)
 {
     while (pool->batch && pool->next < pool->batch->count) {
         rl_sync_batch_item_t *item = &pool->batch->items[pool->next++];
+        if (item->done)
+            continue; /* the run's syncfs made it durable */
         pthread_mutex_unlock(&pool->lock);
         int result = rl_log_sync_run(item->ticket);
         pthread_mutex_lock(&pool->lock);
@@ -129,21 +201,26 @@ static rl_sync_pool_t *s_pool(rl_sync_batch_t *batch, size_t wanted)
 int rl_sync_batch_run(void *job)
 {
     rl_sync_batch_t *batch = job;
+    s_sync_filesystem(batch);
+    size_t left = 0;
+    for (size_t i = 0; i < batch->count; i++)
+        left += !batch->items[i].done;
     rl_sync_pool_t *pool = NULL;
-    if (batch->count > 1) {
+    if (left > 1) {
         for (size_t i = 0; i < batch->count; i++)
-            s_start_writeback(batch->items[i].ticket);
-        pool = s_pool(batch, batch->count - 1);
+            if (!batch->items[i].done)
+                s_start_writeback(batch->items[i].ticket);
+        pool = s_pool(batch, left - 1);
     }
     if (pool) {
         pthread_mutex_lock(&pool->lock);
         pool->batch = batch;
         pool->next = 0;
-        pool->unfinished = batch->count;
+        pool->unfinished = left;
         /* As many helpers as there are tickets beside this thread's
            first: waking all of them for two tickets would only cost
            context switches. */
-        for (size_t i = 1; i < batch->count && i <= pool->started; i++)
+        for (size_t i = 1; i < left && i <= pool->started; i++)
             pthread_cond_signal(&pool->work);
         s_take_tickets(pool); /* this thread syncs too */
         while (pool->unfinished)
@@ -152,7 +229,9 @@ int rl_sync_batch_run(void *job)
         pthread_mutex_unlock(&pool->lock);
     } else {
         for (size_t i = 0; i < batch->count; i++)
-            batch->items[i].result = rl_log_sync_run(batch->items[i].ticket);
+            if (!batch->items[i].done)
+                batch->items[i].result =
+                    rl_log_sync_run(batch->items[i].ticket);
     }
     int failed = 0;
     for (size_t i = 0; i < batch->count; i++)

@@ -21,6 +21,25 @@
     that ticket's own result: a failing log fails only itself (fsyncgate:
     the failed log stops, rl_log.h "Group commit"; the others go on).
 
+    One syncfs instead (rl_sync_batch_share_filesystem): N fdatasyncs are
+    still N device flushes and N thread wake-ups, and on a small machine
+    the wake-ups cost as much as the flushes. So when a run has at least
+    `from` tickets on the filesystem the owner named (the data
+    directory's), one syncfs(2) of that filesystem makes them all durable
+    (it writes back every dirty page of it, commits the journal, which
+    holds the new segments' directory entries, and flushes the device
+    once); tickets on other filesystems still get their fdatasyncs. The
+    cost: syncfs also writes what other processes left dirty on that
+    filesystem, so a data directory sharing its filesystem with a heavy
+    writer should turn it off (--syncfs-from 0, docs/OPERATIONS.md).
+    Errors: since Linux 5.8 the kernel reports a write-back error on the
+    filesystem to syncfs once per open file, through the owner's one
+    long-lived descriptor, so none is missed; and it reports it to
+    fdatasync once per open file of the inode, whatever syncfs said. A
+    failed syncfs therefore falls back to the batch's fdatasyncs, which
+    tell each log its own fate, and makes the next run fdatasyncs only,
+    for the logs written while this one ran (s_sync_filesystem).
+
     Part of storage (libc only) because a batch is made of storage's
     tickets and looks inside them; the node's fsync helper thread
     (node/rl_helper.h) runs it.
@@ -67,6 +86,7 @@ typedef struct {
     rl_log_sync_ticket_t *ticket; /* the log's prepared ticket (borrowed) */
     void *owner;                  /* the caller's tag, e.g. its group */
     int result; /* rl_log_sync_run's result, set by rl_sync_batch_run */
+    bool done;  /* made durable by the run's syncfs (private to the run) */
 } rl_sync_batch_item_t;
 
 /* Tickets synced at once by one batch at most: the helper thread and
@@ -77,12 +97,26 @@ typedef struct {
 /* The batch's sync threads (private to rl_sync_batch.c). */
 typedef struct rl_sync_pool rl_sync_pool_t;
 
+/* The shared filesystem of rl_sync_batch_share_filesystem: where one
+   syncfs may stand for the fdatasyncs of many tickets. */
+typedef struct {
+    int fd;            /* open on the filesystem for the batch's whole
+                          life (borrowed), -1: never syncfs */
+    dev_t dev;         /* its device */
+    size_t from;       /* tickets on it from which one syncfs serves */
+    const rl_io_t *io; /* for syncfs */
+    bool recheck;      /* a syncfs failed: the next run fdatasyncs all */
+    uint64_t calls;    /* syncfs calls made (read between runs) */
+    uint64_t failures; /* of them, failed */
+} rl_sync_batch_fs_t;
+
 /* The tickets of one loop turn. */
 typedef struct {
     rl_sync_batch_item_t *items; /* count items, in the order added */
     size_t count;                /* items in this batch */
     size_t capacity;             /* items allocated */
     rl_sync_pool_t *pool;        /* sync threads, NULL until a batch of two */
+    rl_sync_batch_fs_t fs;       /* the shared filesystem, if any */
 } rl_sync_batch_t;
 
 /* An empty batch. */
@@ -93,6 +127,22 @@ void rl_sync_batch_init(rl_sync_batch_t *batch);
    own thread). */
 int rl_sync_batch_add(rl_sync_batch_t *batch, rl_log_sync_ticket_t *ticket,
                       void *owner);
+
+/* Lets the batch make every ticket on fd's filesystem durable with one
+   syncfs(2) of it, when a run has `from` or more such tickets (0: never,
+   the default). fd must stay open, and be opened before anything the
+   batch will sync was written, for as long as the batch is used: the
+   kernel reports a write-back error to syncfs once per open file, so
+   one long-lived descriptor sees every error exactly once. 0, or:
+     ENOTSUP  the kernel's syncfs does not report write-back errors
+              (Linux before 5.8): the batch keeps to fdatasyncs;
+     others   from fstat(2) of fd. */
+int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
+                                   const rl_io_t *io);
+
+/* True when a kernel of this release (uname -r) reports write-back errors
+   to syncfs (Linux 5.8 and later). */
+bool rl_sync_batch_syncfs_reports_errors(const char *release);
 
 /* Runs every ticket of the batch (a void * so that it is an
    rl_helper_run_fn): thread-safe as rl_log_sync_run is, one run of a

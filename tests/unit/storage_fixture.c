@@ -81,6 +81,18 @@ static int s_io_fsync(int fd)
     return 0;
 }
 
+/* Fails whatever fd it is given: a syncfs error names no file. */
+static int s_io_syncfs(int fd)
+{
+    (void)fd;
+    __atomic_fetch_add(&storage_io.syncfs_calls, 1, __ATOMIC_RELAXED);
+    if (storage_io.syncfs_errno) {
+        errno = storage_io.syncfs_errno;
+        return -1;
+    }
+    return 0;
+}
+
 static int s_io_rename(const char *from, const char *to)
 {
     return rename(from, to);
@@ -105,6 +117,7 @@ const rl_io_t storage_faulty_io = {
     .rename = s_io_rename,
     .unlink = unlink,
     .dup = s_io_dup,
+    .syncfs = s_io_syncfs,
 };
 
 static void s_on_warn(void *arg, const char *message)

@@ -41,6 +41,8 @@ typedef struct {
     int fsync_errno;            /* errno of fsync, 0 for success */
     int fdatasync_calls;        /* fdatasync calls on any file */
     int fsync_calls;            /* fsync calls (directories) */
+    int syncfs_errno;           /* errno of syncfs (any fd), 0: success */
+    int syncfs_calls;           /* syncfs calls */
     uint64_t pread_bytes;       /* bytes read by pread, any file */
 } storage_io_t;
 extern storage_io_t storage_io;

@@ -52,6 +52,7 @@ a_three_member_command_line_gives_the_node_its_endpoints(void **state)
     assert_string_equal(c.client, "tcp://127.0.0.1:7102");
     assert_string_equal(c.cluster_id, "raftlog");
     assert_true(c.fsync);
+    assert_int_equal(c.syncfs_from, 2);
     assert_int_equal(c.election_timeout_ms, 1000);
 }
 
@@ -64,12 +65,13 @@ values_may_follow_an_equals_sign_and_take_size_suffixes(void **state)
     assert_int_equal(s_parse(&c, err, "--id=1", "--data=/d", M1,
                              "--segment-size=8MiB", "--max-entry", "64K",
                              "--retention=2G", "--fsync=off",
-                             "--log-level=debug", NULL),
+                             "--log-level=debug", "--syncfs-from=0", NULL),
                      0);
     assert_int_equal(c.segment_bytes, 8u << 20);
     assert_int_equal(c.max_entry_bytes, 64u << 10);
     assert_int_equal(c.retention_bytes, 2ull << 30);
     assert_false(c.fsync);
+    assert_int_equal(c.syncfs_from, 0);
     assert_int_equal(c.log_level, RL_LOG_DEBUG);
 }
 
@@ -116,6 +118,8 @@ static void bad_values_are_refused_with_the_option_named(void **state)
                    "segment size: '12Q'");
     s_expect_error(s_parse(&c, err, "--fsync", "sometimes", NULL), err,
                    "'on' or 'off'");
+    s_expect_error(s_parse(&c, err, "--syncfs-from", "some", NULL), err,
+                   "syncfs-from: 'some'");
     s_expect_error(s_parse(&c, err, "--member", "1=tcp://a:1", NULL), err,
                    "ID=PEER_ENDPOINT,CLIENT_ENDPOINT");
     s_expect_error(s_parse(&c, err, "--member", "1=http://a,tcp://b:1", NULL),
@@ -195,7 +199,9 @@ static void the_config_file_is_read_and_flags_override_it(void **state)
           "        client = tcp://127.0.0.1:7102\n"
           "raft\n"
           "    election_timeout_ms = 1500\n"
-          "    heartbeat_ms = 150\n",
+          "    heartbeat_ms = 150\n"
+          "storage\n"
+          "    syncfs_from = 5\n",
           file);
     fclose(file);
     rl_config_t c;
@@ -208,6 +214,7 @@ static void the_config_file_is_read_and_flags_override_it(void **state)
     assert_int_equal(c.member_count, 2);
     assert_int_equal(c.election_timeout_ms, 1500);
     assert_int_equal(c.heartbeat_ms, 200);
+    assert_int_equal(c.syncfs_from, 5);
     assert_string_equal(c.client, "tcp://127.0.0.1:7101");
     /* --member flags replace the file's members. */
     assert_int_equal(s_parse(&c, err, "--config", path, M1, NULL), 0);
@@ -276,6 +283,7 @@ static void help_describes_every_option(void **state)
                            "--heartbeat",
                            "--request-timeout",
                            "--fsync",
+                           "--syncfs-from",
                            "--segment-size",
                            "--retention",
                            "--retention-age",

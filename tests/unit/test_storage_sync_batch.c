@@ -4,12 +4,15 @@
     ticket covered; a failing log fails only itself; a batch runs on
     another thread while the owner goes on appending; the tickets of a
     batch are synced concurrently by its sync threads (a batch of one on
-    the calling thread), each with its own result, and close joins them.
+    the calling thread), each with its own result, and close joins them;
+    with a shared filesystem, one syncfs makes the batch's logs on it
+    durable, and a failed one leaves each log its own fdatasync's result.
 */
 #include "rl_sync_batch.h"
 #include "storage_fixture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOGS 4
 
@@ -452,6 +456,245 @@ static void test_close_stops_and_joins_the_sync_threads(void **state)
     rl_sync_batch_close(&batch); /* twice is harmless */
 }
 
+/* ---- One syncfs for the logs on a shared filesystem ---- */
+
+/* LOGS logs, each with `count` entries from `from` written and its ticket
+   in batch. */
+static void s_write_all(rl_log_t **logs, rl_log_sync_ticket_t *tickets,
+                        rl_sync_batch_t *batch, uint64_t from, size_t count)
+{
+    rl_sync_batch_clear(batch);
+    for (int i = 0; i < LOGS; i++) {
+        if (rl_log_failed(logs[i]))
+            continue;
+        assert_int_equal(storage_append(logs[i], from, count, 1), 0);
+        assert_int_equal(rl_log_sync_prepare(logs[i], &tickets[i]), 0);
+        assert_int_equal(rl_sync_batch_add(batch, &tickets[i], logs[i]), 0);
+    }
+}
+
+/* Finishes every ticket of batch with its result; how many failed. */
+static int s_finish_all(rl_sync_batch_t *batch)
+{
+    int failed = 0;
+    for (size_t i = 0; i < batch->count; i++)
+        failed +=
+            rl_log_sync_finish(batch->items[i].owner, batch->items[i].ticket,
+                               batch->items[i].result) != 0;
+    return failed;
+}
+
+/* The world's root, where the LOGS logs live: the filesystem they share,
+   opened before anything is written (rl_sync_batch_share_filesystem). */
+static int s_open_root(storage_world_t *world)
+{
+    int fd = open(world->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static void
+test_one_syncfs_makes_every_log_on_the_filesystem_durable(void **state)
+{
+    storage_world_t *world = *state;
+    int root = s_open_root(world);
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(
+        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
+    for (int i = 0; i < LOGS; i++)
+        logs[i] = s_open(world, i);
+    s_write_all(logs, tickets, &batch, 1, 10);
+    int fdatasyncs = storage_io.fdatasync_calls;
+    int fsyncs = storage_io.fsync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    /* one syncfs, and no fdatasync or directory fsync at all */
+    assert_int_equal(storage_io.syncfs_calls, 1);
+    assert_int_equal(storage_io.fdatasync_calls, fdatasyncs);
+    assert_int_equal(storage_io.fsync_calls, fsyncs);
+    assert_int_equal(batch.fs.calls, 1);
+    assert_int_equal(s_finish_all(&batch), 0);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(rl_log_durable_index(logs[i]), 10);
+        rl_log_stats_t stats;
+        rl_log_stats(logs[i], &stats);
+        assert_int_equal(stats.filesystem_syncs, 1);
+        assert_int_equal(stats.group_commits, 1);
+    }
+    rl_sync_batch_close(&batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&logs[i]);
+    close(root);
+}
+
+static void test_fewer_logs_than_syncfs_from_fdatasync_each(void **state)
+{
+    storage_world_t *world = *state;
+    int root = s_open_root(world);
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(rl_sync_batch_share_filesystem(&batch, root, LOGS + 1,
+                                                    &storage_faulty_io),
+                     0);
+    for (int i = 0; i < LOGS; i++)
+        logs[i] = s_open(world, i);
+    s_write_all(logs, tickets, &batch, 1, 3);
+    int before = storage_io.fdatasync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(storage_io.syncfs_calls, 0);
+    assert_int_equal(storage_io.fdatasync_calls - before, LOGS);
+    assert_int_equal(s_finish_all(&batch), 0);
+    for (int i = 0; i < LOGS; i++) {
+        assert_int_equal(rl_log_durable_index(logs[i]), 3);
+        rl_log_stats_t stats;
+        rl_log_stats(logs[i], &stats);
+        assert_int_equal(stats.filesystem_syncs, 0);
+    }
+    rl_sync_batch_close(&batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&logs[i]);
+    close(root);
+}
+
+static void test_syncfs_from_zero_never_syncs_the_filesystem(void **state)
+{
+    storage_world_t *world = *state;
+    int root = s_open_root(world);
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(
+        rl_sync_batch_share_filesystem(&batch, root, 0, &storage_faulty_io), 0);
+    assert_int_equal(batch.fs.fd, -1);
+    for (int i = 0; i < LOGS; i++)
+        logs[i] = s_open(world, i);
+    s_write_all(logs, tickets, &batch, 1, 2);
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(storage_io.syncfs_calls, 0);
+    assert_int_equal(s_finish_all(&batch), 0);
+    rl_sync_batch_close(&batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&logs[i]);
+    close(root);
+}
+
+/* A failed syncfs says nothing of which file lost a write: each log of
+   the batch learns its own fate from its own fdatasync, and the next
+   batch is all fdatasyncs (the failing file may be a log written after
+   this batch was made); the one after goes back to a syncfs. */
+static void test_a_failed_syncfs_leaves_each_log_its_own_result(void **state)
+{
+    storage_world_t *world = *state;
+    int root = s_open_root(world);
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(
+        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
+    for (int i = 0; i < LOGS; i++)
+        logs[i] = s_open(world, i);
+    s_write_all(logs, tickets, &batch, 1, 5);
+    storage_io.syncfs_errno = EIO;
+    storage_io.match = "log-2/";
+    storage_io.fdatasync_errno = EIO;
+    int before = storage_io.fdatasync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 1);
+    storage_io.syncfs_errno = 0;
+    storage_io.fdatasync_errno = 0;
+    assert_int_equal(storage_io.syncfs_calls, 1);
+    assert_int_equal(batch.fs.failures, 1);
+    assert_int_equal(storage_io.fdatasync_calls - before, LOGS);
+    assert_int_equal(s_finish_all(&batch), 1);
+    for (int i = 0; i < LOGS; i++) {
+        rl_log_stats_t stats;
+        rl_log_stats(logs[i], &stats);
+        assert_int_equal(stats.filesystem_syncs, 0);
+        assert_int_equal(rl_log_failed(logs[i]), i == 2);
+        assert_int_equal(rl_log_durable_index(logs[i]), i == 2 ? 0 : 5);
+    }
+
+    /* the next batch: fdatasyncs only */
+    s_write_all(logs, tickets, &batch, 6, 1);
+    assert_int_equal(batch.count, LOGS - 1);
+    before = storage_io.fdatasync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(storage_io.syncfs_calls, 1);
+    assert_int_equal(storage_io.fdatasync_calls - before, LOGS - 1);
+    assert_int_equal(s_finish_all(&batch), 0);
+
+    /* and the one after: one syncfs again */
+    s_write_all(logs, tickets, &batch, 7, 1);
+    before = storage_io.fdatasync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(storage_io.syncfs_calls, 2);
+    assert_int_equal(storage_io.fdatasync_calls, before);
+    assert_int_equal(s_finish_all(&batch), 0);
+    for (int i = 0; i < LOGS; i++)
+        if (i != 2)
+            assert_int_equal(rl_log_durable_index(logs[i]), 7);
+    rl_sync_batch_close(&batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&logs[i]);
+    close(root);
+}
+
+/* Logs on another filesystem (a mount under logs/) are not covered by
+   the data directory's syncfs: they get their fdatasyncs, concurrently,
+   beside the one syncfs of the others. */
+static void test_logs_on_another_filesystem_get_their_own_syncs(void **state)
+{
+    storage_world_t *world = *state;
+    int root = s_open_root(world);
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+    rl_sync_batch_init(&batch);
+    assert_int_equal(
+        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
+    for (int i = 0; i < LOGS; i++)
+        logs[i] = s_open(world, i);
+    s_write_all(logs, tickets, &batch, 1, 4);
+    /* as if logs 1 and 3 were on another device */
+    tickets[1].dev = batch.fs.dev + 1;
+    tickets[3].dev = batch.fs.dev + 1;
+    int before = storage_io.fdatasync_calls;
+    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(storage_io.syncfs_calls, 1);
+    assert_int_equal(storage_io.fdatasync_calls - before, 2);
+    assert_non_null(batch.pool); /* the two ran concurrently */
+    assert_int_equal(s_finish_all(&batch), 0);
+    for (int i = 0; i < LOGS; i++) {
+        rl_log_stats_t stats;
+        rl_log_stats(logs[i], &stats);
+        assert_int_equal(stats.filesystem_syncs, i % 2 == 0);
+        assert_int_equal(rl_log_durable_index(logs[i]), 4);
+    }
+    rl_sync_batch_close(&batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&logs[i]);
+    close(root);
+}
+
+static void test_syncfs_reports_errors_from_linux_5_8(void **state)
+{
+    (void)state;
+    assert_true(rl_sync_batch_syncfs_reports_errors("5.8.0"));
+    assert_true(rl_sync_batch_syncfs_reports_errors("5.10.0-28-amd64"));
+    assert_true(rl_sync_batch_syncfs_reports_errors("6.1.0-18-cloud-amd64"));
+    assert_true(rl_sync_batch_syncfs_reports_errors("6.18.44-fc-v1147"));
+    assert_false(rl_sync_batch_syncfs_reports_errors("5.7.19"));
+    assert_false(rl_sync_batch_syncfs_reports_errors("4.19.0-26-amd64"));
+    assert_false(rl_sync_batch_syncfs_reports_errors("6"));
+    assert_false(rl_sync_batch_syncfs_reports_errors(""));
+    assert_false(rl_sync_batch_syncfs_reports_errors(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +707,12 @@ int main(void)
         STORAGE_TEST(test_a_batch_of_one_syncs_on_the_calling_thread),
         STORAGE_TEST(test_more_logs_than_threads_each_get_their_own_result),
         STORAGE_TEST(test_close_stops_and_joins_the_sync_threads),
+        STORAGE_TEST(test_one_syncfs_makes_every_log_on_the_filesystem_durable),
+        STORAGE_TEST(test_fewer_logs_than_syncfs_from_fdatasync_each),
+        STORAGE_TEST(test_syncfs_from_zero_never_syncs_the_filesystem),
+        STORAGE_TEST(test_a_failed_syncfs_leaves_each_log_its_own_result),
+        STORAGE_TEST(test_logs_on_another_filesystem_get_their_own_syncs),
+        cmocka_unit_test(test_syncfs_reports_errors_from_linux_5_8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
