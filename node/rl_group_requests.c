@@ -210,6 +210,29 @@ void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 
 /* ---- MEMBERS and TRANSFER ---- */
 
+/* Why the core refused to remove id (rl_raft_remove_member). */
+static const char *s_remove_refused(rl_group_t *self, uint64_t id)
+{
+    size_t count = 0, voters = 0, logs = 0;
+    const rl_member_t *members = rl_raft_members(self->raft, &count);
+    bool member = false;
+    for (size_t i = 0; i < count; i++) {
+        voters += members[i].voter;
+        member = member || members[i].id == id;
+    }
+    (void)rl_raft_logs(self->raft, &logs);
+    if (!member)
+        return "that id is not a member";
+    if (voters <= 1)
+        return "that is the last voter";
+    return logs ? "that would leave one voter while named logs exist: each "
+                  "log's group of two voters would need the removed node "
+                  "to agree to its removal, which it may never do; add a "
+                  "node first, or delete the named logs"
+                : "that would leave one voter while a named log is being "
+                  "created; retry once it is";
+}
+
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 {
     const rl_members_request_t *req = &msg->body.members_request;
@@ -244,7 +267,7 @@ void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
                 : rc == RL_ERR_REJECTED
                     ? (req->op == RL_MEMBERS_ADD
                            ? "that id is already a member"
-                           : "that id is not a member (or is the last one)")
+                           : s_remove_refused(self, req->member.id))
                     : "the membership change was refused");
         return;
     }

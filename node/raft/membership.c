@@ -330,6 +330,16 @@ int rl_raft_remove_member(rl_raft_t *r, uint64_t id)
     if (voters == 0) {
         return RL_ERR_REJECTED; /* the last voter stays */
     }
+    /* Group 0 keeps two voters while a named log exists (its tip: a
+       create not yet committed counts). Each log's group has group 0's
+       voters, and a group of two needs both to remove one; a node group 0
+       no longer has cannot be counted on for that (raft.h, "Leaders of
+       named logs are members of group 0"), so the log could be left
+       without a leader for ever. */
+    if (r->cfg.group == 0 && voters == 1 && r->cat_tip.count > 0 &&
+        rl_raft_member(&r->config, id)->voter) {
+        return RL_ERR_REJECTED;
+    }
     rl_raft_members_t next;
     memset(&next, 0, sizeof(next));
     rc = rl_raft_members_copy(&next, list, n);

@@ -607,7 +607,11 @@ bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
    (thesis 4.2.1). RL_ERR_BUSY while another change is uncommitted or no
    entry of the leader's term is committed yet (thesis 4.1 and the bug fix
    of the raft-dev list, 2015): retry later. RL_ERR_REJECTED when the id is
-   already in (add) or not in (remove) the configuration. */
+   already in (add) or not in (remove) the configuration, for the last
+   voter, and in group 0 for the second-last voter while a named log
+   exists (the catalog as of the last index): a log's group of two voters
+   needs both to remove one, and a node removed from group 0 may never
+   cooperate again ("Leaders of named logs are members of group 0"). */
 int rl_raft_add_member(rl_raft_t *self, const rl_member_t *member);
 int rl_raft_remove_member(rl_raft_t *self, uint64_t id);
 

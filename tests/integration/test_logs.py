@@ -238,6 +238,37 @@ def test_logs_written_together_are_made_durable_by_one_syncfs():
                     wait_read(c, i, name, acked[name], timeout=30)
 
 
+def test_a_cluster_with_named_logs_keeps_two_voters():
+    """Removing the second-last voter while a named log exists is refused,
+    saying what to do (docs/RAFT.md: each log's group of two would need
+    the removed node to agree); once the logs are gone it is done."""
+    def remove(c, node):
+        def answer():
+            lead = c.leader()
+            reply = lead and c.request(
+                lead, {"type": 36, "op": "remove", "member": {"id": node}},
+                5.0)
+            if reply and reply["type"] == ERROR and reply["code"] in RETRY:
+                return None
+            return reply
+        return wait_for(answer, 20, "an answer to removing node %d" % node)
+
+    with Cluster(2, BINARY) as c:
+        c.start_all()
+        c.wait_leader()
+        create(c, "kept")
+        append(c, "kept", [b"x"])
+        refused = remove(c, 2)
+        check(refused["type"] == ERROR and refused["code"] == ERR_REJECTED
+              and "add a node first, or delete the named logs"
+              in refused["message"], "removing node 2: %r" % refused)
+        gone = logs_request(c, {"op": "delete", "name": "kept"})
+        check(gone["type"] == LOGS_OK, "delete: %r" % gone)
+        done = remove(c, 2)
+        check(done["type"] == 68 and [m["id"] for m in done["members"]]
+              == [1], "removing node 2 with no named log: %r" % done)
+
+
 def test_two_logs_take_appends_and_tails_at_once_apart_from_default():
     with cluster() as c:
         c.wait_leader()

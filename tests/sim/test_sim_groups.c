@@ -712,44 +712,94 @@ static void s_remove_from_group_0(sim_t *s, uint64_t id)
     fail_msg("group 0 does not remove node %llu", (unsigned long long)id);
 }
 
-/* A log of two voters, one of them removed from group 0 while cut off:
-   back, it cannot win the log's elections (the hosts drop its vote
-   requests), so the member wins, with its vote, and mirrors the removal.
-   Were it let win, it would append its no-op where the member's host
-   drops it, and then refuse the member's requests for ever (its log
-   ahead): a log of two voters needs both. It times out first here (its
-   ticks are faster), so without the rule it wins. */
+/* A node removed from group 0 while cut off comes back with faster
+   ticks and times out first in a log's group: the members' hosts drop its
+   vote requests (it could otherwise win, append its no-op where no
+   member's host takes it, and hold the log up until CheckQuorum; in a
+   log of two voters for ever). It never leads the log, and the members
+   mirror its removal. */
 static void
 test_a_node_removed_from_group_0_cannot_win_a_logs_election(void **state)
 {
     (void)state;
     sim_t *s = s_cluster(3, 840, false);
     s_lead_group_0(s, 1);
-    s_remove_from_group_0(s, 3);
-    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "two"), 0);
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "three"), 0);
     rl_raft_log_info_t log;
-    assert_true(sim_log_find(s, 1, "two", &log));
-    assert_int_equal(log.member_count, 2); /* voters 1 and 2 */
+    assert_true(sim_log_find(s, 1, "three", &log));
+    assert_int_equal(log.member_count, 3);
     uint64_t g = log.group;
     s_commit_in(s, g, 1);
-    sim_isolate(s, 2);
-    s_remove_from_group_0(s, 2); /* group 0 is node 1 alone */
-    sim_set_tick_period(s, 2, 4);
+    sim_isolate(s, 3);
+    s_remove_from_group_0(s, 3); /* group 0 is nodes 1 and 2 */
+    sim_set_tick_period(s, 3, 4);
     sim_heal(s);
+    /* Long enough for node 3 to time out many times once the members
+       have mirrored its removal and stopped sending to it. */
     bool mirrored = false;
-    for (unsigned t = 0; t < 20000 && !mirrored; t += 10) {
+    for (unsigned t = 0; t < 5000; t += 10) {
         sim_run(s, 10);
-        rl_raft_t *r = sim_group_raft(s, 1, g);
+        rl_raft_status_t st3;
+        sim_group_status(s, 3, g, &st3);
+        assert_int_not_equal(st3.role, RL_RAFT_LEADER);
+        uint64_t l = sim_group_leader(s, g);
+        if (!l)
+            continue;
         rl_raft_status_t st;
-        sim_group_status(s, 1, g, &st);
+        sim_group_status(s, l, g, &st);
         size_t count = 0;
-        const rl_member_t *m = rl_raft_members(r, &count);
-        mirrored = st.role == RL_RAFT_LEADER && st.commit == st.last_index &&
-                   count == 1 && m[0].id == 1;
+        const rl_member_t *m = rl_raft_members(sim_group_raft(s, l, g), &count);
+        mirrored = mirrored || (st.commit == st.last_index && count == 2 &&
+                                m[0].id != 3 && m[1].id != 3);
     }
     assert_true(mirrored);
     assert_true(sim_stats(s)->refused > 0);
     s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
+/* Group 0 keeps two voters while a named log exists: each log's group
+   has group 0's voters, a group of two needs both to remove one, and a
+   node removed from group 0 may never agree (it never hosted the log, or
+   its log is ahead while the member's host drops its requests): the log
+   would have no leader for ever. Once the logs are gone it may shrink. */
+static void test_group_0_keeps_two_voters_while_a_named_log_exists(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 841, false);
+    s_lead_group_0(s, 1);
+    s_remove_from_group_0(s, 3); /* no named log yet: allowed */
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "two"), 0);
+    rl_raft_log_info_t log;
+    assert_true(sim_log_find(s, 1, "two", &log));
+    assert_int_equal(log.member_count, 2);
+    s_commit_in(s, log.group, 1);
+    uint64_t l = sim_wait_leader(s, 3000);
+    assert_int_equal(rl_raft_remove_member(sim_raft(s, l), 2), RL_ERR_REJECTED);
+    assert_int_equal(rl_raft_remove_member(sim_raft(s, l), 1), RL_ERR_REJECTED);
+    /* a learner may go: the voters stay two */
+    rl_member_t learner = {.id = 3,
+                           .voter = false,
+                           .peer_addr = rl_str("sim"),
+                           .client_addr = rl_str("sim")};
+    sim_isolate(s, 3); /* stays a learner: it cannot catch up */
+    assert_int_equal(rl_raft_add_member(sim_raft(s, l), &learner), 0);
+    sim_flush(s, l);
+    s_remove_from_group_0(s, 3);
+    sim_heal(s);
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_DELETE, "two"), 0);
+    /* a create not yet committed counts */
+    l = sim_wait_leader(s, 3000);
+    rl_raft_proposal_t out;
+    assert_int_equal(sim_log(s, l, RL_RAFT_LOG_CREATE, "late", NULL, &out), 0);
+    assert_int_equal(rl_raft_remove_member(sim_raft(s, l), l == 1 ? 2 : 1),
+                     RL_ERR_REJECTED);
+    sim_flush(s, l);
+    s_wait_commit_on(s, l, 0, out.last);
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_DELETE, "late"), 0);
+    /* no named log left: group 0 may shrink to one voter */
+    s_remove_from_group_0(s, 2);
     sim_final_check(s);
     sim_destroy(&s);
 }
@@ -771,6 +821,8 @@ int main(void)
         cmocka_unit_test(test_a_new_log_gets_a_leader_without_its_first_leader),
         cmocka_unit_test(
             test_a_node_removed_from_group_0_cannot_win_a_logs_election),
+        cmocka_unit_test(
+            test_group_0_keeps_two_voters_while_a_named_log_exists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
