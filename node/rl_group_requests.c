@@ -230,7 +230,8 @@ static const char *s_remove_refused(rl_group_t *self, uint64_t id)
                   "to agree to its removal, which it may never do; add a "
                   "node first, or delete the named logs"
                 : "that would leave one voter while a named log is being "
-                  "created; retry once it is";
+                  "created: add a node first, or delete the log once it is "
+                  "created";
 }
 
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)

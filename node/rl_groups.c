@@ -6,7 +6,6 @@
 */
 #include "rl_groups_private.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
@@ -346,15 +345,19 @@ static void s_share_filesystem(rl_groups_t *self)
     const rl_config_t *c = self->config;
     if (!c->fsync || !c->syncfs_from)
         return;
-    int rc = rl_sync_batch_share_filesystem(&self->batch, self->lock_fd,
-                                            c->syncfs_from,
-                                            self->io ? self->io : rl_io_libc());
-    if (rc == ENOTSUP)
+    char why[256];
+    int rc = rl_sync_batch_syncfs_usable(self->lock_fd, why, sizeof(why));
+    if (rc != 0) {
         rl_logf(RL_LOG_INFO,
-                "syncfs-from: this kernel's syncfs does not report write "
-                "errors (Linux 5.8 and later do), so every log is synced "
-                "with its own fdatasync");
-    else if (rc != 0)
+                "syncfs-from: %s, so every log is synced with its own "
+                "fdatasync",
+                why);
+        return;
+    }
+    rc = rl_sync_batch_share_filesystem(&self->batch, self->lock_fd,
+                                        c->syncfs_from,
+                                        self->io ? self->io : rl_io_libc());
+    if (rc != 0)
         rl_logf(RL_LOG_WARN,
                 "syncfs-from: cannot stat the data directory (%s), so every "
                 "log is synced with its own fdatasync",

@@ -28,6 +28,11 @@ struct rl_groups {
                                   items' owner: their group (NULL: gone) */
     bool batch_done;           /* its tickets finished, groups not yet
                                   told (rl_group_synced) */
+    uint64_t syncfs_failures;  /* batch.fs.failures already handled */
+    bool resync_all;           /* a syncfs failed: the next batch takes
+                                  every group not durable, not only the
+                                  active ones (rl_sync_batch_rechecked) */
+    bool resyncing;            /* the batch with the helper is that one */
     uint64_t dropped_unknown;  /* peer messages for a group not here */
     int lock_fd;               /* the data directory's lock (rl_layout) */
     rl_layout_log_t *unbooted; /* logs on disk without their members file

@@ -67,7 +67,11 @@ void rl_groups_touch(rl_groups_t *self, rl_group_t *group)
 }
 
 /* Takes the helper's answer and finishes every ticket of the batch on
-   its log; the groups are told (rl_group_synced) by s_settle_batch. */
+   its log; the groups are told (rl_group_synced) by s_settle_batch. A
+   syncfs that failed since the last answer: said, and every group not
+   durable is synced by fdatasync before syncfs serves again
+   (rl_sync_batch.h). The helper's answer orders its writes to batch.fs
+   before these reads. */
 static void s_finish_batch(rl_groups_t *self)
 {
     rl_helper_result(self->links.syncer);
@@ -76,6 +80,20 @@ static void s_finish_batch(rl_groups_t *self)
             rl_group_sync_finish(self->batch.items[i].owner,
                                  self->batch.items[i].result);
     self->batch_done = true;
+    if (self->batch.fs.failures != self->syncfs_failures) {
+        static rl_log_limit_t limit = RL_LOG_LIMIT_INIT;
+        self->syncfs_failures = self->batch.fs.failures;
+        self->resync_all = true;
+        rl_logf_limited(
+            &limit, RL_LOG_WARN,
+            "syncfs of the data directory's filesystem failed (a write "
+            "error, maybe in another program's file there): each log is "
+            "synced with its own fdatasync until all are durable, and a "
+            "log that lost a write stops; check the disk (dmesg)");
+    } else if (self->resyncing) {
+        rl_sync_batch_rechecked(&self->batch);
+    }
+    self->resyncing = false;
 }
 
 /* links.wait_syncs: a group needs its ticket back now. */
@@ -111,9 +129,14 @@ static int s_start_syncs(rl_groups_t *self)
         self->batch_done)
         return 0;
     rl_sync_batch_clear(&self->batch);
-    /* Only a group that was not idle can have written. */
-    for (size_t i = 0; i < self->active_count; i++) {
-        rl_group_t *group = self->active[i];
+    /* Only a group that was not idle can have written; after a failed
+       syncfs, every group (one the active list missed included). */
+    bool all = self->resync_all;
+    self->resync_all = false;
+    self->resyncing = all;
+    size_t count = all ? self->count : self->active_count;
+    for (size_t i = 0; i < count; i++) {
+        rl_group_t *group = all ? self->groups[i] : self->active[i];
         rl_log_sync_ticket_t *ticket =
             group ? rl_group_sync_prepare(group) : NULL;
         if (ticket && rl_sync_batch_add(&self->batch, ticket, group) != 0 &&
@@ -122,8 +145,13 @@ static int s_start_syncs(rl_groups_t *self)
              rl_group_synced(group) != 0))
             return -1;
     }
-    if (self->batch.count)
+    if (self->batch.count) {
         rl_helper_start(self->links.syncer, &self->batch);
+    } else if (all) {
+        /* every log durable already: syncfs may serve again */
+        rl_sync_batch_rechecked(&self->batch);
+        self->resyncing = false;
+    }
     return 0;
 }
 

@@ -320,42 +320,58 @@ static int s_on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 #ifdef RL_FAULT_INJECTION
 /* Test builds only (cmake -DRL_FAULT_INJECTION=ON, as scripts/test does):
    while the file named by $RL_TEST_SLOW_DISK exists, every fdatasync
-   and syncfs waits for it to go away (at most 30 s). The chaos test makes a
-   disk stall from outside the process this way; release builds have no such
-   path. */
+   and syncfs waits for it to go away (at most 30 s); while the file named
+   by $RL_TEST_SYNCFS_FAILS exists, every syncfs fails with EIO (having
+   synced: the data is safe, only the report is made up). The chaos test
+   and the integration tests make a disk stall or fail from outside the
+   process this way; release builds have no such path. */
 static const char *s_slow_disk_file;
-static rl_io_t s_slow_io;
+static const char *s_syncfs_fails_file;
+static rl_io_t s_test_table;
 
 static void s_slow_disk_wait(void)
 {
-    for (int i = 0; i < 3000 && access(s_slow_disk_file, F_OK) == 0; i++)
+    for (int i = 0;
+         s_slow_disk_file && i < 3000 && access(s_slow_disk_file, F_OK) == 0;
+         i++)
         usleep(10000);
 }
 
-static int s_slow_fdatasync(int fd)
+static int s_test_fdatasync(int fd)
 {
     s_slow_disk_wait();
     return fdatasync(fd);
 }
 
-static int s_slow_syncfs(int fd)
+static int s_test_syncfs(int fd)
 {
     s_slow_disk_wait();
-    return syncfs(fd);
+    int rc = syncfs(fd);
+    if (rc == 0 && s_syncfs_fails_file &&
+        access(s_syncfs_fails_file, F_OK) == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return rc;
 }
 
 static const rl_io_t *s_test_io(void)
 {
     s_slow_disk_file = getenv("RL_TEST_SLOW_DISK");
-    if (!s_slow_disk_file)
+    s_syncfs_fails_file = getenv("RL_TEST_SYNCFS_FAILS");
+    if (!s_slow_disk_file && !s_syncfs_fails_file)
         return NULL;
-    s_slow_io = *rl_io_libc();
-    s_slow_io.fdatasync = s_slow_fdatasync;
-    s_slow_io.syncfs = s_slow_syncfs;
-    rl_logf(RL_LOG_WARN,
-            "test build: fdatasync and syncfs stall while %s exists",
-            s_slow_disk_file);
-    return &s_slow_io;
+    s_test_table = *rl_io_libc();
+    s_test_table.fdatasync = s_test_fdatasync;
+    s_test_table.syncfs = s_test_syncfs;
+    if (s_slow_disk_file)
+        rl_logf(RL_LOG_WARN,
+                "test build: fdatasync and syncfs stall while %s exists",
+                s_slow_disk_file);
+    if (s_syncfs_fails_file)
+        rl_logf(RL_LOG_WARN, "test build: syncfs fails while %s exists",
+                s_syncfs_fails_file);
+    return &s_test_table;
 }
 #else
 static const rl_io_t *s_test_io(void)

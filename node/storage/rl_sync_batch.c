@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 
 /* The sync threads of a batch and the run they share. Every field is
@@ -42,7 +45,46 @@ bool rl_sync_batch_syncfs_reports_errors(const char *release)
     unsigned major = 0, minor = 0;
     if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
         return false;
-    return major > 5 || (major == 5 && minor >= 8);
+    return major > 5 || (major == 5 && minor >= 17);
+}
+
+/* Filesystems whose syncfs is known to write, commit and flush what
+   fdatasync would, and to report write-back errors through the
+   superblock (statfs(2) magic numbers). */
+#define S_EXT4_MAGIC 0xEF53     /* ext2, ext3 and ext4 */
+#define S_XFS_MAGIC  0x58465342 /* "XFSB" */
+
+bool rl_sync_batch_syncfs_filesystem(long type)
+{
+    return type == S_EXT4_MAGIC || type == S_XFS_MAGIC;
+}
+
+int rl_sync_batch_syncfs_usable(int fd, char *why, size_t size)
+{
+    struct utsname name;
+    if (uname(&name) != 0 ||
+        !rl_sync_batch_syncfs_reports_errors(name.release)) {
+        snprintf(why, size,
+                 "the kernel (%s) may not report write errors to syncfs "
+                 "(Linux 5.17 and later do)",
+                 uname(&name) == 0 ? name.release : "unknown");
+        return ENOTSUP;
+    }
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) {
+        int rc = errno;
+        snprintf(why, size, "cannot statfs the data directory: %s",
+                 strerror(rc));
+        return rc;
+    }
+    if (!rl_sync_batch_syncfs_filesystem((long)fs.f_type)) {
+        snprintf(why, size,
+                 "the data directory is on a filesystem (type 0x%lx) other "
+                 "than ext4 or XFS",
+                 (unsigned long)fs.f_type);
+        return ENOTSUP;
+    }
+    return 0;
 }
 
 int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
@@ -51,9 +93,6 @@ int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
     batch->fs = (rl_sync_batch_fs_t){.fd = -1};
     if (fd < 0 || from == 0)
         return 0;
-    struct utsname name;
-    if (uname(&name) != 0 || !rl_sync_batch_syncfs_reports_errors(name.release))
-        return ENOTSUP;
     struct stat st;
     if (fstat(fd, &st) != 0)
         return errno;
@@ -62,15 +101,29 @@ int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
     return 0;
 }
 
+void rl_sync_batch_rechecked(rl_sync_batch_t *batch)
+{
+    batch->fs.recheck = false;
+}
+
+/* True when the filesystem went read-only (ext4 remounts so on an
+   aborted journal): syncfs then returns 0 having written nothing, where
+   fdatasync would fail. */
+static bool s_read_only(int fd)
+{
+    struct statvfs vfs;
+    return fstatvfs(fd, &vfs) != 0 || (vfs.f_flag & ST_RDONLY);
+}
+
 /* Makes the tickets on the shared filesystem durable with one syncfs when
    there are at least fs.from of them, and marks them done; the rest are
    left to their own fdatasyncs. A failed syncfs marks none: which file
    lost a write it does not say, but each ticket's fdatasync will, as
    the kernel reports a write-back error to fdatasync on every open file
    of the inode that has not seen it, whatever syncfs reported. And a log
-   not in this batch may be the one: it was written before this run
-   ended, so its ticket is in the next batch, which is therefore all
-   fdatasyncs too (recheck). */
+   not in this batch may be the one, written before this run ended: so
+   every run is all fdatasyncs (recheck) until the owner has synced every
+   log that was not durable (rl_sync_batch_rechecked). */
 static void s_sync_filesystem(rl_sync_batch_t *batch)
 {
     rl_sync_batch_fs_t *fs = &batch->fs;
@@ -78,17 +131,15 @@ static void s_sync_filesystem(rl_sync_batch_t *batch)
         batch->items[i].done = false;
     if (fs->fd < 0 || fs->from == 0)
         return;
-    if (fs->recheck) {
-        fs->recheck = false;
+    if (fs->recheck)
         return;
-    }
     size_t on = 0;
     for (size_t i = 0; i < batch->count; i++)
         on += batch->items[i].ticket->dev == fs->dev;
     if (on < fs->from)
         return;
     fs->calls++;
-    if (fs->io->syncfs(fs->fd) != 0) {
+    if (fs->io->syncfs(fs->fd) != 0 || s_read_only(fs->fd)) {
         fs->failures++;
         fs->recheck = true;
         return;

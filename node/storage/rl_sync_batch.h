@@ -15,11 +15,12 @@
     each ticket whole on one thread): on ext4 each fdatasync that needs a
     journal commit waits for one, and concurrent ones share a commit, so
     a batch of N logs costs about one commit instead of N. With one
-    ticket it does exactly what rl_log_sync_run does, on the helper
-    thread, so a single log costs what it did. When the
-    helper answers, the loop finishes every ticket on its own log with
-    that ticket's own result: a failing log fails only itself (fsyncgate:
-    the failed log stops, rl_log.h "Group commit"; the others go on).
+    ticket (and no syncfs, below) it does exactly what rl_log_sync_run
+    does, on the helper thread, so a single log costs what it did. When
+    the helper answers, the loop finishes every ticket on its own log
+    with that ticket's own result: a failing log fails only itself
+    (fsyncgate: the failed log stops, rl_log.h "Group commit"; the others
+    go on).
 
     One syncfs instead (rl_sync_batch_share_filesystem): N fdatasyncs are
     still N device flushes and N thread wake-ups, and on a small machine
@@ -34,11 +35,15 @@
     writer should turn it off (--syncfs-from 0, docs/OPERATIONS.md).
     Errors: since Linux 5.8 the kernel reports a write-back error on the
     filesystem to syncfs once per open file, through the owner's one
-    long-lived descriptor, so none is missed; and it reports it to
-    fdatasync once per open file of the inode, whatever syncfs said. A
-    failed syncfs therefore falls back to the batch's fdatasyncs, which
-    tell each log its own fate, and makes the next run fdatasyncs only,
-    for the logs written while this one ran (s_sync_filesystem).
+    long-lived descriptor, so none is missed, and since 5.17 a failed
+    journal commit or flush too; and it reports a write-back error to
+    fdatasync once per open file of the inode, whatever syncfs said. So
+    syncfs is used only there, on ext4 and XFS
+    (rl_sync_batch_syncfs_usable). A failed syncfs (or a filesystem found
+    read-only after it: syncfs then writes nothing and says 0) falls back
+    to the batch's fdatasyncs, which tell each log its own fate, and
+    makes every run fdatasyncs only until the owner has synced every log
+    written meanwhile (rl_sync_batch_rechecked; s_sync_filesystem).
 
     Part of storage (libc only) because a batch is made of storage's
     tickets and looks inside them; the node's fsync helper thread
@@ -105,7 +110,8 @@ typedef struct {
     dev_t dev;         /* its device */
     size_t from;       /* tickets on it from which one syncfs serves */
     const rl_io_t *io; /* for syncfs */
-    bool recheck;      /* a syncfs failed: the next run fdatasyncs all */
+    bool recheck;      /* a syncfs failed: runs fdatasync all until the
+                          owner calls rl_sync_batch_rechecked */
     uint64_t calls;    /* syncfs calls made (read between runs) */
     uint64_t failures; /* of them, failed */
 } rl_sync_batch_fs_t;
@@ -133,16 +139,31 @@ int rl_sync_batch_add(rl_sync_batch_t *batch, rl_log_sync_ticket_t *ticket,
    the default). fd must stay open, and be opened before anything the
    batch will sync was written, for as long as the batch is used: the
    kernel reports a write-back error to syncfs once per open file, so
-   one long-lived descriptor sees every error exactly once. 0, or:
-     ENOTSUP  the kernel's syncfs does not report write-back errors
-              (Linux before 5.8): the batch keeps to fdatasyncs;
-     others   from fstat(2) of fd. */
+   one long-lived descriptor sees every error exactly once. Check
+   rl_sync_batch_syncfs_usable first: this only sets the batch up. 0, or
+   an errno from fstat(2) of fd. */
 int rl_sync_batch_share_filesystem(rl_sync_batch_t *batch, int fd, size_t from,
                                    const rl_io_t *io);
 
-/* True when a kernel of this release (uname -r) reports write-back errors
-   to syncfs (Linux 5.8 and later). */
+/* May fd's filesystem be synced with syncfs in place of fdatasyncs? Yes
+   (0) on a kernel whose syncfs reports write-back and journal errors
+   (Linux 5.17 and later; 5.8 to 5.16 report only the former) and on
+   ext4 or XFS (overlayfs, say, does not report its upper layer's
+   errors). ENOTSUP, or an errno of fstatfs(2), with why (size bytes)
+   saying which. */
+int rl_sync_batch_syncfs_usable(int fd, char *why, size_t size);
+
+/* The two pure parts of that check: a kernel release (uname -r), and a
+   filesystem type (statfs(2) f_type). */
 bool rl_sync_batch_syncfs_reports_errors(const char *release);
+bool rl_sync_batch_syncfs_filesystem(long type);
+
+/* After a failed syncfs every run fdatasyncs every ticket (fs.recheck),
+   for a log written while the failed one ran may hold the lost page and
+   be in any later batch. The owner calls this once it has synced, with
+   fdatasyncs, every log that was not durable when it learnt of the
+   failure (fs.failures rose): syncfs may serve again. */
+void rl_sync_batch_rechecked(rl_sync_batch_t *batch);
 
 /* Runs every ticket of the batch (a void * so that it is an
    rl_helper_run_fn): thread-safe as rl_log_sync_run is, one run of a

@@ -800,6 +800,20 @@ static void test_group_0_keeps_two_voters_while_a_named_log_exists(void **state)
     assert_int_equal(s_catalog(s, RL_RAFT_LOG_DELETE, "late"), 0);
     /* no named log left: group 0 may shrink to one voter */
     s_remove_from_group_0(s, 2);
+    /* one voter and a named log: a learner may still go (only voters
+       count) */
+    assert_int_equal(s_catalog(s, RL_RAFT_LOG_CREATE, "solo"), 0);
+    sim_isolate(s, 3); /* stays a learner */
+    bool added = false;
+    for (unsigned attempt = 0; attempt < 50 && !added; attempt++) {
+        l = sim_wait_leader(s, 3000);
+        added = rl_raft_add_member(sim_raft(s, l), &learner) == 0;
+        sim_flush(s, l);
+        sim_run(s, 50);
+    }
+    assert_true(added);
+    s_remove_from_group_0(s, 3);
+    sim_heal(s);
     sim_final_check(s);
     sim_destroy(&s);
 }
