@@ -493,164 +493,151 @@ static int s_open_root(storage_world_t *world)
     return fd;
 }
 
+/* LOGS logs in the world's root and a batch sharing the root's
+   filesystem from `from` tickets. */
+typedef struct {
+    int root;
+    rl_log_t *logs[LOGS];
+    rl_log_sync_ticket_t tickets[LOGS];
+    rl_sync_batch_t batch;
+} s_shared_t;
+
+static void s_shared_open(storage_world_t *world, s_shared_t *w, size_t from)
+{
+    w->root = s_open_root(world);
+    rl_sync_batch_init(&w->batch);
+    assert_int_equal(rl_sync_batch_share_filesystem(&w->batch, w->root, from,
+                                                    &storage_faulty_io),
+                     0);
+    for (int i = 0; i < LOGS; i++)
+        w->logs[i] = s_open(world, i);
+}
+
+static void s_shared_close(s_shared_t *w)
+{
+    rl_sync_batch_close(&w->batch);
+    for (int i = 0; i < LOGS; i++)
+        rl_log_destroy(&w->logs[i]);
+    close(w->root);
+}
+
 static void
 test_one_syncfs_makes_every_log_on_the_filesystem_durable(void **state)
 {
     storage_world_t *world = *state;
-    int root = s_open_root(world);
-    rl_log_t *logs[LOGS];
-    rl_log_sync_ticket_t tickets[LOGS];
-    rl_sync_batch_t batch;
-    rl_sync_batch_init(&batch);
-    assert_int_equal(
-        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
-    for (int i = 0; i < LOGS; i++)
-        logs[i] = s_open(world, i);
-    s_write_all(logs, tickets, &batch, 1, 10);
+    s_shared_t w;
+    s_shared_open(world, &w, 2);
+    s_write_all(w.logs, w.tickets, &w.batch, 1, 10);
     int fdatasyncs = storage_io.fdatasync_calls;
     int fsyncs = storage_io.fsync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     /* one syncfs, and no fdatasync or directory fsync at all */
     assert_int_equal(storage_io.syncfs_calls, 1);
     assert_int_equal(storage_io.fdatasync_calls, fdatasyncs);
     assert_int_equal(storage_io.fsync_calls, fsyncs);
-    assert_int_equal(batch.fs.calls, 1);
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_int_equal(w.batch.fs.calls, 1);
+    assert_int_equal(s_finish_all(&w.batch), 0);
     for (int i = 0; i < LOGS; i++) {
-        assert_int_equal(rl_log_durable_index(logs[i]), 10);
+        assert_int_equal(rl_log_durable_index(w.logs[i]), 10);
         rl_log_stats_t stats;
-        rl_log_stats(logs[i], &stats);
+        rl_log_stats(w.logs[i], &stats);
         assert_int_equal(stats.filesystem_syncs, 1);
         assert_int_equal(stats.group_commits, 1);
     }
-    rl_sync_batch_close(&batch);
-    for (int i = 0; i < LOGS; i++)
-        rl_log_destroy(&logs[i]);
-    close(root);
+    s_shared_close(&w);
 }
 
 static void test_fewer_logs_than_syncfs_from_fdatasync_each(void **state)
 {
     storage_world_t *world = *state;
-    int root = s_open_root(world);
-    rl_log_t *logs[LOGS];
-    rl_log_sync_ticket_t tickets[LOGS];
-    rl_sync_batch_t batch;
-    rl_sync_batch_init(&batch);
-    assert_int_equal(rl_sync_batch_share_filesystem(&batch, root, LOGS + 1,
-                                                    &storage_faulty_io),
-                     0);
-    for (int i = 0; i < LOGS; i++)
-        logs[i] = s_open(world, i);
-    s_write_all(logs, tickets, &batch, 1, 3);
+    s_shared_t w;
+    s_shared_open(world, &w, LOGS + 1);
+    s_write_all(w.logs, w.tickets, &w.batch, 1, 3);
     int before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 0);
     assert_int_equal(storage_io.fdatasync_calls - before, LOGS);
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_int_equal(s_finish_all(&w.batch), 0);
     for (int i = 0; i < LOGS; i++) {
-        assert_int_equal(rl_log_durable_index(logs[i]), 3);
+        assert_int_equal(rl_log_durable_index(w.logs[i]), 3);
         rl_log_stats_t stats;
-        rl_log_stats(logs[i], &stats);
+        rl_log_stats(w.logs[i], &stats);
         assert_int_equal(stats.filesystem_syncs, 0);
     }
-    rl_sync_batch_close(&batch);
-    for (int i = 0; i < LOGS; i++)
-        rl_log_destroy(&logs[i]);
-    close(root);
+    s_shared_close(&w);
 }
 
 static void test_syncfs_from_zero_never_syncs_the_filesystem(void **state)
 {
     storage_world_t *world = *state;
-    int root = s_open_root(world);
-    rl_log_t *logs[LOGS];
-    rl_log_sync_ticket_t tickets[LOGS];
-    rl_sync_batch_t batch;
-    rl_sync_batch_init(&batch);
-    assert_int_equal(
-        rl_sync_batch_share_filesystem(&batch, root, 0, &storage_faulty_io), 0);
-    assert_int_equal(batch.fs.fd, -1);
-    for (int i = 0; i < LOGS; i++)
-        logs[i] = s_open(world, i);
-    s_write_all(logs, tickets, &batch, 1, 2);
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    s_shared_t w;
+    s_shared_open(world, &w, 0);
+    assert_int_equal(w.batch.fs.fd, -1);
+    s_write_all(w.logs, w.tickets, &w.batch, 1, 2);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 0);
-    assert_int_equal(s_finish_all(&batch), 0);
-    rl_sync_batch_close(&batch);
-    for (int i = 0; i < LOGS; i++)
-        rl_log_destroy(&logs[i]);
-    close(root);
+    assert_int_equal(s_finish_all(&w.batch), 0);
+    s_shared_close(&w);
 }
 
 /* A failed syncfs says nothing of which file lost a write: each log of
-   the batch learns its own fate from its own fdatasync, and the batches
+   the w.batch learns its own fate from its own fdatasync, and the batches
    after are all fdatasyncs (the failing file may be a log written after
-   this batch was made) until the owner says every log is durable. */
+   this w.batch was made) until the owner says every log is durable. */
 static void test_a_failed_syncfs_leaves_each_log_its_own_result(void **state)
 {
     storage_world_t *world = *state;
-    int root = s_open_root(world);
-    rl_log_t *logs[LOGS];
-    rl_log_sync_ticket_t tickets[LOGS];
-    rl_sync_batch_t batch;
-    rl_sync_batch_init(&batch);
-    assert_int_equal(
-        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
-    for (int i = 0; i < LOGS; i++)
-        logs[i] = s_open(world, i);
-    s_write_all(logs, tickets, &batch, 1, 5);
+    s_shared_t w;
+    s_shared_open(world, &w, 2);
+    s_write_all(w.logs, w.tickets, &w.batch, 1, 5);
     storage_io.syncfs_errno = EIO;
     storage_io.match = "log-2/";
     storage_io.fdatasync_errno = EIO;
     int before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 1);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 1);
     storage_io.syncfs_errno = 0;
     storage_io.fdatasync_errno = 0;
     assert_int_equal(storage_io.syncfs_calls, 1);
-    assert_int_equal(batch.fs.failures, 1);
+    assert_int_equal(w.batch.fs.failures, 1);
     assert_int_equal(storage_io.fdatasync_calls - before, LOGS);
-    assert_int_equal(s_finish_all(&batch), 1);
+    assert_int_equal(s_finish_all(&w.batch), 1);
     for (int i = 0; i < LOGS; i++) {
         rl_log_stats_t stats;
-        rl_log_stats(logs[i], &stats);
+        rl_log_stats(w.logs[i], &stats);
         assert_int_equal(stats.filesystem_syncs, 0);
-        assert_int_equal(rl_log_failed(logs[i]), i == 2);
-        assert_int_equal(rl_log_durable_index(logs[i]), i == 2 ? 0 : 5);
+        assert_int_equal(rl_log_failed(w.logs[i]), i == 2);
+        assert_int_equal(rl_log_durable_index(w.logs[i]), i == 2 ? 0 : 5);
     }
 
-    /* the next batch: fdatasyncs only */
-    s_write_all(logs, tickets, &batch, 6, 1);
-    assert_int_equal(batch.count, LOGS - 1);
+    /* the next w.batch: fdatasyncs only */
+    s_write_all(w.logs, w.tickets, &w.batch, 6, 1);
+    assert_int_equal(w.batch.count, LOGS - 1);
     before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 1);
     assert_int_equal(storage_io.fdatasync_calls - before, LOGS - 1);
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_int_equal(s_finish_all(&w.batch), 0);
 
     /* and the one after, until the owner has synced every log */
-    s_write_all(logs, tickets, &batch, 7, 1);
+    s_write_all(w.logs, w.tickets, &w.batch, 7, 1);
     before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 1);
     assert_int_equal(storage_io.fdatasync_calls - before, LOGS - 1);
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_int_equal(s_finish_all(&w.batch), 0);
 
     /* then: one syncfs again */
-    rl_sync_batch_rechecked(&batch);
-    s_write_all(logs, tickets, &batch, 8, 1);
+    rl_sync_batch_rechecked(&w.batch);
+    s_write_all(w.logs, w.tickets, &w.batch, 8, 1);
     before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 2);
     assert_int_equal(storage_io.fdatasync_calls, before);
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_int_equal(s_finish_all(&w.batch), 0);
     for (int i = 0; i < LOGS; i++)
         if (i != 2)
-            assert_int_equal(rl_log_durable_index(logs[i]), 8);
-    rl_sync_batch_close(&batch);
-    for (int i = 0; i < LOGS; i++)
-        rl_log_destroy(&logs[i]);
-    close(root);
+            assert_int_equal(rl_log_durable_index(w.logs[i]), 8);
+    s_shared_close(&w);
 }
 
 /* Logs on another filesystem (a mount under logs/) are not covered by
@@ -659,35 +646,25 @@ static void test_a_failed_syncfs_leaves_each_log_its_own_result(void **state)
 static void test_logs_on_another_filesystem_get_their_own_syncs(void **state)
 {
     storage_world_t *world = *state;
-    int root = s_open_root(world);
-    rl_log_t *logs[LOGS];
-    rl_log_sync_ticket_t tickets[LOGS];
-    rl_sync_batch_t batch;
-    rl_sync_batch_init(&batch);
-    assert_int_equal(
-        rl_sync_batch_share_filesystem(&batch, root, 2, &storage_faulty_io), 0);
-    for (int i = 0; i < LOGS; i++)
-        logs[i] = s_open(world, i);
-    s_write_all(logs, tickets, &batch, 1, 4);
+    s_shared_t w;
+    s_shared_open(world, &w, 2);
+    s_write_all(w.logs, w.tickets, &w.batch, 1, 4);
     /* as if logs 1 and 3 were on another device */
-    tickets[1].dev = batch.fs.dev + 1;
-    tickets[3].dev = batch.fs.dev + 1;
+    w.tickets[1].dev = w.batch.fs.dev + 1;
+    w.tickets[3].dev = w.batch.fs.dev + 1;
     int before = storage_io.fdatasync_calls;
-    assert_int_equal(rl_sync_batch_run(&batch), 0);
+    assert_int_equal(rl_sync_batch_run(&w.batch), 0);
     assert_int_equal(storage_io.syncfs_calls, 1);
     assert_int_equal(storage_io.fdatasync_calls - before, 2);
-    assert_non_null(batch.pool); /* the two ran concurrently */
-    assert_int_equal(s_finish_all(&batch), 0);
+    assert_non_null(w.batch.pool); /* the two ran concurrently */
+    assert_int_equal(s_finish_all(&w.batch), 0);
     for (int i = 0; i < LOGS; i++) {
         rl_log_stats_t stats;
-        rl_log_stats(logs[i], &stats);
+        rl_log_stats(w.logs[i], &stats);
         assert_int_equal(stats.filesystem_syncs, i % 2 == 0);
-        assert_int_equal(rl_log_durable_index(logs[i]), 4);
+        assert_int_equal(rl_log_durable_index(w.logs[i]), 4);
     }
-    rl_sync_batch_close(&batch);
-    for (int i = 0; i < LOGS; i++)
-        rl_log_destroy(&logs[i]);
-    close(root);
+    s_shared_close(&w);
 }
 
 /* syncfs reports write-back errors from 5.8, journal and flush errors
