@@ -60,7 +60,10 @@ typedef struct {
        that a log is hosted here by the time its creation is
        acknowledged. */
     void (*catalog_changed)(void *arg);
-    void *arg;               /* for both */
+    /* Group 0 only, before it removes a voter: true when every named
+       log hosted here has mirrored group 0's voters (rl_raft_mirrored). */
+    bool (*logs_mirrored)(void *arg);
+    void *arg;               /* for all three */
     struct rl_group *group0; /* the default log's group: a named log
                                 finds members' endpoints there */
 } rl_group_links_t;

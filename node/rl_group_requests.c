@@ -210,6 +210,17 @@ void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 
 /* ---- MEMBERS and TRANSFER ---- */
 
+/* Is id a voter of the group's latest configuration? */
+static bool s_is_voter(rl_group_t *self, uint64_t id)
+{
+    size_t count = 0;
+    const rl_member_t *members = rl_raft_members(self->raft, &count);
+    for (size_t i = 0; i < count; i++)
+        if (members[i].id == id)
+            return members[i].voter;
+    return false;
+}
+
 /* Why the core refused to remove id (rl_raft_remove_member). */
 static const char *s_remove_refused(rl_group_t *self, uint64_t id)
 {
@@ -252,6 +263,14 @@ void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         }
         rl_group_clock(self);
         rc = rl_raft_add_member(self->raft, &req->member);
+    } else if (self->role == RL_RAFT_LEADER &&
+               s_is_voter(self, req->member.id) && self->links.logs_mirrored &&
+               !self->links.logs_mirrored(self->links.arg)) {
+        S_ERROR(self, envelope, msg->id, RL_ERR_BUSY, 0,
+                "the named logs are still taking the last membership "
+                "change (a log's removal of a node needs its other voters "
+                "first); retry in a moment");
+        return;
     } else {
         rl_group_clock(self);
         rc = rl_raft_remove_member(self->raft, req->member.id);

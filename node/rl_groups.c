@@ -310,6 +310,24 @@ static void s_reconcile(rl_groups_t *self, bool drop)
 }
 
 /* Group 0 handed out catalog changes (links.catalog_changed). */
+static bool s_logs_mirrored(void *arg)
+{
+    rl_groups_t *self = arg;
+    size_t zero_count = 0;
+    const rl_member_t *zero =
+        rl_raft_members(rl_group_raft(self->groups[0]), &zero_count);
+    for (size_t i = 1; i < self->count; i++) {
+        rl_raft_t *raft = rl_group_raft(self->groups[i]);
+        rl_raft_status_t st;
+        rl_raft_status(raft, &st);
+        size_t count = 0;
+        const rl_member_t *members = rl_raft_members(raft, &count);
+        if (!rl_raft_mirrored(zero, zero_count, members, count, st.leader))
+            return false;
+    }
+    return true;
+}
+
 static void s_catalog_changed(void *arg)
 {
     rl_groups_t *self = arg;
@@ -440,6 +458,7 @@ void rl_groups_attach(rl_groups_t *self, const rl_group_links_t *links)
     self->links = *links;
     self->links.wait_syncs = rl_groups_wait_syncs;
     self->links.catalog_changed = s_catalog_changed;
+    self->links.logs_mirrored = s_logs_mirrored;
     self->links.arg = self;
     self->links.group0 = self->groups[0];
     self->attached = true;

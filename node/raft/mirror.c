@@ -87,6 +87,29 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
     return rc;
 }
 
+bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
+                      const rl_member_t *group, size_t group_count,
+                      uint64_t group_leader)
+{
+    if (group_leader == 0) {
+        return false;
+    }
+    size_t voters = 0, zero_voters = 0;
+    for (size_t i = 0; i < zero_count; i++) {
+        zero_voters += zero[i].voter ? 1 : 0;
+    }
+    for (size_t i = 0; i < group_count; i++) {
+        if (group[i].voter) {
+            voters++;
+            const rl_member_t *z = s_find(zero, zero_count, group[i].id);
+            if (!z || !z->voter) {
+                return false;
+            }
+        }
+    }
+    return voters == zero_voters;
+}
+
 size_t rl_raft_log_members(const rl_raft_log_info_t *log,
                            const rl_member_t *book, size_t book_count,
                            rl_member_t *out)

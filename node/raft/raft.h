@@ -675,6 +675,21 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
 int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
                    size_t target_count, rl_raft_mirror_t *done);
 
+/* For group 0's leader before it removes a voter: true when a named
+   log's group, as this server hosts it (group: its latest configuration,
+   rl_raft_members; group_leader: the leader it knows, status.leader),
+   knows a leader and has exactly the voters of zero (group 0's latest
+   configuration). Pure: reads only its arguments. A removal while a
+   log lags group 0's changes can leave that log's quorum needing the
+   removed node, which no longer cooperates ("Leaders of named logs are
+   members of group 0"): a log of two voters whose third is not yet
+   promoted has no leader for good. Hosts ask again later (BUSY) until
+   every log they host agrees. A host's view of a log can be stale (a
+   learner), so this narrows the window, it does not close it. */
+bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
+                      const rl_member_t *group, size_t group_count,
+                      uint64_t group_leader);
+
 /* The bootstrap members of a named log's group: log's ids and voter
    flags (group 0's configuration as of its creation) with the endpoints
    of the same ids in book (group 0's configuration now; empty when not

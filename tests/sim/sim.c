@@ -2496,6 +2496,34 @@ bool sim_hosts(sim_t *s, uint64_t id, uint64_t group)
     return s_replica(s, id, group) != NULL;
 }
 
+int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone)
+{
+    sim_replica_t *zero = s_live(s, leader, 0);
+    if (!zero) {
+        return RL_RAFT_NOT_LEADER;
+    }
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_members(zero->raft, &count);
+    bool voter = false;
+    for (size_t i = 0; i < count; i++) {
+        voter = voter || (m[i].id == gone && m[i].voter);
+    }
+    for (unsigned g = 1; voter && g < SIM_MAX_GROUPS; g++) {
+        sim_replica_t *n = s_live(s, leader, g);
+        if (!n) {
+            continue;
+        }
+        rl_raft_status_t st;
+        rl_raft_status(n->raft, &st);
+        size_t n_count = 0;
+        const rl_member_t *n_members = rl_raft_members(n->raft, &n_count);
+        if (!rl_raft_mirrored(m, count, n_members, n_count, st.leader)) {
+            return RL_ERR_BUSY;
+        }
+    }
+    return rl_raft_remove_member(zero->raft, gone);
+}
+
 void sim_group_status(sim_t *s, uint64_t id, uint64_t group,
                       rl_raft_status_t *st)
 {

@@ -226,6 +226,12 @@ void sim_final_check(sim_t *s);
    keeps node-level liveness (sim_options_t.quiesce) and mirrors group
    0's committed configuration into the groups it leads (mirror.c). */
 bool sim_hosts(sim_t *s, uint64_t id, uint64_t group);
+
+/* MEMBERS remove as a node takes it (rl_group_requests.c): BUSY while a
+   named log hosted on leader has not mirrored group 0's voters
+   (rl_raft_mirrored) when gone is a voter, else rl_raft_remove_member on
+   leader's group 0. Flush leader afterwards. */
+int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone);
 rl_raft_t *sim_group_raft(sim_t *s, uint64_t id, uint64_t group);
 void sim_group_status(sim_t *s, uint64_t id, uint64_t group,
                       rl_raft_status_t *st);

@@ -171,6 +171,33 @@ static void test_a_logs_first_leader_goes_round_its_voters(void **state)
     assert_int_equal(rl_raft_log_first_leader(&log), 0);
 }
 
+/* Group 0 removes a voter only once every log hosted here has its
+   voters and knows a leader: a log of two voters with the third not yet
+   promoted would otherwise need the removed node. */
+static void test_a_log_has_mirrored_group_0_once_it_has_its_voters(void **state)
+{
+    (void)state;
+    rl_member_t zero[] = {s_m(2, true), s_m(3, true), s_m(1, true)};
+    rl_member_t same[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
+    assert_true(rl_raft_mirrored(zero, 3, same, 3, 2));
+    /* no leader known: its view may be stale */
+    assert_false(rl_raft_mirrored(zero, 3, same, 3, 0));
+    /* the third still a learner of the log, or not yet in it */
+    rl_member_t lagging[] = {s_m(2, true), s_m(3, true), s_m(1, false)};
+    assert_false(rl_raft_mirrored(zero, 3, lagging, 3, 2));
+    assert_false(rl_raft_mirrored(zero, 3, lagging, 2, 2));
+    /* a voter group 0 no longer has */
+    rl_member_t extra[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                           s_m(4, true)};
+    assert_false(rl_raft_mirrored(zero, 3, extra, 4, 2));
+    /* learners do not count, in group 0 or the log */
+    rl_member_t zero_learner[] = {s_m(2, true), s_m(3, true), s_m(1, true),
+                                  s_m(5, false)};
+    rl_member_t log_learner[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                                 s_m(6, false)};
+    assert_true(rl_raft_mirrored(zero_learner, 4, log_learner, 4, 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +208,8 @@ int main(void)
         cmocka_unit_test(test_a_full_group_removes_before_it_adds),
         cmocka_unit_test(test_a_logs_bootstrap_members_take_group_0s_endpoints),
         cmocka_unit_test(test_a_logs_first_leader_goes_round_its_voters),
+        cmocka_unit_test(
+            test_a_log_has_mirrored_group_0_once_it_has_its_voters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

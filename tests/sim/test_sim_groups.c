@@ -700,7 +700,7 @@ static void s_remove_from_group_0(sim_t *s, uint64_t id)
 {
     for (unsigned attempt = 0; attempt < 50; attempt++) {
         uint64_t l = sim_wait_leader(s, 3000);
-        if (rl_raft_remove_member(sim_raft(s, l), id) == 0) {
+        if (sim_remove_member(s, l, id) == 0) {
             sim_flush(s, l);
             rl_raft_status_t st;
             sim_status(s, l, &st);

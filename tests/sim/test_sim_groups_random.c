@@ -217,7 +217,7 @@ static void s_run_seed(uint64_t seed, bool verbose)
             uint64_t l = sim_leader(s);
             rl_raft_t *lr = l ? sim_raft(s, l) : NULL;
             if (lr && !removed) {
-                if (rl_raft_remove_member(lr, id) == 0) {
+                if (sim_remove_member(s, l, id) == 0) {
                     removed = id;
                 }
             } else if (lr && removed) {
