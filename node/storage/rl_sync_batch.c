@@ -62,12 +62,12 @@ bool rl_sync_batch_syncfs_filesystem(long type)
 int rl_sync_batch_syncfs_usable(int fd, char *why, size_t size)
 {
     struct utsname name;
-    if (uname(&name) != 0 ||
-        !rl_sync_batch_syncfs_reports_errors(name.release)) {
+    bool named = uname(&name) == 0;
+    if (!named || !rl_sync_batch_syncfs_reports_errors(name.release)) {
         snprintf(why, size,
                  "the kernel (%s) may not report write errors to syncfs "
                  "(Linux 5.17 and later do)",
-                 uname(&name) == 0 ? name.release : "unknown");
+                 named ? name.release : "unknown");
         return ENOTSUP;
     }
     struct statfs fs;
