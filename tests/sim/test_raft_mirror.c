@@ -25,6 +25,20 @@ static rl_member_t s_m(uint64_t id, bool voter)
     return m;
 }
 
+/* A log of the catalog whose bootstrap members are ids with voters. */
+static rl_raft_log_info_t s_log(const uint64_t *ids, const bool *voters,
+                                size_t count)
+{
+    rl_raft_log_info_t log;
+    memset(&log, 0, sizeof(log));
+    log.member_count = count;
+    for (size_t i = 0; i < count; i++) {
+        log.member_ids[i] = ids[i];
+        log.member_voters[i] = voters[i];
+    }
+    return log;
+}
+
 static void test_agreeing_configurations_need_no_change(void **state)
 {
     (void)state;
@@ -109,15 +123,9 @@ static void test_a_full_group_removes_before_it_adds(void **state)
 static void test_a_logs_bootstrap_members_take_group_0s_endpoints(void **state)
 {
     (void)state;
-    rl_raft_log_info_t log;
-    memset(&log, 0, sizeof(log));
-    log.member_count = 3;
-    log.member_ids[0] = 1;
-    log.member_voters[0] = true;
-    log.member_ids[1] = 2;
-    log.member_voters[1] = true;
-    log.member_ids[2] = 9; /* gone from group 0 since */
-    log.member_voters[2] = false;
+    /* 9 gone from group 0 since */
+    rl_raft_log_info_t log =
+        s_log((uint64_t[]){1, 2, 9}, (bool[]){true, true, false}, 3);
     rl_member_t book[] = {s_m(2, false), s_m(1, true)};
     book[0].peer_addr = rl_str("tcp://two");
     rl_member_t out[RL_MAX_MEMBERS];
@@ -138,18 +146,9 @@ static void test_a_logs_bootstrap_members_take_group_0s_endpoints(void **state)
 static void test_a_logs_first_leader_goes_round_its_voters(void **state)
 {
     (void)state;
-    rl_raft_log_info_t log;
-    memset(&log, 0, sizeof(log));
-    log.member_count = 4;
     /* group 0's order, not sorted; 5 a learner */
-    log.member_ids[0] = 7;
-    log.member_voters[0] = true;
-    log.member_ids[1] = 5;
-    log.member_voters[1] = false;
-    log.member_ids[2] = 2;
-    log.member_voters[2] = true;
-    log.member_ids[3] = 4;
-    log.member_voters[3] = true;
+    rl_raft_log_info_t log =
+        s_log((uint64_t[]){7, 5, 2, 4}, (bool[]){true, false, true, true}, 4);
     const uint64_t expected[] = {2, 4, 7, 2, 4, 7};
     for (uint64_t g = 0; g < 6; g++) {
         log.group = g + 3;
