@@ -99,7 +99,8 @@ static int s_store_snapshot(rl_group_t *self, const rl_raft_snapshot_t *s,
 {
     uint8_t *config = NULL;
     size_t config_size = 0;
-    if (rl_raft_members_encode(s->members, s->member_count, &config,
+    /* The configuration's stamp is in the snapshot's data. */
+    if (rl_raft_members_encode(s->members, s->member_count, 0, &config,
                                &config_size) != 0)
         return rl_group_fatal(self, "cannot encode a snapshot configuration");
     rl_log_snapshot_t snap = {s->last_index, s->last_term, config,
@@ -121,7 +122,7 @@ static int s_decode_members(const uint8_t *data, size_t size,
                             rl_msg_t *legacy, char *why)
 {
     rl_msg_init(legacy, 0);
-    if (rl_raft_members_decode(data, size, members, count) == 0)
+    if (rl_raft_members_decode(data, size, members, count, NULL) == 0)
         return 0;
     if (rl_codec_decode(data, size, legacy, why) != 0 ||
         legacy->type != RL_MSG_MEMBERS_OK ||
@@ -225,6 +226,7 @@ static int s_open_core(rl_group_t *self, char *err)
        configuration as of its creation (the same on every node). */
     cfg.members = self->boot;
     cfg.member_count = self->boot_count;
+    cfg.mirrors = self->boot_mirrors;
     /* The --member flags (and, for a named log, group 0's members) are
        the address book: those nodes are heard even before a
        configuration names them (a joining node). */
@@ -326,6 +328,7 @@ static int s_copy_spec(rl_group_t *self, const rl_group_spec_t *spec)
         at += m->client_addr.size;
     }
     self->boot_count = count;
+    self->boot_mirrors = spec->boot_mirrors;
     for (size_t i = 0; i < config->member_count; i++)
         self->known[self->known_count++] = config->members[i].id;
     for (size_t i = 0; i < spec->known_count && i < RL_MAX_MEMBERS; i++)
@@ -691,14 +694,16 @@ int rl_group_tick(rl_group_t *self)
     return rl_group_drive(self);
 }
 
-bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count)
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count,
+                     uint64_t target_at)
 {
     if (self->id == 0 || self->role != RL_RAFT_LEADER)
         return false;
     rl_group_clock(self);
     rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
-    int rc = rl_raft_mirror(self->raft, target, count, &done);
-    if (rc == 0 && done != RL_RAFT_MIRROR_NONE)
+    int rc = rl_raft_mirror(self->raft, target, count, target_at, &done);
+    if (rc == 0 &&
+        (done == RL_RAFT_MIRROR_ADD || done == RL_RAFT_MIRROR_REMOVE))
         rl_logf(RL_LOG_INFO,
                 "%s: membership: %s a member to follow the "
                 "cluster's configuration",

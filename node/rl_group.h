@@ -76,6 +76,8 @@ typedef struct {
     bool create;                     /* create the log's files when missing */
     const rl_member_t *boot;         /* a named log: its bootstrap members */
     size_t boot_count;               /* (group 0: the --member flags) */
+    uint64_t boot_mirrors;           /* a named log: its create entry's
+                                        index (rl_raft_config_t.mirrors) */
     const uint64_t *known;           /* ids heard besides the configuration's */
     size_t known_count;              /* (group 0: the --member flags) */
     rl_raft_log_settings_t settings; /* a named log's settings */
@@ -111,11 +113,13 @@ bool rl_group_step(rl_group_t *self, const rl_msg_t *msg);
 int rl_group_tick(rl_group_t *self);
 
 /* A named log's leader makes the next change that brings its group's
-   configuration to target (group 0's committed one), one at a time:
-   learners first, promoted once caught up, then removals (raft.h
-   rl_raft_mirror). True when it made one, or one waits for the
+   configuration to target (group 0's committed one, which took effect at
+   target_at in group 0's log), one at a time: learners first, promoted
+   once caught up, then removals, or the same members stamped target_at
+   (raft.h rl_raft_mirror). True when it made one, or one waits for the
    previous to commit: drive, and call again at the next tick. */
-bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count);
+bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count,
+                     uint64_t target_at);
 
 /* Starts a leadership transfer to target (leader spreading). Drive
    afterwards. */

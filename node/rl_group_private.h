@@ -19,6 +19,7 @@ struct rl_group {
     rl_member_t boot[RL_MAX_MEMBERS];    /* bootstrap members (endpoints
                                             in boot_endpoints) */
     size_t boot_count;                   /* their number */
+    uint64_t boot_mirrors;               /* their stamp (a named log) */
     char *boot_endpoints;                /* owned copies, or NULL */
     uint64_t known[2 * RL_MAX_MEMBERS];  /* ids heard besides members */
     size_t known_count;                  /* their number */

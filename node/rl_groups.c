@@ -117,6 +117,7 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
        log without a snapshot restarts from them. */
     rl_member_t boot[RL_MAX_MEMBERS];
     size_t boot_count = 0;
+    uint64_t boot_mirrors = 0; /* their stamp: the create entry's index */
     uint64_t known[RL_MAX_MEMBERS];
     size_t known_count = 0, book_count = 0;
     rl_raft_t *catalog = rl_group_raft(self->groups[0]);
@@ -127,7 +128,8 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
         !create && rl_log_dirs_load_members(self->config->data_dir, name,
                                             &saved, &saved_size) == 0;
     if (saved_ok) {
-        if (rl_raft_members_decode(saved, saved_size, boot, &boot_count) != 0) {
+        if (rl_raft_members_decode(saved, saved_size, boot, &boot_count,
+                                   &boot_mirrors) != 0) {
             free(saved);
             snprintf(err, 512,
                      "the members file of log %s is unreadable: move its "
@@ -141,10 +143,14 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
         snprintf(err, 512, "log %s has no members file", name);
         return -1;
     }
+    /* A members file of before the stamp has none. */
+    if (boot_mirrors == 0 && info)
+        boot_mirrors = info->created;
     if (create) {
         uint8_t *data = NULL;
         size_t size = 0;
-        if (rl_raft_members_encode(boot, boot_count, &data, &size) != 0) {
+        if (rl_raft_members_encode(boot, boot_count, boot_mirrors, &data,
+                                   &size) != 0) {
             snprintf(err, 512, "cannot encode the members of log %s", name);
             return -1;
         }
@@ -163,6 +169,7 @@ static int s_host(rl_groups_t *self, const char *name, uint64_t id,
         .create = true,
         .boot = boot,
         .boot_count = boot_count,
+        .boot_mirrors = boot_mirrors,
         .known = known,
         .known_count = known_count,
     };
@@ -309,25 +316,33 @@ static void s_reconcile(rl_groups_t *self, bool drop)
     free(logs);
 }
 
-/* Group 0 handed out catalog changes (links.catalog_changed). */
+/* Before group 0 removes a voter (links.logs_mirrored): every log of the
+   committed catalog is hosted here, and each has group 0's configuration
+   as of its commit index (rl_raft_mirrored). */
 static bool s_logs_mirrored(void *arg)
 {
     rl_groups_t *self = arg;
+    rl_raft_t *catalog = rl_group_raft(self->groups[0]);
+    size_t logs = 0;
+    const rl_raft_log_info_t *table = rl_raft_logs(catalog, &logs);
+    for (size_t i = 0; i < logs; i++)
+        if (!rl_groups_by_id(self, table[i].group))
+            return false;
     size_t zero_count = 0;
-    const rl_member_t *zero =
-        rl_raft_members(rl_group_raft(self->groups[0]), &zero_count);
+    const rl_member_t *zero = rl_raft_committed_members(catalog, &zero_count);
+    uint64_t zero_at = rl_raft_committed_config_index(catalog);
     for (size_t i = 1; i < self->count; i++) {
         rl_raft_t *raft = rl_group_raft(self->groups[i]);
-        rl_raft_status_t st;
-        rl_raft_status(raft, &st);
         size_t count = 0;
-        const rl_member_t *members = rl_raft_members(raft, &count);
-        if (!rl_raft_mirrored(zero, zero_count, members, count, st.leader))
+        const rl_member_t *members = rl_raft_committed_members(raft, &count);
+        if (!rl_raft_mirrored(zero, zero_count, zero_at, members, count,
+                              rl_raft_config_mirrors(raft, true)))
             return false;
     }
     return true;
 }
 
+/* Group 0 handed out catalog changes (links.catalog_changed). */
 static void s_catalog_changed(void *arg)
 {
     rl_groups_t *self = arg;

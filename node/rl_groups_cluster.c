@@ -143,11 +143,13 @@ static void s_mirror(rl_groups_t *self, int64_t now)
     if (self->count < 2)
         return;
     size_t target_count;
-    const rl_member_t *target = rl_raft_committed_members(
-        rl_group_raft(self->groups[0]), &target_count);
+    rl_raft_t *zero = rl_group_raft(self->groups[0]);
+    const rl_member_t *target = rl_raft_committed_members(zero, &target_count);
+    uint64_t target_at = rl_raft_committed_config_index(zero);
     uint8_t *encoded = NULL;
     size_t size = 0;
-    if (rl_raft_members_encode(target, target_count, &encoded, &size) != 0)
+    if (rl_raft_members_encode(target, target_count, target_at, &encoded,
+                               &size) != 0)
         return;
     bool changed = size != self->target_seen_size ||
                    memcmp(encoded, self->target_seen, size) != 0;
@@ -161,7 +163,7 @@ static void s_mirror(rl_groups_t *self, int64_t now)
         rl_group_t *group = self->groups[i];
         if (rl_group_role(group) != RL_RAFT_LEADER)
             continue;
-        if (rl_group_mirror(group, target, target_count)) {
+        if (rl_group_mirror(group, target, target_count, target_at)) {
             rl_groups_touch(self, group);
             pending = true;
         }

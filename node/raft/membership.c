@@ -21,14 +21,18 @@
 
     Encoding of a CONFIG entry's data (fixed width little endian):
       u32 magic 'RLC1', u32 count, count x (u64 id, u8 voter,
-      u32 peer_len, peer bytes, u32 client_len, client bytes).
+      u32 peer_len, peer bytes, u32 client_len, client bytes);
+    or, in a named log's group once its leader has mirrored group 0
+    (mirrors != 0, mirror.c), u32 magic 'RLC2', u32 count, u64 mirrors,
+    then the same members. Group 0 writes 'RLC1' only, as before.
 */
 #include "raft_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define RL_CONFIG_MAGIC 0x31434c52u /* "RLC1" */
+#define RL_CONFIG_MAGIC  0x31434c52u /* "RLC1" */
+#define RL_CONFIG_MAGIC2 0x32434c52u /* "RLC2": with mirrors */
 
 const rl_member_t *rl_raft_member(const rl_raft_members_t *c, uint64_t id)
 {
@@ -84,6 +88,7 @@ int rl_raft_members_copy(rl_raft_members_t *dst, const rl_member_t *src,
     }
     rl_raft_members_t tmp;
     tmp.count = 0;
+    tmp.mirrors = 0; /* the caller's to set */
     for (size_t i = 0; i < count; i++) {
         if (src[i].id == 0 || rl_raft_member(&tmp, src[i].id) ||
             src[i].peer_addr.size > RL_MAX_ENDPOINT ||
@@ -111,7 +116,8 @@ int rl_raft_members_copy(rl_raft_members_t *dst, const rl_member_t *src,
 int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
                           size_t *size)
 {
-    size_t n = 8;
+    size_t head = c->mirrors ? 16 : 8;
+    size_t n = head;
     for (size_t i = 0; i < c->count; i++) {
         n += 17 + c->members[i].peer_addr.size + c->members[i].client_addr.size;
     }
@@ -119,9 +125,12 @@ int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
     if (!p) {
         return RL_ERR_INTERNAL;
     }
-    rl_raft_put32(p, RL_CONFIG_MAGIC);
+    rl_raft_put32(p, c->mirrors ? RL_CONFIG_MAGIC2 : RL_CONFIG_MAGIC);
     rl_raft_put32(p + 4, (uint32_t)c->count);
-    uint8_t *q = p + 8;
+    if (c->mirrors) {
+        rl_raft_put64(p + 8, c->mirrors);
+    }
+    uint8_t *q = p + head;
     for (size_t i = 0; i < c->count; i++) {
         const rl_member_t *m = &c->members[i];
         rl_raft_put64(q, m->id);
@@ -144,19 +153,27 @@ int rl_raft_config_encode(const rl_raft_members_t *c, uint8_t **data,
 }
 
 /* Parses the encoding into members[RL_MAX_MEMBERS] (endpoints point into
-   data) and *count; RL_ERR_BAD_REQUEST when malformed: it came from the
-   network or the disk. */
+   data), *count and *mirrors (0 in 'RLC1'); RL_ERR_BAD_REQUEST when
+   malformed: it came from the network or the disk. */
 static int s_parse(const uint8_t *data, size_t size, rl_member_t *members,
-                   size_t *count_out)
+                   size_t *count_out, uint64_t *mirrors)
 {
-    if (!data || size < 8 || rl_raft_get32(data) != RL_CONFIG_MAGIC) {
+    if (!data || size < 8) {
+        return RL_ERR_BAD_REQUEST;
+    }
+    uint32_t magic = rl_raft_get32(data);
+    size_t pos = 8;
+    *mirrors = 0;
+    if (magic == RL_CONFIG_MAGIC2 && size >= 16) {
+        *mirrors = rl_raft_get64(data + 8);
+        pos = 16;
+    } else if (magic != RL_CONFIG_MAGIC) {
         return RL_ERR_BAD_REQUEST;
     }
     uint32_t count = rl_raft_get32(data + 4);
     if (count > RL_MAX_MEMBERS) {
         return RL_ERR_BAD_REQUEST;
     }
-    size_t pos = 8;
     for (uint32_t i = 0; i < count; i++) {
         if (size - pos < 13) {
             return RL_ERR_BAD_REQUEST;
@@ -193,23 +210,33 @@ int rl_raft_config_decode(const uint8_t *data, size_t size,
 {
     rl_member_t members[RL_MAX_MEMBERS];
     size_t count = 0;
-    int rc = s_parse(data, size, members, &count);
-    return rc != 0 ? rc : rl_raft_members_copy(c, members, count);
+    uint64_t mirrors = 0;
+    int rc = s_parse(data, size, members, &count, &mirrors);
+    if (rc == 0) {
+        rc = rl_raft_members_copy(c, members, count);
+    }
+    if (rc == 0) {
+        c->mirrors = mirrors;
+    }
+    return rc;
 }
 
 int rl_raft_members_encode(const rl_member_t *members, size_t count,
-                           uint8_t **data, size_t *size)
+                           uint64_t mirrors, uint8_t **data, size_t *size)
 {
     rl_raft_members_t c;
     int rc = rl_raft_members_copy(&c, members, count);
+    c.mirrors = mirrors;
     return rc != 0 ? rc : rl_raft_config_encode(&c, data, size);
 }
 
 int rl_raft_members_decode(const uint8_t *data, size_t size,
-                           rl_member_t *members, size_t *count)
+                           rl_member_t *members, size_t *count,
+                           uint64_t *mirrors)
 {
     rl_raft_members_t check;
-    int rc = s_parse(data, size, members, count);
+    uint64_t ignored = 0;
+    int rc = s_parse(data, size, members, count, mirrors ? mirrors : &ignored);
     /* The same rules as any configuration: ids, duplicates, lengths. */
     return rc != 0 ? rc : rl_raft_members_copy(&check, members, *count);
 }
@@ -223,6 +250,7 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
     if (rc != 0) {
         return rc;
     }
+    r->config.mirrors = c->mirrors;
     r->config_index = index;
     rl_raft_progress_sync(r);
     return 0;
@@ -276,6 +304,18 @@ static int s_propose_config(rl_raft_t *r, const rl_raft_members_t *c)
 
 int rl_raft_add_member(rl_raft_t *r, const rl_member_t *member)
 {
+    return rl_raft_change_add(r, member, r->config.mirrors);
+}
+
+int rl_raft_remove_member(rl_raft_t *r, uint64_t id)
+{
+    return rl_raft_change_remove(r, id, r->config.mirrors);
+}
+
+/* Adds member as a learner, the new configuration stamped mirrors. */
+int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
+                       uint64_t mirrors)
+{
     int rc = s_can_change(r);
     if (rc != 0) {
         return rc;
@@ -296,6 +336,7 @@ int rl_raft_add_member(rl_raft_t *r, const rl_member_t *member)
     if (rc != 0) {
         return rc;
     }
+    next.mirrors = mirrors;
     rc = s_propose_config(r, &next);
     rl_raft_members_clear(&next);
     if (rc == 0) {
@@ -307,7 +348,8 @@ int rl_raft_add_member(rl_raft_t *r, const rl_member_t *member)
     return rc;
 }
 
-int rl_raft_remove_member(rl_raft_t *r, uint64_t id)
+/* Removes member id, the new configuration stamped mirrors. */
+int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
 {
     int rc = s_can_change(r);
     if (rc != 0) {
@@ -346,6 +388,7 @@ int rl_raft_remove_member(rl_raft_t *r, uint64_t id)
     if (rc != 0) {
         return rc;
     }
+    next.mirrors = mirrors;
     rc = s_propose_config(r, &next);
     rl_raft_members_clear(&next);
     return rc;
@@ -365,6 +408,7 @@ int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
     if (rc != 0) {
         return rc;
     }
+    next.mirrors = r->config.mirrors;
     for (size_t i = 0; i < next.count; i++) {
         if (next.members[i].id == pr->id) {
             next.members[i].voter = true;
@@ -378,6 +422,23 @@ int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
         pr->promote = false;
     }
     return rc;
+}
+
+/* The same members, stamped mirrors (> the current stamp): the group
+   agreed with group 0 already, and now says as of where (mirror.c). */
+int rl_raft_change_stamp(rl_raft_t *r, uint64_t mirrors)
+{
+    int rc = s_can_change(r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (mirrors <= r->config.mirrors) {
+        return RL_ERR_REJECTED;
+    }
+    rl_raft_members_t next;
+    rl_raft_members_assign(&next, &r->config);
+    next.mirrors = mirrors;
+    return s_propose_config(r, &next);
 }
 
 /* After the commit index moved: a leader no longer in the committed

@@ -20,6 +20,17 @@
     Adds come before removals, in group 0's order; removals in the
     group's order, so that every leader proposes the same next change.
 
+    Each configuration a leader makes this way is stamped with where in
+    group 0's log the target took effect (rl_raft_members_t.mirrors), and
+    a leader never mirrors a target older than its group's stamp. Without
+    that, a leader whose own group 0 lags (it restarted from an old
+    snapshot, or was cut off from group 0's leader) would take an old
+    configuration for the target and could remove a voter group 0 added
+    since, making the group smaller than group 0 thinks it is. The stamp
+    is also what lets group 0's leader know, from the group's committed
+    configuration alone, that the group has caught up before it removes
+    a voter (rl_raft_mirrored).
+
     The host calls it whenever it may have work (after group 0's commit
     index moved, or at its ticks) for every group it leads, and makes the
     change it names; the core refuses (BUSY) while the previous change is
@@ -63,7 +74,8 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
 }
 
 int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
-                   size_t target_count, rl_raft_mirror_t *done)
+                   size_t target_count, uint64_t target_at,
+                   rl_raft_mirror_t *done)
 {
     rl_raft_mirror_t what = RL_RAFT_MIRROR_NONE;
     if (done) {
@@ -72,14 +84,22 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
     if (target_count == 0 || group->role != RL_RAFT_LEADER) {
         return 0; /* a server waiting to be added knows no target */
     }
+    if (target_at < group->config.mirrors) {
+        return 0; /* this server's group 0 lags: wait for it */
+    }
     rl_member_t change;
     what = rl_raft_mirror_next(target, target_count, group->config.members,
                                group->config.count, &change);
+    if (what == RL_RAFT_MIRROR_NONE && target_at > group->config.mirrors) {
+        what = RL_RAFT_MIRROR_STAMP;
+    }
     int rc = 0;
     if (what == RL_RAFT_MIRROR_ADD) {
-        rc = rl_raft_add_member(group, &change);
+        rc = rl_raft_change_add(group, &change, target_at);
     } else if (what == RL_RAFT_MIRROR_REMOVE) {
-        rc = rl_raft_remove_member(group, change.id);
+        rc = rl_raft_change_remove(group, change.id, target_at);
+    } else if (what == RL_RAFT_MIRROR_STAMP) {
+        rc = rl_raft_change_stamp(group, target_at);
     }
     if (done) {
         *done = rc == 0 ? what : RL_RAFT_MIRROR_NONE;
@@ -88,10 +108,10 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
 }
 
 bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
-                      const rl_member_t *group, size_t group_count,
-                      uint64_t group_leader)
+                      uint64_t zero_at, const rl_member_t *group,
+                      size_t group_count, uint64_t group_mirrors)
 {
-    if (group_leader == 0) {
+    if (group_mirrors < zero_at) {
         return false;
     }
     size_t voters = 0, zero_voters = 0;

@@ -312,6 +312,7 @@ int rl_raft_tail_commit(rl_raft_t *r, uint64_t commit)
         }
         if (rec->config) {
             rl_raft_members_assign(&r->base_config, rec->config);
+            r->base_config_at = rec->first;
         }
         if (rec->consumer) {
             rl_raft_consumers_apply(&r->cons_commit, rec->consumer);

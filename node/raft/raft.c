@@ -198,14 +198,16 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
     r->role = RL_RAFT_FOLLOWER;
     r->cat_commit.next_group = 1;
     r->cat_tip.next_group = 1;
+    rl_raft_state_config_t from = {0, cfg->mirrors};
     if (cfg->snapshot) {
         const rl_raft_snapshot_t *s = cfg->snapshot;
+        from.config_at = s->last_index;
         rc = rl_raft_snapshot_set(r, s->last_index, s->last_term, s->members,
                                   s->member_count, s->data, s->size);
         if (rc == 0) {
             rc = rl_raft_state_decode(s->data, s->size, s->last_index,
                                       &r->prod_commit, &r->cons_commit,
-                                      &r->cat_commit, &r->snap_time);
+                                      &r->cat_commit, &r->snap_time, &from);
         }
         if (rc == 0) {
             rc = rl_raft_consumers_reserve(r, r->cons_commit.count);
@@ -229,11 +231,14 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
             goto fail;
         }
     }
+    r->base_config.mirrors = from.mirrors;
+    r->base_config_at = from.config_at;
     rc = RL_ERR_INTERNAL;
     if (rl_raft_members_copy(&r->config, r->base_config.members,
                              r->base_config.count) != 0) {
         goto fail;
     }
+    r->config.mirrors = r->base_config.mirrors;
     rl_raft_producers_copy(&r->prod_tip, &r->prod_commit);
     rl_raft_consumers_copy(&r->cons_tip, &r->cons_commit);
     rl_raft_catalog_copy(&r->cat_tip, &r->cat_commit);
@@ -690,6 +695,16 @@ const rl_member_t *rl_raft_committed_members(const rl_raft_t *r, size_t *count)
 {
     *count = r->base_config.count;
     return r->base_config.members;
+}
+
+uint64_t rl_raft_committed_config_index(const rl_raft_t *r)
+{
+    return r->base_config_at;
+}
+
+uint64_t rl_raft_config_mirrors(const rl_raft_t *r, bool committed)
+{
+    return committed ? r->base_config.mirrors : r->config.mirrors;
 }
 
 uint64_t rl_raft_match_of(const rl_raft_t *r, uint64_t id)

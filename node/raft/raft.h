@@ -149,7 +149,10 @@
       durable log, which the snapshot only moves past.
     - Membership: changes are made in group 0; the leader of every other
       group mirrors group 0's committed configuration into its own, one
-      change at a time (rl_raft_mirror(), at its ticks).
+      change at a time (rl_raft_mirror(), at its ticks), never one older
+      than it mirrored before; group 0's leader removes a voter only once
+      every log's committed configuration has group 0's
+      (rl_raft_mirrored()).
     - Leaders of named logs are members of group 0: in a group G >= 1 the
       host drops APPEND, SNAPSHOT and TIMEOUT_NOW from a node that is in
       neither group 0's latest nor its committed configuration (here), and
@@ -307,6 +310,10 @@ typedef struct {
     const rl_member_t *members;         /* bootstrap configuration (empty for a
                                            server that will be added later) */
     size_t member_count;                /* number of bootstrap members */
+    uint64_t mirrors; /* a named log's group: the index of its create
+                         entry in group 0 (its bootstrap members are group
+                         0's configuration as of it: what they mirror,
+                         rl_raft_mirror); 0 in group 0 */
     /* The host's address book: servers this one hears besides the
        members of its configurations (a server waiting to be added learns
        of the cluster from them). At most RL_MAX_MEMBERS. */
@@ -648,6 +655,19 @@ const rl_member_t *rl_raft_members(const rl_raft_t *self, size_t *count);
 const rl_member_t *rl_raft_committed_members(const rl_raft_t *self,
                                              size_t *count);
 
+/* Where in this group's log the configuration as of the commit index
+   took effect: its CONFIG entry's index (0: the bootstrap members). In
+   group 0, what a mirror of it is stamped with (rl_raft_mirror). After a
+   restart from a snapshot written before this was kept, the snapshot's
+   index: later, never earlier, with no change in between. */
+uint64_t rl_raft_committed_config_index(const rl_raft_t *self);
+
+/* In a named log's group: the stamp of its configuration (latest, or as
+   of the commit index): where in group 0's log the configuration it
+   mirrors took effect (rl_raft_mirror); its create entry's index for its
+   bootstrap members; 0 before it ever mirrored with stamps. */
+uint64_t rl_raft_config_mirrors(const rl_raft_t *self, bool committed);
+
 /* Mirroring group 0's membership into a named log's group (mirror.c):
    the one change the group needs next to agree with target (group 0's
    committed configuration, rl_raft_committed_members of group 0) given
@@ -655,9 +675,12 @@ const rl_member_t *rl_raft_committed_members(const rl_raft_t *self,
    member to add, as a learner), REMOVE (*change: the member to remove) or
    NONE. Pure: reads only its arguments. */
 typedef enum {
-    RL_RAFT_MIRROR_NONE = 0,  /* they agree */
-    RL_RAFT_MIRROR_ADD = 1,   /* add *change (a learner; promoted later) */
-    RL_RAFT_MIRROR_REMOVE = 2 /* remove *change */
+    RL_RAFT_MIRROR_NONE = 0,   /* they agree */
+    RL_RAFT_MIRROR_ADD = 1,    /* add *change (a learner; promoted later) */
+    RL_RAFT_MIRROR_REMOVE = 2, /* remove *change */
+    RL_RAFT_MIRROR_STAMP = 3   /* (rl_raft_mirror only) they agree; the
+                                  same members stamped with a later
+                                  target_at */
 } rl_raft_mirror_t;
 rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
                                      size_t target_count,
@@ -665,30 +688,45 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
                                      size_t current_count, rl_member_t *change);
 
 /* For a group's leader: makes the change rl_raft_mirror_next names, if
-   any (nothing on a follower, or with an empty target). Returns the
-   result of rl_raft_add_member / rl_raft_remove_member (RL_ERR_BUSY while
-   the previous change is uncommitted: call again later) and sets *done
-   (when not NULL) to the change made. Call it for every group this
-   server leads whenever group 0's committed configuration may have
-   changed, or periodically; it appends (and so wakes a quiet group) only
-   when there is a change to make. */
+   any (nothing on a follower, or with an empty target), stamping the new
+   configuration with target_at (rl_raft_committed_config_index of group
+   0: where target took effect). A target older than the group's own
+   stamp is this server's stale view of group 0 (it lags the server that
+   made the last change) and is ignored: mirroring it could undo a newer
+   change, such as remove a voter group 0 has added since. When the
+   members agree but target_at is later than the stamp, the same members
+   are proposed with the new stamp (STAMP), so that group 0's leader can
+   tell the group has caught up (rl_raft_mirrored). Returns the result of
+   the change (RL_ERR_BUSY while the previous change is uncommitted: call
+   again later) and sets *done (when not NULL) to the change made. Call it
+   for every group this server leads whenever group 0's committed
+   configuration may have changed, or periodically; it appends (and so
+   wakes a quiet group) only when there is a change to make. */
 int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
-                   size_t target_count, rl_raft_mirror_t *done);
+                   size_t target_count, uint64_t target_at,
+                   rl_raft_mirror_t *done);
 
 /* For group 0's leader before it removes a voter: true when a named
-   log's group, as this server hosts it (group: its latest configuration,
-   rl_raft_members; group_leader: the leader it knows, status.leader),
-   knows a leader and has exactly the voters of zero (group 0's latest
-   configuration). Pure: reads only its arguments. A removal while a
-   log lags group 0's changes can leave that log's quorum needing the
-   removed node, which no longer cooperates ("Leaders of named logs are
-   members of group 0"): a log of two voters whose third is not yet
-   promoted has no leader for good. Hosts ask again later (BUSY) until
-   every log they host agrees. A host's view of a log can be stale (a
-   learner), so this narrows the window, it does not close it. */
+   log's group, as this server hosts it, has group 0's configuration as
+   of its commit index: group (its committed configuration,
+   rl_raft_committed_members, with its stamp group_mirrors,
+   rl_raft_config_mirrors) has exactly the voters of zero (group 0's
+   committed configuration) and mirrors zero_at or later (where zero
+   took effect). Pure: reads only its arguments.
+   Why it is enough: a removal while a log lags group 0's changes could
+   leave the log's quorum needing the removed node, which no longer
+   cooperates ("Leaders of named logs are members of group 0"), and a
+   log of two voters would have no leader for good. A committed
+   configuration is never undone, and every later one is stamped
+   zero_at or later (rl_raft_mirror ignores older targets), so the log's
+   next changes move only towards group 0's configuration and beyond: it
+   keeps group 0's voters (at least three, as group 0 keeps two after the
+   removal, rl_raft_remove_member), of whom the removed node is one, and
+   the others elect and remove it. Hosts ask again later (BUSY) until
+   every log agrees. */
 bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
-                      const rl_member_t *group, size_t group_count,
-                      uint64_t group_leader);
+                      uint64_t zero_at, const rl_member_t *group,
+                      size_t group_count, uint64_t group_mirrors);
 
 /* The bootstrap members of a named log's group: log's ids and voter
    flags (group 0's configuration as of its creation) with the endpoints
@@ -721,10 +759,12 @@ const char *rl_raft_role_name(rl_raft_role_t role);
    encode: *data is malloc'ed, the caller frees it; RL_ERR_BAD_REQUEST for
    an invalid list. decode: members must hold RL_MAX_MEMBERS; their
    endpoints point into data (borrowed); RL_ERR_BAD_REQUEST when data is
-   not a valid encoding. */
+   not a valid encoding. mirrors: the list's stamp (rl_raft_mirror), 0
+   for none; decode sets *mirrors when it is not NULL. */
 int rl_raft_members_encode(const rl_member_t *members, size_t count,
-                           uint8_t **data, size_t *size);
+                           uint64_t mirrors, uint8_t **data, size_t *size);
 int rl_raft_members_decode(const uint8_t *data, size_t size,
-                           rl_member_t *members, size_t *count);
+                           rl_member_t *members, size_t *count,
+                           uint64_t *mirrors);
 
 #endif

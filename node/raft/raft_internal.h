@@ -77,6 +77,10 @@ typedef struct {
     rl_member_t members[RL_MAX_MEMBERS];                /* ids, roles */
     char endpoints[RL_MAX_MEMBERS][2][RL_MAX_ENDPOINT]; /* peer, client */
     size_t count;                                       /* number of members */
+    /* In a named log's group: where in group 0's log the configuration it
+       follows took effect (mirror.c), 0 in group 0. Kept with the
+       configuration in its CONFIG entry and in snapshots. */
+    uint64_t mirrors;
 } rl_raft_members_t;
 
 /* Replication state of one follower, kept by the leader (paper 5.3
@@ -216,6 +220,12 @@ struct rl_raft {
     rl_raft_members_t config;      /* latest appended: in effect */
     uint64_t config_index;         /* its entry, 0 for snapshot/bootstrap */
     rl_raft_members_t base_config; /* as of the commit index */
+    uint64_t base_config_at;       /* where it took effect: its entry's
+                                      index, 0 for the bootstrap members;
+                                      at most the snapshot's index when
+                                      only a snapshot of before this
+                                      field was kept (nothing changed it
+                                      between the two) */
 
     /* Uncommitted runs and producer sessions (producers.c). */
     rl_raft_record_t *tail;          /* runs after the commit index */
@@ -385,6 +395,10 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index);
 void rl_raft_config_rollback(rl_raft_t *r);
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
+int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
+                       uint64_t mirrors);
+int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors);
+int rl_raft_change_stamp(rl_raft_t *r, uint64_t mirrors);
 int rl_raft_config_committed(rl_raft_t *r);
 
 /* producers.c */
@@ -428,14 +442,23 @@ size_t rl_raft_catalog_ready(rl_raft_t *r);
 bool rl_raft_catalog_settings_ok(const rl_raft_log_settings_t *s);
 
 /* snapshot_data.c */
+/* Where a snapshot's configuration came from: config_at (the index its
+   CONFIG entry had, 0 for the bootstrap members) and mirrors (its
+   rl_raft_members_t.mirrors). */
+typedef struct {
+    uint64_t config_at;
+    uint64_t mirrors;
+} rl_raft_state_config_t;
 int rl_raft_state_encode(const rl_raft_producers_t *producers,
                          const rl_raft_consumers_t *consumers,
                          const rl_raft_catalog_t *catalog, uint64_t time,
-                         uint8_t **data, size_t *size);
+                         const rl_raft_state_config_t *config, uint8_t **data,
+                         size_t *size);
 int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
                          rl_raft_producers_t *producers,
                          rl_raft_consumers_t *consumers,
-                         rl_raft_catalog_t *catalog, uint64_t *time);
+                         rl_raft_catalog_t *catalog, uint64_t *time,
+                         rl_raft_state_config_t *config);
 
 /* quiesce.c */
 bool rl_raft_quiesce_leader(rl_raft_t *r, int *rc);

@@ -145,8 +145,9 @@ static int s_install(rl_raft_t *r)
     rl_raft_consumers_t consumers;
     rl_raft_catalog_t catalog;
     uint64_t time = 0;
+    rl_raft_state_config_t from = {r->in_index, 0};
     rc = rl_raft_state_decode(r->in_data, r->in_size, r->in_index, &table,
-                              &consumers, &catalog, &time);
+                              &consumers, &catalog, &time, &from);
     if (rc == 0) {
         /* The tip tables get room for them; the committed ones are these. */
         rc = rl_raft_consumers_reserve(r, consumers.count);
@@ -189,6 +190,8 @@ static int s_install(rl_raft_t *r)
        reconciles with its catalog instead (raft.h, "Hosting groups"). */
     r->cat_queue_count = 0;
     rl_raft_members_assign(&r->base_config, &r->in_config);
+    r->base_config.mirrors = from.mirrors;
+    r->base_config_at = from.config_at;
     memset(&r->in_config, 0, sizeof(r->in_config));
     rl_raft_config_apply(r, &r->base_config, 0);
     r->snap_install = true;
@@ -333,8 +336,9 @@ int rl_raft_compact(rl_raft_t *r)
     }
     uint8_t *data = NULL;
     size_t size = 0;
+    rl_raft_state_config_t from = {r->base_config_at, r->base_config.mirrors};
     rc = rl_raft_state_encode(&r->prod_commit, &r->cons_commit, &r->cat_commit,
-                              time, &data, &size);
+                              time, &from, &data, &size);
     if (rc != 0) {
         return rc;
     }

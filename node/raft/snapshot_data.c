@@ -3,8 +3,17 @@
     the producer sessions, the durable consumers, group 0's catalog of
     named logs), encoded and decoded.
 
-    Layout, version 3 (fixed-width little endian, no msgpack): version 2
-    below, then the catalog:
+    Layout, version 4 (fixed-width little endian, no msgpack): magic
+    'RLS4', version 2's fields after its magic, then where the snapshot's
+    configuration came from:
+      u64 config_at       the index of its CONFIG entry (0: the bootstrap
+                          members), at most the snapshot's last index
+      u64 mirrors         in a named log's group, its stamp (mirror.c)
+    then version 3's catalog. Written once a log was ever created, as
+    version 3 was, or when mirrors is not 0 (a named log's group); a
+    snapshot of another version gives config_at = its last index (no
+    configuration change between the two) and mirrors = 0.
+    Version 3: version 2 below, then the catalog:
       u64 next_group      the id the next log created gets (>= 1)
       u32 log count, count x (u8 name_len, name, u64 group, u64 created,
                           u64 retention_bytes, u64 retention_ms,
@@ -44,22 +53,24 @@
 #define RL_STATE_V1_MAGIC 0x31504c52u /* "RLP1" */
 #define RL_STATE_V2_MAGIC 0x32534c52u /* "RLS2" */
 #define RL_STATE_V3_MAGIC 0x33534c52u /* "RLS3" */
+#define RL_STATE_V4_MAGIC 0x34534c52u /* "RLS4" */
 #define RL_PRODUCER_SIZE  32u         /* bytes of one producer */
 #define RL_LOG_FIXED      38u         /* bytes of a log but name, members */
 
 int rl_raft_state_encode(const rl_raft_producers_t *producers,
                          const rl_raft_consumers_t *consumers,
                          const rl_raft_catalog_t *catalog, uint64_t time,
-                         uint8_t **data, size_t *size)
+                         const rl_raft_state_config_t *config, uint8_t **data,
+                         size_t *size)
 {
-    bool v3 = catalog && catalog->next_group > 1;
+    bool v4 = (catalog && catalog->next_group > 1) || config->mirrors != 0;
     size_t n = 4 + 8 + 4 + producers->count * RL_PRODUCER_SIZE + 4;
     for (size_t i = 0; i < consumers->count; i++) {
         n += 1 + strlen(consumers->items[i].name) + 8;
     }
-    if (v3) {
-        n += 8 + 4;
-        for (size_t i = 0; i < catalog->count; i++) {
+    if (v4) {
+        n += 16 + 8 + 4;
+        for (size_t i = 0; catalog && i < catalog->count; i++) {
             n += RL_LOG_FIXED + strlen(catalog->items[i].name) +
                  9 * catalog->items[i].member_count;
         }
@@ -68,7 +79,7 @@ int rl_raft_state_encode(const rl_raft_producers_t *producers,
     if (!p) {
         return RL_ERR_INTERNAL;
     }
-    rl_raft_put32(p, v3 ? RL_STATE_V3_MAGIC : RL_STATE_V2_MAGIC);
+    rl_raft_put32(p, v4 ? RL_STATE_V4_MAGIC : RL_STATE_V2_MAGIC);
     rl_raft_put64(p + 4, time);
     rl_raft_put32(p + 12, (uint32_t)producers->count);
     uint8_t *q = p + 16;
@@ -89,11 +100,14 @@ int rl_raft_state_encode(const rl_raft_producers_t *producers,
         rl_raft_put64(q + 1 + len, consumers->items[i].index);
         q += 1 + len + 8;
     }
-    if (v3) {
-        rl_raft_put64(q, catalog->next_group);
-        rl_raft_put32(q + 8, (uint32_t)catalog->count);
+    if (v4) {
+        rl_raft_put64(q, config->config_at);
+        rl_raft_put64(q + 8, config->mirrors);
+        q += 16;
+        rl_raft_put64(q, catalog ? catalog->next_group : 1);
+        rl_raft_put32(q + 8, catalog ? (uint32_t)catalog->count : 0);
         q += 12;
-        for (size_t i = 0; i < catalog->count; i++) {
+        for (size_t i = 0; catalog && i < catalog->count; i++) {
             const rl_raft_log_info_t *log = &catalog->items[i];
             size_t len = strlen(log->name);
             q[0] = (uint8_t)len;
@@ -267,11 +281,13 @@ static int s_decode_catalog(rl_raft_catalog_t *t, const uint8_t *data,
 /* Decodes the data of the snapshot at last_index into producers
    (initialised by the caller, emptied first), consumers and catalog
    (empty, owned by the caller afterwards: rl_raft_consumers_close and
-   rl_raft_catalog_close, on failure too) and *time. */
+   rl_raft_catalog_close, on failure too), *time and *config. Empty data
+   (the bootstrap state) leaves config as the caller set it. */
 int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
                          rl_raft_producers_t *producers,
                          rl_raft_consumers_t *consumers,
-                         rl_raft_catalog_t *catalog, uint64_t *time)
+                         rl_raft_catalog_t *catalog, uint64_t *time,
+                         rl_raft_state_config_t *config)
 {
     producers->count = 0;
     memset(consumers, 0, sizeof(*consumers));
@@ -281,6 +297,8 @@ int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
     if (size == 0) {
         return 0;
     }
+    config->config_at = last_index;
+    config->mirrors = 0;
     if (!data || size < 8) {
         return RL_ERR_BAD_REQUEST;
     }
@@ -290,8 +308,10 @@ int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
         rc = s_decode_producers(producers, data, size, &pos,
                                 rl_raft_get32(data + 4));
     } else if ((rl_raft_get32(data) == RL_STATE_V2_MAGIC ||
-                rl_raft_get32(data) == RL_STATE_V3_MAGIC) &&
+                rl_raft_get32(data) == RL_STATE_V3_MAGIC ||
+                rl_raft_get32(data) == RL_STATE_V4_MAGIC) &&
                size >= 16) {
+        uint32_t magic = rl_raft_get32(data);
         *time = rl_raft_get64(data + 4);
         pos = 16;
         rc = s_decode_producers(producers, data, size, &pos,
@@ -299,7 +319,16 @@ int rl_raft_state_decode(const uint8_t *data, size_t size, uint64_t last_index,
         if (rc == 0) {
             rc = s_decode_consumers(consumers, data, size, &pos, last_index);
         }
-        if (rc == 0 && rl_raft_get32(data) == RL_STATE_V3_MAGIC) {
+        if (rc == 0 && magic == RL_STATE_V4_MAGIC) {
+            if (size - pos < 16 || rl_raft_get64(data + pos) > last_index) {
+                rc = RL_ERR_BAD_REQUEST;
+            } else {
+                config->config_at = rl_raft_get64(data + pos);
+                config->mirrors = rl_raft_get64(data + pos + 8);
+                pos += 16;
+            }
+        }
+        if (rc == 0 && magic != RL_STATE_V2_MAGIC) {
             rc = s_decode_catalog(catalog, data, size, &pos, last_index);
         }
     } else {

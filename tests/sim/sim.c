@@ -58,6 +58,7 @@ typedef struct {
     /* bootstrap members, used while there is no snapshot */
     rl_member_t boot[RL_MAX_MEMBERS];
     size_t boot_count;
+    uint64_t boot_mirrors; /* their stamp: a named log's create index */
     /* durable consumers, the committed table last seen (at commit) */
     rl_raft_consumer_t *consumers;
     size_t consumer_count;
@@ -718,11 +719,12 @@ static void s_snap_store(sim_t *s, sim_replica_t *n,
     }
     n->snap_chain = slot->chain;
     /* The snapshot's data records the time of its last entry (versions 2
-       and 3, snapshot_data.c): it must be that entry's, or a leader elected
+       to 4, snapshot_data.c): it must be that entry's, or a leader elected
        with only the snapshot would stamp from a wrong time. */
     n->snap_time = 0;
     if (sn.size >= 12 &&
-        (memcmp(sn.data, "RLS2", 4) == 0 || memcmp(sn.data, "RLS3", 4) == 0)) {
+        (memcmp(sn.data, "RLS2", 4) == 0 || memcmp(sn.data, "RLS3", 4) == 0 ||
+         memcmp(sn.data, "RLS4", 4) == 0)) {
         n->snap_time = s_get64(sn.data + 4);
     }
     uint64_t at = sn.last_index;
@@ -1261,9 +1263,11 @@ static void s_replica_free(sim_replica_t *n)
 
 /* A new replica of group on node (an empty disk, these bootstrap
    members), started if the node is up. Its directory is durable at once
-   (the daemon fsyncs it before writing in it). */
+   (the daemon fsyncs it before writing in it). mirrors: the members'
+   stamp (rl_raft_config_t.mirrors). */
 static sim_replica_t *s_replica_new(sim_t *s, sim_node_t *node, uint64_t group,
-                                    const rl_member_t *members, size_t count)
+                                    const rl_member_t *members, size_t count,
+                                    uint64_t mirrors)
 {
     if (group >= SIM_MAX_GROUPS) {
         s_fail(s, "group %" PRIu64 ": the simulation holds %d groups", group,
@@ -1276,6 +1280,7 @@ static sim_replica_t *s_replica_new(sim_t *s, sim_node_t *node, uint64_t group,
     n->group = group;
     n->first = 1;
     n->boot_count = count;
+    n->boot_mirrors = mirrors;
     if (count) {
         memcpy(n->boot, members, count * sizeof(*members));
     }
@@ -1321,7 +1326,8 @@ static void s_host_create(sim_t *s, sim_node_t *node,
                 " (%s)\n",
                 s->now, node->id, log->group, log->name);
     }
-    sim_replica_t *n = s_replica_new(s, node, log->group, members, count);
+    sim_replica_t *n =
+        s_replica_new(s, node, log->group, members, count, log->created);
     if (fresh && n->raft && rl_raft_log_first_leader(log) == node->id) {
         if (s->trace) {
             fprintf(stderr,
@@ -1644,6 +1650,7 @@ static void s_start_replica(sim_t *s, sim_replica_t *n)
     }
     cfg.term = n->hs_term;
     cfg.vote = n->hs_vote;
+    cfg.mirrors = n->boot_mirrors;
     if (n->has_snap) {
         cfg.snapshot = &n->snap;
     } else {
@@ -1727,7 +1734,7 @@ sim_t *sim_new(const sim_options_t *o)
         n->id = i + 1;
         n->boot = true;
         n->tick_period = o->tick_period;
-        s_replica_new(s, n, 0, s->boot, s->boot_count);
+        s_replica_new(s, n, 0, s->boot, s->boot_count, 0);
         s_start(s, n);
     }
     return s;
@@ -1771,7 +1778,7 @@ uint64_t sim_add_node(sim_t *s)
     n->id = s->n;
     n->boot = false;
     n->tick_period = s->o.tick_period;
-    s_replica_new(s, n, 0, NULL, 0);
+    s_replica_new(s, n, 0, NULL, 0, 0);
     s_start(s, n);
     return n->id;
 }
@@ -2038,6 +2045,7 @@ static void s_host_mirror(sim_t *s, sim_node_t *node)
     }
     size_t count = 0;
     const rl_member_t *target = rl_raft_committed_members(zero->raft, &count);
+    uint64_t target_at = rl_raft_committed_config_index(zero->raft);
     for (unsigned g = 1; g < SIM_MAX_GROUPS; g++) {
         sim_replica_t *n = node->groups[g];
         if (!n || !n->raft || n->led_term == 0) {
@@ -2046,7 +2054,7 @@ static void s_host_mirror(sim_t *s, sim_node_t *node)
         rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
         s_set_clock(s, n);
         sim_in_core++;
-        rl_raft_mirror(n->raft, target, count, &done);
+        rl_raft_mirror(n->raft, target, count, target_at, &done);
         sim_in_core--;
         if (done != RL_RAFT_MIRROR_NONE) {
             s->stats.mirrored++;
@@ -2503,21 +2511,29 @@ int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone)
         return RL_RAFT_NOT_LEADER;
     }
     size_t count = 0;
-    const rl_member_t *m = rl_raft_members(zero->raft, &count);
+    const rl_member_t *m = rl_raft_committed_members(zero->raft, &count);
+    uint64_t at = rl_raft_committed_config_index(zero->raft);
     bool voter = false;
     for (size_t i = 0; i < count; i++) {
         voter = voter || (m[i].id == gone && m[i].voter);
+    }
+    size_t logs = 0;
+    const rl_raft_log_info_t *table = rl_raft_logs(zero->raft, &logs);
+    for (size_t i = 0; voter && i < logs; i++) {
+        if (!s_live(s, leader, table[i].group)) {
+            return RL_ERR_BUSY; /* not hosted here yet */
+        }
     }
     for (unsigned g = 1; voter && g < SIM_MAX_GROUPS; g++) {
         sim_replica_t *n = s_live(s, leader, g);
         if (!n) {
             continue;
         }
-        rl_raft_status_t st;
-        rl_raft_status(n->raft, &st);
         size_t n_count = 0;
-        const rl_member_t *n_members = rl_raft_members(n->raft, &n_count);
-        if (!rl_raft_mirrored(m, count, n_members, n_count, st.leader)) {
+        const rl_member_t *n_members =
+            rl_raft_committed_members(n->raft, &n_count);
+        if (!rl_raft_mirrored(m, count, at, n_members, n_count,
+                              rl_raft_config_mirrors(n->raft, true))) {
             return RL_ERR_BUSY;
         }
     }

@@ -1355,6 +1355,57 @@ static void test_snapshot_data_version_3_carries_the_catalog(void **state)
     assert_null(s_core_from(b.bytes, b.size, &err));
 }
 
+/* Version 4: version 2, where the snapshot's configuration came from
+   (its CONFIG entry's index, and a named log's stamp), then the catalog
+   (snapshot_data.c). Other versions give the snapshot's index and no
+   stamp. */
+static void s_v4(s_buf_t *b, uint64_t config_at, uint64_t mirrors)
+{
+    s_v2(b, 0);
+    memcpy(b->bytes, "RLS4", 4);
+    s_put(b, config_at, 8);
+    s_put(b, mirrors, 8);
+    s_put(b, 1, 8); /* next group */
+    s_put(b, 0, 4); /* no log */
+}
+
+static void
+test_snapshot_data_version_4_says_where_its_members_came_from(void **state)
+{
+    (void)state;
+    int err = 0;
+    s_buf_t b;
+    s_v4(&b, 42, 7000);
+    rl_raft_t *r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    assert_int_equal(rl_raft_committed_config_index(r), 42);
+    assert_int_equal(rl_raft_config_mirrors(r, true), 7000);
+    assert_int_equal(rl_raft_config_mirrors(r, false), 7000);
+    rl_raft_destroy(&r);
+    /* the bootstrap members */
+    s_v4(&b, 0, 0);
+    r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    assert_int_equal(rl_raft_committed_config_index(r), 0);
+    rl_raft_destroy(&r);
+    /* version 2: no configuration change between its index and the
+       snapshot's, as far as anyone can tell */
+    s_v2(&b, 0);
+    r = s_core_from(b.bytes, b.size, &err);
+    assert_non_null(r);
+    assert_int_equal(rl_raft_committed_config_index(r), 100);
+    assert_int_equal(rl_raft_config_mirrors(r, true), 0);
+    rl_raft_destroy(&r);
+    /* a configuration after the snapshot, or a cut field: refused */
+    s_v4(&b, 101, 0);
+    assert_null(s_core_from(b.bytes, b.size, &err));
+    assert_int_equal(err, RL_ERR_BAD_REQUEST);
+    s_v2(&b, 0);
+    memcpy(b.bytes, "RLS4", 4);
+    s_put(&b, 42, 8);
+    assert_null(s_core_from(b.bytes, b.size, &err));
+}
+
 /* A core of group 5 (a named log's): it refuses catalog calls (group 0
    holds the catalog), ignores CATALOG entries, and drops messages of
    other groups; its own messages name its group. */
@@ -1487,6 +1538,8 @@ int main(void)
         cmocka_unit_test(test_snapshot_data_is_read_in_both_versions),
         cmocka_unit_test(test_malformed_snapshot_data_is_refused),
         cmocka_unit_test(test_snapshot_data_version_3_carries_the_catalog),
+        cmocka_unit_test(
+            test_snapshot_data_version_4_says_where_its_members_came_from),
         cmocka_unit_test(test_a_core_of_another_group_keeps_to_its_group),
         cmocka_unit_test(test_a_core_refuses_a_bad_configuration),
     };

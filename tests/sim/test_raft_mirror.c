@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -170,31 +171,76 @@ static void test_a_logs_first_leader_goes_round_its_voters(void **state)
     assert_int_equal(rl_raft_log_first_leader(&log), 0);
 }
 
-/* Group 0 removes a voter only once every log hosted here has its
-   voters and knows a leader: a log of two voters with the third not yet
-   promoted would otherwise need the removed node. */
+/* Group 0 removes a voter only once every log's committed configuration
+   has its voters, stamped as of group 0's configuration or later: a log
+   of two voters with the third not yet promoted would otherwise need the
+   removed node. */
 static void test_a_log_has_mirrored_group_0_once_it_has_its_voters(void **state)
 {
     (void)state;
     rl_member_t zero[] = {s_m(2, true), s_m(3, true), s_m(1, true)};
     rl_member_t same[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
-    assert_true(rl_raft_mirrored(zero, 3, same, 3, 2));
-    /* no leader known: its view may be stale */
-    assert_false(rl_raft_mirrored(zero, 3, same, 3, 0));
+    assert_true(rl_raft_mirrored(zero, 3, 40, same, 3, 40));
+    assert_true(rl_raft_mirrored(zero, 3, 40, same, 3, 41));
+    /* the same voters, but mirrored from an older configuration of group
+       0: a leader of the log whose group 0 lags could still mirror that
+       one (rl_raft_mirror refuses only targets older than the stamp) */
+    assert_false(rl_raft_mirrored(zero, 3, 40, same, 3, 39));
+    assert_false(rl_raft_mirrored(zero, 3, 40, same, 3, 0));
     /* the third still a learner of the log, or not yet in it */
     rl_member_t lagging[] = {s_m(2, true), s_m(3, true), s_m(1, false)};
-    assert_false(rl_raft_mirrored(zero, 3, lagging, 3, 2));
-    assert_false(rl_raft_mirrored(zero, 3, lagging, 2, 2));
+    assert_false(rl_raft_mirrored(zero, 3, 40, lagging, 3, 40));
+    assert_false(rl_raft_mirrored(zero, 3, 40, lagging, 2, 40));
     /* a voter group 0 no longer has */
     rl_member_t extra[] = {s_m(1, true), s_m(2, true), s_m(3, true),
                            s_m(4, true)};
-    assert_false(rl_raft_mirrored(zero, 3, extra, 4, 2));
+    assert_false(rl_raft_mirrored(zero, 3, 40, extra, 4, 40));
     /* learners do not count, in group 0 or the log */
     rl_member_t zero_learner[] = {s_m(2, true), s_m(3, true), s_m(1, true),
                                   s_m(5, false)};
     rl_member_t log_learner[] = {s_m(1, true), s_m(2, true), s_m(3, true),
                                  s_m(6, false)};
-    assert_true(rl_raft_mirrored(zero_learner, 4, log_learner, 4, 3));
+    assert_true(rl_raft_mirrored(zero_learner, 4, 40, log_learner, 4, 40));
+}
+
+/* A configuration's stamp is kept in its CONFIG entry's encoding (and in
+   a members file); one without a stamp keeps the encoding of before. */
+static void test_a_members_stamp_survives_its_encoding(void **state)
+{
+    (void)state;
+    rl_member_t list[] = {s_m(1, true), s_m(2, false)};
+    uint8_t *plain = NULL, *stamped = NULL;
+    size_t plain_size = 0, stamped_size = 0;
+    assert_int_equal(rl_raft_members_encode(list, 2, 0, &plain, &plain_size),
+                     0);
+    assert_int_equal(
+        rl_raft_members_encode(list, 2, 1234, &stamped, &stamped_size), 0);
+    assert_memory_equal(plain, "RLC1", 4);
+    assert_memory_equal(stamped, "RLC2", 4);
+    assert_int_equal(stamped_size, plain_size + 8);
+    rl_member_t out[RL_MAX_MEMBERS];
+    size_t count = 0;
+    uint64_t mirrors = 99;
+    assert_int_equal(
+        rl_raft_members_decode(plain, plain_size, out, &count, &mirrors), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(mirrors, 0);
+    assert_int_equal(
+        rl_raft_members_decode(stamped, stamped_size, out, &count, &mirrors),
+        0);
+    assert_int_equal(count, 2);
+    assert_int_equal(mirrors, 1234);
+    assert_int_equal(out[1].id, 2);
+    assert_false(out[1].voter);
+    assert_int_equal(out[0].peer_addr.size, strlen("tcp://peer"));
+    /* cut anywhere: refused */
+    for (size_t cut = 0; cut < stamped_size; cut++) {
+        assert_int_equal(
+            rl_raft_members_decode(stamped, cut, out, &count, NULL),
+            RL_ERR_BAD_REQUEST);
+    }
+    free(plain);
+    free(stamped);
 }
 
 int main(void)
@@ -209,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_a_logs_first_leader_goes_round_its_voters),
         cmocka_unit_test(
             test_a_log_has_mirrored_group_0_once_it_has_its_voters),
+        cmocka_unit_test(test_a_members_stamp_survives_its_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -399,7 +399,7 @@ static void test_group_0s_membership_is_mirrored_into_every_log(void **state)
     uint64_t l = sim_group_leader(s, before);
     rl_raft_mirror_t done = RL_RAFT_MIRROR_ADD;
     assert_int_equal(
-        rl_raft_mirror(sim_group_raft(s, l, before), NULL, 0, &done), 0);
+        rl_raft_mirror(sim_group_raft(s, l, before), NULL, 0, 0, &done), 0);
     assert_int_equal(done, RL_RAFT_MIRROR_NONE);
     sim_final_check(s);
     sim_destroy(&s);
@@ -818,6 +818,95 @@ static void test_group_0_keeps_two_voters_while_a_named_log_exists(void **state)
     sim_destroy(&s);
 }
 
+/* A log's leader never mirrors a configuration of group 0 older than
+   the one its group last mirrored (its stamp): a leader whose own group 0
+   lags (restarted from an old snapshot, cut off from group 0's leader)
+   would otherwise remove a voter group 0 has added since, leaving the
+   log smaller than group 0's leader believes when it removes another.
+   A target as recent as the stamp, with the same members, changes
+   nothing; a later one only stamps the same members. */
+static void test_a_logs_leader_never_mirrors_an_older_group_0(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 842, false);
+    uint64_t g = s_create(s, "a");
+    s_commit_in(s, g, 1);
+    uint64_t l = sim_wait_leader(s, 3000);
+    size_t count = 0;
+    const rl_member_t *m = rl_raft_committed_members(sim_raft(s, l), &count);
+    rl_member_t old[RL_MAX_MEMBERS];
+    memcpy(old, m, count * sizeof(*m));
+    size_t old_count = count;
+    uint64_t old_at = rl_raft_committed_config_index(sim_raft(s, l));
+    /* group 0 gains node 4; the log mirrors it and promotes it */
+    uint64_t added = sim_add_node(s);
+    rl_member_t four = {added, false, rl_str("sim://4"), rl_str("sim://4")};
+    for (unsigned t = 0; t < 50; t++) {
+        l = sim_wait_leader(s, 3000);
+        if (rl_raft_add_member(sim_raft(s, l), &four) == 0) {
+            sim_flush(s, l);
+            break;
+        }
+        sim_run(s, 50);
+    }
+    bool caught_up = false;
+    for (unsigned t = 0; t < 10000 && !caught_up; t += 10) {
+        sim_run(s, 10);
+        l = sim_wait_leader(s, 3000);
+        uint64_t gl = sim_group_leader(s, g);
+        if (!gl) {
+            continue;
+        }
+        rl_raft_t *zero = sim_raft(s, l);
+        rl_raft_t *log = sim_group_raft(s, gl, g);
+        size_t z = 0, n = 0;
+        const rl_member_t *zm = rl_raft_committed_members(zero, &z);
+        const rl_member_t *lm = rl_raft_committed_members(log, &n);
+        caught_up =
+            rl_raft_mirrored(zm, z, rl_raft_committed_config_index(zero), lm, n,
+                             rl_raft_config_mirrors(log, true)) &&
+            z == 4;
+    }
+    assert_true(caught_up);
+    uint64_t gl = sim_group_leader(s, g);
+    rl_raft_t *log = sim_group_raft(s, gl, g);
+    uint64_t stamp = rl_raft_config_mirrors(log, false);
+    assert_true(stamp > old_at);
+    /* group 0 as it was before node 4, as a lagging node would see it */
+    rl_raft_mirror_t done = RL_RAFT_MIRROR_ADD;
+    assert_int_equal(rl_raft_mirror(log, old, old_count, old_at, &done), 0);
+    assert_int_equal(done, RL_RAFT_MIRROR_NONE);
+    rl_raft_members(log, &count);
+    assert_int_equal(count, 4);
+    /* the current target: nothing to do */
+    l = sim_wait_leader(s, 3000);
+    rl_raft_t *zero = sim_raft(s, l);
+    size_t z = 0;
+    const rl_member_t *zm = rl_raft_committed_members(zero, &z);
+    rl_member_t now[RL_MAX_MEMBERS];
+    memcpy(now, zm, z * sizeof(*zm));
+    assert_int_equal(rl_raft_mirror(log, now, z, stamp, &done), 0);
+    assert_int_equal(done, RL_RAFT_MIRROR_NONE);
+    /* a later position with the same members: stamped, and committed */
+    assert_int_equal(rl_raft_mirror(log, now, z, stamp + 7, &done), 0);
+    assert_int_equal(done, RL_RAFT_MIRROR_STAMP);
+    assert_int_equal(rl_raft_config_mirrors(log, false), stamp + 7);
+    sim_flush(s, gl);
+    bool stamped = false;
+    for (unsigned t = 0; t < 3000 && !stamped; t++) {
+        sim_run(s, 1);
+        stamped =
+            sim_group_raft(s, gl, g) &&
+            rl_raft_config_mirrors(sim_group_raft(s, gl, g), true) == stamp + 7;
+    }
+    assert_true(stamped);
+    rl_raft_members(sim_group_raft(s, gl, g), &count);
+    assert_int_equal(count, 4);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_idle_groups_cost_the_same_whatever_their_number),
         cmocka_unit_test(test_quiet_groups_wake_when_a_node_dies),
         cmocka_unit_test(test_group_0s_membership_is_mirrored_into_every_log),
+        cmocka_unit_test(test_a_logs_leader_never_mirrors_an_older_group_0),
         cmocka_unit_test(
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
         cmocka_unit_test(test_a_deleted_log_does_not_come_back_after_a_restart),
