@@ -614,12 +614,18 @@ def test_a_node_added_to_the_cluster_joins_every_log_and_leaves_them():
                              for m in s["members"])
         wait_for(voter_in_m, 30, "node 4 to vote in log m")
         wait_read(c, 4, "m", [b"m%d" % n for n in range(5)], timeout=30)
-        # Removed from the cluster, it leaves the log's group too.
-        reply = c.request(c.leader([1, 2, 3]) or 1,
+        # Removed from the cluster, it leaves the log's group too. The
+        # removal waits (BUSY, retried as clients do) until log m has
+        # committed the cluster's configuration, stamped (docs/RAFT.md).
+
+        def removed():
+            r = c.request(c.leader([1, 2, 3]) or 1,
                           {"type": 36, "op": "remove", "member": {"id": 4}},
                           5.0)
-        check(reply is not None and reply["type"] == 68,
-              "MEMBERS remove: %r" % reply)
+            busy = r and r["type"] == ERROR and r["code"] == ERR_BUSY
+            return None if busy else r
+        reply = wait_for(removed, 30, "MEMBERS remove to be taken")
+        check(reply["type"] == 68, "MEMBERS remove: %r" % reply)
 
         def gone_from_m():
             lead = c.leader(log="m")
