@@ -60,9 +60,10 @@ typedef struct {
        that a log is hosted here by the time its creation is
        acknowledged. */
     void (*catalog_changed)(void *arg);
-    /* Group 0 only, before it removes a voter: true when every named
-       log hosted here has mirrored group 0's voters (rl_raft_mirrored). */
-    bool (*logs_mirrored)(void *arg);
+    /* Group 0 only, before it removes member gone: true when every
+       named log can do without it (rl_raft_removal_check); else false,
+       with why the first that cannot, and what to do, in why. */
+    bool (*removal_safe)(void *arg, uint64_t gone, char *why, size_t why_size);
     void *arg;               /* for all three */
     struct rl_group *group0; /* the default log's group: a named log
                                 finds members' endpoints there */

@@ -210,17 +210,6 @@ void rl_group_append(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 
 /* ---- MEMBERS and TRANSFER ---- */
 
-/* Is id a voter of the group's latest configuration? */
-static bool s_is_voter(rl_group_t *self, uint64_t id)
-{
-    size_t count = 0;
-    const rl_member_t *members = rl_raft_members(self->raft, &count);
-    for (size_t i = 0; i < count; i++)
-        if (members[i].id == id)
-            return members[i].voter;
-    return false;
-}
-
 /* Why the core refused to remove id (rl_raft_remove_member). */
 static const char *s_remove_refused(rl_group_t *self, uint64_t id)
 {
@@ -248,6 +237,7 @@ static const char *s_remove_refused(rl_group_t *self, uint64_t id)
 void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
 {
     const rl_members_request_t *req = &msg->body.members_request;
+    char why[512];
     if (req->op == RL_MEMBERS_LIST) {
         rl_group_reply_members(self, envelope, msg->id);
         return;
@@ -263,13 +253,11 @@ void rl_group_members(rl_group_t *self, zmsg_t **envelope, const rl_msg_t *msg)
         }
         rl_group_clock(self);
         rc = rl_raft_add_member(self->raft, &req->member);
-    } else if (self->role == RL_RAFT_LEADER &&
-               s_is_voter(self, req->member.id) && self->links.logs_mirrored &&
-               !self->links.logs_mirrored(self->links.arg)) {
-        S_ERROR(self, envelope, msg->id, RL_ERR_BUSY, 0,
-                "the named logs are still taking the last membership "
-                "change (a log's removal of a node needs its other voters "
-                "first); retry in a moment");
+    } else if (self->links.removal_safe &&
+               rl_raft_can_remove_member(self->raft, req->member.id) == 0 &&
+               !self->links.removal_safe(self->links.arg, req->member.id, why,
+                                         sizeof(why))) {
+        S_ERROR(self, envelope, msg->id, RL_ERR_BUSY, 0, "%s", why);
         return;
     } else {
         rl_group_clock(self);

@@ -316,28 +316,63 @@ static void s_reconcile(rl_groups_t *self, bool drop)
     free(logs);
 }
 
-/* Before group 0 removes a voter (links.logs_mirrored): every log of the
-   committed catalog is hosted here, and each has group 0's configuration
-   as of its commit index (rl_raft_mirrored). */
-static bool s_logs_mirrored(void *arg)
+/* Before group 0 removes member gone (links.removal_safe): every log of
+   the committed catalog is hosted here, and each can do without gone as
+   of its committed configuration (rl_raft_removal_check). */
+static bool s_removal_safe(void *arg, uint64_t gone, char *why, size_t why_size)
 {
     rl_groups_t *self = arg;
     rl_raft_t *catalog = rl_group_raft(self->groups[0]);
     size_t logs = 0;
     const rl_raft_log_info_t *table = rl_raft_logs(catalog, &logs);
     for (size_t i = 0; i < logs; i++)
-        if (!rl_groups_by_id(self, table[i].group))
+        if (!rl_groups_by_id(self, table[i].group)) {
+            snprintf(why, why_size,
+                     "log %s is not open on this node yet; retry in a "
+                     "moment",
+                     table[i].name);
             return false;
+        }
     size_t zero_count = 0;
     const rl_member_t *zero = rl_raft_committed_members(catalog, &zero_count);
     uint64_t zero_at = rl_raft_committed_config_index(catalog);
     for (size_t i = 1; i < self->count; i++) {
-        rl_raft_t *raft = rl_group_raft(self->groups[i]);
+        rl_group_t *group = self->groups[i];
+        rl_raft_t *raft = rl_group_raft(group);
         size_t count = 0;
         const rl_member_t *members = rl_raft_committed_members(raft, &count);
-        if (!rl_raft_mirrored(zero, zero_count, zero_at, members, count,
-                              rl_raft_config_mirrors(raft, true)))
+        uint64_t stamp = rl_raft_config_mirrors(raft, true);
+        switch (rl_raft_removal_check(zero, zero_count, zero_at, gone, members,
+                                      count, stamp)) {
+        case RL_RAFT_REMOVAL_SAFE:
+            continue;
+        case RL_RAFT_REMOVAL_BEHIND:
+            snprintf(why, why_size,
+                     "log %s has not yet committed the cluster's last "
+                     "membership change (it follows the configuration of "
+                     "index %" PRIu64 " of default, which is at %" PRIu64
+                     "); retry once its leader has (raftlog status --log "
+                     "%s)",
+                     rl_group_name(group), stamp, zero_at,
+                     rl_group_name(group));
             return false;
+        case RL_RAFT_REMOVAL_OUTSIDER:
+            snprintf(why, why_size,
+                     "log %s still has a voter the cluster has removed or "
+                     "not yet promoted; retry once its leader has followed "
+                     "the cluster's configuration (raftlog status --log %s)",
+                     rl_group_name(group), rl_group_name(group));
+            return false;
+        case RL_RAFT_REMOVAL_TOO_FEW:
+            snprintf(why, why_size,
+                     "log %s has not yet made enough of the cluster's voters "
+                     "its own to lose node %" PRIu64
+                     " (it needs two others); retry once its leader has "
+                     "promoted them, or bring back the nodes it waits for "
+                     "(raftlog status --log %s)",
+                     rl_group_name(group), gone, rl_group_name(group));
+            return false;
+        }
     }
     return true;
 }
@@ -473,7 +508,7 @@ void rl_groups_attach(rl_groups_t *self, const rl_group_links_t *links)
     self->links = *links;
     self->links.wait_syncs = rl_groups_wait_syncs;
     self->links.catalog_changed = s_catalog_changed;
-    self->links.logs_mirrored = s_logs_mirrored;
+    self->links.removal_safe = s_removal_safe;
     self->links.arg = self;
     self->links.group0 = self->groups[0];
     self->attached = true;

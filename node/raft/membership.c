@@ -242,7 +242,8 @@ int rl_raft_members_decode(const uint8_t *data, size_t size,
 }
 
 /* Makes c the configuration in effect (appended at index, 0 for a
-   snapshot's). */
+   snapshot's). c must not be &r->config: the copy clears the stamp
+   before c's is read. */
 int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index)
 {
@@ -284,6 +285,8 @@ static int s_can_change(rl_raft_t *r)
     }
     return 0;
 }
+
+static int s_promote(rl_raft_t *r, rl_raft_progress_t *pr, uint64_t mirrors);
 
 static int s_propose_config(rl_raft_t *r, const rl_raft_members_t *c)
 {
@@ -348,8 +351,10 @@ int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
     return rc;
 }
 
-/* Removes member id, the new configuration stamped mirrors. */
-int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
+/* What rl_raft_remove_member would refuse removing id with, or 0; the
+   members left in list[*n]. */
+static int s_check_remove(rl_raft_t *r, uint64_t id, rl_member_t *list,
+                          size_t *n_out)
 {
     int rc = s_can_change(r);
     if (rc != 0) {
@@ -358,7 +363,6 @@ int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
     if (!rl_raft_member(&r->config, id)) {
         return RL_ERR_REJECTED;
     }
-    rl_member_t list[RL_MAX_MEMBERS];
     size_t n = 0;
     for (size_t i = 0; i < r->config.count; i++) {
         if (r->config.members[i].id != id) {
@@ -382,6 +386,19 @@ int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
         rl_raft_member(&r->config, id)->voter) {
         return RL_ERR_REJECTED;
     }
+    *n_out = n;
+    return 0;
+}
+
+/* Removes member id, the new configuration stamped mirrors. */
+int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
+{
+    rl_member_t list[RL_MAX_MEMBERS];
+    size_t n = 0;
+    int rc = s_check_remove(r, id, list, &n);
+    if (rc != 0) {
+        return rc;
+    }
     rl_raft_members_t next;
     memset(&next, 0, sizeof(next));
     rc = rl_raft_members_copy(&next, list, n);
@@ -394,21 +411,56 @@ int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors)
     return rc;
 }
 
+int rl_raft_can_remove_member(rl_raft_t *r, uint64_t id)
+{
+    rl_member_t list[RL_MAX_MEMBERS];
+    size_t n = 0;
+    return s_check_remove(r, id, list, &n);
+}
+
 /* Promotes a caught-up learner (thesis 4.2.1): its match has reached the
-   commit index and no other change is pending. */
+   commit index and no other change is pending. Group 0 only: in a named
+   log's group a learner is promoted by the mirror, once group 0 has made
+   it a voter (rl_raft_change_promote), so that the log's voters are
+   always voters of group 0 (mirror.c). */
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
 {
-    if (!pr->promote || pr->voter || s_can_change(r) != 0 ||
-        pr->match < r->commit) {
+    if (r->cfg.group != 0 || !pr->promote || pr->voter ||
+        s_can_change(r) != 0 || pr->match < r->commit) {
         return 0;
     }
+    return s_promote(r, pr, r->config.mirrors);
+}
+
+/* Promotes learner id, the new configuration stamped mirrors (mirror.c):
+   RL_ERR_BUSY while it has not caught up with the commit index, or
+   another change is pending; RL_ERR_REJECTED when it is no learner. */
+int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
+{
+    int rc = s_can_change(r);
+    if (rc != 0) {
+        return rc;
+    }
+    rl_raft_progress_t *pr = rl_raft_progress(r, id);
+    if (!pr || pr->voter) {
+        return RL_ERR_REJECTED;
+    }
+    if (pr->match < r->commit) {
+        return RL_ERR_BUSY;
+    }
+    return s_promote(r, pr, mirrors);
+}
+
+/* The change both promotions make. */
+static int s_promote(rl_raft_t *r, rl_raft_progress_t *pr, uint64_t mirrors)
+{
     rl_raft_members_t next;
     memset(&next, 0, sizeof(next));
     int rc = rl_raft_members_copy(&next, r->config.members, r->config.count);
     if (rc != 0) {
         return rc;
     }
-    next.mirrors = r->config.mirrors;
+    next.mirrors = mirrors;
     for (size_t i = 0; i < next.count; i++) {
         if (next.members[i].id == pr->id) {
             next.members[i].voter = true;

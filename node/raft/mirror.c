@@ -8,16 +8,20 @@
     group 0's committed configuration into its own, one change at a time
     (thesis 4.1: single-server changes), until they agree:
     - a member of group 0 missing from the group is added first (as a
-      learner: rl_raft_add_member), so that the group never has fewer
-      members than it needs while another is removed; its leader promotes
-      it to voter once caught up, as the core does for every learner
-      (thesis 4.2.1);
-    - then a member of the group that group 0 no longer has is removed
-      (rl_raft_remove_member; a leader removing itself steps down once
-      the change commits, thesis 4.2.2, and another leader carries on);
-    - a member that is a voter in the group and a learner in group 0 is
-      left alone: learners are promoted in group 0 too, the same way.
-    Adds come before removals, in group 0's order; removals in the
+      learner), so that the group never has fewer members than it needs
+      while another is removed;
+    - then a member of the group that group 0 no longer has is removed (a
+      leader removing itself steps down once the change commits, thesis
+      4.2.2, and another leader carries on), and so is a voter of the
+      group that group 0 has as a learner (it left group 0 and came back:
+      it is added again, as a learner);
+    - then a learner of the group that group 0 has made a voter is
+      promoted, once caught up with the group's commit index (thesis
+      4.2.1). The group's core never promotes on its own
+      (rl_raft_maybe_promote), so the group's voters are always voters
+      of group 0, which its removal gate relies on
+      (rl_raft_removal_check).
+    Adds come first, in group 0's order; removals and promotions in the
     group's order, so that every leader proposes the same next change.
 
     Each configuration a leader makes this way is stamped with where in
@@ -29,7 +33,7 @@
     since, making the group smaller than group 0 thinks it is. The stamp
     is also what lets group 0's leader know, from the group's committed
     configuration alone, that the group has caught up before it removes
-    a voter (rl_raft_mirrored).
+    a member (rl_raft_removal_check).
 
     The host calls it whenever it may have work (after group 0's commit
     index moved, or at its ticks) for every group it leads, and makes the
@@ -65,12 +69,42 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
         }
     }
     for (size_t i = 0; i < current_count; i++) {
-        if (!s_find(target, target_count, current[i].id)) {
+        const rl_member_t *t = s_find(target, target_count, current[i].id);
+        if (!t || (current[i].voter && !t->voter)) {
             *change = current[i];
             return RL_RAFT_MIRROR_REMOVE;
         }
     }
+    for (size_t i = 0; i < current_count; i++) {
+        const rl_member_t *t = s_find(target, target_count, current[i].id);
+        if (!current[i].voter && t && t->voter) {
+            *change = current[i];
+            return RL_RAFT_MIRROR_PROMOTE;
+        }
+    }
     return RL_RAFT_MIRROR_NONE;
+}
+
+/* The first learner of the group that target has as a voter and that
+   has caught up (0: none); *waiting says whether any such learner is
+   still catching up. */
+static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
+                             size_t target_count, bool *waiting)
+{
+    *waiting = false;
+    for (size_t i = 0; i < group->config.count; i++) {
+        const rl_member_t *m = &group->config.members[i];
+        const rl_member_t *t = s_find(target, target_count, m->id);
+        if (m->voter || !t || !t->voter) {
+            continue;
+        }
+        const rl_raft_progress_t *pr = rl_raft_progress(group, m->id);
+        if (pr && pr->match >= group->commit) {
+            return m->id;
+        }
+        *waiting = true;
+    }
+    return 0;
 }
 
 int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
@@ -90,14 +124,26 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
     rl_member_t change;
     what = rl_raft_mirror_next(target, target_count, group->config.members,
                                group->config.count, &change);
+    int rc = 0;
+    if (what == RL_RAFT_MIRROR_PROMOTE) {
+        /* Any caught-up learner, so that one that cannot catch up (it is
+           down) holds no other back; meanwhile the stamp moves on. */
+        bool waiting = false;
+        change.id = s_promotable(group, target, target_count, &waiting);
+        if (change.id == 0) {
+            what = RL_RAFT_MIRROR_NONE;
+            rc = waiting ? RL_ERR_BUSY : 0;
+        }
+    }
     if (what == RL_RAFT_MIRROR_NONE && target_at > group->config.mirrors) {
         what = RL_RAFT_MIRROR_STAMP;
     }
-    int rc = 0;
     if (what == RL_RAFT_MIRROR_ADD) {
         rc = rl_raft_change_add(group, &change, target_at);
     } else if (what == RL_RAFT_MIRROR_REMOVE) {
         rc = rl_raft_change_remove(group, change.id, target_at);
+    } else if (what == RL_RAFT_MIRROR_PROMOTE) {
+        rc = rl_raft_change_promote(group, change.id, target_at);
     } else if (what == RL_RAFT_MIRROR_STAMP) {
         rc = rl_raft_change_stamp(group, target_at);
     }
@@ -107,27 +153,34 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
     return rc;
 }
 
-bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
-                      uint64_t zero_at, const rl_member_t *group,
-                      size_t group_count, uint64_t group_mirrors)
+rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
+                                        size_t zero_count, uint64_t zero_at,
+                                        uint64_t gone, const rl_member_t *group,
+                                        size_t group_count,
+                                        uint64_t group_mirrors)
 {
     if (group_mirrors < zero_at) {
-        return false;
+        return RL_RAFT_REMOVAL_BEHIND;
     }
-    size_t voters = 0, zero_voters = 0;
-    for (size_t i = 0; i < zero_count; i++) {
-        zero_voters += zero[i].voter ? 1 : 0;
-    }
+    size_t others = 0; /* the group's voters but gone */
     for (size_t i = 0; i < group_count; i++) {
-        if (group[i].voter) {
-            voters++;
-            const rl_member_t *z = s_find(zero, zero_count, group[i].id);
-            if (!z || !z->voter) {
-                return false;
-            }
+        if (!group[i].voter) {
+            continue;
         }
+        const rl_member_t *z = s_find(zero, zero_count, group[i].id);
+        if (!z || !z->voter) {
+            return RL_RAFT_REMOVAL_OUTSIDER;
+        }
+        others += group[i].id != gone ? 1 : 0;
     }
-    return voters == zero_voters;
+    /* A learner of group 0 never becomes a voter of the group (its
+       targets from now on have it as a learner, or not at all); a voter
+       of group 0 may, and the group then needs two others. */
+    const rl_member_t *z = s_find(zero, zero_count, gone);
+    if (z && z->voter && others < 2) {
+        return RL_RAFT_REMOVAL_TOO_FEW;
+    }
+    return RL_RAFT_REMOVAL_SAFE;
 }
 
 size_t rl_raft_log_members(const rl_raft_log_info_t *log,

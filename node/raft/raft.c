@@ -201,7 +201,8 @@ rl_raft_t *rl_raft_new(const rl_raft_config_t *cfg, int *error)
     rl_raft_state_config_t from = {0, cfg->mirrors};
     if (cfg->snapshot) {
         const rl_raft_snapshot_t *s = cfg->snapshot;
-        from.config_at = s->last_index;
+        from.config_at = s->last_index; /* its data says better, if any */
+        from.mirrors = 0;
         rc = rl_raft_snapshot_set(r, s->last_index, s->last_term, s->members,
                                   s->member_count, s->data, s->size);
         if (rc == 0) {

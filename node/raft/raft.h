@@ -150,9 +150,9 @@
     - Membership: changes are made in group 0; the leader of every other
       group mirrors group 0's committed configuration into its own, one
       change at a time (rl_raft_mirror(), at its ticks), never one older
-      than it mirrored before; group 0's leader removes a voter only once
-      every log's committed configuration has group 0's
-      (rl_raft_mirrored()).
+      than it mirrored before; group 0's leader removes a member only
+      once every log's committed configuration can do without it
+      (rl_raft_removal_check()).
     - Leaders of named logs are members of group 0: in a group G >= 1 the
       host drops APPEND, SNAPSHOT and TIMEOUT_NOW from a node that is in
       neither group 0's latest nor its committed configuration (here), and
@@ -621,6 +621,9 @@ bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
    cooperate again ("Leaders of named logs are members of group 0"). */
 int rl_raft_add_member(rl_raft_t *self, const rl_member_t *member);
 int rl_raft_remove_member(rl_raft_t *self, uint64_t id);
+/* What rl_raft_remove_member(self, id) would return now, without making
+   the change (0: it would propose it). */
+int rl_raft_can_remove_member(rl_raft_t *self, uint64_t id);
 
 /* Leadership transfer to target (0: the most up to date voter), thesis
    3.10. Proposals get RL_RAFT_NOT_LEADER until it ends; aborted after an
@@ -658,8 +661,10 @@ const rl_member_t *rl_raft_committed_members(const rl_raft_t *self,
 /* Where in this group's log the configuration as of the commit index
    took effect: its CONFIG entry's index (0: the bootstrap members). In
    group 0, what a mirror of it is stamped with (rl_raft_mirror). After a
-   restart from a snapshot written before this was kept, the snapshot's
-   index: later, never earlier, with no change in between. */
+   restart from a snapshot that does not say (version 2, which group 0
+   still writes while no log was ever created, and version 3, written
+   before this was kept), the snapshot's index: later, never earlier,
+   with no change in between. */
 uint64_t rl_raft_committed_config_index(const rl_raft_t *self);
 
 /* In a named log's group: the stamp of its configuration (latest, or as
@@ -672,15 +677,18 @@ uint64_t rl_raft_config_mirrors(const rl_raft_t *self, bool committed);
    the one change the group needs next to agree with target (group 0's
    committed configuration, rl_raft_committed_members of group 0) given
    current (the group's configuration, rl_raft_members): ADD (*change: the
-   member to add, as a learner), REMOVE (*change: the member to remove) or
-   NONE. Pure: reads only its arguments. */
+   member to add, as a learner), REMOVE (*change: the member to remove:
+   not in target, or a voter that target has as a learner), PROMOTE
+   (*change: the first learner that target has as a voter) or NONE. Pure:
+   reads only its arguments. */
 typedef enum {
     RL_RAFT_MIRROR_NONE = 0,   /* they agree */
     RL_RAFT_MIRROR_ADD = 1,    /* add *change (a learner; promoted later) */
     RL_RAFT_MIRROR_REMOVE = 2, /* remove *change */
-    RL_RAFT_MIRROR_STAMP = 3   /* (rl_raft_mirror only) they agree; the
-                                  same members stamped with a later
-                                  target_at */
+    RL_RAFT_MIRROR_STAMP = 3,  /* (rl_raft_mirror only) the same members
+                                  stamped with a later target_at */
+    RL_RAFT_MIRROR_PROMOTE = 4 /* promote *change (rl_raft_mirror: a
+                                  learner that has caught up) */
 } rl_raft_mirror_t;
 rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
                                      size_t target_count,
@@ -693,12 +701,16 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
    0: where target took effect). A target older than the group's own
    stamp is this server's stale view of group 0 (it lags the server that
    made the last change) and is ignored: mirroring it could undo a newer
-   change, such as remove a voter group 0 has added since. When the
-   members agree but target_at is later than the stamp, the same members
-   are proposed with the new stamp (STAMP), so that group 0's leader can
-   tell the group has caught up (rl_raft_mirrored). Returns the result of
-   the change (RL_ERR_BUSY while the previous change is uncommitted: call
-   again later) and sets *done (when not NULL) to the change made. Call it
+   change, such as remove a voter group 0 has added since. A learner is
+   promoted here only (the group's core does not promote on its own),
+   once group 0 has it as a voter and it has caught up. When there is no
+   other change to make (or only promotions of learners still catching
+   up) and target_at is later than the stamp, the same members are
+   proposed with the new stamp (STAMP), so that group 0's leader can tell
+   the group has caught up (rl_raft_removal_check). Returns the result of
+   the change (RL_ERR_BUSY while the previous change is uncommitted, or a
+   learner to promote is catching up: call again later) and sets *done
+   (when not NULL) to the change made. Call it
    for every group this server leads whenever group 0's committed
    configuration may have changed, or periodically; it appends (and so
    wakes a quiet group) only when there is a change to make. */
@@ -706,27 +718,38 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
                    size_t target_count, uint64_t target_at,
                    rl_raft_mirror_t *done);
 
-/* For group 0's leader before it removes a voter: true when a named
-   log's group, as this server hosts it, has group 0's configuration as
-   of its commit index: group (its committed configuration,
-   rl_raft_committed_members, with its stamp group_mirrors,
-   rl_raft_config_mirrors) has exactly the voters of zero (group 0's
-   committed configuration) and mirrors zero_at or later (where zero
-   took effect). Pure: reads only its arguments.
-   Why it is enough: a removal while a log lags group 0's changes could
-   leave the log's quorum needing the removed node, which no longer
-   cooperates ("Leaders of named logs are members of group 0"), and a
-   log of two voters would have no leader for good. A committed
-   configuration is never undone, and every later one is stamped
-   zero_at or later (rl_raft_mirror ignores older targets), so the log's
-   next changes move only towards group 0's configuration and beyond: it
-   keeps group 0's voters (at least three, as group 0 keeps two after the
-   removal, rl_raft_remove_member), of whom the removed node is one, and
-   the others elect and remove it. Hosts ask again later (BUSY) until
-   every log agrees. */
-bool rl_raft_mirrored(const rl_member_t *zero, size_t zero_count,
-                      uint64_t zero_at, const rl_member_t *group,
-                      size_t group_count, uint64_t group_mirrors);
+/* For group 0's leader before it removes member gone (a voter or a
+   learner): whether a named log's group, as this server hosts it, can
+   lose gone. group is the log's committed configuration
+   (rl_raft_committed_members) and group_mirrors its stamp
+   (rl_raft_config_mirrors); zero is group 0's committed configuration,
+   which took effect at zero_at (rl_raft_committed_config_index). SAFE
+   when the stamp is zero_at or later, every voter of the group is a
+   voter of zero, and, if gone is a voter of zero, the group has two
+   voters besides gone. Otherwise BEHIND (the stamp is older), OUTSIDER
+   (a voter group 0 does not have as one) or TOO_FEW (a voter to promote
+   first). Pure: reads only its arguments.
+   Why SAFE is enough: removing a node a log's quorum still needs would
+   leave the log without a leader for good, as the removed node no longer
+   cooperates ("Leaders of named logs are members of group 0"). A
+   committed configuration is never undone, and every later one of the
+   log is stamped zero_at or later (rl_raft_mirror ignores older
+   targets), so its next changes follow zero or a later configuration of
+   group 0: they add learners, promote learners that group 0 has as
+   voters (gone among them if it is one), remove gone. Its voters stay
+   voters of group 0, the two besides gone stay, and they elect a leader
+   that removes gone. Hosts answer BUSY until every log is SAFE. */
+typedef enum {
+    RL_RAFT_REMOVAL_SAFE = 0,     /* the log does without gone */
+    RL_RAFT_REMOVAL_BEHIND = 1,   /* not yet stamped as of zero_at */
+    RL_RAFT_REMOVAL_OUTSIDER = 2, /* a voter that is no voter of zero */
+    RL_RAFT_REMOVAL_TOO_FEW = 3   /* fewer than two voters besides gone */
+} rl_raft_removal_t;
+rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
+                                        size_t zero_count, uint64_t zero_at,
+                                        uint64_t gone, const rl_member_t *group,
+                                        size_t group_count,
+                                        uint64_t group_mirrors);
 
 /* The bootstrap members of a named log's group: log's ids and voter
    flags (group 0's configuration as of its creation) with the endpoints

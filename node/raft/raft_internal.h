@@ -398,6 +398,7 @@ int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
 int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
                        uint64_t mirrors);
 int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors);
+int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors);
 int rl_raft_change_stamp(rl_raft_t *r, uint64_t mirrors);
 int rl_raft_config_committed(rl_raft_t *r);
 

@@ -2510,21 +2510,21 @@ int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone)
     if (!zero) {
         return RL_RAFT_NOT_LEADER;
     }
+    int rc = rl_raft_can_remove_member(zero->raft, gone);
+    if (rc != 0) {
+        return rc; /* refused whatever the logs */
+    }
     size_t count = 0;
     const rl_member_t *m = rl_raft_committed_members(zero->raft, &count);
     uint64_t at = rl_raft_committed_config_index(zero->raft);
-    bool voter = false;
-    for (size_t i = 0; i < count; i++) {
-        voter = voter || (m[i].id == gone && m[i].voter);
-    }
     size_t logs = 0;
     const rl_raft_log_info_t *table = rl_raft_logs(zero->raft, &logs);
-    for (size_t i = 0; voter && i < logs; i++) {
+    for (size_t i = 0; i < logs; i++) {
         if (!s_live(s, leader, table[i].group)) {
             return RL_ERR_BUSY; /* not hosted here yet */
         }
     }
-    for (unsigned g = 1; voter && g < SIM_MAX_GROUPS; g++) {
+    for (unsigned g = 1; g < SIM_MAX_GROUPS; g++) {
         sim_replica_t *n = s_live(s, leader, g);
         if (!n) {
             continue;
@@ -2532,8 +2532,9 @@ int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone)
         size_t n_count = 0;
         const rl_member_t *n_members =
             rl_raft_committed_members(n->raft, &n_count);
-        if (!rl_raft_mirrored(m, count, at, n_members, n_count,
-                              rl_raft_config_mirrors(n->raft, true))) {
+        if (rl_raft_removal_check(m, count, at, gone, n_members, n_count,
+                                  rl_raft_config_mirrors(n->raft, true)) !=
+            RL_RAFT_REMOVAL_SAFE) {
             return RL_ERR_BUSY;
         }
     }

@@ -227,11 +227,11 @@ void sim_final_check(sim_t *s);
    0's committed configuration into the groups it leads (mirror.c). */
 bool sim_hosts(sim_t *s, uint64_t id, uint64_t group);
 
-/* MEMBERS remove as a node takes it (rl_group_requests.c), when gone is
-   a voter: BUSY while a log of leader's committed catalog is not hosted
-   on leader, or has not group 0's committed configuration as of its own
-   commit index (rl_raft_mirrored); else rl_raft_remove_member on
-   leader's group 0. Flush leader afterwards. */
+/* MEMBERS remove as a node takes it (rl_group_requests.c): BUSY while a
+   log of leader's committed catalog is not hosted on leader, or cannot
+   do without gone as of its committed configuration
+   (rl_raft_removal_check); else rl_raft_remove_member on leader's group
+   0. Flush leader afterwards. */
 int sim_remove_member(sim_t *s, uint64_t leader, uint64_t gone);
 rl_raft_t *sim_group_raft(sim_t *s, uint64_t id, uint64_t group);
 void sim_group_status(sim_t *s, uint64_t id, uint64_t group,

@@ -48,15 +48,36 @@ static void test_agreeing_configurations_need_no_change(void **state)
     rl_member_t change;
     assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
                      RL_RAFT_MIRROR_NONE);
-    /* a learner of group 0 already promoted in the group: left alone */
+}
+
+/* The group's voters are always voters of group 0: a learner is promoted
+   once group 0 has made it a voter (the group's core never promotes on
+   its own), and a voter that group 0 has as a learner (it left and came
+   back) is removed, to be added again as a learner. */
+static void test_a_group_promotes_only_group_0s_voters(void **state)
+{
+    (void)state;
+    rl_member_t a[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
+    rl_member_t b[] = {s_m(3, false), s_m(1, true), s_m(2, true)};
+    rl_member_t change;
+    assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
+                     RL_RAFT_MIRROR_PROMOTE);
+    assert_int_equal(change.id, 3);
+    /* not yet a voter of group 0: nothing to do */
     a[2].voter = false;
     assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
                      RL_RAFT_MIRROR_NONE);
-    /* and the other way round: the group's leader promotes it itself */
-    a[2].voter = true;
-    b[0].voter = false;
+    /* a voter of the group, a learner of group 0 */
+    b[0].voter = true;
     assert_int_equal(rl_raft_mirror_next(a, 3, b, 3, &change),
-                     RL_RAFT_MIRROR_NONE);
+                     RL_RAFT_MIRROR_REMOVE);
+    assert_int_equal(change.id, 3);
+    /* removals before promotions: one that cannot catch up holds none */
+    rl_member_t c[] = {s_m(1, true), s_m(2, true), s_m(4, true)};
+    rl_member_t d[] = {s_m(4, false), s_m(1, true), s_m(2, true), s_m(3, true)};
+    assert_int_equal(rl_raft_mirror_next(c, 3, d, 4, &change),
+                     RL_RAFT_MIRROR_REMOVE);
+    assert_int_equal(change.id, 3);
 }
 
 static void test_a_missing_member_is_added_first_as_a_learner(void **state)
@@ -77,8 +98,12 @@ static void test_a_missing_member_is_added_first_as_a_learner(void **state)
     assert_int_equal(rl_raft_mirror_next(target, 3, next, 4, &change),
                      RL_RAFT_MIRROR_REMOVE);
     assert_int_equal(change.id, 3);
-    /* then nothing */
-    rl_member_t done[] = {s_m(1, true), s_m(2, true), s_m(4, false)};
+    /* then its promotion (once caught up: rl_raft_mirror), then nothing */
+    rl_member_t learner[] = {s_m(1, true), s_m(2, true), s_m(4, false)};
+    assert_int_equal(rl_raft_mirror_next(target, 3, learner, 3, &change),
+                     RL_RAFT_MIRROR_PROMOTE);
+    assert_int_equal(change.id, 4);
+    rl_member_t done[] = {s_m(1, true), s_m(2, true), s_m(4, true)};
     assert_int_equal(rl_raft_mirror_next(target, 3, done, 3, &change),
                      RL_RAFT_MIRROR_NONE);
 }
@@ -171,36 +196,63 @@ static void test_a_logs_first_leader_goes_round_its_voters(void **state)
     assert_int_equal(rl_raft_log_first_leader(&log), 0);
 }
 
-/* Group 0 removes a voter only once every log's committed configuration
-   has its voters, stamped as of group 0's configuration or later: a log
-   of two voters with the third not yet promoted would otherwise need the
-   removed node. */
-static void test_a_log_has_mirrored_group_0_once_it_has_its_voters(void **state)
+/* Group 0 removes a member only once every log's committed configuration
+   can do without it: stamped as of group 0's configuration or later, its
+   voters all voters of group 0, and two of them besides a voter that
+   goes. A log of two voters with the third not yet promoted would
+   otherwise need the removed node. */
+static void
+test_a_log_lets_group_0_remove_a_member_it_does_without(void **state)
 {
     (void)state;
     rl_member_t zero[] = {s_m(2, true), s_m(3, true), s_m(1, true)};
     rl_member_t same[] = {s_m(1, true), s_m(2, true), s_m(3, true)};
-    assert_true(rl_raft_mirrored(zero, 3, 40, same, 3, 40));
-    assert_true(rl_raft_mirrored(zero, 3, 40, same, 3, 41));
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, same, 3, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, same, 3, 41),
+                     RL_RAFT_REMOVAL_SAFE);
     /* the same voters, but mirrored from an older configuration of group
        0: a leader of the log whose group 0 lags could still mirror that
        one (rl_raft_mirror refuses only targets older than the stamp) */
-    assert_false(rl_raft_mirrored(zero, 3, 40, same, 3, 39));
-    assert_false(rl_raft_mirrored(zero, 3, 40, same, 3, 0));
-    /* the third still a learner of the log, or not yet in it */
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, same, 3, 39),
+                     RL_RAFT_REMOVAL_BEHIND);
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, same, 3, 0),
+                     RL_RAFT_REMOVAL_BEHIND);
+    /* the third still a learner of the log, or not yet in it: it may go
+       (two voters stay, and the log never needs it), not another */
     rl_member_t lagging[] = {s_m(2, true), s_m(3, true), s_m(1, false)};
-    assert_false(rl_raft_mirrored(zero, 3, 40, lagging, 3, 40));
-    assert_false(rl_raft_mirrored(zero, 3, 40, lagging, 2, 40));
-    /* a voter group 0 no longer has */
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 1, lagging, 3, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 1, lagging, 2, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, lagging, 3, 40),
+                     RL_RAFT_REMOVAL_TOO_FEW);
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 2, lagging, 2, 40),
+                     RL_RAFT_REMOVAL_TOO_FEW);
+    /* a voter group 0 no longer has, or has as a learner only */
     rl_member_t extra[] = {s_m(1, true), s_m(2, true), s_m(3, true),
                            s_m(4, true)};
-    assert_false(rl_raft_mirrored(zero, 3, 40, extra, 4, 40));
-    /* learners do not count, in group 0 or the log */
+    assert_int_equal(rl_raft_removal_check(zero, 3, 40, 3, extra, 4, 40),
+                     RL_RAFT_REMOVAL_OUTSIDER);
     rl_member_t zero_learner[] = {s_m(2, true), s_m(3, true), s_m(1, true),
                                   s_m(5, false)};
+    rl_member_t promoted[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                              s_m(5, true)};
+    assert_int_equal(
+        rl_raft_removal_check(zero_learner, 4, 40, 5, promoted, 4, 40),
+        RL_RAFT_REMOVAL_OUTSIDER);
+    /* a learner of group 0 may go while the log's voters are group 0's;
+       learners of the log do not count */
     rl_member_t log_learner[] = {s_m(1, true), s_m(2, true), s_m(3, true),
                                  s_m(6, false)};
-    assert_true(rl_raft_mirrored(zero_learner, 4, 40, log_learner, 4, 40));
+    assert_int_equal(
+        rl_raft_removal_check(zero_learner, 4, 40, 5, log_learner, 4, 40),
+        RL_RAFT_REMOVAL_SAFE);
+    /* a one-voter log: a learner of group 0 may go, a voter may not */
+    rl_member_t one[] = {s_m(1, true)};
+    rl_member_t zero_one[] = {s_m(1, true), s_m(7, false)};
+    assert_int_equal(rl_raft_removal_check(zero_one, 2, 40, 7, one, 1, 40),
+                     RL_RAFT_REMOVAL_SAFE);
 }
 
 /* A configuration's stamp is kept in its CONFIG entry's encoding (and in
@@ -247,6 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agreeing_configurations_need_no_change),
+        cmocka_unit_test(test_a_group_promotes_only_group_0s_voters),
         cmocka_unit_test(test_a_missing_member_is_added_first_as_a_learner),
         cmocka_unit_test(
             test_adds_follow_group_0s_order_and_removals_the_groups),
@@ -254,7 +307,7 @@ int main(void)
         cmocka_unit_test(test_a_logs_bootstrap_members_take_group_0s_endpoints),
         cmocka_unit_test(test_a_logs_first_leader_goes_round_its_voters),
         cmocka_unit_test(
-            test_a_log_has_mirrored_group_0_once_it_has_its_voters),
+            test_a_log_lets_group_0_remove_a_member_it_does_without),
         cmocka_unit_test(test_a_members_stamp_survives_its_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
