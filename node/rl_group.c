@@ -702,12 +702,14 @@ bool rl_group_mirror(rl_group_t *self, const rl_member_t *target, size_t count,
     rl_group_clock(self);
     rl_raft_mirror_t done = RL_RAFT_MIRROR_NONE;
     int rc = rl_raft_mirror(self->raft, target, count, target_at, &done);
-    if (rc == 0 &&
-        (done == RL_RAFT_MIRROR_ADD || done == RL_RAFT_MIRROR_REMOVE))
+    if (rc == 0 && done != RL_RAFT_MIRROR_NONE && done != RL_RAFT_MIRROR_STAMP)
         rl_logf(RL_LOG_INFO,
                 "%s: membership: %s a member to follow the "
                 "cluster's configuration",
-                self->name, done == RL_RAFT_MIRROR_ADD ? "adding" : "removing");
+                self->name,
+                done == RL_RAFT_MIRROR_ADD      ? "adding"
+                : done == RL_RAFT_MIRROR_REMOVE ? "removing"
+                                                : "promoting");
     /* BUSY while the previous change is uncommitted: not done yet. */
     return rc == RL_ERR_BUSY || done != RL_RAFT_MIRROR_NONE;
 }

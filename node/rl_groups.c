@@ -367,9 +367,10 @@ static bool s_removal_safe(void *arg, uint64_t gone, char *why, size_t why_size)
             snprintf(why, why_size,
                      "log %s has not yet made enough of the cluster's voters "
                      "its own to lose node %" PRIu64
-                     " (it needs two others); retry once its leader has "
-                     "promoted them, or bring back the nodes it waits for "
-                     "(raftlog status --log %s)",
+                     " and still survive as many failures as the cluster; "
+                     "retry once its leader has promoted them (raftlog "
+                     "status --log %s), or first remove a node it cannot "
+                     "promote (one that is down)",
                      rl_group_name(group), gone, rl_group_name(group));
             return false;
         }

@@ -12,7 +12,8 @@
       of an earlier leader, not yet known committed, can be overlapped).
     - New servers join as non-voting learners and are promoted once caught
       up with the commit index (thesis 4.2.1), so adding one does not make
-      the cluster unavailable while it copies the log.
+      the cluster unavailable while it copies the log. In a named log's
+      group the mirror promotes them, once group 0 has (mirror.c).
     - A leader that removes itself keeps leading until the entry commits,
       without counting itself, then steps down (thesis 4.2.2).
     - A removed server cannot disrupt: it does not campaign once its own

@@ -175,10 +175,25 @@ rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
     }
     /* A learner of group 0 never becomes a voter of the group (its
        targets from now on have it as a learner, or not at all); a voter
-       of group 0 may, and the group then needs two others. */
+       of group 0 may, and the group then needs two others to remove it
+       without it. And a voter of the group that goes must not leave the
+       group surviving fewer failures than group 0 will: with group 0 of
+       four voters whose fourth the group has not promoted (it is down),
+       removing a third would leave the group two voters and group 0
+       three, and losing one more node would stop the group alone. */
     const rl_member_t *z = s_find(zero, zero_count, gone);
-    if (z && z->voter && others < 2) {
-        return RL_RAFT_REMOVAL_TOO_FEW;
+    if (z && z->voter) {
+        size_t left = 0; /* group 0's voters after the removal */
+        bool voter_here = false;
+        for (size_t i = 0; i < zero_count; i++) {
+            left += zero[i].voter && zero[i].id != gone ? 1 : 0;
+        }
+        for (size_t i = 0; i < group_count; i++) {
+            voter_here = voter_here || (group[i].voter && group[i].id == gone);
+        }
+        if (others < 2 || (voter_here && (others - 1) / 2 < (left - 1) / 2)) {
+            return RL_RAFT_REMOVAL_TOO_FEW;
+        }
     }
     return RL_RAFT_REMOVAL_SAFE;
 }

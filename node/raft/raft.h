@@ -610,8 +610,9 @@ bool rl_raft_log_find(const rl_raft_t *self, rl_str_t name,
    valid (it names group 0) but reserved: the catalog calls refuse it. */
 
 /* Membership, one server at a time (thesis 4.1). add_member adds a
-   learner; the leader promotes it to voter once it has caught up
-   (thesis 4.2.1). RL_ERR_BUSY while another change is uncommitted or no
+   learner; in group 0 the leader promotes it to voter once it has
+   caught up (thesis 4.2.1; in a named log's group, rl_raft_mirror does,
+   once group 0 has). RL_ERR_BUSY while another change is uncommitted or no
    entry of the leader's term is committed yet (thesis 4.1 and the bug fix
    of the raft-dev list, 2015): retry later. RL_ERR_REJECTED when the id is
    already in (add) or not in (remove) the configuration, for the last
@@ -726,9 +727,13 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
    which took effect at zero_at (rl_raft_committed_config_index). SAFE
    when the stamp is zero_at or later, every voter of the group is a
    voter of zero, and, if gone is a voter of zero, the group has two
-   voters besides gone. Otherwise BEHIND (the stamp is older), OUTSIDER
-   (a voter group 0 does not have as one) or TOO_FEW (a voter to promote
-   first). Pure: reads only its arguments.
+   voters besides gone and, if gone is also one of the group's, those
+   survive as many failures as group 0's voters will (its voters less
+   one, halved, at least group 0's after the removal less one, halved).
+   Otherwise BEHIND (the stamp is older), OUTSIDER (a voter group 0 does
+   not have as one) or TOO_FEW (voters to promote first, or a node the
+   group cannot promote to remove first). Pure: reads only its
+   arguments.
    Why SAFE is enough: removing a node a log's quorum still needs would
    leave the log without a leader for good, as the removed node no longer
    cooperates ("Leaders of named logs are members of group 0"). A
@@ -737,8 +742,12 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
    targets), so its next changes follow zero or a later configuration of
    group 0: they add learners, promote learners that group 0 has as
    voters (gone among them if it is one), remove gone. Its voters stay
-   voters of group 0, the two besides gone stay, and they elect a leader
-   that removes gone. Hosts answer BUSY until every log is SAFE. */
+   voters of group 0, those besides gone stay, and a majority of them
+   (while up: they survive as many failures as group 0 does) elect a
+   leader that removes gone. One window no rule can close: until the log
+   has committed gone's removal, its quorum still counts gone, so the
+   log survives one failure fewer. Hosts answer BUSY until every log is
+   SAFE. */
 typedef enum {
     RL_RAFT_REMOVAL_SAFE = 0,     /* the log does without gone */
     RL_RAFT_REMOVAL_BEHIND = 1,   /* not yet stamped as of zero_at */

@@ -248,10 +248,40 @@ test_a_log_lets_group_0_remove_a_member_it_does_without(void **state)
     assert_int_equal(
         rl_raft_removal_check(zero_learner, 4, 40, 5, log_learner, 4, 40),
         RL_RAFT_REMOVAL_SAFE);
-    /* a one-voter log: a learner of group 0 may go, a voter may not */
+    /* a one-voter log: a learner of group 0 may go, a voter may not (the
+       log could promote it, and then need it to remove it) */
     rl_member_t one[] = {s_m(1, true)};
     rl_member_t zero_one[] = {s_m(1, true), s_m(7, false)};
     assert_int_equal(rl_raft_removal_check(zero_one, 2, 40, 7, one, 1, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    rl_member_t zero_three[] = {s_m(1, true), s_m(7, true), s_m(8, true)};
+    assert_int_equal(rl_raft_removal_check(zero_three, 3, 40, 7, one, 1, 40),
+                     RL_RAFT_REMOVAL_TOO_FEW);
+    /* group 0 of four whose fourth the log has not promoted (it is
+       down): a third may not go (the log would survive no failure, group
+       0 one), the fourth may, and then the third */
+    rl_member_t four[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                          s_m(4, true)};
+    rl_member_t three[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                           s_m(4, false)};
+    assert_int_equal(rl_raft_removal_check(four, 4, 40, 3, three, 4, 40),
+                     RL_RAFT_REMOVAL_TOO_FEW);
+    assert_int_equal(rl_raft_removal_check(four, 4, 40, 4, three, 4, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    assert_int_equal(rl_raft_removal_check(four, 3, 50, 3, three, 3, 50),
+                     RL_RAFT_REMOVAL_SAFE);
+    /* five voters, all the log's: any may go (four survive one failure,
+       as group 0's four will); with two not promoted, none of the three
+       may */
+    rl_member_t five[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                          s_m(4, true), s_m(5, true)};
+    assert_int_equal(rl_raft_removal_check(five, 5, 40, 5, five, 5, 40),
+                     RL_RAFT_REMOVAL_SAFE);
+    rl_member_t half[] = {s_m(1, true), s_m(2, true), s_m(3, true),
+                          s_m(4, false), s_m(5, false)};
+    assert_int_equal(rl_raft_removal_check(five, 5, 40, 3, half, 5, 40),
+                     RL_RAFT_REMOVAL_TOO_FEW);
+    assert_int_equal(rl_raft_removal_check(five, 5, 40, 5, half, 5, 40),
                      RL_RAFT_REMOVAL_SAFE);
 }
 

@@ -960,6 +960,55 @@ static void test_a_log_promotes_only_group_0s_voters(void **state)
     sim_destroy(&s);
 }
 
+/* Group 0 of four whose fourth voter went down before the log promoted
+   it: removing a third voter would leave the log two voters while group
+   0 keeps three, and one more lost node would then stop the log alone.
+   Group 0 waits (BUSY); removing the node that is down is allowed, and
+   then the third. */
+static void test_a_log_keeps_group_0s_fault_tolerance(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(3, 77, false);
+    s_lead_group_0(s, 1);
+    uint64_t g = s_create(s, "a");
+    s_commit_in(s, g, 1);
+    uint64_t added = sim_add_node(s);
+    rl_member_t four = {added, false, rl_str("sim://4"), rl_str("sim://4")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &four), 0);
+    sim_flush(s, 1);
+    size_t n = 0;
+    const rl_member_t *m = NULL;
+    for (unsigned t = 0; t < 20000; t++) {
+        m = rl_raft_committed_members(sim_raft(s, 1), &n);
+        if (s_voter_in(m, n, added)) {
+            break;
+        }
+        sim_run(s, 1);
+    }
+    assert_true(s_voter_in(m, n, added));
+    sim_crash(s, added); /* before the log promotes it */
+    uint64_t gl = sim_group_wait_leader(s, g, 3000);
+    m = rl_raft_members(sim_group_raft(s, gl, g), &n);
+    assert_false(s_voter_in(m, n, added));
+    for (unsigned t = 0; t < 3000; t++) {
+        assert_int_equal(sim_remove_member(s, 1, 3), RL_ERR_BUSY);
+        sim_run(s, 1);
+    }
+    s_remove_from_group_0(s, added);
+    s_remove_from_group_0(s, 3);
+    bool mirrored = false;
+    for (unsigned t = 0; t < 10000 && !mirrored; t += 10) {
+        sim_run(s, 10);
+        gl = sim_group_leader(s, g);
+        m = gl ? rl_raft_committed_members(sim_group_raft(s, gl, g), &n) : NULL;
+        mirrored = m && n == 2 && s_voter_in(m, n, 1) && s_voter_in(m, n, 2);
+    }
+    assert_true(mirrored);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_group_0s_membership_is_mirrored_into_every_log),
         cmocka_unit_test(test_a_logs_leader_never_mirrors_an_older_group_0),
         cmocka_unit_test(test_a_log_promotes_only_group_0s_voters),
+        cmocka_unit_test(test_a_log_keeps_group_0s_fault_tolerance),
         cmocka_unit_test(
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
         cmocka_unit_test(test_a_deleted_log_does_not_come_back_after_a_restart),
