@@ -346,7 +346,7 @@ int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
     if (rc == 0) {
         rl_raft_progress_t *pr = rl_raft_progress(r, member->id);
         if (pr) {
-            pr->promote = true;
+            pr->promote = r->cfg.group == 0;
         }
     }
     return rc;

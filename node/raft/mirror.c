@@ -22,7 +22,9 @@
       of group 0, which its removal gate relies on
       (rl_raft_removal_check).
     Adds come first, in group 0's order; removals and promotions in the
-    group's order, so that every leader proposes the same next change.
+    group's order, so that every leader proposes the same next change; a
+    learner that has caught up is promoted before a removal
+    (rl_raft_mirror: rl_raft_mirror_next, pure, knows no progress).
 
     Each configuration a leader makes this way is stamped with where in
     group 0's log the target took effect (rl_raft_members_t.mirrors), and
@@ -87,7 +89,8 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
 
 /* The first learner of the group that target has as a voter and that
    has caught up (0: none); *waiting says whether any such learner is
-   still catching up. */
+   still catching up (and answering: one that is down is not waited
+   for, so that the host does not ask again at every tick). */
 static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
                              size_t target_count, bool *waiting)
 {
@@ -102,7 +105,7 @@ static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
         if (pr && pr->match >= group->commit) {
             return m->id;
         }
-        *waiting = true;
+        *waiting = *waiting || (pr && pr->recent_active);
     }
     return 0;
 }
@@ -125,12 +128,17 @@ int rl_raft_mirror(rl_raft_t *group, const rl_member_t *target,
     what = rl_raft_mirror_next(target, target_count, group->config.members,
                                group->config.count, &change);
     int rc = 0;
-    if (what == RL_RAFT_MIRROR_PROMOTE) {
-        /* Any caught-up learner, so that one that cannot catch up (it is
-           down) holds no other back; meanwhile the stamp moves on. */
+    if (what == RL_RAFT_MIRROR_REMOVE || what == RL_RAFT_MIRROR_PROMOTE) {
+        /* A caught-up learner is promoted before a removal (the group is
+           never smaller than it needs), and any one, so that one that
+           cannot catch up (it is down) holds no other back; meanwhile
+           the removal or the stamp goes on. */
         bool waiting = false;
-        change.id = s_promotable(group, target, target_count, &waiting);
-        if (change.id == 0) {
+        uint64_t id = s_promotable(group, target, target_count, &waiting);
+        if (id != 0) {
+            what = RL_RAFT_MIRROR_PROMOTE;
+            change.id = id;
+        } else if (what == RL_RAFT_MIRROR_PROMOTE) {
             what = RL_RAFT_MIRROR_NONE;
             rc = waiting ? RL_ERR_BUSY : 0;
         }

@@ -27,7 +27,9 @@ static void s_init(rl_raft_t *r, rl_raft_progress_t *pr, const rl_member_t *m)
     memset(pr, 0, sizeof(*pr));
     pr->id = m->id;
     pr->voter = m->voter;
-    pr->promote = !m->voter;
+    /* Group 0 promotes its learners once caught up; a named log's are
+       promoted by the mirror, and do not keep the group awake. */
+    pr->promote = !m->voter && r->cfg.group == 0;
     pr->state = RL_RAFT_PROBE;
     pr->next = r->last_index + 1;
 }

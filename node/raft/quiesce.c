@@ -9,7 +9,7 @@
       last index, so no configuration change is pending), no transfer is
       under way, no entries wait to be sent, and every follower (voters and
       learners) is replicating, matches its last index, has no learner
-      promotion pending, and was heard from since the leader's last
+      promotion pending (group 0), and was heard from since the leader's last
       CheckQuorum window began (recent_active). Instead of that tick's
       heartbeats it sends one APPEND heartbeat marked `quiesce` to each
       follower (carrying its commit index) and stops ticking.
@@ -85,7 +85,9 @@
       wakes the leader, TIMEOUT_NOW wakes the target, and its VOTE (with
       the transfer flag, which leases do not block) wakes the voters.
     - Membership: no quiescence while a change is uncommitted, a learner
-      catches up or waits for promotion; the calls append, so wake.
+      catches up or, in group 0, waits for promotion (a named log's
+      learner waits for group 0's, which comes through rl_raft_mirror:
+      the log may go quiet meanwhile); the calls append, so wake.
     - Snapshots: no quiescence while a follower is sent one.
 */
 #include "raft_internal.h"

@@ -960,6 +960,49 @@ static void test_a_log_promotes_only_group_0s_voters(void **state)
     sim_destroy(&s);
 }
 
+/* A named log's learner that group 0 has not promoted yet does not keep
+   the idle log awake (only group 0's learners wait to be promoted by
+   their own group): the log goes quiet once it has caught up, and is
+   woken when group 0 promotes it. */
+static void test_a_logs_learner_does_not_keep_it_awake(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(1, 4243, true);
+    uint64_t g = s_create(s, "a");
+    s_commit_in(s, g, 1);
+    uint64_t added = sim_add_node(s);
+    rl_member_t two = {added, false, rl_str("sim://2"), rl_str("sim://2")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
+    sim_flush(s, 1);
+    bool quiet_with_learner = false;
+    for (unsigned t = 0; t < 5000 && !quiet_with_learner; t++) {
+        rl_raft_proposal_t out;
+        sim_propose(s, 1, 50000 + t, 0, 0, &out); /* group 0 kept busy */
+        sim_flush(s, 1);
+        sim_run(s, 1);
+        size_t z = 0, n = 0;
+        const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
+        rl_raft_t *log = sim_group_raft(s, 1, g);
+        rl_raft_members(log, &n);
+        quiet_with_learner =
+            n == 2 && !s_voter_in(zm, z, added) && rl_raft_quiet(log);
+    }
+    assert_true(quiet_with_learner);
+    /* group 0, left alone, promotes it; the log follows */
+    bool voter = false;
+    for (unsigned t = 0; t < 10000 && !voter; t += 10) {
+        sim_run(s, 10);
+        size_t n = 0;
+        const rl_member_t *lm =
+            rl_raft_committed_members(sim_group_raft(s, 1, g), &n);
+        voter = s_voter_in(lm, n, added);
+    }
+    assert_true(voter);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
 /* Group 0 of four whose fourth voter went down before the log promoted
    it: removing a third voter would leave the log two voters while group
    0 keeps three, and one more lost node would then stop the log alone.
@@ -1021,6 +1064,7 @@ int main(void)
         cmocka_unit_test(test_a_logs_leader_never_mirrors_an_older_group_0),
         cmocka_unit_test(test_a_log_promotes_only_group_0s_voters),
         cmocka_unit_test(test_a_log_keeps_group_0s_fault_tolerance),
+        cmocka_unit_test(test_a_logs_learner_does_not_keep_it_awake),
         cmocka_unit_test(
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
         cmocka_unit_test(test_a_deleted_log_does_not_come_back_after_a_restart),
