@@ -134,10 +134,11 @@ static void s_ping(rl_groups_t *self, int64_t now)
 
 /* Membership is made in group 0; each named log's leader mirrors its
    committed configuration, one change at a time. Every group it leads
-   is looked at when that configuration changed, and each tick until
-   they all agree (a change waits for the previous one to commit, and a
-   learner to be promoted); otherwise once every election timeout, for
-   groups this node came to lead since: idle, it costs nothing. */
+   is looked at when that configuration changed, and each tick while a
+   change waits (for the previous one to commit, or for a learner that
+   is catching up); otherwise once every election timeout (groups this
+   node came to lead since, learners that were down): idle, it costs
+   nothing. */
 static void s_mirror(rl_groups_t *self, int64_t now)
 {
     if (self->count < 2)

@@ -89,8 +89,9 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
 
 /* The first learner of the group that target has as a voter and that
    has caught up (0: none); *waiting says whether any such learner is
-   still catching up (and answering: one that is down is not waited
-   for, so that the host does not ask again at every tick). */
+   still catching up (heard from this election timeout, or being sent
+   entries or a snapshot: one that is down is not waited for, so that
+   the host does not ask again at every tick). */
 static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
                              size_t target_count, bool *waiting)
 {
@@ -105,7 +106,9 @@ static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
         if (pr && pr->match >= group->commit) {
             return m->id;
         }
-        *waiting = *waiting || (pr && pr->recent_active);
+        *waiting =
+            *waiting || (pr && (pr->recent_active || pr->inflight_count > 0 ||
+                                pr->state == RL_RAFT_SNAPSHOT));
     }
     return 0;
 }

@@ -704,13 +704,16 @@ rl_raft_mirror_t rl_raft_mirror_next(const rl_member_t *target,
    made the last change) and is ignored: mirroring it could undo a newer
    change, such as remove a voter group 0 has added since. A learner is
    promoted here only (the group's core does not promote on its own),
-   once group 0 has it as a voter and it has caught up. When there is no
+   once group 0 has it as a voter and it has caught up; a caught-up
+   learner is promoted before a removal. When there is no
    other change to make (or only promotions of learners still catching
    up) and target_at is later than the stamp, the same members are
    proposed with the new stamp (STAMP), so that group 0's leader can tell
    the group has caught up (rl_raft_removal_check). Returns the result of
    the change (RL_ERR_BUSY while the previous change is uncommitted, or a
-   learner to promote is catching up: call again later) and sets *done
+   learner to promote is catching up, that is answering or being sent
+   entries: call again at the next tick; one that is down is not waited
+   for: calling again every election timeout is enough) and sets *done
    (when not NULL) to the change made. Call it
    for every group this server leads whenever group 0's committed
    configuration may have changed, or periodically; it appends (and so
@@ -752,7 +755,9 @@ typedef enum {
     RL_RAFT_REMOVAL_SAFE = 0,     /* the log does without gone */
     RL_RAFT_REMOVAL_BEHIND = 1,   /* not yet stamped as of zero_at */
     RL_RAFT_REMOVAL_OUTSIDER = 2, /* a voter that is no voter of zero */
-    RL_RAFT_REMOVAL_TOO_FEW = 3   /* fewer than two voters besides gone */
+    RL_RAFT_REMOVAL_TOO_FEW = 3   /* fewer than two voters besides gone,
+                                     or they would survive fewer failures
+                                     than group 0's voters */
 } rl_raft_removal_t;
 rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
                                         size_t zero_count, uint64_t zero_at,
