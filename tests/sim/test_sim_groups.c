@@ -927,22 +927,39 @@ static bool s_voter_in(const rl_member_t *members, size_t count, uint64_t id)
    Here group 0 has one voter and takes writes all along, so its learner
    (node 2) never catches up with its commit index, while the idle log's
    learner does; node 2 then goes, and the log goes on without it. */
+/* One voter (node 1) with log "a" (*group), and node 2 (*added) added
+   to group 0 as a learner. */
+static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce,
+                                        uint64_t *group, uint64_t *added)
+{
+    sim_t *s = s_cluster(1, seed, quiesce);
+    *group = s_create(s, "a");
+    s_commit_in(s, *group, 1);
+    *added = sim_add_node(s);
+    rl_member_t two = {*added, false, rl_str("sim://2"), rl_str("sim://2")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
+    sim_flush(s, 1);
+    return s;
+}
+
+/* One tick with a write to group 0 (node 1, its one voter) first: its
+   learner then trails its commit index. */
+static void s_busy_tick(sim_t *s, unsigned t)
+{
+    rl_raft_proposal_t out;
+    sim_propose(s, 1, 50000 + t, 0, 0, &out);
+    sim_flush(s, 1);
+    sim_run(s, 1);
+}
+
 static void test_a_log_promotes_only_group_0s_voters(void **state)
 {
     (void)state;
-    sim_t *s = s_cluster(1, 4242, false);
-    uint64_t g = s_create(s, "a");
-    s_commit_in(s, g, 1);
-    uint64_t added = sim_add_node(s);
-    rl_member_t two = {added, false, rl_str("sim://2"), rl_str("sim://2")};
-    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
-    sim_flush(s, 1);
+    uint64_t g = 0, added = 0;
+    sim_t *s = s_one_voter_and_a_learner(4242, false, &g, &added);
     bool learner_in_log = false;
     for (unsigned t = 0; t < 5000; t++) {
-        rl_raft_proposal_t out;
-        sim_propose(s, 1, 50000 + t, 0, 0, &out);
-        sim_flush(s, 1);
-        sim_run(s, 1);
+        s_busy_tick(s, t);
         size_t z = 0, n = 0;
         const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
         const rl_member_t *lm = rl_raft_members(sim_group_raft(s, 1, g), &n);
@@ -967,19 +984,11 @@ static void test_a_log_promotes_only_group_0s_voters(void **state)
 static void test_a_logs_learner_does_not_keep_it_awake(void **state)
 {
     (void)state;
-    sim_t *s = s_cluster(1, 4243, true);
-    uint64_t g = s_create(s, "a");
-    s_commit_in(s, g, 1);
-    uint64_t added = sim_add_node(s);
-    rl_member_t two = {added, false, rl_str("sim://2"), rl_str("sim://2")};
-    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
-    sim_flush(s, 1);
+    uint64_t g = 0, added = 0;
+    sim_t *s = s_one_voter_and_a_learner(4243, true, &g, &added);
     bool quiet_with_learner = false;
     for (unsigned t = 0; t < 5000 && !quiet_with_learner; t++) {
-        rl_raft_proposal_t out;
-        sim_propose(s, 1, 50000 + t, 0, 0, &out); /* group 0 kept busy */
-        sim_flush(s, 1);
-        sim_run(s, 1);
+        s_busy_tick(s, t);
         size_t z = 0, n = 0;
         const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
         rl_raft_t *log = sim_group_raft(s, 1, g);
