@@ -243,16 +243,16 @@ int rl_raft_members_decode(const uint8_t *data, size_t size,
 }
 
 /* Makes c the configuration in effect (appended at index, 0 for a
-   snapshot's). c must not be &r->config: the copy clears the stamp
-   before c's is read. */
+   snapshot's). */
 int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index)
 {
+    uint64_t mirrors = c->mirrors; /* the copy clears it, c may be ours */
     int rc = rl_raft_members_copy(&r->config, c->members, c->count);
     if (rc != 0) {
         return rc;
     }
-    r->config.mirrors = c->mirrors;
+    r->config.mirrors = mirrors;
     r->config_index = index;
     rl_raft_progress_sync(r);
     return 0;
@@ -427,7 +427,7 @@ int rl_raft_can_remove_member(rl_raft_t *r, uint64_t id)
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
 {
     if (r->cfg.group != 0 || !pr->promote || pr->voter ||
-        s_can_change(r) != 0 || pr->match < r->commit) {
+        s_can_change(r) != 0 || !rl_raft_caught_up(r, pr)) {
         return 0;
     }
     return s_promote(r, pr, r->config.mirrors);
@@ -446,10 +446,15 @@ int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
     if (!pr || pr->voter) {
         return RL_ERR_REJECTED;
     }
-    if (pr->match < r->commit) {
+    if (!rl_raft_caught_up(r, pr)) {
         return RL_ERR_BUSY;
     }
     return s_promote(r, pr, mirrors);
+}
+
+bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr)
+{
+    return pr->match >= r->commit;
 }
 
 /* The change both promotions make. */

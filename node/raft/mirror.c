@@ -103,7 +103,7 @@ static uint64_t s_promotable(rl_raft_t *group, const rl_member_t *target,
             continue;
         }
         const rl_raft_progress_t *pr = rl_raft_progress(group, m->id);
-        if (pr && pr->match >= group->commit) {
+        if (pr && rl_raft_caught_up(group, pr)) {
             return m->id;
         }
         *waiting =
@@ -173,7 +173,8 @@ rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
     if (group_mirrors < zero_at) {
         return RL_RAFT_REMOVAL_BEHIND;
     }
-    size_t others = 0; /* the group's voters but gone */
+    size_t others = 0;       /* the group's voters but gone */
+    bool voter_here = false; /* gone is one of the group's voters */
     for (size_t i = 0; i < group_count; i++) {
         if (!group[i].voter) {
             continue;
@@ -182,7 +183,11 @@ rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
         if (!z || !z->voter) {
             return RL_RAFT_REMOVAL_OUTSIDER;
         }
-        others += group[i].id != gone ? 1 : 0;
+        if (group[i].id == gone) {
+            voter_here = true;
+        } else {
+            others++;
+        }
     }
     /* A learner of group 0 never becomes a voter of the group (its
        targets from now on have it as a learner, or not at all); a voter
@@ -195,12 +200,8 @@ rl_raft_removal_t rl_raft_removal_check(const rl_member_t *zero,
     const rl_member_t *z = s_find(zero, zero_count, gone);
     if (z && z->voter) {
         size_t left = 0; /* group 0's voters after the removal */
-        bool voter_here = false;
         for (size_t i = 0; i < zero_count; i++) {
             left += zero[i].voter && zero[i].id != gone ? 1 : 0;
-        }
-        for (size_t i = 0; i < group_count; i++) {
-            voter_here = voter_here || (group[i].voter && group[i].id == gone);
         }
         if (others < 2 || (voter_here && (others - 1) / 2 < (left - 1) / 2)) {
             return RL_RAFT_REMOVAL_TOO_FEW;

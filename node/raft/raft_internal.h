@@ -395,6 +395,10 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index);
 void rl_raft_config_rollback(rl_raft_t *r);
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
+/* A learner has caught up when its match reaches the commit index
+   (thesis 4.2.1): the one rule of both promotions (group 0's core, the
+   mirror). */
+bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr);
 int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
                        uint64_t mirrors);
 int rl_raft_change_remove(rl_raft_t *r, uint64_t id, uint64_t mirrors);
