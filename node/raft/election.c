@@ -375,6 +375,7 @@ int rl_raft_tick_election(rl_raft_t *r)
         }
         return 0;
     }
+    rl_raft_round_tick(r);
     if (r->transfer_to && ++r->transfer_elapsed >= r->cfg.election_ticks) {
         rl_raft_abort_transfer(r);
     }

@@ -29,6 +29,7 @@
 */
 #include "raft_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -452,9 +453,38 @@ int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
     return s_promote(r, pr, mirrors);
 }
 
+/* Why rounds: under steady writes the commit index moves on as fast as
+   the voters sync, so a learner a network hop and a sync behind them may
+   never be seen at it, and "add a node" would wait for the writes to
+   pause. A round that ends in time bounds the learner's lag by what an
+   election timeout of writes adds, which is what a promotion may cost
+   in availability (thesis 4.2.1). The current round must not have run
+   longer than that either: a learner that stopped answering is not
+   caught up. */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr)
 {
-    return pr->match >= r->commit;
+    return pr->match >= r->commit ||
+           (pr->round_fast && pr->round_ticks <= r->cfg.election_ticks);
+}
+
+void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr)
+{
+    if (pr->voter || pr->match < pr->round_end) {
+        return;
+    }
+    pr->round_fast = pr->round_ticks <= r->cfg.election_ticks;
+    pr->round_end = r->last_index;
+    pr->round_ticks = 0;
+}
+
+void rl_raft_round_tick(rl_raft_t *r)
+{
+    for (size_t i = 0; i < r->pr_count; i++) {
+        rl_raft_progress_t *pr = &r->prs[i];
+        if (!pr->voter && pr->round_ticks < UINT_MAX) {
+            pr->round_ticks++;
+        }
+    }
 }
 
 /* The change both promotions make. */

@@ -16,8 +16,8 @@
       group that group 0 has as a learner (it left group 0 and came back:
       it is added again, as a learner);
     - then a learner of the group that group 0 has made a voter is
-      promoted, once caught up with the group's commit index (thesis
-      4.2.1). The group's core never promotes on its own
+      promoted, once caught up (rl_raft_caught_up: thesis 4.2.1's
+      rounds). The group's core never promotes on its own
       (rl_raft_maybe_promote), so the group's voters are always voters
       of group 0, which its removal gate relies on
       (rl_raft_removal_check).

@@ -490,6 +490,7 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
         if (m > pr->match) {
             pr->match = m;
             rl_raft_progress_ack(pr, m);
+            rl_raft_round_check(r, pr);
             int rc = rl_raft_maybe_commit(r);
             if (rc == 0) {
                 rc = rl_raft_maybe_promote(r, pr);

@@ -290,6 +290,7 @@ int rl_raft_step_snapshot_reply(rl_raft_t *r, const rl_msg_t *msg)
         }
         if (s->last_index > pr->match) {
             pr->match = s->last_index;
+            rl_raft_round_check(r, pr);
         }
         if (pr->state == RL_RAFT_SNAPSHOT) {
             rl_raft_progress_become(pr, RL_RAFT_PROBE, pr->match + 1);

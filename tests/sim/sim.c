@@ -1181,23 +1181,20 @@ static void s_check_leader(sim_t *s, sim_replica_t *n, uint64_t term)
 
 static void s_process(sim_t *s, sim_replica_t *n);
 
-/* A leader's commit index is durable on a majority of the voters of its
-   configuration, with the same prefix (what "committed" means). */
-static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
+/* How many of the voters of members[count] hold commit durably, with the
+   same prefix as leader n; *voters gets their number. */
+static size_t s_durable_voters(sim_t *s, sim_replica_t *n, uint64_t commit,
+                               const rl_member_t *m, size_t count,
+                               size_t *voters)
 {
-    if (s_group(s, n->group)->deleted) {
-        return; /* replicas destroyed hold nothing any more */
-    }
-    size_t count = 0;
-    const rl_member_t *m = rl_raft_members(n->raft, &count);
     uint64_t chain = s_chain_at(n, commit);
-    size_t voters = 0;
     size_t have = 0;
+    *voters = 0;
     for (size_t i = 0; i < count; i++) {
         if (!m[i].voter) {
             continue;
         }
-        voters++;
+        (*voters)++;
         sim_replica_t *o = s_replica(s, m[i].id, n->group);
         if (!o) {
             continue;
@@ -1209,12 +1206,36 @@ static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
             have++;
         }
     }
-    if (chain != 0 && have < voters / 2 + 1) {
-        s_fail(s,
-               "leader %" PRIu64 " of group %" PRIu64 " commits %" PRIu64
-               " held durably by %zu of %zu voters",
-               n->id, n->group, commit, have, voters);
+    return have;
+}
+
+/* A leader's commit index is durable on a majority of the voters of its
+   configuration, with the same prefix (what "committed" means). In the
+   step that advanced it, the leader may also have appended a new
+   configuration (a learner promoted a round behind, thesis 4.2.1): then a
+   majority of the committed configuration's voters holds it, and any
+   majority of the new one overlaps that (one server differs, thesis 4.1). */
+static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
+{
+    if (s_group(s, n->group)->deleted || s_chain_at(n, commit) == 0) {
+        return; /* replicas destroyed hold nothing any more */
     }
+    size_t count = 0, voters = 0;
+    const rl_member_t *m = rl_raft_members(n->raft, &count);
+    size_t have = s_durable_voters(s, n, commit, m, count, &voters);
+    if (have >= voters / 2 + 1) {
+        return;
+    }
+    size_t was_count = 0, was_voters = 0;
+    const rl_member_t *was = rl_raft_committed_members(n->raft, &was_count);
+    size_t had = s_durable_voters(s, n, commit, was, was_count, &was_voters);
+    if (had >= was_voters / 2 + 1) {
+        return;
+    }
+    s_fail(s,
+           "leader %" PRIu64 " of group %" PRIu64 " commits %" PRIu64
+           " held durably by %zu of %zu voters",
+           n->id, n->group, commit, have, voters);
 }
 
 static void s_sync(sim_t *s, sim_replica_t *n)

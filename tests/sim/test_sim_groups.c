@@ -921,14 +921,14 @@ static bool s_voter_in(const rl_member_t *members, size_t count, uint64_t id)
     return false;
 }
 
-/* A log promotes a learner only once group 0 has: otherwise group 0 could
-   remove it as a learner (which needs no log's agreement) while the log
-   counts it as a voter, and a log of two voters would need it for good.
-   Here group 0 has one voter and takes writes all along, so its learner
-   (node 2) never catches up with its commit index, while the idle log's
-   learner does; node 2 then goes, and the log goes on without it. */
 /* One voter (node 1) with log "a" (*group), and node 2 (*added) added
-   to group 0 as a learner. */
+   to group 0 as a learner, far away: messages take 15 ticks, more than an
+   election timeout. Then group 0, written at every tick (s_busy_tick),
+   never sees its learner end a round in time (thesis 4.2.1) and does not
+   promote it, while the idle log's learner reaches the log's commit
+   index. */
+#define S_FAR 150 /* time units: 15 ticks */
+
 static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce,
                                         uint64_t *group, uint64_t *added)
 {
@@ -939,11 +939,11 @@ static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce,
     rl_member_t two = {*added, false, rl_str("sim://2"), rl_str("sim://2")};
     assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
     sim_flush(s, 1);
+    sim_set_faults(s, 0, 0, S_FAR, S_FAR);
     return s;
 }
 
-/* One tick with a write to group 0 (node 1, its one voter) first: its
-   learner then trails its commit index. */
+/* One tick with a write to group 0 (node 1, its one voter) first. */
 static void s_busy_tick(sim_t *s, unsigned t)
 {
     rl_raft_proposal_t out;
@@ -952,6 +952,12 @@ static void s_busy_tick(sim_t *s, unsigned t)
     sim_run(s, 1);
 }
 
+/* A log promotes a learner only once group 0 has: otherwise group 0 could
+   remove it as a learner (which needs no log's agreement) while the log
+   counts it as a voter, and a log of two voters would need it for good.
+   Here group 0's learner (node 2) stays behind while the idle log's
+   learner catches up; node 2 then goes, and the log goes on without
+   it. */
 static void test_a_log_promotes_only_group_0s_voters(void **state)
 {
     (void)state;
@@ -997,16 +1003,57 @@ static void test_a_logs_learner_does_not_keep_it_awake(void **state)
             n == 2 && !s_voter_in(zm, z, added) && rl_raft_quiet(log);
     }
     assert_true(quiet_with_learner);
-    /* group 0, left alone, promotes it; the log follows */
+    /* node 2 comes near: group 0 promotes it, under writes still; the log
+       follows */
+    sim_set_faults(s, 0, 0, 1, 5);
     bool voter = false;
-    for (unsigned t = 0; t < 10000 && !voter; t += 10) {
-        sim_run(s, 10);
+    for (unsigned t = 0; t < 10000 && !voter; t++) {
+        s_busy_tick(s, t);
         size_t n = 0;
         const rl_member_t *lm =
             rl_raft_committed_members(sim_group_raft(s, 1, g), &n);
         voter = s_voter_in(lm, n, added);
     }
     assert_true(voter);
+    s_commit_in(s, g, 2);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
+/* A learner is promoted while its group takes a write at every tick, in
+   group 0 (by its core) and in a named log (by the mirror): under steady
+   writes the commit index moves on as fast as the one voter syncs, so a
+   learner a hop behind is never seen at it, and only rounds (thesis
+   4.2.1) let it through. */
+static void test_a_learner_is_promoted_under_steady_writes(void **state)
+{
+    (void)state;
+    sim_t *s = s_cluster(1, 4244, false);
+    uint64_t g = s_create(s, "a");
+    s_commit_in(s, g, 1);
+    uint64_t added = sim_add_node(s);
+    rl_member_t two = {added, false, rl_str("sim://2"), rl_str("sim://2")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
+    sim_flush(s, 1);
+    bool in_group_0 = false, in_log = false;
+    unsigned writes = 0;
+    for (unsigned t = 0; t < 3000 && !(in_group_0 && in_log); t++) {
+        rl_raft_proposal_t out;
+        writes += sim_propose(s, 1, 60000 + t, 0, 0, &out) == 0;
+        writes += sim_group_propose(s, 1, g, 70000 + t, 0, 0, &out) == 0;
+        sim_flush(s, 1);
+        sim_group_flush(s, 1, g);
+        sim_run(s, 1);
+        size_t z = 0, n = 0;
+        const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
+        const rl_member_t *lm =
+            rl_raft_committed_members(sim_group_raft(s, 1, g), &n);
+        in_group_0 = s_voter_in(zm, z, added);
+        in_log = s_voter_in(lm, n, added);
+    }
+    assert_true(in_group_0);
+    assert_true(in_log);
+    assert_true(writes > 20); /* it did write all along */
     s_commit_in(s, g, 2);
     sim_final_check(s);
     sim_destroy(&s);
@@ -1195,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_a_log_promotes_only_group_0s_voters),
         cmocka_unit_test(test_a_log_keeps_group_0s_fault_tolerance),
         cmocka_unit_test(test_a_logs_learner_does_not_keep_it_awake),
+        cmocka_unit_test(test_a_learner_is_promoted_under_steady_writes),
         cmocka_unit_test(test_a_caught_up_learner_is_promoted_before_a_removal),
         cmocka_unit_test(
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
