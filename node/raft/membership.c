@@ -11,9 +11,9 @@
       committed (the 2015 raft-dev fix to thesis 4.1: otherwise a change
       of an earlier leader, not yet known committed, can be overlapped).
     - New servers join as non-voting learners and are promoted once caught
-      up with the commit index (thesis 4.2.1), so adding one does not make
-      the cluster unavailable while it copies the log. In a named log's
-      group the mirror promotes them, once group 0 has (mirror.c).
+      up (thesis 4.2.1, in rounds: rl_raft_caught_up), so adding one does
+      not make the cluster unavailable while it copies the log. In a named
+      log's group the mirror promotes them, once group 0 has (mirror.c).
     - A leader that removes itself keeps leading until the entry commits,
       without counting itself, then steps down (thesis 4.2.2).
     - A removed server cannot disrupt: it does not campaign once its own
@@ -420,8 +420,8 @@ int rl_raft_can_remove_member(rl_raft_t *r, uint64_t id)
     return s_check_remove(r, id, list, &n);
 }
 
-/* Promotes a caught-up learner (thesis 4.2.1): its match has reached the
-   commit index and no other change is pending. Group 0 only: in a named
+/* Promotes a caught-up learner (rl_raft_caught_up) when no other change
+   is pending. Group 0 only: in a named
    log's group a learner is promoted by the mirror, once group 0 has made
    it a voter (rl_raft_change_promote), so that the log's voters are
    always voters of group 0 (mirror.c). */
@@ -435,7 +435,7 @@ int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
 }
 
 /* Promotes learner id, the new configuration stamped mirrors (mirror.c):
-   RL_ERR_BUSY while it has not caught up with the commit index, or
+   RL_ERR_BUSY while it has not caught up (rl_raft_caught_up), or
    another change is pending; RL_ERR_REJECTED when it is no learner. */
 int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
 {
@@ -456,15 +456,18 @@ int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
 /* Why rounds: under steady writes the commit index moves on as fast as
    the voters sync, so a learner a network hop and a sync behind them may
    never be seen at it, and "add a node" would wait for the writes to
-   pause. A round that ends in time bounds the learner's lag by what an
-   election timeout of writes adds, which is what a promotion may cost
-   in availability (thesis 4.2.1). The current round must not have run
-   longer than that either: a learner that stopped answering is not
-   caught up. */
+   pause. A learner whose last round and current one together have run
+   at most an election timeout holds everything the leader had that long
+   ago (the last round's start): its lag is at most what an election
+   timeout of writes adds, which is what promoting it may cost in
+   availability (thesis 4.2.1). The current round counts too: a learner
+   that stopped answering is no longer caught up. */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr)
 {
+    unsigned timeout = r->cfg.election_ticks;
     return pr->match >= r->commit ||
-           (pr->round_fast && pr->round_ticks <= r->cfg.election_ticks);
+           (pr->round_took <= timeout &&
+            pr->round_ticks <= timeout - pr->round_took);
 }
 
 void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr)
@@ -472,7 +475,14 @@ void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr)
     if (pr->voter || pr->match < pr->round_end) {
         return;
     }
-    pr->round_fast = pr->round_ticks <= r->cfg.election_ticks;
+    pr->round_took = pr->round_ticks;
+    pr->round_end = r->last_index;
+    pr->round_ticks = 0;
+}
+
+void rl_raft_round_restart(rl_raft_t *r, rl_raft_progress_t *pr)
+{
+    pr->round_took = UINT_MAX;
     pr->round_end = r->last_index;
     pr->round_ticks = 0;
 }

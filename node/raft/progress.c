@@ -32,7 +32,7 @@ static void s_init(rl_raft_t *r, rl_raft_progress_t *pr, const rl_member_t *m)
     pr->promote = !m->voter && r->cfg.group == 0;
     pr->state = RL_RAFT_PROBE;
     pr->next = r->last_index + 1;
-    pr->round_end = r->last_index; /* its first round */
+    rl_raft_round_restart(r, pr); /* its first round */
 }
 
 /* A new leader's view: everyone probed from its last index + 1. */

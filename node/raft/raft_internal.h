@@ -111,12 +111,12 @@ typedef struct {
     unsigned beat_stalls; /* REPLICATE: heartbeats since match moved,
                              while it lags the last index */
     /* A learner catches up in rounds (thesis 4.2.1): each round ends when
-       its match reaches the leader's last index as of the round's start;
-       one that ends within an election timeout shows the learner keeps
-       up with the writes (rl_raft_caught_up). */
+       its match reaches the leader's last index as of the round's start,
+       and the next begins (rl_raft_caught_up). */
     uint64_t round_end;   /* learner: the index this round must reach */
     unsigned round_ticks; /* learner: leader's ticks since it began */
-    bool round_fast;      /* learner: the last round ended in time */
+    unsigned round_took;  /* learner: ticks the last round took
+                             (UINT_MAX: none since the first began) */
 } rl_raft_progress_t;
 
 /* What a CONSUMER entry does (consumers.c). */
@@ -403,13 +403,17 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
 void rl_raft_config_rollback(rl_raft_t *r);
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
 /* A learner has caught up when its match reaches the commit index, or
-   when its last round ended within an election timeout and the current
-   one has not run longer (thesis 4.2.1): the one rule of both promotions
-   (group 0's core, the mirror). */
+   when it holds what the leader had at most an election timeout ago: its
+   last round and the current one together have not run longer (thesis
+   4.2.1). The one rule of both promotions (group 0's core, the
+   mirror). */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr);
-/* A learner's match moved: ends its round when it reached the round's
+/* A learner's match rose: ends its round when it reached the round's
    index, and begins the next at the leader's last index. */
 void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr);
+/* Begins a learner's rounds again, none ended (a new progress, or one
+   whose match fell: it lost entries it had acknowledged). */
+void rl_raft_round_restart(rl_raft_t *r, rl_raft_progress_t *pr);
 /* A leader's tick: each learner's round has run one tick longer. */
 void rl_raft_round_tick(rl_raft_t *r);
 int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,

@@ -552,6 +552,7 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
                       a->conflict_term == 0 ? a->conflict_index - 1
                                             : a->conflict_index);
         pr->match = a->conflict_term == 0 ? a->conflict_index - 1 : 0;
+        rl_raft_round_restart(r, pr); /* a round it ended says nothing now */
         if (next > a->conflict_index) {
             next = a->conflict_index;
         }

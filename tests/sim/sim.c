@@ -1209,16 +1209,40 @@ static size_t s_durable_voters(sim_t *s, sim_replica_t *n, uint64_t commit,
     return have;
 }
 
-/* A leader's commit index is durable on a majority of the voters of its
-   configuration, with the same prefix (what "committed" means). In the
-   step that advanced it, the leader may also have appended a new
-   configuration (a learner promoted a round behind, thesis 4.2.1): then a
-   majority of the committed configuration's voters holds it, and any
-   majority of the new one overlaps that (one server differs, thesis 4.1). */
-static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
+/* True when configuration to is configuration from with one learner
+   made a voter (the same members, in the same order: s_promote). */
+static bool s_one_promotion(const rl_member_t *from, size_t from_count,
+                            const rl_member_t *to, size_t to_count)
 {
-    if (s_group(s, n->group)->deleted || s_chain_at(n, commit) == 0) {
+    if (from_count != to_count) {
+        return false;
+    }
+    size_t promoted = 0;
+    for (size_t i = 0; i < to_count; i++) {
+        if (from[i].id != to[i].id || (from[i].voter && !to[i].voter)) {
+            return false;
+        }
+        promoted += !from[i].voter && to[i].voter;
+    }
+    return promoted == 1;
+}
+
+/* A leader's commit index is durable on a majority of the voters of its
+   configuration, with the same prefix (what "committed" means). One
+   exception: when the batch that advanced it also appended the promotion
+   of a learner (thesis 4.2.1: one up to a round behind may be promoted),
+   a majority of the committed configuration's voters holding it is
+   enough, since any majority of the new one overlaps that one (one
+   server differs, thesis 4.1). */
+static void s_check_quorum_durable(sim_t *s, sim_replica_t *n,
+                                   const rl_raft_ready_t *rd)
+{
+    uint64_t commit = rd->commit;
+    if (s_group(s, n->group)->deleted) {
         return; /* replicas destroyed hold nothing any more */
+    }
+    if (s_chain_at(n, commit) == 0) {
+        return; /* not in its log view (compacted): nothing to compare */
     }
     size_t count = 0, voters = 0;
     const rl_member_t *m = rl_raft_members(n->raft, &count);
@@ -1226,10 +1250,16 @@ static void s_check_quorum_durable(sim_t *s, sim_replica_t *n, uint64_t commit)
     if (have >= voters / 2 + 1) {
         return;
     }
+    bool appended = false;
+    for (size_t i = 0; i < rd->entry_count; i++) {
+        appended = appended || (rd->entries[i].type == RL_ENTRY_CONFIG &&
+                                rd->entries[i].index > commit);
+    }
     size_t was_count = 0, was_voters = 0;
     const rl_member_t *was = rl_raft_committed_members(n->raft, &was_count);
-    size_t had = s_durable_voters(s, n, commit, was, was_count, &was_voters);
-    if (had >= was_voters / 2 + 1) {
+    if (appended && s_one_promotion(was, was_count, m, count) &&
+        s_durable_voters(s, n, commit, was, was_count, &was_voters) >=
+            was_voters / 2 + 1) {
         return;
     }
     s_fail(s,
@@ -1573,7 +1603,7 @@ static void s_process(sim_t *s, sim_replica_t *n)
             s_check_consumers(s, n, was, rd.commit, rd.snapshot_install);
             s_check_catalog(s, n, was, rd.commit, rd.snapshot_install);
             if (rd.role == RL_RAFT_LEADER) {
-                s_check_quorum_durable(s, n, rd.commit);
+                s_check_quorum_durable(s, n, &rd);
             }
         }
         s_take_changes(s, n, &rd);

@@ -975,6 +975,13 @@ static void test_a_log_promotes_only_group_0s_voters(void **state)
         learner_in_log = learner_in_log || n == 2;
     }
     assert_true(learner_in_log); /* the log did add it */
+    size_t z = 0;
+    const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
+    assert_false(s_voter_in(zm, z, added)); /* too far for group 0 */
+    rl_raft_status_t leader, learner;
+    sim_group_status(s, 1, g, &leader);
+    sim_group_status(s, added, g, &learner);
+    assert_true(learner.persisted >= leader.commit); /* the log's has */
     assert_int_equal(sim_remove_member(s, 1, added), 0);
     sim_flush(s, 1);
     sim_crash(s, added);
@@ -1036,8 +1043,8 @@ static void test_a_learner_is_promoted_under_steady_writes(void **state)
     assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
     sim_flush(s, 1);
     bool in_group_0 = false, in_log = false;
-    unsigned writes = 0;
-    for (unsigned t = 0; t < 3000 && !(in_group_0 && in_log); t++) {
+    unsigned writes = 0, t = 0;
+    for (; t < 3000 && !(in_group_0 && in_log); t++) {
         rl_raft_proposal_t out;
         writes += sim_propose(s, 1, 60000 + t, 0, 0, &out) == 0;
         writes += sim_group_propose(s, 1, g, 70000 + t, 0, 0, &out) == 0;
@@ -1053,10 +1060,134 @@ static void test_a_learner_is_promoted_under_steady_writes(void **state)
     }
     assert_true(in_group_0);
     assert_true(in_log);
-    assert_true(writes > 20); /* it did write all along */
+    assert_true(writes >= t); /* both were written at every tick */
     s_commit_in(s, g, 2);
     sim_final_check(s);
     sim_destroy(&s);
+}
+
+/* One tick of the leader's with a write to group 0 first. */
+static void s_write_tick(sim_t *s, uint64_t lead, uint64_t value)
+{
+    rl_raft_proposal_t out;
+    sim_propose(s, lead, value, 0, 0, &out);
+    sim_flush(s, lead);
+    sim_run(s, 10);
+}
+
+/* A learner is not promoted on the strength of rounds it ended before it
+   stopped answering (lose_log false: cut off for 15 ticks, more than an
+   election timeout) or before it restarted without its log (true: it
+   says so within a tick, and copying the long log again, an entry per
+   message, takes it longer than an election timeout). Group 0 of three
+   voters adds node 4 while its leader is cut off from the other voters,
+   so the change cannot commit and the promotion waits; node 4 catches up
+   under writes, then the fault; then the change commits, at once up to
+   the leader's last index (the silent learner's match is below it). The
+   silent learner stays one until it answers again; the emptied one is
+   promoted only once it holds what the leader had when it restarted. */
+static void s_stale_rounds(uint64_t seed, bool lose_log)
+{
+    sim_options_t o;
+    sim_options_default(&o);
+    o.nodes = 3;
+    o.seed = seed;
+    o.replay = g_replay;
+    o.check_quorum = false; /* the leader cut off keeps leading */
+    if (lose_log) {
+        o.max_batch_entries = 1; /* a long log takes a learner ticks */
+    }
+    sim_t *s = sim_new(&o);
+    uint64_t lead = sim_wait_leader(s, 3000);
+    assert_true(lead != 0);
+    unsigned written = 0;
+    for (unsigned t = 0; t < (lose_log ? 20u : 0u); t++) {
+        for (unsigned i = 0; i < 100; i++) {
+            rl_raft_proposal_t out;
+            written +=
+                sim_propose(s, lead, 70000 + 100 * t + i, 0, 0, &out) == 0;
+        }
+        sim_flush(s, lead);
+        sim_run(s, 50);
+    }
+    assert_true(written >= (lose_log ? 1000u : 0u));
+    s_commit_in(s, 0, 1);
+    uint64_t others[2], k = 0;
+    for (uint64_t id = 1; id <= 3; id++) {
+        if (id != lead) {
+            others[k++] = id;
+            sim_isolate(s, id);
+        }
+    }
+    uint64_t added = sim_add_node(s);
+    rl_member_t four = {added, false, rl_str("sim://4"), rl_str("sim://4")};
+    assert_int_equal(rl_raft_add_member(sim_raft(s, lead), &four), 0);
+    sim_flush(s, lead);
+    rl_raft_status_t st, ls;
+    unsigned after = 0; /* ticks since it caught up */
+    for (unsigned t = 0; t < 2000 && after < 5; t++) {
+        s_write_tick(s, lead, 80000 + t);
+        sim_status(s, added, &st);
+        sim_status(s, lead, &ls);
+        after = st.persisted + 1 >= ls.last_index ? after + 1 : 0;
+    }
+    assert_int_equal(after, 5); /* it keeps up: its rounds end in time */
+    uint64_t mark = ls.last_index;
+    if (lose_log) {
+        sim_crash_losing_everything(s, added);
+        sim_restart(s, added);
+        for (unsigned t = 0; t < 3; t++) {
+            s_write_tick(s, lead, 90000 + t); /* it says it has nothing */
+        }
+    } else {
+        sim_isolate(s, added);
+        for (unsigned t = 0; t < 15; t++) {
+            s_write_tick(s, lead, 90000 + t);
+        }
+    }
+    for (size_t i = 0; i < 2; i++) {
+        sim_link(s, others[i], others[1 - i], true);
+        sim_link(s, lead, others[i], true);
+        sim_link(s, others[i], lead, true);
+    }
+    size_t n = 0;
+    bool committed = false, voter = false, may_promote = lose_log;
+    for (unsigned t = 0; t < 3000 && !voter; t++) {
+        sim_run(s, 10);
+        rl_raft_committed_members(sim_raft(s, lead), &n);
+        committed = committed || n == 4;
+        const rl_member_t *m = rl_raft_members(sim_raft(s, lead), &n);
+        voter = s_voter_in(m, n, added);
+        if (voter) {
+            assert_true(may_promote); /* the silent one: not yet */
+            sim_status(s, added, &st);
+            assert_true(st.persisted >= mark);
+        }
+        if (!may_promote && t == 30) {
+            assert_true(committed);
+            sim_heal(s); /* it answers again */
+            may_promote = true;
+            mark = 0;
+        }
+    }
+    assert_true(committed);
+    assert_true(voter);
+    assert_int_equal(sim_leader(s), lead);
+    sim_final_check(s);
+    sim_destroy(&s);
+}
+
+static void test_a_learner_that_stops_answering_is_not_promoted(void **state)
+{
+    (void)state;
+    s_stale_rounds(4245, false);
+}
+
+static void
+test_a_learner_that_lost_its_log_begins_its_rounds_again(void **state)
+{
+    (void)state;
+    s_stale_rounds(4246, true);
 }
 
 /* Calls rl_raft_mirror on group's leader with target (at at) until it
@@ -1243,6 +1374,9 @@ int main(void)
         cmocka_unit_test(test_a_log_keeps_group_0s_fault_tolerance),
         cmocka_unit_test(test_a_logs_learner_does_not_keep_it_awake),
         cmocka_unit_test(test_a_learner_is_promoted_under_steady_writes),
+        cmocka_unit_test(test_a_learner_that_stops_answering_is_not_promoted),
+        cmocka_unit_test(
+            test_a_learner_that_lost_its_log_begins_its_rounds_again),
         cmocka_unit_test(test_a_caught_up_learner_is_promoted_before_a_removal),
         cmocka_unit_test(
             test_a_lagging_node_creates_its_groups_from_a_snapshot),
