@@ -421,10 +421,10 @@ int rl_raft_can_remove_member(rl_raft_t *r, uint64_t id)
 }
 
 /* Promotes a caught-up learner (rl_raft_caught_up) when no other change
-   is pending. Group 0 only: in a named
-   log's group a learner is promoted by the mirror, once group 0 has made
-   it a voter (rl_raft_change_promote), so that the log's voters are
-   always voters of group 0 (mirror.c). */
+   is pending. Group 0 only: in a named log's group a learner is promoted
+   by the mirror, once group 0 has made it a voter
+   (rl_raft_change_promote), so that the log's voters are always voters
+   of group 0 (mirror.c). */
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
 {
     if (r->cfg.group != 0 || !pr->promote || pr->voter ||
