@@ -922,14 +922,14 @@ static bool s_voter_in(const rl_member_t *members, size_t count, uint64_t id)
 }
 
 /* One voter (node 1) with log "a" (*group), and node 2 (*added) added
-   to group 0 as a learner, far away: messages take 15 ticks, more than an
-   election timeout. Then group 0, written at every tick (s_busy_tick),
+   to group 0 as a learner; with far, far away: messages take 15 ticks,
+   more than an election timeout. Then group 0, written at every tick,
    never sees its learner end a round in time (thesis 4.2.1) and does not
    promote it, while the idle log's learner reaches the log's commit
    index. */
 #define S_FAR 150 /* time units: 15 ticks */
 
-static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce,
+static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce, bool far,
                                         uint64_t *group, uint64_t *added)
 {
     sim_t *s = s_cluster(1, seed, quiesce);
@@ -939,17 +939,20 @@ static sim_t *s_one_voter_and_a_learner(uint64_t seed, bool quiesce,
     rl_member_t two = {*added, false, rl_str("sim://2"), rl_str("sim://2")};
     assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
     sim_flush(s, 1);
-    sim_set_faults(s, 0, 0, S_FAR, S_FAR);
+    if (far) {
+        sim_set_faults(s, 0, 0, S_FAR, S_FAR);
+    }
     return s;
 }
 
-/* One tick with a write to group 0 (node 1, its one voter) first. */
-static void s_busy_tick(sim_t *s, unsigned t)
+/* A write of value to group 0 on node lead, then units of time. */
+static void s_write_and_run(sim_t *s, uint64_t lead, uint64_t value,
+                            unsigned units)
 {
     rl_raft_proposal_t out;
-    sim_propose(s, 1, 50000 + t, 0, 0, &out);
-    sim_flush(s, 1);
-    sim_run(s, 1);
+    sim_propose(s, lead, value, 0, 0, &out);
+    sim_flush(s, lead);
+    sim_run(s, units);
 }
 
 /* A log promotes a learner only once group 0 has: otherwise group 0 could
@@ -962,10 +965,10 @@ static void test_a_log_promotes_only_group_0s_voters(void **state)
 {
     (void)state;
     uint64_t g = 0, added = 0;
-    sim_t *s = s_one_voter_and_a_learner(4242, false, &g, &added);
+    sim_t *s = s_one_voter_and_a_learner(4242, false, true, &g, &added);
     bool learner_in_log = false;
     for (unsigned t = 0; t < 5000; t++) {
-        s_busy_tick(s, t);
+        s_write_and_run(s, 1, 50000 + t, 1);
         size_t z = 0, n = 0;
         const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
         const rl_member_t *lm = rl_raft_members(sim_group_raft(s, 1, g), &n);
@@ -998,10 +1001,10 @@ static void test_a_logs_learner_does_not_keep_it_awake(void **state)
 {
     (void)state;
     uint64_t g = 0, added = 0;
-    sim_t *s = s_one_voter_and_a_learner(4243, true, &g, &added);
+    sim_t *s = s_one_voter_and_a_learner(4243, true, true, &g, &added);
     bool quiet_with_learner = false;
     for (unsigned t = 0; t < 5000 && !quiet_with_learner; t++) {
-        s_busy_tick(s, t);
+        s_write_and_run(s, 1, 50000 + t, 1);
         size_t z = 0, n = 0;
         const rl_member_t *zm = rl_raft_committed_members(sim_raft(s, 1), &z);
         rl_raft_t *log = sim_group_raft(s, 1, g);
@@ -1015,7 +1018,7 @@ static void test_a_logs_learner_does_not_keep_it_awake(void **state)
     sim_set_faults(s, 0, 0, 1, 5);
     bool voter = false;
     for (unsigned t = 0; t < 10000 && !voter; t++) {
-        s_busy_tick(s, t);
+        s_write_and_run(s, 1, 50000 + t, 1);
         size_t n = 0;
         const rl_member_t *lm =
             rl_raft_committed_members(sim_group_raft(s, 1, g), &n);
@@ -1035,13 +1038,8 @@ static void test_a_logs_learner_does_not_keep_it_awake(void **state)
 static void test_a_learner_is_promoted_under_steady_writes(void **state)
 {
     (void)state;
-    sim_t *s = s_cluster(1, 4244, false);
-    uint64_t g = s_create(s, "a");
-    s_commit_in(s, g, 1);
-    uint64_t added = sim_add_node(s);
-    rl_member_t two = {added, false, rl_str("sim://2"), rl_str("sim://2")};
-    assert_int_equal(rl_raft_add_member(sim_raft(s, 1), &two), 0);
-    sim_flush(s, 1);
+    uint64_t g = 0, added = 0;
+    sim_t *s = s_one_voter_and_a_learner(4244, false, false, &g, &added);
     bool in_group_0 = false, in_log = false;
     unsigned writes = 0, t = 0;
     for (; t < 3000 && !(in_group_0 && in_log); t++) {
@@ -1064,15 +1062,6 @@ static void test_a_learner_is_promoted_under_steady_writes(void **state)
     s_commit_in(s, g, 2);
     sim_final_check(s);
     sim_destroy(&s);
-}
-
-/* One tick of the leader's with a write to group 0 first. */
-static void s_write_tick(sim_t *s, uint64_t lead, uint64_t value)
-{
-    rl_raft_proposal_t out;
-    sim_propose(s, lead, value, 0, 0, &out);
-    sim_flush(s, lead);
-    sim_run(s, 10);
 }
 
 /* A learner is not promoted on the strength of rounds it ended before it
@@ -1126,7 +1115,7 @@ static void s_stale_rounds(uint64_t seed, bool lose_log)
     rl_raft_status_t st, ls;
     unsigned after = 0; /* ticks since it caught up */
     for (unsigned t = 0; t < 2000 && after < 5; t++) {
-        s_write_tick(s, lead, 80000 + t);
+        s_write_and_run(s, lead, 80000 + t, 10);
         sim_status(s, added, &st);
         sim_status(s, lead, &ls);
         after = st.persisted + 1 >= ls.last_index ? after + 1 : 0;
@@ -1137,12 +1126,13 @@ static void s_stale_rounds(uint64_t seed, bool lose_log)
         sim_crash_losing_everything(s, added);
         sim_restart(s, added);
         for (unsigned t = 0; t < 3; t++) {
-            s_write_tick(s, lead, 90000 + t); /* it says it has nothing */
+            s_write_and_run(s, lead, 90000 + t,
+                            10); /* it says it has nothing */
         }
     } else {
         sim_isolate(s, added);
         for (unsigned t = 0; t < 15; t++) {
-            s_write_tick(s, lead, 90000 + t);
+            s_write_and_run(s, lead, 90000 + t, 10);
         }
     }
     for (size_t i = 0; i < 2; i++) {
