@@ -396,9 +396,12 @@ int rl_raft_tick_election(rl_raft_t *r)
             }
         }
     }
+    int rc = rl_raft_promote_learners(r);
+    if (rc != 0) {
+        return rc;
+    }
     if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
         r->heartbeat_elapsed = 0;
-        int rc = 0;
         if (rl_raft_quiesce_leader(r, &rc)) {
             return rc; /* quiet: quiesce.c */
         }

@@ -461,10 +461,16 @@ int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
    ago (the last round's start): its lag is at most what an election
    timeout of writes adds, which is what promoting it may cost in
    availability (thesis 4.2.1). The current round counts too: a learner
-   that stopped answering is no longer caught up. */
+   that stopped answering is no longer caught up. Either way it must have
+   answered within an election timeout: one that holds the commit index
+   but is down would, once a voter, count toward every majority without
+   ever answering (with one voter, the group would stop). */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr)
 {
     unsigned timeout = r->cfg.election_ticks;
+    if (pr->silent_ticks > timeout) {
+        return false;
+    }
     return pr->match >= r->commit ||
            (pr->round_took <= timeout &&
             pr->round_ticks <= timeout - pr->round_took);
@@ -493,6 +499,9 @@ void rl_raft_round_tick(rl_raft_t *r)
         rl_raft_progress_t *pr = &r->prs[i];
         if (!pr->voter && pr->round_ticks < UINT_MAX) {
             pr->round_ticks++;
+        }
+        if (!pr->voter && pr->silent_ticks < UINT_MAX) {
+            pr->silent_ticks++;
         }
     }
 }
@@ -549,6 +558,17 @@ int rl_raft_config_committed(rl_raft_t *r)
     const rl_member_t *self = rl_raft_member(&r->config, r->id);
     if (!self || !self->voter) {
         rl_raft_become_follower(r, r->term, 0);
+        return 0;
+    }
+    return rl_raft_promote_learners(r);
+}
+
+/* Also at the leader's ticks: a learner that held the commit index while
+   it was silent may answer again with nothing new (its match does not
+   rise), and the commit index may not move for a while. */
+int rl_raft_promote_learners(rl_raft_t *r)
+{
+    if (r->role != RL_RAFT_LEADER) {
         return 0;
     }
     for (size_t i = 0; i < r->pr_count; i++) {

@@ -113,10 +113,12 @@ typedef struct {
     /* A learner catches up in rounds (thesis 4.2.1): each round ends when
        its match reaches the leader's last index as of the round's start,
        and the next begins (rl_raft_caught_up). */
-    uint64_t round_end;   /* learner: the index this round must reach */
-    unsigned round_ticks; /* learner: leader's ticks since it began */
-    unsigned round_took;  /* learner: ticks the last round took
-                             (UINT_MAX: none since the first began) */
+    uint64_t round_end;    /* learner: the index this round must reach */
+    unsigned round_ticks;  /* learner: leader's ticks since it began */
+    unsigned round_took;   /* learner: ticks the last round took
+                              (UINT_MAX: none since the first began) */
+    unsigned silent_ticks; /* learner: leader's ticks since it last
+                              answered */
 } rl_raft_progress_t;
 
 /* What a CONSUMER entry does (consumers.c). */
@@ -402,12 +404,15 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index);
 void rl_raft_config_rollback(rl_raft_t *r);
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
-/* A learner has caught up when its match reaches the commit index, or
-   when it holds what the leader had at most an election timeout ago: its
-   last round and the current one together have not run longer (thesis
-   4.2.1). The one rule of both promotions (group 0's core, the
-   mirror). */
+/* A learner has caught up when it answered within an election timeout
+   and its match reaches the commit index, or it holds what the leader had
+   at most an election timeout ago: its last round and the current one
+   together have not run longer (thesis 4.2.1). The one rule of both
+   promotions (group 0's core, the mirror). */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr);
+/* Group 0's leader: proposes the first promotion rl_raft_maybe_promote
+   allows (at commits and ticks). */
+int rl_raft_promote_learners(rl_raft_t *r);
 /* A learner's match rose: ends its round when it reached the round's
    index, and begins the next at the leader's last index. */
 void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr);

@@ -479,6 +479,7 @@ int rl_raft_step_append_reply(rl_raft_t *r, const rl_msg_t *msg)
         return 0;
     }
     pr->recent_active = true;
+    pr->silent_ticks = 0;
     if (pr->state == RL_RAFT_SNAPSHOT) {
         return 0;
     }

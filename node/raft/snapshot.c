@@ -284,6 +284,7 @@ int rl_raft_step_snapshot_reply(rl_raft_t *r, const rl_msg_t *msg)
         return 0;
     }
     pr->recent_active = true;
+    pr->silent_ticks = 0;
     if (s->done) {
         if (s->last_index > r->last_index) {
             return 0;

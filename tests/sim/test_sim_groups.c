@@ -1064,19 +1064,29 @@ static void test_a_learner_is_promoted_under_steady_writes(void **state)
     sim_destroy(&s);
 }
 
+/* What befalls the learner in s_stale_rounds once it has caught up. */
+typedef enum {
+    S_SILENT,      /* cut off while the leader writes */
+    S_SILENT_IDLE, /* cut off holding the leader's last index, no writes */
+    S_LOST_LOG     /* restarts without its log */
+} s_stale_t;
+
 /* A learner is not promoted on the strength of rounds it ended before it
-   stopped answering (lose_log false: cut off for 15 ticks, more than an
-   election timeout) or before it restarted without its log (true: it
-   says so within a tick, and copying the long log again, an entry per
-   message, takes it longer than an election timeout). Group 0 of three
-   voters adds node 4 while its leader is cut off from the other voters,
-   so the change cannot commit and the promotion waits; node 4 catches up
-   under writes, then the fault; then the change commits, at once up to
-   the leader's last index (the silent learner's match is below it). The
-   silent learner stays one until it answers again; the emptied one is
-   promoted only once it holds what the leader had when it restarted. */
-static void s_stale_rounds(uint64_t seed, bool lose_log)
+   stopped answering (S_SILENT: cut off for 15 ticks, more than an
+   election timeout) or before it restarted without its log (S_LOST_LOG:
+   it says so within a tick, and copying the long log again, an entry per
+   message, takes it longer than an election timeout), nor on holding the
+   commit index while it does not answer (S_SILENT_IDLE). Group 0 of
+   three voters adds node 4 while its leader is cut off from the other
+   voters, so the change cannot commit and the promotion waits; node 4
+   catches up under writes, then the fault; then the change commits, at
+   once up to the leader's last index (the S_SILENT learner's match is
+   below it, the S_SILENT_IDLE one's at it). A silent learner stays one
+   until it answers again; the emptied one is promoted only once it holds
+   what the leader had when it restarted. */
+static void s_stale_rounds(uint64_t seed, s_stale_t fault)
 {
+    bool lose_log = fault == S_LOST_LOG;
     sim_options_t o;
     sim_options_default(&o);
     o.nodes = 3;
@@ -1121,6 +1131,12 @@ static void s_stale_rounds(uint64_t seed, bool lose_log)
         after = st.persisted + 1 >= ls.last_index ? after + 1 : 0;
     }
     assert_int_equal(after, 5); /* it keeps up: its rounds end in time */
+    if (fault == S_SILENT_IDLE) {
+        sim_run(s, 50); /* the last writes reach it */
+        sim_status(s, added, &st);
+        sim_status(s, lead, &ls);
+        assert_int_equal(st.persisted, ls.last_index);
+    }
     uint64_t mark = ls.last_index;
     if (lose_log) {
         sim_crash_losing_everything(s, added);
@@ -1132,7 +1148,11 @@ static void s_stale_rounds(uint64_t seed, bool lose_log)
     } else {
         sim_isolate(s, added);
         for (unsigned t = 0; t < 15; t++) {
-            s_write_and_run(s, lead, 90000 + t, 10);
+            if (fault == S_SILENT) {
+                s_write_and_run(s, lead, 90000 + t, 10);
+            } else {
+                sim_run(s, 10);
+            }
         }
     }
     for (size_t i = 0; i < 2; i++) {
@@ -1170,14 +1190,22 @@ static void s_stale_rounds(uint64_t seed, bool lose_log)
 static void test_a_learner_that_stops_answering_is_not_promoted(void **state)
 {
     (void)state;
-    s_stale_rounds(4245, false);
+    s_stale_rounds(4245, S_SILENT);
+}
+
+static void
+test_a_learner_that_holds_the_commit_index_but_is_silent_is_not_promoted(
+    void **state)
+{
+    (void)state;
+    s_stale_rounds(4247, S_SILENT_IDLE);
 }
 
 static void
 test_a_learner_that_lost_its_log_begins_its_rounds_again(void **state)
 {
     (void)state;
-    s_stale_rounds(4246, true);
+    s_stale_rounds(4246, S_LOST_LOG);
 }
 
 /* Calls rl_raft_mirror on group's leader with target (at at) until it
@@ -1365,6 +1393,8 @@ int main(void)
         cmocka_unit_test(test_a_logs_learner_does_not_keep_it_awake),
         cmocka_unit_test(test_a_learner_is_promoted_under_steady_writes),
         cmocka_unit_test(test_a_learner_that_stops_answering_is_not_promoted),
+        cmocka_unit_test(
+            test_a_learner_that_holds_the_commit_index_but_is_silent_is_not_promoted),
         cmocka_unit_test(
             test_a_learner_that_lost_its_log_begins_its_rounds_again),
         cmocka_unit_test(test_a_caught_up_learner_is_promoted_before_a_removal),
