@@ -396,16 +396,16 @@ int rl_raft_tick_election(rl_raft_t *r)
             }
         }
     }
-    int rc = rl_raft_promote_learners(r);
-    if (rc != 0) {
-        return rc;
-    }
+    int rc = 0;
     if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
         r->heartbeat_elapsed = 0;
         if (rl_raft_quiesce_leader(r, &rc)) {
             return rc; /* quiet: quiesce.c */
         }
-        return rl_raft_broadcast(r, true);
+        rc = rl_raft_broadcast(r, true);
+        if (rc != 0) {
+            return rc;
+        }
     }
-    return 0;
+    return rl_raft_promote_learners(r);
 }

@@ -427,8 +427,16 @@ int rl_raft_can_remove_member(rl_raft_t *r, uint64_t id)
    of group 0 (mirror.c). */
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr)
 {
+    /* It must also have answered within an election timeout: one that
+       holds the commit index but is down (an idle group, or a change that
+       waited behind another) would become a voter counted in every
+       majority that never answers, and a group of one voter would stop.
+       Group 0's alone: it always ticks, where a quiet named log's leader
+       does not count its silences, and a log promotes only a node that
+       group 0 promoted while it answered. */
     if (r->cfg.group != 0 || !pr->promote || pr->voter ||
-        s_can_change(r) != 0 || !rl_raft_caught_up(r, pr)) {
+        pr->silent_ticks > r->cfg.election_ticks || s_can_change(r) != 0 ||
+        !rl_raft_caught_up(r, pr)) {
         return 0;
     }
     return s_promote(r, pr, r->config.mirrors);
@@ -461,16 +469,10 @@ int rl_raft_change_promote(rl_raft_t *r, uint64_t id, uint64_t mirrors)
    ago (the last round's start): its lag is at most what an election
    timeout of writes adds, which is what promoting it may cost in
    availability (thesis 4.2.1). The current round counts too: a learner
-   that stopped answering is no longer caught up. Either way it must have
-   answered within an election timeout: one that holds the commit index
-   but is down would, once a voter, count toward every majority without
-   ever answering (with one voter, the group would stop). */
+   that stopped answering is no longer caught up. */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr)
 {
     unsigned timeout = r->cfg.election_ticks;
-    if (pr->silent_ticks > timeout) {
-        return false;
-    }
     return pr->match >= r->commit ||
            (pr->round_took <= timeout &&
             pr->round_ticks <= timeout - pr->round_took);
@@ -565,7 +567,8 @@ int rl_raft_config_committed(rl_raft_t *r)
 
 /* Also at the leader's ticks: a learner that held the commit index while
    it was silent may answer again with nothing new (its match does not
-   rise), and the commit index may not move for a while. */
+   rise), and the commit index may not move for a while; and a snapshot's
+   last reply raises a match without a promotion check of its own. */
 int rl_raft_promote_learners(rl_raft_t *r)
 {
     if (r->role != RL_RAFT_LEADER) {

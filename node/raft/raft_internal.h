@@ -118,7 +118,9 @@ typedef struct {
     unsigned round_took;   /* learner: ticks the last round took
                               (UINT_MAX: none since the first began) */
     unsigned silent_ticks; /* learner: leader's ticks since it last
-                              answered */
+                              answered, or since this leader or
+                              configuration began tracking it (group 0's
+                              promotion: rl_raft_maybe_promote) */
 } rl_raft_progress_t;
 
 /* What a CONSUMER entry does (consumers.c). */
@@ -404,11 +406,12 @@ int rl_raft_config_apply(rl_raft_t *r, const rl_raft_members_t *c,
                          uint64_t index);
 void rl_raft_config_rollback(rl_raft_t *r);
 int rl_raft_maybe_promote(rl_raft_t *r, rl_raft_progress_t *pr);
-/* A learner has caught up when it answered within an election timeout
-   and its match reaches the commit index, or it holds what the leader had
-   at most an election timeout ago: its last round and the current one
-   together have not run longer (thesis 4.2.1). The one rule of both
-   promotions (group 0's core, the mirror). */
+/* A learner has caught up when its match reaches the commit index, or
+   when it holds what the leader had at most an election timeout ago: its
+   last round and the current one together have not run longer (thesis
+   4.2.1). The one rule of both promotions (group 0's core, which also
+   wants it to have answered within an election timeout, and the
+   mirror). */
 bool rl_raft_caught_up(const rl_raft_t *r, const rl_raft_progress_t *pr);
 /* Group 0's leader: proposes the first promotion rl_raft_maybe_promote
    allows (at commits and ticks). */

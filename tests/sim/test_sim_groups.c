@@ -1175,6 +1175,10 @@ static void s_stale_rounds(uint64_t seed, s_stale_t fault)
         }
         if (!may_promote && t == 30) {
             assert_true(committed);
+            if (fault == S_SILENT_IDLE) { /* it holds the commit index */
+                sim_status(s, lead, &ls);
+                assert_int_equal(ls.commit, mark);
+            }
             sim_heal(s); /* it answers again */
             may_promote = true;
             mark = 0;
