@@ -2847,6 +2847,36 @@ static void s_final_mirror(sim_t *s, const uint64_t *groups, size_t count)
     }
 }
 
+/* Once healed, group 0's leader promotes every learner (each was added to
+   become a voter: rl_raft_add_member), also one that was down or cut off
+   when its promotion came due (rl_raft_maybe_promote). */
+static bool s_all_voters(sim_t *s)
+{
+    uint64_t l = sim_group_leader(s, 0);
+    if (!l) {
+        return false;
+    }
+    size_t n = 0;
+    const rl_member_t *m =
+        rl_raft_committed_members(sim_group_raft(s, l, 0), &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].voter) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void s_final_promoted(sim_t *s)
+{
+    for (unsigned t = 0; t < 40000 && !s_all_voters(s); t++) {
+        s_step_time(s);
+    }
+    if (!s_all_voters(s)) {
+        s_fail(s, "group 0 does not promote its learners once healed");
+    }
+}
+
 void sim_final_check(sim_t *s)
 {
     sim_heal(s);
@@ -2856,6 +2886,7 @@ void sim_final_check(sim_t *s)
         sim_restart(s, s->nodes[i].id);
     }
     uint64_t leader = s_final_group(s, 0);
+    s_final_promoted(s);
     if (!s->catalog_used) {
         return;
     }
