@@ -499,10 +499,13 @@ void rl_raft_round_tick(rl_raft_t *r)
 {
     for (size_t i = 0; i < r->pr_count; i++) {
         rl_raft_progress_t *pr = &r->prs[i];
-        if (!pr->voter && pr->round_ticks < UINT_MAX) {
+        if (pr->voter) {
+            continue;
+        }
+        if (pr->round_ticks < UINT_MAX) {
             pr->round_ticks++;
         }
-        if (!pr->voter && pr->silent_ticks < UINT_MAX) {
+        if (pr->silent_ticks < UINT_MAX) {
             pr->silent_ticks++;
         }
     }

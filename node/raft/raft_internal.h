@@ -422,7 +422,8 @@ void rl_raft_round_check(rl_raft_t *r, rl_raft_progress_t *pr);
 /* Begins a learner's rounds again, none ended (a new progress, or one
    whose match fell: it lost entries it had acknowledged). */
 void rl_raft_round_restart(rl_raft_t *r, rl_raft_progress_t *pr);
-/* A leader's tick: each learner's round has run one tick longer. */
+/* A leader's tick: each learner's round and silence have run one tick
+   longer. */
 void rl_raft_round_tick(rl_raft_t *r);
 int rl_raft_change_add(rl_raft_t *r, const rl_member_t *member,
                        uint64_t mirrors);

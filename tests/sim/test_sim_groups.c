@@ -1141,9 +1141,8 @@ static void s_stale_rounds(uint64_t seed, s_stale_t fault)
     if (lose_log) {
         sim_crash_losing_everything(s, added);
         sim_restart(s, added);
-        for (unsigned t = 0; t < 3; t++) {
-            s_write_and_run(s, lead, 90000 + t,
-                            10); /* it says it has nothing */
+        for (unsigned t = 0; t < 3; t++) { /* it says it has nothing */
+            s_write_and_run(s, lead, 90000 + t, 10);
         }
     } else {
         sim_isolate(s, added);
